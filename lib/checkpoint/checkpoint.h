@@ -1,0 +1,131 @@
+// File: checkpoint/checkpoint.h
+//
+// The checkpoint: per shard, how far the stream has been durably written to
+// the object store, so that a restart resumes exactly there. It lives in one
+// local file, replaced atomically (write temp, fsync, rename, fsync dir) and
+// protected by a checksum.
+//
+// Invariant (the one everything else relies on): a shard's `sequence` never
+// names a record that is not durably in the object store, nor passes one.
+// Every record of the shard up to and including `sequence` is durable.
+//
+// File format, version 1 (a single JSON document; the grammar of its bytes):
+//   file     := '{"format":"shardhose-checkpoint","version":1,'
+//               '"crc32c":"' HEX8 '","body":' BODY '}' '\n'
+//   HEX8     := CRC-32C of the exact BODY bytes, 8 lowercase hex digits
+//   BODY     := JSON object:
+//     "stream_name":  string      stream the checkpoint belongs to
+//     "stream_arn":   string      "" if unknown
+//     "generation":   uint        incremented on every write
+//     "written_at":   string      RFC 3339 UTC, informational
+//     "shards":       { shard_id: SHARD, ... }
+//     "pending":      [ CUT, ... ]  reserved for the exactly-once journal of
+//                                   planned batch cuts; version 1 writers
+//                                   write [] and readers preserve it.
+//   SHARD    := {
+//     "state":     "open" | "finished"   finished = closed by a reshard and
+//                                        every record durable
+//     "sequence":  string                last durable sequence number, "" = none
+//     "start":     "TRIM_HORIZON" | "AT_TIMESTAMP"
+//                                        where to start when sequence is ""
+//     "start_timestamp_ms": int          with AT_TIMESTAMP
+//     "parent":    string                ParentShardId, "" if none
+//     "adjacent_parent": string          AdjacentParentShardId, "" if none
+//   }
+//   CUT      := { "partition": string, "key": string,
+//                 "ranges": { shard_id: { "first": seq, "last": seq } } }
+// Unknown fields in BODY, SHARD and CUT are an error in version 1 (a newer
+// writer must bump the version). A file whose framing, checksum, version or
+// body does not parse is kCorruption, and the daemon stops: it never
+// silently restarts from TRIM_HORIZON or LATEST.
+//
+// Thread-safety: values; CheckpointFile methods must not be called
+// concurrently with each other.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/fs.h"
+#include "common/status.h"
+
+namespace shardhose::checkpoint {
+
+inline constexpr int kFormatVersion = 1;
+
+struct ShardCheckpoint {
+  enum class State { kOpen, kFinished };
+  enum class Start { kTrimHorizon, kAtTimestamp };
+
+  State state = State::kOpen;
+  std::string sequence;  // "" = nothing durable yet
+  Start start = Start::kTrimHorizon;
+  int64_t start_timestamp_ms = 0;
+  std::string parent;
+  std::string adjacent_parent;
+
+  bool operator==(const ShardCheckpoint&) const = default;
+};
+
+struct SeqRange {
+  std::string first;
+  std::string last;
+  bool operator==(const SeqRange&) const = default;
+};
+
+struct PendingCut {
+  std::string partition;
+  std::string key;
+  std::map<std::string, SeqRange> ranges;
+  bool operator==(const PendingCut&) const = default;
+};
+
+struct Checkpoint {
+  std::string stream_name;
+  std::string stream_arn;
+  uint64_t generation = 0;
+  std::string written_at;
+  std::map<std::string, ShardCheckpoint> shards;
+  std::vector<PendingCut> pending;
+
+  bool operator==(const Checkpoint&) const = default;
+};
+
+// Serialises `cp` in the format above (deterministic: same value, same bytes).
+std::string Encode(const Checkpoint& cp);
+
+// Parses and verifies. kCorruption naming what is wrong ("checksum
+// mismatch: file says 1a2b3c4d, body is 5e6f7a8b", "truncated", "shard
+// shardId-0: sequence is not a number", "unsupported version 7").
+Result<Checkpoint> Decode(std::string_view bytes);
+
+// CRC-32C (Castagnoli), exposed for tests.
+uint32_t Crc32c(std::string_view data);
+
+// The checkpoint file on disk.
+class CheckpointFile {
+ public:
+  // REQUIRES: fs outlives this object.
+  CheckpointFile(FileSystem* fs, std::string path) : fs_(fs), path_(std::move(path)) {}
+
+  // nullopt if the file does not exist (first start). kCorruption if it
+  // exists but does not decode; kIOError if it cannot be read.
+  Result<std::optional<Checkpoint>> Load();
+
+  // Atomically replaces the file (creating its directory if needed). On
+  // failure the previous file is intact.
+  Status Save(const Checkpoint& cp);
+
+  const std::string& path() const { return path_; }
+
+ private:
+  FileSystem* fs_;
+  std::string path_;
+};
+
+}  // namespace shardhose::checkpoint

@@ -1,0 +1,66 @@
+// File: common/fs.h
+//
+// The one seam between shardhose and the local filesystem (leveldb's Env, cut
+// down to what we use). The checkpoint file and the file:// object store go
+// through it, so tests can inject ENOSPC/EIO at any step or use an in-memory
+// filesystem.
+//
+// Every method returns kIOError with the path and strerror on failure, except
+// ReadFile of a missing file, which returns kNotFound.
+//
+// Thread-safety: implementations are thread-safe.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "common/status.h"
+
+namespace shardhose {
+
+class FileSystem {
+ public:
+  virtual ~FileSystem() = default;
+
+  virtual Result<std::string> ReadFile(const std::string& path) = 0;
+  // Creates or truncates `path`, writes `data`, and if `sync` fsyncs it.
+  virtual Status WriteFile(const std::string& path, std::string_view data, bool sync) = 0;
+  // rename(2): atomically replaces `to`.
+  virtual Status Rename(const std::string& from, const std::string& to) = 0;
+  // fsync(2) on the directory, making a rename in it durable.
+  virtual Status SyncDir(const std::string& dir) = 0;
+  // mkdir -p.
+  virtual Status CreateDirs(const std::string& dir) = 0;
+  virtual Status Remove(const std::string& path) = 0;
+  virtual bool Exists(const std::string& path) = 0;
+
+  // The process-wide POSIX filesystem. Never null, never destroyed.
+  static FileSystem* Default();
+};
+
+// Replaces `path` atomically and durably: write `path.tmp`, fsync it, rename
+// over `path`, fsync the directory. On failure `path` is unchanged (it holds
+// either the old or, if the rename happened, the new content).
+Status WriteFileAtomic(FileSystem* fs, const std::string& path, std::string_view data);
+
+// The directory part of a path ("." if none).
+std::string DirName(const std::string& path);
+
+// Forwards every call to another FileSystem; tests override one method.
+class FileSystemWrapper : public FileSystem {
+ public:
+  explicit FileSystemWrapper(FileSystem* target) : target_(target) {}
+  Result<std::string> ReadFile(const std::string& p) override { return target_->ReadFile(p); }
+  Status WriteFile(const std::string& p, std::string_view d, bool s) override { return target_->WriteFile(p, d, s); }
+  Status Rename(const std::string& f, const std::string& t) override { return target_->Rename(f, t); }
+  Status SyncDir(const std::string& d) override { return target_->SyncDir(d); }
+  Status CreateDirs(const std::string& d) override { return target_->CreateDirs(d); }
+  Status Remove(const std::string& p) override { return target_->Remove(p); }
+  bool Exists(const std::string& p) override { return target_->Exists(p); }
+
+ private:
+  FileSystem* target_;
+};
+
+}  // namespace shardhose

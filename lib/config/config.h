@@ -1,0 +1,111 @@
+// File: config/config.h
+//
+// The daemon's configuration: one TOML file, overridden key by key from the
+// environment, validated all at once.
+//
+// Sources, later wins:
+//   1. built-in defaults (below);
+//   2. the TOML file, if one is given (none is needed: a container can be
+//      configured from the environment alone);
+//   3. standard AWS variables, where the key was not set in the file:
+//      AWS_REGION / AWS_DEFAULT_REGION -> source.region, output.region;
+//      AWS_ENDPOINT_URL -> both endpoint_urls; AWS_ENDPOINT_URL_KINESIS ->
+//      source.endpoint_url; AWS_ENDPOINT_URL_S3 -> output.endpoint_url;
+//   4. SHARDHOSE_<SECTION>_<KEY> (e.g. SHARDHOSE_OUTPUT_BUCKET=lake),
+//      parsed with the key's type; these win over the file.
+//
+// Load() reports every problem at once, each naming its key
+// ("batch.max_bytes: must be between 1 and 5368709120, got 0"): unknown
+// sections and keys (with a "did you mean" for near misses), wrong types,
+// out-of-range values, bad templates, and inconsistent combinations (no
+// stream_name nor stream_arn; both; AT_TIMESTAMP without
+// initial_timestamp; sse_kms_key_id without sse = "aws:kms"; ...).
+// The daemon prints them and exits 2.
+//
+// Thread-safety: a Config is an immutable value after Load().
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/status.h"
+
+namespace shardhose::config {
+
+struct SourceConfig {
+  std::string stream_name;
+  std::string stream_arn;
+  std::string region = "us-east-1";
+  std::string endpoint_url;              // "" = AWS's endpoint for the region
+  std::string initial_position = "TRIM_HORIZON";  // | LATEST | AT_TIMESTAMP
+  std::string initial_timestamp;         // RFC 3339, with AT_TIMESTAMP
+  int64_t initial_timestamp_ms = 0;      // derived from initial_timestamp
+  int64_t max_records_per_call = 10000;  // GetRecords Limit, 1..10000
+  int64_t poll_interval_ms = 200;        // min gap between GetRecords on a shard (5/s)
+  int64_t idle_poll_interval_ms = 1000;  // gap after an empty GetRecords
+  int64_t shard_refresh_s = 60;          // ListShards period
+  int64_t poll_threads = 4;              // shards are multiplexed over these
+};
+
+struct BatchConfig {
+  int64_t max_bytes = 134217728;           // uncompressed bytes per object
+  int64_t max_interval_s = 300;            // age of the oldest line; 0 = every poll
+  int64_t max_records = 0;                 // 0 = unlimited
+  int64_t max_buffered_bytes = 1073741824; // cap on all open + in-flight batches
+};
+
+struct OutputConfig {
+  std::string bucket;
+  std::string region = "us-east-1";
+  std::string endpoint_url;  // "" = AWS; "file:///dir" = local directory
+  bool force_path_style = false;
+  std::string prefix = "ddb/{table}/dt={event_time:%Y-%m-%d}/hr={event_time:%H}/";
+  std::string error_prefix = "errors/{error}/dt={arrival_time:%Y-%m-%d}/";
+  std::string format = "unmarshalled";  // | raw
+  std::string compression = "gzip";     // | none
+  int64_t compression_level = 6;        // 1..9 (gzip)
+  std::string sse;                      // "" | AES256 | aws:kms
+  std::string sse_kms_key_id;
+  int64_t upload_threads = 4;
+  int64_t upload_timeout_s = 120;
+};
+
+struct CheckpointConfig {
+  std::string path = "/var/lib/shardhose/checkpoint.json";
+};
+
+struct ShutdownConfig {
+  int64_t grace_period_s = 25;  // SIGTERM -> flush + checkpoint deadline
+};
+
+struct Config {
+  SourceConfig source;
+  BatchConfig batch;
+  OutputConfig output;
+  CheckpointConfig checkpoint;
+  ShutdownConfig shutdown;
+
+  // The stream's display name: stream_name, or the name part of stream_arn.
+  std::string StreamDisplayName() const;
+  // True when output.endpoint_url starts with "file://".
+  bool OutputIsLocalDirectory() const;
+  // The directory of a file:// endpoint.
+  std::string OutputDirectory() const;
+};
+
+using EnvLookup = std::function<std::optional<std::string>(const std::string&)>;
+
+// Loads and validates. `path` may be empty (environment only). Every
+// problem is in the returned InvalidArgument's message, one per line,
+// each starting with the dotted key name.
+Result<Config> Load(const std::string& path, const EnvLookup& env);
+
+// The effective configuration as TOML (what `shardhose validate` prints).
+// Never contains secrets (there are none in Config).
+std::string ToToml(const Config& config);
+
+}  // namespace shardhose::config

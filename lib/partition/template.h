@@ -1,0 +1,82 @@
+// File: partition/template.h
+//
+// Partitioning: the `prefix` and `error_prefix` templates that turn a
+// record's fields into the S3 key prefix of its partition. One open batch
+// exists per distinct rendered prefix.
+//
+// Grammar:
+//   template    := ( literal | placeholder )*
+//   literal     := any characters except '{' '}'; "{{" and "}}" are a
+//                  literal '{' / '}'
+//   placeholder := '{' name [ ':' strftime ] '}'
+//   name        := table | event_name | stream | shard_id | error
+//                | event_time | arrival_time
+//   strftime    := conversion specs %Y %m %d %H %M %S %j %y %e %G %V %u %%
+//                  plus literal text; required for (and only allowed on)
+//                  event_time and arrival_time.
+// Times are rendered in UTC. event_time comes from the change record's
+// ApproximateCreationDateTime (event time: late records land in the
+// partition of their own time); arrival_time from the Kinesis
+// ApproximateArrivalTimestamp.
+//
+// Parse() rejects, naming the offending placeholder: unknown names, a
+// missing or unknown strftime conversion, a format on a non-time name,
+// unbalanced braces, and (for kind kRecord) {error}. A rendered value is
+// sanitised for S3 keys: characters outside [A-Za-z0-9._=-] are replaced
+// by '_' in substituted values (literal text is kept as written).
+//
+// Thread-safety: a parsed KeyTemplate is immutable; Render() is thread-safe.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/status.h"
+
+namespace shardhose::partition {
+
+enum class TemplateKind {
+  kRecord,  // `prefix`: {error} is not allowed
+  kError,   // `error_prefix`: every name allowed
+};
+
+// The values a template can refer to. Views must outlive Render().
+struct PartitionFields {
+  std::string_view table;
+  std::string_view event_name;
+  std::string_view stream;
+  std::string_view shard_id;
+  std::string_view error;
+  int64_t event_time_us = 0;
+  int64_t arrival_time_ms = 0;
+};
+
+class KeyTemplate {
+ public:
+  // InvalidArgument with a message such as
+  //   "unknown placeholder {tabel} at offset 4"
+  static Result<KeyTemplate> Parse(std::string_view text, TemplateKind kind);
+
+  // Appends the rendered prefix to *out.
+  void Render(const PartitionFields& fields, std::string* out) const;
+  std::string Render(const PartitionFields& fields) const;
+
+  const std::string& text() const { return text_; }
+
+ private:
+  struct Segment;
+  std::string text_;
+  std::vector<Segment> segments_;
+  friend struct SegmentAccess;
+ public:
+  KeyTemplate();
+  ~KeyTemplate();
+  KeyTemplate(const KeyTemplate&);
+  KeyTemplate(KeyTemplate&&) noexcept;
+  KeyTemplate& operator=(const KeyTemplate&);
+  KeyTemplate& operator=(KeyTemplate&&) noexcept;
+};
+
+}  // namespace shardhose::partition

@@ -1,0 +1,74 @@
+// File: upload/object_store.h
+//
+// Where finished batches go. An ObjectStore writes one whole object per
+// call; it makes exactly one attempt and never sleeps. Retries, backoff and
+// deadlines belong to the uploader (pipeline/uploader.h), which decides from
+// Status::IsRetryable()/retry_class().
+//
+// Implementations:
+//   S3ObjectStore   - PutObject over HTTP(S) with SigV4, Content-MD5 and
+//                     x-amz-checksum-crc32 integrity headers, path-style or
+//                     virtual-hosted addressing, optional SSE.
+//   FileObjectStore - the same key layout under a local directory
+//                     (endpoint_url = "file:///some/dir"); each object is
+//                     written atomically (temp file, fsync, rename).
+//
+// Put() returning OK means the object is durable at the store: S3 answered
+// 200, or the file and its directory were fsynced. Writing the same key
+// again replaces the object (that is what makes replays idempotent).
+//
+// Thread-safety: Put() may be called concurrently.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "aws/credentials.h"
+#include "aws/http.h"
+#include "common/clock.h"
+#include "common/fs.h"
+#include "common/status.h"
+
+namespace shardhose::upload {
+
+struct ObjectMeta {
+  std::string content_type = "application/x-ndjson";
+  std::string content_encoding;  // "gzip" or ""
+};
+
+class ObjectStore {
+ public:
+  virtual ~ObjectStore() = default;
+  virtual Status Put(const std::string& key, std::string_view body, const ObjectMeta& meta) = 0;
+  // "s3://bucket (http://127.0.0.1:4569, path-style)" / "file:///tmp/out"
+  virtual std::string Describe() const = 0;
+};
+
+struct S3Options {
+  std::string bucket;
+  std::string region = "us-east-1";
+  // "" = https://s3.<region>.amazonaws.com (virtual-hosted unless
+  // force_path_style). Otherwise scheme://host[:port], e.g. s3rver.
+  std::string endpoint_url;
+  bool force_path_style = false;
+  std::string sse;             // "", "AES256", "aws:kms"
+  std::string sse_kms_key_id;  // with "aws:kms", optional
+  std::chrono::milliseconds timeout{120000};
+};
+
+// REQUIRES: http, creds and clock outlive the store.
+std::unique_ptr<ObjectStore> NewS3ObjectStore(S3Options options, aws::HttpClient* http,
+                                              aws::CredentialsProvider* creds, Clock* clock);
+
+// `root` is a local directory (created if missing). REQUIRES: fs outlives
+// the store.
+std::unique_ptr<ObjectStore> NewFileObjectStore(std::string root, FileSystem* fs);
+
+// The URL of an object for a given store configuration, exposed for tests:
+// path-style "http://host:port/bucket/key", virtual-hosted
+// "https://bucket.s3.region.amazonaws.com/key". Key characters are
+// URI-encoded except '/'.
+std::string S3ObjectUrl(const S3Options& options, std::string_view key);
+
+}  // namespace shardhose::upload
