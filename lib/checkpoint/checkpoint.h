@@ -16,7 +16,8 @@
 //   BODY     := JSON object:
 //     "stream_name":  string      stream the checkpoint belongs to
 //     "stream_arn":   string      "" if unknown
-//     "generation":   uint        incremented on every write
+//     "generation":   uint        incremented on every write (by the
+//                                 caller; Save writes what it is given)
 //     "written_at":   string      RFC 3339 UTC, informational
 //     "shards":       { shard_id: SHARD, ... }
 //     "pending":      [ CUT, ... ]  reserved for the exactly-once journal of
@@ -34,10 +35,15 @@
 //   }
 //   CUT      := { "partition": string, "key": string,
 //                 "ranges": { shard_id: { "first": seq, "last": seq } } }
-// Unknown fields in BODY, SHARD and CUT are an error in version 1 (a newer
-// writer must bump the version). A file whose framing, checksum, version or
-// body does not parse is kCorruption, and the daemon stops: it never
-// silently restarts from TRIM_HORIZON or LATEST.
+//   seq      := 1..128 decimal digits (common/seqnum.h IsValidSeq)
+//   shard_id := non-empty string
+// Strings are byte strings (UTF-8 expected, not validated). Every field is
+// required; unknown or duplicate fields in BODY, SHARD, CUT and ranges are an
+// error in version 1 (a newer writer must bump the version). The exact bytes
+// Encode writes (one shard per line) are specified in checkpoint.cc.
+// A file whose framing, checksum, version or body does not parse is
+// kCorruption, and the daemon stops: it never silently restarts from
+// TRIM_HORIZON or LATEST.
 //
 // Thread-safety: values; CheckpointFile methods must not be called
 // concurrently with each other.
@@ -97,6 +103,8 @@ struct Checkpoint {
 };
 
 // Serialises `cp` in the format above (deterministic: same value, same bytes).
+// REQUIRES (else Decode rejects the result): every shard id non-empty, every
+// `sequence` "" or a valid seq, every range's first/last a valid seq.
 std::string Encode(const Checkpoint& cp);
 
 // Parses and verifies. kCorruption naming what is wrong ("checksum
@@ -113,12 +121,18 @@ class CheckpointFile {
   // REQUIRES: fs outlives this object.
   CheckpointFile(FileSystem* fs, std::string path) : fs_(fs), path_(std::move(path)) {}
 
-  // nullopt if the file does not exist (first start). kCorruption if it
-  // exists but does not decode; kIOError if it cannot be read.
+  // nullopt if the file does not exist (first start). kCorruption, message
+  // prefixed with the path, if it exists but does not decode; kIOError naming
+  // the path if it cannot be read. A leftover `path.tmp` (crash during Save)
+  // is ignored.
   Result<std::optional<Checkpoint>> Load();
 
-  // Atomically replaces the file (creating its directory if needed). On
-  // failure the previous file is intact.
+  // Atomically replaces the file (creating its directory if needed) via
+  // WriteFileAtomic: `path.tmp`, fsync, rename, fsync dir. On failure returns
+  // kIOError naming the path, and the file holds the previous checkpoint, or
+  // the new one if only the final directory fsync failed (the rename took
+  // place; whether it survives a power loss is unknown). Either is a valid
+  // checkpoint; a failed Save never leaves a torn file.
   Status Save(const Checkpoint& cp);
 
   const std::string& path() const { return path_; }
