@@ -1,0 +1,153 @@
+// Wiring: builds the real collaborators (curl, credentials, Kinesis, S3 or
+// a local directory, the checkpoint file) from the configuration and hands
+// them to the pipeline.
+#include "commands.h"
+
+#include <cstdio>
+#include <iostream>
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include "aws/credentials.h"
+#include "aws/http.h"
+#include "checkpoint/checkpoint.h"
+#include "common/logging.h"
+#include "config/config.h"
+#include "pipeline/pipeline.h"
+#include "poll/kinesis_client.h"
+#include "shardhose/version.h"
+#include "signals.h"
+#include "upload/object_store.h"
+
+namespace shardhose::daemon {
+namespace {
+
+// Loads the configuration, printing every problem to stderr.
+std::optional<config::Config> LoadConfig(const CommonOptions& options) {
+  auto cfg = config::Load(options.config_path, aws::ProcessEnv());
+  if (!cfg.ok()) {
+    std::fprintf(stderr, "shardhose: invalid configuration%s:\n%s\n",
+                 options.config_path.empty() ? "" : fmt::format(" in {}", options.config_path).c_str(),
+                 cfg.status().message().c_str());
+    return std::nullopt;
+  }
+  return std::move(cfg).value();
+}
+
+int ExitFor(const Status& st) {
+  if (st.ok()) return kExitOk;
+  if (st.IsCorruption() || st.code() == StatusCode::kFailedPrecondition) return kExitCheckpoint;
+  if (st.IsInvalidArgument()) return kExitUsage;
+  return kExitFailure;
+}
+
+}  // namespace
+
+int RunCommand(const CommonOptions& options, bool drain) {
+  auto level = ParseLogLevel(options.log_level);
+  auto format = ParseLogFormat(options.log_format);
+  if (!level.ok() || !format.ok()) {
+    std::fprintf(stderr, "shardhose: %s\n", (!level.ok() ? level.status() : format.status()).message().c_str());
+    return kExitUsage;
+  }
+  InitLogging(*level, *format);
+  auto cfg = LoadConfig(options);
+  if (!cfg) return kExitUsage;
+
+  BlockShutdownSignals();
+  auto http = aws::NewCurlHttpClient();
+  auto creds = aws::NewDefaultCredentialsProvider();
+  Clock* clock = Clock::Real();
+
+  poll::KinesisOptions kopts;
+  kopts.region = cfg->source.region;
+  kopts.endpoint_url = cfg->source.endpoint_url;
+  auto kinesis = poll::NewKinesisClient(kopts, http.get(), creds.get(), clock);
+
+  std::unique_ptr<upload::ObjectStore> store;
+  if (cfg->OutputIsLocalDirectory()) {
+    store = upload::NewFileObjectStore(cfg->OutputDirectory(), FileSystem::Default());
+  } else {
+    upload::S3Options s3;
+    s3.bucket = cfg->output.bucket;
+    s3.region = cfg->output.region;
+    s3.endpoint_url = cfg->output.endpoint_url;
+    s3.force_path_style = cfg->output.force_path_style;
+    s3.sse = cfg->output.sse;
+    s3.sse_kms_key_id = cfg->output.sse_kms_key_id;
+    s3.timeout = std::chrono::seconds(cfg->output.upload_timeout_s);
+    store = upload::NewS3ObjectStore(s3, http.get(), creds.get(), clock);
+  }
+  checkpoint::CheckpointFile checkpoint_file(FileSystem::Default(), cfg->checkpoint.path);
+
+  spdlog::info("shardhose {} starting: stream {}, output {}, format {}, compression {}{}", SHARDHOSE_VERSION,
+               cfg->StreamDisplayName(), store->Describe(), cfg->output.format, cfg->output.compression,
+               drain ? ", drain mode" : "");
+  if (auto c = creds->Get(); !c.ok()) {
+    spdlog::error("no AWS credentials: {}", c.status().ToString());
+    return kExitFailure;
+  }
+  spdlog::debug("credentials from {}", creds->Describe());
+
+  pipeline::Pipeline pipeline(*cfg, pipeline::Deps{kinesis.get(), store.get(), &checkpoint_file, clock});
+  SignalWatcher signals([&](int) { pipeline.Stop(); });
+
+  Status st = pipeline.Start();
+  if (!st.ok()) {
+    spdlog::error("cannot start: {}", st.ToString());
+    return ExitFor(st);
+  }
+  st = pipeline.Run(drain);
+  if (!st.ok()) {
+    spdlog::error("{}", st.ToString());
+    return kExitFailure;
+  }
+  spdlog::info("done");
+  return kExitOk;
+}
+
+int ValidateCommand(const CommonOptions& options) {
+  auto cfg = LoadConfig(options);
+  if (!cfg) return kExitUsage;
+  std::cout << config::ToToml(*cfg);
+  std::fprintf(stderr, "configuration OK\n");
+  return kExitOk;
+}
+
+int CheckpointCommand(const CommonOptions& options) {
+  auto cfg = LoadConfig(options);
+  if (!cfg) return kExitUsage;
+  checkpoint::CheckpointFile file(FileSystem::Default(), cfg->checkpoint.path);
+  auto loaded = file.Load();
+  if (!loaded.ok()) {
+    std::fprintf(stderr, "shardhose: %s\n", loaded.status().ToString().c_str());
+    return ExitFor(loaded.status());
+  }
+  if (!loaded->has_value()) {
+    std::printf("no checkpoint at %s: the next start begins at source.initial_position (%s)\n",
+                cfg->checkpoint.path.c_str(), cfg->source.initial_position.c_str());
+    return kExitOk;
+  }
+  const checkpoint::Checkpoint& cp = **loaded;
+  std::printf("checkpoint %s\nstream     %s %s\ngeneration %llu, written %s\n\n", cfg->checkpoint.path.c_str(),
+              cp.stream_name.c_str(), cp.stream_arn.c_str(), static_cast<unsigned long long>(cp.generation),
+              cp.written_at.c_str());
+  std::printf("%-24s %-9s %-58s %s\n", "SHARD", "STATE", "DURABLE THROUGH", "PARENTS / START");
+  for (const auto& [id, s] : cp.shards) {
+    std::string seq = s.sequence.empty()
+                          ? (s.start == checkpoint::ShardCheckpoint::Start::kAtTimestamp
+                                 ? fmt::format("(none yet; starts at {} ms)", s.start_timestamp_ms)
+                                 : std::string("(none yet; starts at TRIM_HORIZON)"))
+                          : s.sequence;
+    std::string parents = s.parent;
+    if (!s.adjacent_parent.empty()) parents += "+" + s.adjacent_parent;
+    std::printf("%-24s %-9s %-58s %s\n", id.c_str(),
+                s.state == checkpoint::ShardCheckpoint::State::kFinished ? "finished" : "open", seq.c_str(),
+                parents.empty() ? "-" : parents.c_str());
+  }
+  if (!cp.pending.empty()) std::printf("\n%zu pending batch cut(s)\n", cp.pending.size());
+  return kExitOk;
+}
+
+}  // namespace shardhose::daemon

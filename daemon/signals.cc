@@ -1,0 +1,57 @@
+#include "signals.h"
+
+#include <pthread.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include <cstdlib>
+
+#include <spdlog/spdlog.h>
+
+namespace shardhose::daemon {
+namespace {
+
+sigset_t ShutdownSet() {
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGTERM);
+  sigaddset(&set, SIGINT);
+  sigaddset(&set, SIGUSR2);  // internal: wakes the watcher to exit
+  return set;
+}
+
+}  // namespace
+
+void BlockShutdownSignals() {
+  sigset_t set = ShutdownSet();
+  pthread_sigmask(SIG_BLOCK, &set, nullptr);
+  signal(SIGPIPE, SIG_IGN);
+}
+
+SignalWatcher::SignalWatcher(std::function<void(int)> on_stop) {
+  thread_ = std::thread([on_stop = std::move(on_stop)] {
+    sigset_t set = ShutdownSet();
+    int count = 0;
+    for (;;) {
+      int signo = 0;
+      if (sigwait(&set, &signo) != 0) continue;
+      if (signo == SIGUSR2) return;
+      if (++count == 1) {
+        spdlog::info("received {}, flushing and stopping (send it again to exit at once)",
+                     signo == SIGTERM ? "SIGTERM" : "SIGINT");
+        on_stop(signo);
+      } else {
+        spdlog::warn("received a second signal, exiting now; the checkpoint only covers durable records");
+        spdlog::default_logger()->flush();
+        std::_Exit(130);
+      }
+    }
+  });
+}
+
+SignalWatcher::~SignalWatcher() {
+  pthread_kill(thread_.native_handle(), SIGUSR2);
+  thread_.join();
+}
+
+}  // namespace shardhose::daemon

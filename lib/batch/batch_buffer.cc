@@ -1,0 +1,96 @@
+#include "batch/batch_buffer.h"
+
+#include <algorithm>
+
+namespace shardhose::batch {
+
+std::string_view FlushCauseName(FlushCause cause) {
+  switch (cause) {
+    case FlushCause::kNone: return "none";
+    case FlushCause::kSize: return "size";
+    case FlushCause::kRecords: return "records";
+    case FlushCause::kAge: return "age";
+    case FlushCause::kPressure: return "pressure";
+    case FlushCause::kShutdown: return "shutdown";
+    case FlushCause::kDrain: return "drain";
+  }
+  return "unknown";
+}
+
+uint64_t BatchBuffer::Append(std::string_view partition, std::string_view line,
+                             std::string_view shard, std::string_view seq, MonoTime now,
+                             std::vector<SealedBatch>* sealed) {
+  auto it = open_.find(std::string(partition));
+  if (it != open_.end() && MustCutBefore(it->second.stats, line.size(), limits_)) {
+    sealed->push_back(Seal(it, FlushCause::kSize));
+    it = open_.end();
+  }
+  if (it == open_.end()) {
+    it = open_.emplace(std::string(partition), Open{next_id_++, BatchStats{}, {}, {}}).first;
+    it->second.stats.oldest = now;
+  }
+  Open& b = it->second;
+  b.body.append(line);
+  b.stats.bytes += line.size();
+  b.stats.records += 1;
+  open_bytes_ += line.size();
+  auto [span_it, inserted] = b.shards.try_emplace(std::string(shard));
+  ShardSpan& span = span_it->second;
+  if (inserted) span.first_seq.assign(seq);
+  span.last_seq.assign(seq);
+  span.records += 1;
+
+  const uint64_t id = b.id;
+  FlushCause cause = DueCause(b.stats, limits_, now);
+  if (cause == FlushCause::kSize || cause == FlushCause::kRecords) {
+    sealed->push_back(Seal(it, cause));
+  }
+  return id;
+}
+
+void BatchBuffer::SealDue(MonoTime now, std::vector<SealedBatch>* sealed) {
+  for (auto it = open_.begin(); it != open_.end();) {
+    auto next = std::next(it);
+    FlushCause cause = DueCause(it->second.stats, limits_, now);
+    if (cause != FlushCause::kNone) sealed->push_back(Seal(it, cause));
+    it = next;
+  }
+}
+
+void BatchBuffer::SealAll(FlushCause cause, std::vector<SealedBatch>* sealed) {
+  while (!open_.empty()) sealed->push_back(Seal(open_.begin(), cause));
+}
+
+void BatchBuffer::SealLargest(uint64_t target_bytes, std::vector<SealedBatch>* sealed) {
+  while (open_bytes_ > target_bytes && !open_.empty()) {
+    auto largest = std::max_element(open_.begin(), open_.end(), [](const auto& a, const auto& b) {
+      return a.second.stats.bytes < b.second.stats.bytes;
+    });
+    sealed->push_back(Seal(largest, FlushCause::kPressure));
+  }
+}
+
+std::optional<MonoTime> BatchBuffer::OldestLine() const {
+  std::optional<MonoTime> oldest;
+  for (const auto& [_, b] : open_) {
+    if (!oldest || b.stats.oldest < *oldest) oldest = b.stats.oldest;
+  }
+  return oldest;
+}
+
+SealedBatch BatchBuffer::Seal(std::unordered_map<std::string, Open>::iterator it, FlushCause cause) {
+  SealedBatch out;
+  out.id = it->second.id;
+  out.partition = it->first;
+  out.body = std::move(it->second.body);
+  out.bytes = it->second.stats.bytes;
+  out.records = it->second.stats.records;
+  out.oldest = it->second.stats.oldest;
+  out.cause = cause;
+  out.shards = std::move(it->second.shards);
+  open_bytes_ -= it->second.stats.bytes;
+  open_.erase(it);
+  return out;
+}
+
+}  // namespace shardhose::batch

@@ -1,0 +1,90 @@
+// File: batch/batch_buffer.h
+//
+// The newline-framing batch buffer: one open batch per rendered partition
+// (the S3 key prefix), each a run of complete lines ending in '\n'. Lines
+// are appended in the order given; a batch is sealed (closed to further
+// lines and handed back to the caller for compression and upload) by the
+// flush rule in flush_policy.h, by memory pressure, or on demand.
+//
+// Every sealed batch carries, per shard, the first and last sequence number
+// of its lines: what the object key and the checkpoint are derived from.
+//
+// Memory: open_bytes() is the sum of the open batches' bodies; the caller
+// enforces the global cap (SealLargest) and counts sealed batches until
+// they are durable.
+//
+// Thread-safety: not thread-safe; the pipeline holds one mutex around it.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "batch/flush_policy.h"
+#include "common/clock.h"
+
+namespace shardhose::batch {
+
+struct ShardSpan {
+  std::string first_seq;
+  std::string last_seq;
+  uint64_t records = 0;
+};
+
+struct SealedBatch {
+  uint64_t id = 0;                           // unique within the process
+  std::string partition;                     // rendered prefix
+  std::string body;                          // complete lines
+  uint64_t bytes = 0;                        // body.size() when sealed
+  uint64_t records = 0;
+  FlushCause cause = FlushCause::kNone;
+  MonoTime oldest{};
+  std::map<std::string, ShardSpan> shards;   // shard id -> span, sorted
+};
+
+class BatchBuffer {
+ public:
+  explicit BatchBuffer(FlushLimits limits) : limits_(limits) {}
+
+  // Appends `line` (which must end in '\n') read from `shard` at `seq` to
+  // the partition's open batch, opening one if needed. Batches sealed as a
+  // consequence (the open batch was full before the line; or the line
+  // filled it) are appended to *sealed. Returns the id of the batch that
+  // received the line.
+  uint64_t Append(std::string_view partition, std::string_view line, std::string_view shard,
+                  std::string_view seq, MonoTime now, std::vector<SealedBatch>* sealed);
+
+  // Seals every batch whose DueCause(now) is not kNone.
+  void SealDue(MonoTime now, std::vector<SealedBatch>* sealed);
+  // Seals every open batch with the given cause.
+  void SealAll(FlushCause cause, std::vector<SealedBatch>* sealed);
+  // Seals the largest open batches (cause kPressure) until open_bytes() is
+  // at most `target_bytes`.
+  void SealLargest(uint64_t target_bytes, std::vector<SealedBatch>* sealed);
+
+  uint64_t open_bytes() const { return open_bytes_; }
+  size_t open_batches() const { return open_.size(); }
+  // The time the oldest line still in an open batch was appended.
+  std::optional<MonoTime> OldestLine() const;
+  const FlushLimits& limits() const { return limits_; }
+
+ private:
+  struct Open {
+    uint64_t id;
+    BatchStats stats;
+    std::string body;
+    std::map<std::string, ShardSpan> shards;
+  };
+  SealedBatch Seal(std::unordered_map<std::string, Open>::iterator it, FlushCause cause);
+
+  FlushLimits limits_;
+  std::unordered_map<std::string, Open> open_;
+  uint64_t open_bytes_ = 0;
+  uint64_t next_id_ = 1;
+};
+
+}  // namespace shardhose::batch

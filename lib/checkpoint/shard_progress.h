@@ -1,0 +1,69 @@
+// File: checkpoint/shard_progress.h
+//
+// Which records of each shard are durable, so that the checkpoint never
+// passes one that is not.
+//
+// Records of a shard are read in sequence order and scattered over many
+// open batches (one per partition). ShardProgress keeps, per shard, the
+// records read but not yet durable as runs of consecutive records that went
+// to the same batch:
+//
+//   shard A:  [b7: 100..140] [b9: 141..141] [b7: 142..180]   durable: 99
+//
+// When batch b9 becomes durable nothing moves (b7's first run is still
+// pending); when b7 becomes durable every run is done and the shard's
+// durable sequence becomes 180. The durable sequence of a shard is therefore
+// the last record of its longest fully-durable prefix: with many open
+// partitions, the point just before the lowest unflushed record.
+//
+// Memory is one run per change of batch along the shard, not one entry per
+// record.
+//
+// Thread-safety: not thread-safe; the pipeline holds its mutex.
+#pragma once
+
+#include <cstdint>
+#include <deque>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+namespace shardhose::checkpoint {
+
+class ShardProgress {
+ public:
+  // Starts tracking `shard` whose records up to `durable_seq` are durable
+  // ("" = none). No-op if already tracked.
+  void Track(const std::string& shard, std::string durable_seq);
+
+  // Records that the record `seq` of `shard` was appended to `batch_id`.
+  // REQUIRES: calls for one shard come in sequence order.
+  void OnAppended(const std::string& shard, std::string_view seq, uint64_t batch_id);
+
+  // Records that `batch_id`, holding records of `shards`, is durable.
+  // Returns true if any shard's durable sequence moved.
+  bool OnDurable(uint64_t batch_id, const std::vector<std::string>& shards);
+
+  // Last durable sequence of `shard` ("" if none or unknown).
+  const std::string& DurableSeq(const std::string& shard) const;
+  // True if every record of `shard` read so far is durable.
+  bool AllDurable(const std::string& shard) const;
+  // Records read but not yet durable, across all shards.
+  uint64_t pending_runs() const;
+
+ private:
+  struct Run {
+    uint64_t batch_id;
+    std::string first;
+    std::string last;
+    bool done = false;
+  };
+  struct Shard {
+    std::string durable;
+    std::deque<Run> runs;
+  };
+  std::unordered_map<std::string, Shard> shards_;
+};
+
+}  // namespace shardhose::checkpoint

@@ -1,0 +1,605 @@
+// The life of a record, top to bottom: Start() sets the stage, then poller
+// threads (PollLoop -> PollShard -> Ingest) turn Kinesis pages into lines in
+// open batches, uploader threads (UploadLoop -> Upload) make sealed batches
+// durable, and the main thread (Run) seals batches by age and pressure,
+// refreshes the shard list and writes the checkpoint.
+//
+// Lock order: there is one mutex, mu_. Network calls, decoding and
+// compression happen outside it; it is held only to move records into
+// batches and to update shard and progress state.
+
+#include "pipeline/pipeline.h"
+
+#include <algorithm>
+#include <condition_variable>
+#include <deque>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include "aws/sigv4.h"
+#include "batch/batch_buffer.h"
+#include "checkpoint/shard_progress.h"
+#include "common/backoff.h"
+#include "compress/compress.h"
+#include "decode/change_record.h"
+#include "partition/template.h"
+#include "poll/shard_set.h"
+
+namespace shardhose::pipeline {
+namespace {
+
+using batch::FlushCause;
+using batch::SealedBatch;
+using poll::IteratorStart;
+using poll::IteratorType;
+using poll::ShardState;
+
+constexpr Millis kTick{100};
+
+std::string Rfc3339(WallTime t) {
+  auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count();
+  return decode::FormatIsoMillis(ms * 1000);
+}
+
+int64_t EpochMs(WallTime t) {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count();
+}
+
+// The object key of a sealed batch: its partition, then a name that depends
+// only on which records it holds (stream, the lowest shard and its first
+// sequence number, and a hash of every shard's range), so that writing the
+// same records again replaces the same object instead of adding a copy.
+std::string ObjectKey(const SealedBatch& b, std::string_view stream, compress::Codec codec) {
+  std::string ranges;
+  for (const auto& [shard, span] : b.shards) {
+    ranges += fmt::format("{}:{}-{};", shard, span.first_seq, span.last_seq);
+  }
+  const auto& [first_shard, first_span] = *b.shards.begin();
+  std::string_view shard_short = first_shard;
+  if (shard_short.rfind("shardId-", 0) == 0) shard_short.remove_prefix(8);
+  return fmt::format("{}{}-{}-{}-{}{}", b.partition, stream, shard_short, first_span.first_seq,
+                     aws::HexSha256(ranges).substr(0, 12), compress::ObjectSuffix(codec));
+}
+
+}  // namespace
+
+struct Pipeline::Impl {
+  Impl(config::Config c, Deps d)
+      : cfg(std::move(c)),
+        deps(d),
+        codec(cfg.output.compression == "none" ? compress::Codec::kNone : compress::Codec::kGzip),
+        format(cfg.output.format == "raw" ? decode::OutputFormat::kRaw
+                                          : decode::OutputFormat::kUnmarshalled),
+        buffer(batch::FlushLimits{static_cast<uint64_t>(cfg.batch.max_bytes),
+                                  Millis(cfg.batch.max_interval_s * 1000),
+                                  static_cast<uint64_t>(cfg.batch.max_records)}) {
+    stream.name = cfg.source.stream_name;
+    stream.arn = cfg.source.stream_arn;
+  }
+
+  // ---- configuration and collaborators (immutable after Start) ----
+  config::Config cfg;
+  Deps deps;
+  compress::Codec codec;
+  decode::OutputFormat format;
+  poll::StreamRef stream;
+  std::string stream_name;  // display name, used in keys and error lines
+  std::optional<partition::KeyTemplate> record_prefix;
+  std::optional<partition::KeyTemplate> error_prefix;
+  Stats stats;
+
+  // ---- state below is protected by mu ----
+  std::mutex mu;
+  std::condition_variable cv;          // any state change the loops wait for
+  poll::ShardSet shards;               // GUARDED_BY(mu)
+  batch::BatchBuffer buffer;           // GUARDED_BY(mu)
+  checkpoint::ShardProgress progress;  // GUARDED_BY(mu)
+  std::deque<SealedBatch> upload_queue;  // GUARDED_BY(mu)
+  uint64_t in_flight_uploads = 0;      // GUARDED_BY(mu)
+  uint64_t sealed_bytes = 0;           // sealed, not yet durable; GUARDED_BY(mu)
+  uint64_t polls_in_flight = 0;        // GUARDED_BY(mu)
+  bool stop_polling = false;           // GUARDED_BY(mu)
+  bool stop_uploading = false;         // GUARDED_BY(mu)
+  bool abandon_uploads = false;        // deadline passed; GUARDED_BY(mu)
+  bool checkpoint_dirty = false;       // GUARDED_BY(mu)
+  bool refresh_shards = false;         // GUARDED_BY(mu)
+  checkpoint::Checkpoint last_checkpoint;  // what the file holds; GUARDED_BY(mu)
+  std::atomic<bool> stop_requested{false};
+
+  // ---------------------------------------------------------------- start
+  Status Start() {
+    auto rp = partition::KeyTemplate::Parse(cfg.output.prefix, partition::TemplateKind::kRecord);
+    if (!rp.ok()) return rp.status().WithContext("output.prefix");
+    auto ep = partition::KeyTemplate::Parse(cfg.output.error_prefix, partition::TemplateKind::kError);
+    if (!ep.ok()) return ep.status().WithContext("output.error_prefix");
+    record_prefix = std::move(rp).value();
+    error_prefix = std::move(ep).value();
+
+    auto loaded = deps.checkpoint->Load();
+    if (!loaded.ok()) return loaded.status();
+    std::optional<checkpoint::Checkpoint> cp = std::move(loaded).value();
+
+    auto summary = Retry("DescribeStreamSummary", [&] { return deps.kinesis->DescribeStreamSummary(stream); });
+    if (!summary.ok()) return summary.status();
+    stream_name = summary->name.empty() ? cfg.StreamDisplayName() : summary->name;
+    if (cp) {
+      const bool name_differs = !cp->stream_name.empty() && cp->stream_name != stream_name;
+      const bool arn_differs = !cp->stream_arn.empty() && !summary->arn.empty() && cp->stream_arn != summary->arn;
+      if (name_differs || arn_differs) {
+        return Status::FailedPrecondition(fmt::format(
+            "checkpoint {} belongs to stream '{}' ({}), not to '{}' ({}); point checkpoint.path "
+            "elsewhere or remove the file deliberately",
+            deps.checkpoint->path(), cp->stream_name, cp->stream_arn, stream_name, summary->arn));
+      }
+    }
+    auto listed = Retry("ListShards", [&] { return deps.kinesis->ListShards(stream); });
+    if (!listed.ok()) return listed.status();
+
+    std::lock_guard<std::mutex> lock(mu);
+    last_checkpoint.stream_name = stream_name;
+    last_checkpoint.stream_arn = summary->arn;
+    if (cp) {
+      last_checkpoint.generation = cp->generation;
+      last_checkpoint.pending = cp->pending;
+    }
+    SeedShards(cp, listed.value());
+    shards.Activate(deps.clock->Now());
+    // Record the resolved start positions (LATEST becomes a timestamp) before
+    // reading anything, so a restart starts from the same place.
+    checkpoint::Checkpoint snapshot = Snapshot();
+    Status st = deps.checkpoint->Save(snapshot);
+    if (!st.ok()) return st.WithContext("writing the initial checkpoint");
+    last_checkpoint = std::move(snapshot);
+    size_t active = 0, waiting = 0, finished = 0;
+    for (const auto& [_, e] : shards.entries()) {
+      active += e.state == ShardState::kActive;
+      waiting += e.state == ShardState::kWaiting;
+      finished += e.state == ShardState::kFinished;
+    }
+    spdlog::info("stream {} ({}): {} shards, {} active, {} waiting for parents, {} finished; checkpoint {}",
+                 stream_name, summary->arn, shards.entries().size(), active, waiting, finished,
+                 cp ? "loaded from " + deps.checkpoint->path() : "new at " + deps.checkpoint->path());
+    return Status::OK();
+  }
+
+  // Decides where every shard starts. REQUIRES: mu held.
+  void SeedShards(const std::optional<checkpoint::Checkpoint>& cp, const std::vector<poll::ShardInfo>& listed) {
+    std::map<std::string, poll::ShardInfo> by_id;
+    for (const auto& s : listed) by_id[s.id] = s;
+
+    if (cp) {
+      for (const auto& [id, sc] : cp->shards) {
+        poll::ShardInfo info;
+        auto it = by_id.find(id);
+        if (it != by_id.end()) {
+          info = it->second;
+        } else {
+          if (sc.state != checkpoint::ShardCheckpoint::State::kFinished) {
+            spdlog::warn("shard {} is in the checkpoint (durable up to '{}') but no longer in the stream: "
+                         "its remaining records are past the retention period and cannot be read",
+                         id, sc.sequence);
+          }
+          continue;  // trimmed: forget it
+        }
+        info.parent = sc.parent.empty() ? info.parent : sc.parent;
+        info.adjacent_parent = sc.adjacent_parent.empty() ? info.adjacent_parent : sc.adjacent_parent;
+        IteratorStart start;
+        start.type = sc.start == checkpoint::ShardCheckpoint::Start::kAtTimestamp ? IteratorType::kAtTimestamp
+                                                                                 : IteratorType::kTrimHorizon;
+        start.timestamp_ms = sc.start_timestamp_ms;
+        const bool finished = sc.state == checkpoint::ShardCheckpoint::State::kFinished;
+        shards.Put(info, finished ? ShardState::kFinished : ShardState::kWaiting, start);
+        progress.Track(id, sc.sequence);
+      }
+    }
+
+    // Shards the checkpoint does not know. On a first start they begin at
+    // source.initial_position; once a checkpoint exists, any new shard is a
+    // child from a reshard and is read from its beginning.
+    const int64_t now_ms = EpochMs(deps.clock->WallNow());
+    for (const auto& s : listed) {
+      if (shards.Find(s.id)) continue;
+      IteratorStart start;
+      ShardState state = ShardState::kWaiting;
+      if (!cp) {
+        const auto& pos = cfg.source.initial_position;
+        if (pos == "LATEST") {
+          // LATEST is pinned to a timestamp now, so that a restart before the
+          // first record does not skip what arrived in between.
+          start.type = IteratorType::kAtTimestamp;
+          start.timestamp_ms = now_ms;
+          if (s.closed()) state = ShardState::kFinished;  // nothing new will arrive
+        } else if (pos == "AT_TIMESTAMP") {
+          start.type = IteratorType::kAtTimestamp;
+          start.timestamp_ms = cfg.source.initial_timestamp_ms;
+        }
+      }
+      shards.Put(s, state, start);
+      progress.Track(s.id, "");
+    }
+  }
+
+  template <typename F>
+  auto Retry(std::string_view what, F call) -> decltype(call()) {
+    Backoff backoff;
+    for (;;) {
+      auto r = call();
+      if (r.ok() || !r.status().IsRetryable() || stop_requested.load()) return r;
+      auto delay = backoff.Next(r.status().retry_class());
+      spdlog::warn("{} failed ({}), retrying in {} ms", what, r.status().ToString(), delay.count());
+      std::unique_lock<std::mutex> lock(mu);
+      cv.wait_for(lock, delay, [&] { return stop_requested.load(); });
+    }
+  }
+
+  // ----------------------------------------------------------------- poll
+  void PollLoop() {
+    decode::Decoder decoder(format, stream_name);
+    poll::RecordsPage page;
+    std::vector<Line> lines;
+    std::unique_lock<std::mutex> lock(mu);
+    for (;;) {
+      if (stop_polling) break;
+      // Backpressure: wait while the buffer is at its cap.
+      if (BufferedBytes() >= static_cast<uint64_t>(cfg.batch.max_buffered_bytes)) {
+        cv.wait_for(lock, kTick);
+        continue;
+      }
+      MonoTime next_due;
+      auto id = shards.Next(deps.clock->Now(), &next_due);
+      if (!id) {
+        auto wait = std::min<MonoTime::duration>(next_due - deps.clock->Now(), kTick);
+        cv.wait_for(lock, std::max<MonoTime::duration>(wait, Millis(1)));
+        continue;
+      }
+      ++polls_in_flight;
+      lock.unlock();
+      MonoTime due = PollShard(*id, decoder, page, lines);
+      lock.lock();
+      --polls_in_flight;
+      shards.Release(*id, due);
+      cv.notify_all();
+    }
+  }
+
+  struct Line {
+    std::string partition;
+    std::string text;
+    std::string_view seq;
+    bool error = false;
+  };
+
+  // One GetRecords call on one shard, and its records into batches.
+  // Returns when the shard is next due. Called without mu.
+  MonoTime PollShard(const std::string& id, decode::Decoder& decoder, poll::RecordsPage& page,
+                     std::vector<Line>& lines) {
+    std::string iterator;
+    IteratorStart start;
+    {
+      std::lock_guard<std::mutex> lock(mu);
+      poll::ShardEntry* e = shards.Find(id);
+      iterator = e->iterator;
+      start = e->start;
+      const std::string& resume = !e->last_read_seq.empty() ? e->last_read_seq : progress.DurableSeq(id);
+      if (!resume.empty()) start = IteratorStart{IteratorType::kAfterSequenceNumber, resume, 0};
+    }
+    if (iterator.empty()) {
+      auto it = deps.kinesis->GetShardIterator(stream, id, start);
+      if (!it.ok()) return Failed(id, "GetShardIterator", it.status());
+      iterator = std::move(it).value();
+    }
+    Status st = deps.kinesis->GetRecords(stream, iterator, static_cast<int>(cfg.source.max_records_per_call), &page);
+    if (!st.ok()) {
+      if (st.peer_code() == "ExpiredIteratorException") {
+        spdlog::debug("shard {}: iterator expired, acquiring a new one", id);
+        std::lock_guard<std::mutex> lock(mu);
+        shards.Find(id)->iterator.clear();
+        return deps.clock->Now();
+      }
+      return Failed(id, "GetRecords", st);
+    }
+
+    // decode + partition, outside the lock
+    lines.resize(page.records.size());
+    decode::DecodedRecord rec;
+    uint64_t errors = 0;
+    for (size_t i = 0; i < page.records.size(); ++i) {
+      const auto& r = page.records[i];
+      decoder.Decode(r, id, &rec);
+      Line& l = lines[i];
+      l.seq = r.sequence_number;
+      l.error = !rec.ok;
+      l.partition.clear();
+      partition::PartitionFields f{rec.table, rec.event_name, stream_name, id, rec.error, rec.event_time_us, r.arrival_ms};
+      (rec.ok ? *record_prefix : *error_prefix).Render(f, &l.partition);
+      l.text.swap(rec.line);
+      errors += !rec.ok;
+    }
+    stats.records_in += page.records.size();
+    stats.bytes_in += page.data_bytes / 4 * 3;
+    stats.error_records += errors;
+    spdlog::debug("shard {}: {} records, {} errors, {} ms behind", id, page.records.size(), errors,
+                  page.millis_behind);
+
+    // batch, under the lock
+    const MonoTime now = deps.clock->Now();
+    std::vector<SealedBatch> sealed;
+    std::lock_guard<std::mutex> lock(mu);
+    for (const Line& l : lines) {
+      uint64_t batch_id = buffer.Append(l.partition, l.text, id, l.seq, now, &sealed);
+      progress.OnAppended(id, l.seq, batch_id);
+    }
+    buffer.SealDue(now, &sealed);  // max_interval_s = 0 flushes after every poll
+    poll::ShardEntry* e = shards.Find(id);
+    if (!page.records.empty()) e->last_read_seq.assign(page.records.back().sequence_number);
+    e->iterator = page.next_iterator;
+    e->millis_behind = page.millis_behind;
+    e->caught_up = page.records.empty() && page.millis_behind == 0;
+    e->backoff.Reset();
+    if (page.next_iterator.empty()) {
+      e->state = ShardState::kExhausted;
+      spdlog::info("shard {} is closed and fully read{}", id,
+                   page.child_shards.empty() ? "" : fmt::format("; {} child shard(s)", page.child_shards.size()));
+      shards.Merge(page.child_shards, IteratorStart{});
+      for (const auto& c : page.child_shards) progress.Track(c.id, "");
+      for (const auto& a : shards.Activate(now)) spdlog::info("shard {} starts: its parents are read", a);
+      refresh_shards = true;  // learn the children's full details
+      checkpoint_dirty = true;
+    }
+    Enqueue(std::move(sealed));
+    return now + Millis(page.records.empty() ? cfg.source.idle_poll_interval_ms : cfg.source.poll_interval_ms);
+  }
+
+  MonoTime Failed(const std::string& id, std::string_view op, const Status& st) {
+    stats.poll_errors++;
+    std::lock_guard<std::mutex> lock(mu);
+    poll::ShardEntry* e = shards.Find(id);
+    auto delay = e->backoff.Next(st.retry_class());
+    if (st.IsRetryable()) {
+      spdlog::warn("shard {}: {} failed ({}), retrying in {} ms", id, op, st.ToString(), delay.count());
+    } else {
+      spdlog::error("shard {}: {} failed ({}), retrying in {} ms", id, op, st.ToString(), delay.count());
+    }
+    e->iterator.clear();
+    return deps.clock->Now() + delay;
+  }
+
+  // REQUIRES: mu held.
+  uint64_t BufferedBytes() const { return buffer.open_bytes() + sealed_bytes; }
+
+  // REQUIRES: mu held.
+  void Enqueue(std::vector<SealedBatch>&& sealed) {
+    for (auto& b : sealed) {
+      spdlog::debug("flush {} ({}): {} records, {} bytes", b.partition, batch::FlushCauseName(b.cause), b.records,
+                    b.body.size());
+      sealed_bytes += b.bytes;
+      upload_queue.push_back(std::move(b));
+    }
+    if (!sealed.empty()) cv.notify_all();
+  }
+
+  // --------------------------------------------------------------- upload
+  void UploadLoop() {
+    std::unique_lock<std::mutex> lock(mu);
+    for (;;) {
+      cv.wait(lock, [&] { return !upload_queue.empty() || stop_uploading; });
+      if (upload_queue.empty()) break;  // stop_uploading and nothing left
+      SealedBatch b = std::move(upload_queue.front());
+      upload_queue.pop_front();
+      ++in_flight_uploads;
+      lock.unlock();
+      const bool durable = Upload(b);
+      lock.lock();
+      --in_flight_uploads;
+      if (durable) {
+        std::vector<std::string> ids;
+        for (const auto& [shard, _] : b.shards) ids.push_back(shard);
+        progress.OnDurable(b.id, ids);
+        sealed_bytes -= b.bytes;
+        checkpoint_dirty = true;
+      }
+      cv.notify_all();
+    }
+  }
+
+  // Compresses and uploads one batch, retrying until it is durable or the
+  // shutdown deadline abandons it. Called without mu.
+  bool Upload(SealedBatch& b) {
+    const std::string key = ObjectKey(b, stream_name, codec);
+    std::string body;
+    Status st = compress::Compress(codec, static_cast<int>(cfg.output.compression_level), b.body, &body);
+    if (!st.ok()) {
+      spdlog::critical("compressing {} failed: {}", key, st.ToString());
+      return false;
+    }
+    std::string().swap(b.body);  // keep only the compressed copy while retrying
+    upload::ObjectMeta meta;
+    meta.content_encoding = std::string(compress::ContentEncoding(codec));
+    Backoff backoff;
+    const MonoTime started = deps.clock->Now();
+    for (;;) {
+      st = deps.store->Put(key, body, meta);
+      if (st.ok()) break;
+      stats.upload_retries++;
+      auto delay = backoff.Next(st.retry_class());
+      if (st.IsRetryable()) {
+        spdlog::warn("upload {} failed ({}), retrying in {} ms", key, st.ToString(), delay.count());
+      } else {
+        spdlog::error("upload {} failed ({}); will keep retrying in {} ms until it succeeds or shutdown gives up",
+                      key, st.ToString(), delay.count());
+      }
+      std::unique_lock<std::mutex> lock(mu);
+      if (cv.wait_for(lock, delay, [&] { return abandon_uploads; })) {
+        spdlog::error("giving up on {} ({} records) at the shutdown deadline; its records stay before the "
+                      "checkpoint and will be read again on the next start", key, b.records);
+        return false;
+      }
+    }
+    stats.objects_out++;
+    stats.records_out += b.records;
+    stats.bytes_out += body.size();
+    spdlog::debug("uploaded {} ({} records, {} -> {} bytes, {} ms)", key, b.records, b.bytes, body.size(),
+                  std::chrono::duration_cast<Millis>(deps.clock->Now() - started).count());
+    return true;
+  }
+
+  // ----------------------------------------------------------- checkpoint
+  // The checkpoint as of now. REQUIRES: mu held.
+  checkpoint::Checkpoint Snapshot() {
+    checkpoint::Checkpoint cp;
+    cp.stream_name = last_checkpoint.stream_name;
+    cp.stream_arn = last_checkpoint.stream_arn;
+    cp.generation = last_checkpoint.generation + 1;
+    cp.written_at = Rfc3339(deps.clock->WallNow());
+    cp.pending = last_checkpoint.pending;
+    for (auto& [id, e] : shards.entries()) {
+      checkpoint::ShardCheckpoint sc;
+      if (e.state == ShardState::kExhausted && progress.AllDurable(id)) {
+        shards.Find(id)->state = ShardState::kFinished;
+      }
+      sc.state = e.state == ShardState::kFinished ? checkpoint::ShardCheckpoint::State::kFinished
+                                                  : checkpoint::ShardCheckpoint::State::kOpen;
+      sc.sequence = progress.DurableSeq(id);
+      sc.start = e.start.type == IteratorType::kAtTimestamp ? checkpoint::ShardCheckpoint::Start::kAtTimestamp
+                                                            : checkpoint::ShardCheckpoint::Start::kTrimHorizon;
+      sc.start_timestamp_ms = e.start.type == IteratorType::kAtTimestamp ? e.start.timestamp_ms : 0;
+      sc.parent = e.info.parent;
+      sc.adjacent_parent = e.info.adjacent_parent;
+      cp.shards.emplace(id, std::move(sc));
+    }
+    return cp;
+  }
+
+  // Writes the checkpoint if anything moved. REQUIRES: lock holds mu;
+  // releases it around the file write.
+  void MaybeWriteCheckpoint(std::unique_lock<std::mutex>& lock) {
+    if (!checkpoint_dirty) return;
+    checkpoint_dirty = false;
+    checkpoint::Checkpoint cp = Snapshot();
+    if (cp.shards == last_checkpoint.shards) return;
+    lock.unlock();
+    Status st = deps.checkpoint->Save(cp);
+    lock.lock();
+    if (!st.ok()) {
+      spdlog::error("writing checkpoint failed, will retry: {}", st.ToString());
+      checkpoint_dirty = true;
+      return;
+    }
+    stats.checkpoints_written++;
+    spdlog::debug("checkpoint generation {} written", cp.generation);
+    last_checkpoint = std::move(cp);
+  }
+
+  // ------------------------------------------------------------------ run
+  Status Run(bool drain) {
+    std::vector<std::thread> pollers, uploaders;
+    for (int i = 0; i < cfg.source.poll_threads; ++i) pollers.emplace_back([this] { PollLoop(); });
+    for (int i = 0; i < cfg.output.upload_threads; ++i) uploaders.emplace_back([this] { UploadLoop(); });
+
+    MonoTime next_refresh = deps.clock->Now() + std::chrono::seconds(cfg.source.shard_refresh_s);
+    const uint64_t cap = static_cast<uint64_t>(cfg.batch.max_buffered_bytes);
+    bool drained = false;
+    {
+      std::unique_lock<std::mutex> lock(mu);
+      for (;;) {
+        cv.wait_for(lock, kTick);
+        if (stop_requested.load()) break;
+        const MonoTime now = deps.clock->Now();
+        std::vector<SealedBatch> sealed;
+        buffer.SealDue(now, &sealed);
+        if (BufferedBytes() >= cap) {
+          spdlog::warn("buffer at its cap ({} bytes open, {} bytes uploading): flushing the largest batches early, "
+                       "polling paused", buffer.open_bytes(), sealed_bytes);
+          buffer.SealLargest(cap / 4, &sealed);
+        }
+        Enqueue(std::move(sealed));
+        MaybeWriteCheckpoint(lock);
+        if (refresh_shards || now >= next_refresh) {
+          refresh_shards = false;
+          next_refresh = now + std::chrono::seconds(cfg.source.shard_refresh_s);
+          lock.unlock();
+          auto listed = deps.kinesis->ListShards(stream);
+          lock.lock();
+          if (listed.ok()) {
+            for (const auto& id : shards.Merge(listed.value(), IteratorStart{})) {
+              progress.Track(id, "");
+              spdlog::info("new shard {}", id);
+              checkpoint_dirty = true;
+            }
+            shards.Activate(deps.clock->Now());
+          } else {
+            spdlog::warn("ListShards failed ({}), will retry", listed.status().ToString());
+          }
+        }
+        if (drain && polls_in_flight == 0 && shards.AllCaughtUp() && !refresh_shards) {
+          drained = true;
+          break;
+        }
+      }
+    }
+    if (drained) spdlog::info("every shard is caught up; flushing");
+    return Shutdown(drain && drained, pollers, uploaders);
+  }
+
+  Status Shutdown(bool drained, std::vector<std::thread>& pollers, std::vector<std::thread>& uploaders) {
+    const MonoTime deadline = deps.clock->Now() + std::chrono::seconds(cfg.shutdown.grace_period_s);
+    {
+      std::lock_guard<std::mutex> lock(mu);
+      stop_polling = true;
+      cv.notify_all();
+    }
+    for (auto& t : pollers) t.join();
+
+    std::unique_lock<std::mutex> lock(mu);
+    std::vector<SealedBatch> sealed;
+    buffer.SealAll(drained ? FlushCause::kDrain : FlushCause::kShutdown, &sealed);
+    Enqueue(std::move(sealed));
+    while (!upload_queue.empty() || in_flight_uploads > 0) {
+      MaybeWriteCheckpoint(lock);
+      if (deps.clock->Now() >= deadline) break;
+      cv.wait_for(lock, kTick);
+    }
+    const uint64_t left = upload_queue.size() + in_flight_uploads;
+    abandon_uploads = true;
+    stop_uploading = true;
+    upload_queue.clear();
+    cv.notify_all();
+    lock.unlock();
+    for (auto& t : uploaders) t.join();
+    lock.lock();
+    checkpoint_dirty = true;
+    MaybeWriteCheckpoint(lock);
+    const bool checkpoint_ok = !checkpoint_dirty;
+    spdlog::info("stopped: {} records in ({} to the error prefix), {} objects / {} records / {} bytes out, "
+                 "{} upload retries, {} poll errors",
+                 stats.records_in.load(), stats.error_records.load(), stats.objects_out.load(),
+                 stats.records_out.load(), stats.bytes_out.load(), stats.upload_retries.load(),
+                 stats.poll_errors.load());
+    if (left > 0) {
+      return Status::Unavailable(fmt::format(
+          "shutdown deadline ({} s) passed with {} batch(es) not uploaded; the checkpoint covers only "
+          "durable records, which will be read again on the next start",
+          cfg.shutdown.grace_period_s, left));
+    }
+    if (!checkpoint_ok) return Status::IOError("the final checkpoint could not be written");
+    return Status::OK();
+  }
+};
+
+Pipeline::Pipeline(config::Config config, Deps deps)
+    : impl_(std::make_unique<Impl>(std::move(config), deps)) {}
+Pipeline::~Pipeline() = default;
+Status Pipeline::Start() { return impl_->Start(); }
+Status Pipeline::Run(bool drain) { return impl_->Run(drain); }
+void Pipeline::Stop() {
+  impl_->stop_requested = true;
+  std::lock_guard<std::mutex> lock(impl_->mu);
+  impl_->cv.notify_all();
+}
+const Stats& Pipeline::stats() const { return impl_->stats; }
+
+}  // namespace shardhose::pipeline

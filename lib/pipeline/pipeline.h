@@ -1,0 +1,97 @@
+// File: pipeline/pipeline.h
+//
+// The wiring: the life of a record, from a Kinesis shard to a durable S3
+// object and a checkpoint that says so.
+//
+//   poll      poller threads take due shards from the ShardSet and call
+//             GetRecords (poll/)
+//   decode    each record becomes one NDJSON line, or an error line (decode/)
+//   partition the line's S3 prefix is rendered from its fields (partition/)
+//   batch     the line is appended to its partition's open batch; the flush
+//             rule seals batches by size, records or age (batch/)
+//   compress  an uploader thread gzips the sealed batch (compress/)
+//   upload    ...and PUTs it under a deterministic key, retrying with
+//             backoff until it is durable (upload/)
+//   checkpoint the shards' durable sequence numbers advance past the
+//             batch's records and the checkpoint file is replaced
+//             (checkpoint/)
+//
+// Guarantees:
+//   - Every record read ends up in exactly one sealed batch (a line in its
+//     partition, or an error line under the error prefix).
+//   - A shard's checkpoint never passes a record whose batch is not durable.
+//   - Memory is bounded: batch.max_buffered_bytes caps open + in-flight
+//     batches (plus one GetRecords page per poller); at the cap the largest
+//     open batches are flushed early and polling pauses until uploads catch
+//     up.
+//
+// Thread-safety: Stop() may be called from any thread (not from a signal
+// handler). Start() and Run() are called once, in that order, from one
+// thread.
+#pragma once
+
+#include <atomic>
+#include <memory>
+#include <string>
+
+#include "checkpoint/checkpoint.h"
+#include "common/clock.h"
+#include "common/status.h"
+#include "config/config.h"
+#include "poll/kinesis_client.h"
+#include "upload/object_store.h"
+
+namespace shardhose::pipeline {
+
+struct Deps {
+  poll::KinesisClient* kinesis = nullptr;
+  upload::ObjectStore* store = nullptr;
+  checkpoint::CheckpointFile* checkpoint = nullptr;
+  Clock* clock = nullptr;
+};
+
+// Counters for the end-of-run summary and tests.
+struct Stats {
+  std::atomic<uint64_t> records_in{0};
+  std::atomic<uint64_t> bytes_in{0};        // decoded Data bytes
+  std::atomic<uint64_t> error_records{0};   // lines sent to the error prefix
+  std::atomic<uint64_t> objects_out{0};
+  std::atomic<uint64_t> records_out{0};
+  std::atomic<uint64_t> bytes_out{0};       // compressed bytes uploaded
+  std::atomic<uint64_t> upload_retries{0};
+  std::atomic<uint64_t> poll_errors{0};
+  std::atomic<uint64_t> checkpoints_written{0};
+};
+
+class Pipeline {
+ public:
+  // REQUIRES: every pointer in deps outlives the pipeline.
+  Pipeline(config::Config config, Deps deps);
+  ~Pipeline();
+
+  // Loads the checkpoint (kCorruption if it does not decode,
+  // kFailedPrecondition if it belongs to another stream), describes the
+  // stream and lists its shards (retrying until Stop()), and writes the
+  // initial checkpoint. Nothing is read from the shards yet.
+  Status Start();
+
+  // Polls until Stop() is called or, with `drain`, until every shard is
+  // caught up (an empty GetRecords with MillisBehindLatest 0, or closed and
+  // read to its end). Then flushes every open batch, waits for the uploads
+  // (at most shutdown.grace_period_s after polling stopped) and writes the
+  // final checkpoint. Returns OK if everything read is durable and
+  // checkpointed; otherwise says what is not (the checkpoint then covers
+  // only what is durable).
+  Status Run(bool drain);
+
+  // Asks Run() to stop polling and shut down. Thread-safe, idempotent.
+  void Stop();
+
+  const Stats& stats() const;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace shardhose::pipeline

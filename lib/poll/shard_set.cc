@@ -1,0 +1,116 @@
+#include "poll/shard_set.h"
+
+namespace shardhose::poll {
+
+std::string_view ShardStateName(ShardState s) {
+  switch (s) {
+    case ShardState::kWaiting: return "waiting";
+    case ShardState::kActive: return "active";
+    case ShardState::kExhausted: return "exhausted";
+    case ShardState::kFinished: return "finished";
+  }
+  return "unknown";
+}
+
+std::vector<std::string> ShardSet::Merge(const std::vector<ShardInfo>& listed,
+                                         const IteratorStart& start) {
+  std::vector<std::string> added;
+  for (const auto& info : listed) {
+    auto it = shards_.find(info.id);
+    if (it != shards_.end()) {
+      if (!info.ending_seq.empty()) it->second.info.ending_seq = info.ending_seq;
+      if (!info.starting_seq.empty()) it->second.info.starting_seq = info.starting_seq;
+      if (it->second.info.parent.empty()) it->second.info.parent = info.parent;
+      if (it->second.info.adjacent_parent.empty()) it->second.info.adjacent_parent = info.adjacent_parent;
+      continue;
+    }
+    ShardEntry e;
+    e.info = info;
+    e.start = start;
+    shards_.emplace(info.id, std::move(e));
+    added.push_back(info.id);
+  }
+  return added;
+}
+
+ShardEntry& ShardSet::Put(const ShardInfo& info, ShardState state, const IteratorStart& start) {
+  ShardEntry& e = shards_[info.id];
+  e.info = info;
+  e.state = state;
+  e.start = start;
+  return e;
+}
+
+bool ShardSet::ParentDone(const std::string& parent) const {
+  if (parent.empty()) return true;
+  auto it = shards_.find(parent);
+  if (it == shards_.end()) return true;  // trimmed: past retention
+  return it->second.state == ShardState::kExhausted || it->second.state == ShardState::kFinished;
+}
+
+std::vector<std::string> ShardSet::Activate(MonoTime now) {
+  std::vector<std::string> activated;
+  // Repeat: activating never exhausts a shard, so one pass suffices; the
+  // loop is over the sorted map.
+  for (auto& [id, e] : shards_) {
+    if (e.state != ShardState::kWaiting) continue;
+    if (ParentDone(e.info.parent) && ParentDone(e.info.adjacent_parent)) {
+      e.state = ShardState::kActive;
+      e.due = now;
+      activated.push_back(id);
+    }
+  }
+  return activated;
+}
+
+std::optional<std::string> ShardSet::Next(MonoTime now, MonoTime* next_due) {
+  ShardEntry* best = nullptr;
+  const std::string* best_id = nullptr;
+  for (auto& [id, e] : shards_) {
+    if (e.state != ShardState::kActive || e.held) continue;
+    if (!best || e.due < best->due) {
+      best = &e;
+      best_id = &id;
+    }
+  }
+  if (best && best->due <= now) {
+    best->held = true;
+    return *best_id;
+  }
+  *next_due = best ? best->due : MonoTime::max();
+  return std::nullopt;
+}
+
+void ShardSet::Release(const std::string& id, MonoTime due) {
+  auto it = shards_.find(id);
+  if (it == shards_.end()) return;
+  it->second.held = false;
+  it->second.due = due;
+}
+
+ShardEntry* ShardSet::Find(const std::string& id) {
+  auto it = shards_.find(id);
+  return it == shards_.end() ? nullptr : &it->second;
+}
+
+const ShardEntry* ShardSet::Find(const std::string& id) const {
+  auto it = shards_.find(id);
+  return it == shards_.end() ? nullptr : &it->second;
+}
+
+bool ShardSet::AllCaughtUp() const {
+  for (const auto& [_, e] : shards_) {
+    switch (e.state) {
+      case ShardState::kExhausted:
+      case ShardState::kFinished:
+        continue;
+      case ShardState::kWaiting:
+        return false;
+      case ShardState::kActive:
+        if (e.held || !e.caught_up) return false;
+    }
+  }
+  return true;
+}
+
+}  // namespace shardhose::poll

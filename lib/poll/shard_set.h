@@ -1,0 +1,83 @@
+// File: poll/shard_set.h
+//
+// The shards of one stream, their lineage, and where each is in its life:
+//
+//   waiting ──(every parent exhausted)──> active ──(closed shard read to its
+//   end)──> exhausted ──(all its records durable)──> finished
+//
+// A child shard starts only after every parent (ParentShardId and, after a
+// merge, AdjacentParentShardId) is exhausted, so the changes to one item are
+// read in order across resharding. A parent that is not listed any more
+// (past the stream's retention) counts as exhausted.
+//
+// The set also schedules polling: each active shard has a due time; Next()
+// hands out the due shard with the earliest due time that no poller holds,
+// and Release() puts it back with its next due time. A shard is held by at
+// most one poller at a time, so records of one shard are processed in
+// order.
+//
+// Thread-safety: not thread-safe; the pipeline holds its mutex.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/backoff.h"
+#include "common/clock.h"
+#include "poll/kinesis_client.h"
+
+namespace shardhose::poll {
+
+enum class ShardState { kWaiting, kActive, kExhausted, kFinished };
+std::string_view ShardStateName(ShardState s);
+
+struct ShardEntry {
+  ShardInfo info;
+  ShardState state = ShardState::kWaiting;
+  IteratorStart start;          // where to (re)start when there is no iterator
+  std::string iterator;         // "" = acquire one from `start`
+  std::string last_read_seq;    // last sequence number read in this process
+  MonoTime due{};               // earliest next poll
+  bool held = false;            // a poller is working on it
+  bool caught_up = false;       // last poll was empty with MillisBehindLatest 0
+  int64_t millis_behind = -1;   // from the last poll, -1 = unknown
+  Backoff backoff;
+};
+
+class ShardSet {
+ public:
+  // Adds shards not known yet with the start position `start`. Returns the
+  // ids added. Known shards keep their state; their info is refreshed
+  // (e.g. an ending sequence number appears when a shard closes).
+  std::vector<std::string> Merge(const std::vector<ShardInfo>& listed, const IteratorStart& start);
+
+  // Adds (or updates) one shard with explicit state, e.g. from a checkpoint.
+  ShardEntry& Put(const ShardInfo& info, ShardState state, const IteratorStart& start);
+
+  // Moves waiting shards whose parents are all exhausted/finished (or
+  // unknown) to active, due at `now`. Returns the ids activated.
+  std::vector<std::string> Activate(MonoTime now);
+
+  // The active, unheld shard with the earliest due time <= now, marked
+  // held; or nullopt and *next_due set to the earliest due time of any
+  // active unheld shard (MonoTime::max() if none).
+  std::optional<std::string> Next(MonoTime now, MonoTime* next_due);
+  void Release(const std::string& id, MonoTime due);
+
+  ShardEntry* Find(const std::string& id);
+  const ShardEntry* Find(const std::string& id) const;
+  const std::map<std::string, ShardEntry>& entries() const { return shards_; }
+
+  // Drain is complete when every shard is exhausted/finished, or active
+  // and caught up (and none is held or waiting).
+  bool AllCaughtUp() const;
+
+ private:
+  bool ParentDone(const std::string& parent) const;
+  std::map<std::string, ShardEntry> shards_;
+};
+
+}  // namespace shardhose::poll
