@@ -32,7 +32,38 @@
 // not a number).
 //
 // ApproximateCreationDateTime is epoch milliseconds, or epoch microseconds
-// when dynamodb.ApproximateCreationDateTimePrecision is "MICROSECOND".
+// when dynamodb.ApproximateCreationDateTimePrecision is "MICROSECOND"
+// (absent/null precision = milliseconds; any other value is
+// not_change_record). It must be a JSON number; a fraction or exponent is
+// accepted and truncated ("1716200000123.9", "1.716200000123E12"). Negative
+// times and times after 9999-12-31 are not_change_record.
+//
+// Validation details (both formats apply the same checks, so whether a record
+// is an error line never depends on the format):
+//   - eventID, eventName, tableName must be strings; eventName must be
+//     INSERT, MODIFY or REMOVE; tableName must be non-empty; dynamodb must be
+//     an object. Keys/NewImage/OldImage may be absent or null (-> null);
+//     present and not an object -> not_change_record. Other fields are
+//     ignored (unmarshalled) or copied (raw).
+//   - A typed value is an object with exactly one member whose name is one of
+//     S N B BOOL NULL M L SS NS BS. S: string. N: string matching the RFC 8259
+//     number grammar (no digit limit: a 10,000-digit N is written as given).
+//     B: padded standard base64 string (empty allowed). BOOL: true/false.
+//     NULL: true. SS/NS/BS: arrays of the element type (empty allowed).
+//     Anything else -> bad_attribute; the message names the attribute path,
+//     e.g. "NewImage.lines[1].qty: N value is not a JSON number string (got x)".
+//   - not_json also covers: a NUL byte anywhere in the decoded Data, an
+//     escaped unpaired UTF-16 surrogate ("\udc00"), trailing garbage, and
+//     numbers outside double range such as 1e400 (rapidjson 1.1 limitation;
+//     DynamoDB never writes those as JSON numbers).
+//   - userIdentity is copied as plain JSON (numbers keep their digits).
+//   - Error lines: message/stream/shard_id/sequence_number/partition_key/
+//     data_base64 are JSON-escaped; bytes that are not valid UTF-8 become
+//     U+FFFD, so every output line is valid UTF-8 JSON.
+//
+// Performance: Decode() parses in situ into a DOM held in a reusable arena;
+// once its buffers have grown to the largest record seen it makes no heap
+// allocations (tested). Stack depth is bounded (iterative parser + kMaxDepth).
 //
 // Thread-safety: a Decoder is not thread-safe (it reuses buffers); use one
 // per thread. Decoding is deterministic: the same input always gives the

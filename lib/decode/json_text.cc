@@ -1,0 +1,235 @@
+#include "decode/json_text.h"
+
+#include <array>
+#include <cstring>
+
+namespace shardhose::decode {
+namespace {
+
+// 0: copy as is; otherwise the character after '\\' ('u' = \u00XX).
+constexpr std::array<char, 256> MakeEscapeTable() {
+  std::array<char, 256> t{};
+  for (int c = 0; c < 0x20; ++c) t[c] = 'u';
+  t['\b'] = 'b';
+  t['\f'] = 'f';
+  t['\n'] = 'n';
+  t['\r'] = 'r';
+  t['\t'] = 't';
+  t['"'] = '"';
+  t['\\'] = '\\';
+  return t;
+}
+constexpr std::array<char, 256> kEscape = MakeEscapeTable();
+constexpr char kHex[] = "0123456789abcdef";
+
+inline void AppendEscape(unsigned char c, std::string* out) {
+  const char e = kEscape[c];
+  if (e == 'u') {
+    const char buf[6] = {'\\', 'u', '0', '0', kHex[c >> 4], kHex[c & 15]};
+    out->append(buf, 6);
+  } else {
+    const char buf[2] = {'\\', e};
+    out->append(buf, 2);
+  }
+}
+
+constexpr std::array<bool, 256> MakeBase64Table() {
+  std::array<bool, 256> t{};
+  for (int c = 'A'; c <= 'Z'; ++c) t[c] = true;
+  for (int c = 'a'; c <= 'z'; ++c) t[c] = true;
+  for (int c = '0'; c <= '9'; ++c) t[c] = true;
+  t['+'] = true;
+  t['/'] = true;
+  return t;
+}
+constexpr std::array<bool, 256> kBase64 = MakeBase64Table();
+
+// Length of the valid UTF-8 sequence at p (1..4), or 0 if invalid.
+size_t Utf8SequenceLength(const unsigned char* p, size_t n) {
+  const unsigned char c = p[0];
+  if (c < 0x80) return 1;
+  auto cont = [&](size_t i) { return i < n && (p[i] & 0xC0) == 0x80; };
+  if (c >= 0xC2 && c <= 0xDF) return cont(1) ? 2 : 0;
+  if (c >= 0xE0 && c <= 0xEF) {
+    if (!cont(1) || !cont(2)) return 0;
+    if (c == 0xE0 && p[1] < 0xA0) return 0;   // overlong
+    if (c == 0xED && p[1] >= 0xA0) return 0;  // surrogate
+    return 3;
+  }
+  if (c >= 0xF0 && c <= 0xF4) {
+    if (!cont(1) || !cont(2) || !cont(3)) return 0;
+    if (c == 0xF0 && p[1] < 0x90) return 0;   // overlong
+    if (c == 0xF4 && p[1] >= 0x90) return 0;  // > U+10FFFF
+    return 4;
+  }
+  return 0;
+}
+
+void Append2(unsigned v, std::string* out) {
+  const char buf[2] = {static_cast<char>('0' + v / 10), static_cast<char>('0' + v % 10)};
+  out->append(buf, 2);
+}
+
+}  // namespace
+
+void AppendJsonString(std::string_view s, std::string* out) {
+  out->push_back('"');
+  const auto* p = reinterpret_cast<const unsigned char*>(s.data());
+  const size_t n = s.size();
+  size_t run = 0;  // start of the pending run of bytes copied as is
+  for (size_t i = 0; i < n; ++i) {
+    if (kEscape[p[i]] != 0) [[unlikely]] {
+      out->append(s.data() + run, i - run);
+      AppendEscape(p[i], out);
+      run = i + 1;
+    }
+  }
+  out->append(s.data() + run, n - run);
+  out->push_back('"');
+}
+
+void AppendJsonStringLossy(std::string_view s, std::string* out) {
+  out->push_back('"');
+  const auto* p = reinterpret_cast<const unsigned char*>(s.data());
+  const size_t n = s.size();
+  size_t i = 0;
+  while (i < n) {
+    if (p[i] < 0x80) {
+      if (kEscape[p[i]] != 0) {
+        AppendEscape(p[i], out);
+      } else {
+        out->push_back(static_cast<char>(p[i]));
+      }
+      ++i;
+      continue;
+    }
+    const size_t len = Utf8SequenceLength(p + i, n - i);
+    if (len == 0) {
+      out->append("\\ufffd");
+      ++i;
+    } else {
+      out->append(s.data() + i, len);
+      i += len;
+    }
+  }
+  out->push_back('"');
+}
+
+bool IsJsonNumber(std::string_view s) {
+  size_t i = 0;
+  const size_t n = s.size();
+  auto digit = [&](size_t k) { return k < n && s[k] >= '0' && s[k] <= '9'; };
+  if (i < n && s[i] == '-') ++i;
+  if (!digit(i)) return false;
+  if (s[i] == '0') {
+    ++i;
+  } else {
+    while (digit(i)) ++i;
+  }
+  if (i < n && s[i] == '.') {
+    ++i;
+    if (!digit(i)) return false;
+    while (digit(i)) ++i;
+  }
+  if (i < n && (s[i] == 'e' || s[i] == 'E')) {
+    ++i;
+    if (i < n && (s[i] == '+' || s[i] == '-')) ++i;
+    if (!digit(i)) return false;
+    while (digit(i)) ++i;
+  }
+  return i == n;
+}
+
+bool IsBase64(std::string_view s) {
+  const size_t n = s.size();
+  if (n % 4 != 0) return false;
+  if (n == 0) return true;
+  size_t data_end = n;
+  if (s[n - 1] == '=') data_end = (s[n - 2] == '=') ? n - 2 : n - 1;
+  for (size_t i = 0; i < data_end; ++i) {
+    if (!kBase64[static_cast<unsigned char>(s[i])]) return false;
+  }
+  return true;
+}
+
+void AppendCompactJson(std::string_view in, std::string* out) {
+  const char* p = in.data();
+  const char* const end = p + in.size();
+  while (p < end) {
+    // Outside a string: copy up to the next whitespace or quote.
+    const char* q = p;
+    while (q < end && *q != '"' && *q != ' ' && *q != '\n' && *q != '\r' && *q != '\t') ++q;
+    out->append(p, static_cast<size_t>(q - p));
+    if (q == end) break;
+    if (*q != '"') {
+      p = q + 1;  // drop whitespace
+      continue;
+    }
+    // A string: copy through the closing quote, skipping escaped bytes.
+    const char* s = q + 1;
+    while (s < end) {
+      const void* hit = std::memchr(s, '"', static_cast<size_t>(end - s));
+      const char* quote = hit ? static_cast<const char*>(hit) : end;
+      // The quote closes the string iff it is preceded by an even number of
+      // backslashes.
+      size_t backslashes = 0;
+      for (const char* b = quote; b > s && b[-1] == '\\'; --b) ++backslashes;
+      s = quote + 1;
+      if (backslashes % 2 == 0 || quote == end) break;
+    }
+    if (s > end) s = end;
+    out->append(q, static_cast<size_t>(s - q));
+    p = s;
+  }
+}
+
+void AppendIsoMillis(int64_t epoch_us, std::string* out) {
+  // Floor to milliseconds, then split into days and ms-of-day.
+  int64_t ms = epoch_us / 1000;
+  if (epoch_us % 1000 < 0) --ms;
+  int64_t days = ms / 86400000;
+  int64_t ms_of_day = ms % 86400000;
+  if (ms_of_day < 0) {
+    ms_of_day += 86400000;
+    --days;
+  }
+  // civil_from_days (H. Hinnant), proleptic Gregorian.
+  const int64_t z = days + 719468;
+  const int64_t era = (z >= 0 ? z : z - 146096) / 146097;
+  const unsigned doe = static_cast<unsigned>(z - era * 146097);
+  const unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+  int64_t y = static_cast<int64_t>(yoe) + era * 400;
+  const unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+  const unsigned mp = (5 * doy + 2) / 153;
+  const unsigned d = doy - (153 * mp + 2) / 5 + 1;
+  const unsigned m = mp < 10 ? mp + 3 : mp - 9;
+  if (m <= 2) ++y;
+
+  if (y >= 0 && y <= 9999) {
+    const unsigned yy = static_cast<unsigned>(y);
+    Append2(yy / 100, out);
+    Append2(yy % 100, out);
+  } else {
+    out->append(std::to_string(y));  // outside ISO's 4 digits; never for valid records
+  }
+  const unsigned msd = static_cast<unsigned>(ms_of_day);
+  const unsigned msec = msd % 1000;
+  const unsigned sec = msd / 1000;
+  char buf[20] = {'-', 0, 0, '-', 0, 0, 'T', 0, 0, ':', 0, 0, ':', 0, 0, '.', 0, 0, 0, 'Z'};
+  buf[1] = static_cast<char>('0' + m / 10);
+  buf[2] = static_cast<char>('0' + m % 10);
+  buf[4] = static_cast<char>('0' + d / 10);
+  buf[5] = static_cast<char>('0' + d % 10);
+  buf[7] = static_cast<char>('0' + sec / 36000);
+  buf[8] = static_cast<char>('0' + sec / 3600 % 10);
+  buf[10] = static_cast<char>('0' + sec / 60 % 60 / 10);
+  buf[11] = static_cast<char>('0' + sec / 60 % 10);
+  buf[13] = static_cast<char>('0' + sec % 60 / 10);
+  buf[14] = static_cast<char>('0' + sec % 10);
+  buf[16] = static_cast<char>('0' + msec / 100);
+  buf[17] = static_cast<char>('0' + msec / 10 % 10);
+  buf[18] = static_cast<char>('0' + msec % 10);
+  out->append(buf, 20);
+}
+
+}  // namespace shardhose::decode

@@ -1,0 +1,40 @@
+// File: decode/json_text.h
+//
+// Small, allocation-free text helpers for the decoder's JSON output and
+// validation. Internal to decode/ (exposed in a header for unit tests).
+//
+//   AppendJsonString      - '"' + escaped s + '"'. REQUIRES: s is valid UTF-8
+//                           (the decoder only passes strings rapidjson has
+//                           validated). '"' and '\\' are escaped, control
+//                           characters become \b \f \n \r \t or \u00XX; all
+//                           other bytes are copied, so the output is valid
+//                           JSON that parses back to exactly s.
+//   AppendJsonStringLossy - the same for untrusted text (Kinesis metadata, an
+//                           undecodable Data field): every byte sequence that
+//                           is not valid UTF-8 becomes \ufffd, so the output
+//                           is always valid JSON.
+//   IsJsonNumber          - RFC 8259 number grammar, whole string:
+//                           -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?
+//   IsBase64              - RFC 4648 standard alphabet with '=' padding,
+//                           length a multiple of 4 (empty is valid).
+//   AppendCompactJson     - copies JSON text without the whitespace outside
+//                           strings; strings and numbers are copied byte for
+//                           byte. REQUIRES: `in` is valid JSON.
+//   AppendIsoMillis       - "YYYY-MM-DDTHH:MM:SS.mmmZ" (proleptic Gregorian,
+//                           UTC, floor to the millisecond).
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+namespace shardhose::decode {
+
+void AppendJsonString(std::string_view s, std::string* out);
+void AppendJsonStringLossy(std::string_view s, std::string* out);
+bool IsJsonNumber(std::string_view s);
+bool IsBase64(std::string_view s);
+void AppendCompactJson(std::string_view in, std::string* out);
+void AppendIsoMillis(int64_t epoch_us, std::string* out);
+
+}  // namespace shardhose::decode

@@ -1,0 +1,119 @@
+#include "decode/json_text.h"
+
+#include <gtest/gtest.h>
+#include <rapidjson/document.h>
+
+#include <string>
+
+namespace shardhose::decode {
+namespace {
+
+std::string Str(std::string_view s) {
+  std::string out;
+  AppendJsonString(s, &out);
+  return out;
+}
+
+std::string Lossy(std::string_view s) {
+  std::string out;
+  AppendJsonStringLossy(s, &out);
+  return out;
+}
+
+std::string Compact(std::string_view s) {
+  std::string out;
+  AppendCompactJson(s, &out);
+  return out;
+}
+
+// Parses a JSON string literal back.
+std::string Unquote(const std::string& json) {
+  rapidjson::Document d;
+  d.Parse<rapidjson::kParseValidateEncodingFlag>(json.c_str(), json.size());
+  EXPECT_FALSE(d.HasParseError()) << json;
+  if (d.HasParseError() || !d.IsString()) return "<invalid>";
+  return std::string(d.GetString(), d.GetStringLength());
+}
+
+TEST(JsonStringTest, EscapesQuotesBackslashesAndControls) {
+  EXPECT_EQ(Str(""), "\"\"");
+  EXPECT_EQ(Str("plain"), "\"plain\"");
+  EXPECT_EQ(Str("a\"b\\c"), R"("a\"b\\c")");
+  EXPECT_EQ(Str("\b\f\n\r\t"), R"("\b\f\n\r\t")");
+  EXPECT_EQ(Str(std::string_view("\0\x01\x1f\x7f", 4)), "\"\\u0000\\u0001\\u001f\x7f\"");
+  EXPECT_EQ(Str("/"), "\"/\"");
+  EXPECT_EQ(Str("caf\xc3\xa9 \xf0\x9f\x98\x80"), "\"caf\xc3\xa9 \xf0\x9f\x98\x80\"");
+}
+
+TEST(JsonStringTest, RoundTripsEveryByteBelow0x80) {
+  std::string s;
+  for (int c = 0; c < 0x80; ++c) s.push_back(static_cast<char>(c));
+  EXPECT_EQ(Unquote(Str(s)), s);
+}
+
+TEST(JsonStringTest, LossyReplacesInvalidUtf8) {
+  EXPECT_EQ(Lossy("ok\xc3\xa9"), "\"ok\xc3\xa9\"");
+  EXPECT_EQ(Lossy("a\xff" "b"), "\"a\\ufffdb\"");
+  EXPECT_EQ(Lossy("\xc0\xaf"), "\"\\ufffd\\ufffd\"");          // overlong
+  EXPECT_EQ(Lossy("\xed\xa0\x80"), "\"\\ufffd\\ufffd\\ufffd\"");  // surrogate
+  EXPECT_EQ(Lossy("\xe2\x82"), "\"\\ufffd\\ufffd\"");          // truncated
+  EXPECT_EQ(Lossy("\xf0\x9f\x98\x80"), "\"\xf0\x9f\x98\x80\"");
+  EXPECT_EQ(Lossy(std::string_view("\0\n", 2)), R"("\u0000\n")");
+  EXPECT_EQ(Unquote(Lossy("x\xfe\xff\"\\")), "x\xef\xbf\xbd\xef\xbf\xbd\"\\");
+}
+
+TEST(IsJsonNumberTest, AcceptsRfc8259Numbers) {
+  for (const char* s : {"0", "-0", "1", "-1", "10", "0.5", "-0.000001", "1E+3", "1e3", "1E-130",
+                        "2.5e-130", "9.9999999999999999999999999999999999999E+125",
+                        "12345678901234567890123456789012345678", "0e0", "1.0E+00"}) {
+    EXPECT_TRUE(IsJsonNumber(s)) << s;
+  }
+}
+
+TEST(IsJsonNumberTest, RejectsEverythingElse) {
+  for (const char* s : {"", "-", "+1", "01", "-01", "1.", ".5", "1e", "1e+", "1E+3.5", " 1", "1 ",
+                        "NaN", "Infinity", "-Infinity", "0x10", "1_000", "1,5", "--1", "1e1e1",
+                        "abc", "١"}) {
+    EXPECT_FALSE(IsJsonNumber(s)) << s;
+  }
+}
+
+TEST(IsBase64Test, Padding) {
+  for (const char* s : {"", "AAEC", "/w==", "iVBORw0KGgo=", "+/+/", "QUJD"}) {
+    EXPECT_TRUE(IsBase64(s)) << s;
+  }
+  for (const char* s : {"A", "AAE", "AAEC=", "====", "A===", "=AAA", "AA=A", "AA AA", "AA-_",
+                        "AAE\n", "AA==AAAA"}) {
+    EXPECT_FALSE(IsBase64(s)) << s;
+  }
+}
+
+TEST(CompactJsonTest, RemovesWhitespaceOutsideStringsOnly) {
+  EXPECT_EQ(Compact(" { \"a b\" : [ 1 ,\t2.50E+3 ] ,\n\r\"c\" : \"x \\\" y\" } "),
+            R"({"a b":[1,2.50E+3],"c":"x \" y"})");
+  // Escaped backslash before the closing quote.
+  EXPECT_EQ(Compact(R"({ "k" : "a\\" , "m" : "\\\"" })"), R"({"k":"a\\","m":"\\\""})");
+  // Escapes are kept as written.
+  EXPECT_EQ(Compact(R"([ "\u00e9\/" ])"), R"(["\u00e9\/"])");
+  EXPECT_EQ(Compact(""), "");
+}
+
+TEST(IsoMillisTest, Formats) {
+  auto iso = [](int64_t us) {
+    std::string s;
+    AppendIsoMillis(us, &s);
+    return s;
+  };
+  EXPECT_EQ(iso(0), "1970-01-01T00:00:00.000Z");
+  EXPECT_EQ(iso(999), "1970-01-01T00:00:00.000Z");  // truncation
+  EXPECT_EQ(iso(1716200000123456), "2024-05-20T10:13:20.123Z");
+  EXPECT_EQ(iso(951782400000000), "2000-02-29T00:00:00.000Z");
+  EXPECT_EQ(iso(1709251199999999), "2024-02-29T23:59:59.999Z");
+  EXPECT_EQ(iso(1704067199999000), "2023-12-31T23:59:59.999Z");
+  EXPECT_EQ(iso(1704067200000000), "2024-01-01T00:00:00.000Z");
+  EXPECT_EQ(iso(-1), "1969-12-31T23:59:59.999Z");  // floor, not toward zero
+  EXPECT_EQ(iso(253402300799999999), "9999-12-31T23:59:59.999Z");
+}
+
+}  // namespace
+}  // namespace shardhose::decode
