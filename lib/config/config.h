@@ -7,20 +7,35 @@
 //   1. built-in defaults (below);
 //   2. the TOML file, if one is given (none is needed: a container can be
 //      configured from the environment alone);
-//   3. standard AWS variables, where the key was not set in the file:
-//      AWS_REGION / AWS_DEFAULT_REGION -> source.region, output.region;
-//      AWS_ENDPOINT_URL -> both endpoint_urls; AWS_ENDPOINT_URL_KINESIS ->
-//      source.endpoint_url; AWS_ENDPOINT_URL_S3 -> output.endpoint_url;
+//   3. standard AWS variables, where the key was not set in the file
+//      (an empty variable counts as unset; the first one found wins):
+//      AWS_REGION, then AWS_DEFAULT_REGION -> source.region, output.region;
+//      AWS_ENDPOINT_URL_KINESIS, then AWS_ENDPOINT_URL -> source.endpoint_url;
+//      AWS_ENDPOINT_URL_S3, then AWS_ENDPOINT_URL -> output.endpoint_url;
 //   4. SHARDHOSE_<SECTION>_<KEY> (e.g. SHARDHOSE_OUTPUT_BUCKET=lake),
-//      parsed with the key's type; these win over the file.
+//      parsed with the key's type (integers in decimal; booleans
+//      true/false/1/0, any case; strings as-is, empty included); these win
+//      over the file and the AWS variables.
+// Every key, with its type, default and allowed values, is listed in one
+// table in config.cc (see config/options.h and
+// config/shardhose.example.toml).
 //
-// Load() reports every problem at once, each naming its key
-// ("batch.max_bytes: must be between 1 and 5368709120, got 0"): unknown
-// sections and keys (with a "did you mean" for near misses), wrong types,
-// out-of-range values, bad templates, and inconsistent combinations (no
-// stream_name nor stream_arn; both; AT_TIMESTAMP without
-// initial_timestamp; sse_kms_key_id without sse = "aws:kms"; ...).
-// The daemon prints them and exits 2.
+// Load() reports every problem at once, one per line, each starting with
+// the dotted key and ending with where the value came from, "(line N)" for
+// the file or "(from VAR)" for the environment:
+//   batch.max_bytes: must be between 1 and 5368709120, got 0 (line 7)
+//   batch.max_byte: unknown key (did you mean batch.max_bytes?) (line 7)
+// It reports unknown sections and keys (with a "did you mean" for near
+// misses and for keys put in the wrong section), wrong types, out-of-range
+// values, bad templates (partition::KeyTemplate::Parse), malformed
+// endpoint URLs and stream ARNs, and inconsistent combinations (no
+// stream_name nor stream_arn; both; a stream_arn in another region than
+// source.region when no endpoint_url is set; AT_TIMESTAMP without
+// initial_timestamp or initial_timestamp without AT_TIMESTAMP; no bucket
+// without a file:// endpoint; sse_kms_key_id without sse = "aws:kms";
+// max_buffered_bytes < max_bytes). A TOML syntax error is reported alone as
+// "<path>:<line>:<column>: TOML syntax error: ...". The daemon prints them
+// and exits 2.
 //
 // Thread-safety: a Config is an immutable value after Load().
 #pragma once
@@ -42,13 +57,16 @@ struct SourceConfig {
   std::string region = "us-east-1";
   std::string endpoint_url;              // "" = AWS's endpoint for the region
   std::string initial_position = "TRIM_HORIZON";  // | LATEST | AT_TIMESTAMP
-  std::string initial_timestamp;         // RFC 3339, with AT_TIMESTAMP
-  int64_t initial_timestamp_ms = 0;      // derived from initial_timestamp
+  std::string initial_timestamp;         // RFC 3339 with offset, with AT_TIMESTAMP
+  int64_t initial_timestamp_ms = 0;      // derived from initial_timestamp by Load()
+                                         // (ms since epoch; 0 unless AT_TIMESTAMP)
   int64_t max_records_per_call = 10000;  // GetRecords Limit, 1..10000
   int64_t poll_interval_ms = 200;        // min gap between GetRecords on a shard (5/s)
   int64_t idle_poll_interval_ms = 1000;  // gap after an empty GetRecords
   int64_t shard_refresh_s = 60;          // ListShards period
   int64_t poll_threads = 4;              // shards are multiplexed over these
+
+  bool operator==(const SourceConfig&) const = default;
 };
 
 struct BatchConfig {
@@ -56,6 +74,8 @@ struct BatchConfig {
   int64_t max_interval_s = 300;            // age of the oldest line; 0 = every poll
   int64_t max_records = 0;                 // 0 = unlimited
   int64_t max_buffered_bytes = 1073741824; // cap on all open + in-flight batches
+
+  bool operator==(const BatchConfig&) const = default;
 };
 
 struct OutputConfig {
@@ -72,14 +92,20 @@ struct OutputConfig {
   std::string sse_kms_key_id;
   int64_t upload_threads = 4;
   int64_t upload_timeout_s = 120;
+
+  bool operator==(const OutputConfig&) const = default;
 };
 
 struct CheckpointConfig {
   std::string path = "/var/lib/shardhose/checkpoint.json";
+
+  bool operator==(const CheckpointConfig&) const = default;
 };
 
 struct ShutdownConfig {
   int64_t grace_period_s = 25;  // SIGTERM -> flush + checkpoint deadline
+
+  bool operator==(const ShutdownConfig&) const = default;
 };
 
 struct Config {
@@ -93,19 +119,27 @@ struct Config {
   std::string StreamDisplayName() const;
   // True when output.endpoint_url starts with "file://".
   bool OutputIsLocalDirectory() const;
-  // The directory of a file:// endpoint.
+  // The directory of a file:// endpoint ("file:///data/lake/" ->
+  // "/data/lake"); "" if the output is not a local directory.
   std::string OutputDirectory() const;
+
+  bool operator==(const Config&) const = default;
 };
 
 using EnvLookup = std::function<std::optional<std::string>(const std::string&)>;
 
 // Loads and validates. `path` may be empty (environment only). Every
 // problem is in the returned InvalidArgument's message, one per line,
-// each starting with the dotted key name.
+// each starting with the dotted key name. A file that cannot be read
+// returns the FileSystem's status (NotFound / IOError), prefixed with
+// "config file: ". The environment is read only through `env`, by name
+// (so a misspelt SHARDHOSE_* variable cannot be detected).
 Result<Config> Load(const std::string& path, const EnvLookup& env);
 
-// The effective configuration as TOML (what `shardhose validate` prints).
-// Never contains secrets (there are none in Config).
+// The effective configuration as TOML (what `shardhose validate` prints):
+// every key of the table, in table order, so that Load() of the output
+// gives back the same Config. The derived initial_timestamp_ms is not
+// written. Never contains secrets (there are none in Config).
 std::string ToToml(const Config& config);
 
 }  // namespace shardhose::config
