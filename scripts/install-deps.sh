@@ -1,0 +1,68 @@
+#!/usr/bin/env bash
+# Installs everything needed to build and test shardhose on Debian 12, as
+# root: build tools and libraries from apt, and the local AWS emulators
+# (tests/emulators: kinesis-local, s3rver) from npm with `npm ci`.
+# Idempotent: apt only runs when a package is missing, npm only when
+# node_modules does not match package-lock.json.
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+export DEBIAN_FRONTEND=noninteractive
+
+PACKAGES=(
+  build-essential cmake pkg-config git python3 ca-certificates
+  libcurl4-openssl-dev libssl-dev zlib1g-dev rapidjson-dev
+  libspdlog-dev libfmt-dev libsystemd-dev libtomlplusplus-dev libcli11-dev
+  libcpp-httplib-dev libdeflate-dev libisal-dev
+  libgtest-dev libgmock-dev libbenchmark-dev
+  clang
+)
+if ! command -v node >/dev/null 2>&1; then
+  PACKAGES+=(nodejs npm)
+fi
+
+SUDO=()
+if [ "$(id -u)" != 0 ]; then
+  SUDO=(sudo)
+fi
+
+missing=()
+for p in "${PACKAGES[@]}"; do
+  if [ "$(dpkg-query -W -f='${db:Status-Status}' "$p" 2>/dev/null)" != "installed" ]; then
+    missing+=("$p")
+  fi
+done
+if [ "${#missing[@]}" -gt 0 ]; then
+  echo "install-deps: apt-get install ${missing[*]}"
+  log="$(mktemp)"
+  if ! { "${SUDO[@]}" apt-get update -qq && \
+         "${SUDO[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}"; } >"$log" 2>&1; then
+    cat "$log" >&2
+    rm -f "$log"
+    echo "install-deps: apt-get failed" >&2
+    exit 1
+  fi
+  rm -f "$log"
+fi
+
+command -v node >/dev/null 2>&1 || { echo "install-deps: node is still missing" >&2; exit 1; }
+command -v npm >/dev/null 2>&1 || { echo "install-deps: npm is still missing" >&2; exit 1; }
+
+# Emulators: npm ci unless node_modules was installed from this exact lockfile.
+EMU="$ROOT/tests/emulators"
+STAMP="$EMU/node_modules/.shardhose-lock.sha256"
+want="$(sha256sum "$EMU/package-lock.json" | cut -d' ' -f1)"
+if [ ! -f "$STAMP" ] || [ "$(cat "$STAMP")" != "$want" ] || \
+   [ ! -f "$EMU/node_modules/kinesis-local/main.js" ] || [ ! -f "$EMU/node_modules/s3rver/bin/s3rver.js" ]; then
+  echo "install-deps: npm ci in tests/emulators"
+  log="$(mktemp)"
+  if ! (cd "$EMU" && npm ci --no-audit --no-fund --loglevel=error) >"$log" 2>&1; then
+    cat "$log" >&2
+    rm -f "$log"
+    echo "install-deps: npm ci failed" >&2
+    exit 1
+  fi
+  rm -f "$log"
+  echo "$want" >"$STAMP"
+fi
+echo "install-deps: ok"
