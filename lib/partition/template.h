@@ -25,6 +25,26 @@
 // sanitised for S3 keys: characters outside [A-Za-z0-9._=-] are replaced
 // by '_' in substituted values (literal text is kept as written).
 //
+// Details:
+//   - Names are case-sensitive and take no spaces: "{ table }" is unknown.
+//   - A time format must contain at least one conversion other than %%
+//     ("{event_time:day}" and "{event_time:}" are rejected); a lone '%' at
+//     its end is rejected. Literal text inside a format (e.g. the '/' in
+//     "{event_time:%Y/%m}") is kept as written, like template literals.
+//   - Conversions follow C strftime in UTC: %j is 001-366, %u is 1 (Monday)
+//     to 7, %G/%V are the ISO 8601 week-based year and week. %e is the
+//     space-padded day; its space is sanitised, so day 4 renders as "_4".
+//     Sub-second parts are truncated (never rounded); times before 1970
+//     floor. Years outside 0..9999 render as plain integers.
+//   - Sanitising works per character: one multi-byte UTF-8 character
+//     becomes one '_'. Empty values render as "" (so "a/{table}/b" can give
+//     "a//b").
+//   - Error messages look like
+//       "unknown placeholder {tabel} at offset 4 (known: ...)"
+//       "placeholder {event_time:%Q} at offset 0: unknown conversion %Q ..."
+//       "unterminated placeholder {table at offset 4 ..."
+//       "unbalanced '}' at offset 9 ..."
+//
 // Thread-safety: a parsed KeyTemplate is immutable; Render() is thread-safe.
 #pragma once
 
