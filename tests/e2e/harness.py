@@ -529,7 +529,7 @@ def ddb_string(rng):
     return "".join(rng.choice("abcdefghijklmnopqrstuvwxyz0123456789 -_") for _ in range(rng.randint(1, 24)))
 
 
-def ddb_value(rng, depth=0, max_depth=4):
+def ddb_value(rng, depth=0, max_depth=3):
     """A random DynamoDB typed attribute value of any type."""
     kinds = ["S", "N", "B", "BOOL", "NULL", "SS", "NS", "BS"]
     if depth < max_depth:
@@ -609,10 +609,14 @@ class ChangeRecordGenerator:
     def image(self, keys, n_attrs=None):
         rng = self.rng
         img = dict(keys)
-        n_attrs = rng.randint(2, 8) if n_attrs is None else n_attrs
+        n_attrs = rng.randint(1, 6) if n_attrs is None else n_attrs
         for i in range(n_attrs):
-            img["a%d" % i] = ddb_value(rng)
-        if rng.random() < 0.15:
+            if n_attrs >= 1000:  # wide items: mostly small scalars
+                img["attr_%04d" % i] = ddb_value(rng, max_depth=0) if i % 50 == 0 else \
+                    rng.choice([{"S": ddb_string(rng)}, {"N": ddb_number(rng)}, {"BOOL": True}])
+            else:
+                img["a%d" % i] = ddb_value(rng)
+        if rng.random() < 0.08:
             img["all_types"] = {"M": all_types_map(rng)}
         if rng.random() < 0.02:
             img["deep"] = nested(30, {"S": "bottom"})
@@ -892,7 +896,8 @@ class Shardhose:
         self.proc = None
         sections = {
             "source": {"stream_name": stream, "region": REGION, "endpoint_url": emu.kinesis_url,
-                       "initial_position": "TRIM_HORIZON"},
+                       "initial_position": "TRIM_HORIZON",
+                       "poll_interval_ms": 100, "idle_poll_interval_ms": 250},
             "batch": {"max_bytes": 1 << 20, "max_interval_s": 60, "max_records": 0},
             "output": {"bucket": BUCKET, "region": REGION,
                        "endpoint_url": ("file://" + output_dir) if output_dir else emu.s3_url,
@@ -1168,13 +1173,26 @@ def wait_for(predicate, timeout, interval=0.5, what="condition"):
 # Checkpoint file (format in lib/checkpoint/checkpoint.h, version 1)
 # --------------------------------------------------------------------------
 
-def read_checkpoint(path):
-    """{shard_id: sequence string} from a version-1 checkpoint file."""
+def read_checkpoint(path, with_pending=False):
+    """{shard_id: sequence string} from a version-1 checkpoint file; with
+    with_pending, also [(shard_id, first, last)] of its pending cuts."""
     with open(path, "rb") as f:
         doc = json.loads(f.read())
     if doc.get("format") != "shardhose-checkpoint":
         raise AssertionError("%s: not a shardhose checkpoint: %.200r" % (path, doc))
-    return {sid: s.get("sequence", "") for sid, s in doc["body"]["shards"].items()}
+    shards = {sid: s.get("sequence", "") for sid, s in doc["body"]["shards"].items()}
+    if not with_pending:
+        return shards
+    pending = [(sid, r["first"], r["last"]) for cut in doc["body"].get("pending", [])
+               for sid, r in cut.get("ranges", {}).items()]
+    return shards, pending
+
+
+def durable_per_checkpoint(shard, seq, shards, pending):
+    """True when the checkpoint says record (shard, seq) is in the store."""
+    if seq_le(seq, shards.get(shard, "")):
+        return True
+    return any(s == shard and int(first) <= int(seq) <= int(last) for s, first, last in pending)
 
 
 def seq_le(a, b):

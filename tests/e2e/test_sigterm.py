@@ -57,15 +57,15 @@ class SigtermTest(unittest.TestCase):
                 sh.close()
 
             # At SIGTERM the bucket holds exactly the records up to the checkpoint.
-            cp = h.read_checkpoint(sh.checkpoint_path)
+            cp, pending = h.read_checkpoint(sh.checkpoint_path, with_pending=True)
             objs1 = {o.key: o.body for o in h.s3_objects(emu.s3)}
             out1 = h.Output([h.decode_object(k, b) for k, b in objs1.items()])
             self.assertFalse(out1.duplicates(), "duplicates before the drain")
             upto = h.Produced()
             for eid, v in produced.records.items():
-                if h.seq_le(v[2], cp.get(v[1], "")):
+                if h.durable_per_checkpoint(v[1], v[2], cp, pending):
                     upto.records[eid] = v
-            upto.malformed = [m for m in produced.malformed if h.seq_le(m[3], cp.get(m[2], ""))]
+            upto.malformed = [m for m in produced.malformed if h.durable_per_checkpoint(m[2], m[3], cp, pending)]
             h.log("at SIGTERM: %d of %d records durable" % (len(upto), len(produced)))
             self.assertGreater(len(upto.records), 0, "nothing was written before SIGTERM")
             self.assertLess(len(upto), len(produced), "SIGTERM came after everything was read; test is void")
