@@ -1,0 +1,190 @@
+// The hot path, measured in memory on one core:
+//   GetRecords response bytes -> records -> NDJSON lines -> batches -> gzip
+// next to baselines measured in the same run on the same bytes:
+//   "gzip only"   - libdeflate gzip of the NDJSON the pipeline produced
+//   "zlib gzip"   - zlib deflate (gzip wrapper) at the same level
+//   "decode only" - parse + decode + serialise, no batching or compression
+//
+// Usage: hot_path_bench [--records N] [--rounds R] [--format unmarshalled|raw] [--level L]
+// Prints one table; figures are MB/s of NDJSON output per core (1 MB = 1e6 bytes),
+// the median of R rounds.
+#include <zlib.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstring>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "batch/batch_buffer.h"
+#include "common/base64.h"
+#include "compress/compress.h"
+#include "decode/change_record.h"
+#include "partition/template.h"
+#include "poll/kinesis_client.h"
+
+namespace {
+
+using WallClock = std::chrono::steady_clock;
+using namespace shardhose;
+
+// A realistic change record: an order with nested items, a few types.
+std::string ChangeRecord(std::mt19937_64& rng, int i) {
+  const char* names[] = {"INSERT", "MODIFY", "REMOVE"};
+  const char* ev = names[rng() % 3];
+  std::string id = std::to_string(rng());
+  int64_t ms = 1716200000000 + static_cast<int64_t>(rng() % 86400000);
+  std::string image = R"({"pk":{"S":"order#)" + id + R"("},"sk":{"N":")" + std::to_string(i) +
+                      R"("},"status":{"S":"SHIPPED"},"total":{"N":"1234.56"},"customer":{"M":{"name":{"S":"Ada Lovelace"},"email":{"S":"ada@example.com"},"vip":{"BOOL":true}}},"items":{"L":[)";
+  for (int k = 0; k < 3; ++k) {
+    if (k) image += ',';
+    image += R"({"M":{"sku":{"S":"SKU-)" + std::to_string(rng() % 100000) + R"("},"qty":{"N":")" +
+             std::to_string(1 + rng() % 5) + R"("},"price":{"N":"19.99"}}})";
+  }
+  image += R"(]},"tags":{"SS":["gift","express"]},"note":{"NULL":true}})";
+  std::string r = R"({"awsRegion":"us-east-1","eventID":")" + id + R"(","eventName":")" + ev +
+                  R"(","userIdentity":null,"recordFormat":"application/json","tableName":"orders","dynamodb":{"ApproximateCreationDateTime":)" +
+                  std::to_string(ms) + R"(,"Keys":{"pk":{"S":"order#)" + id + R"("},"sk":{"N":")" + std::to_string(i) +
+                  R"("}},)";
+  if (std::strcmp(ev, "REMOVE") != 0) r += R"("NewImage":)" + image + ",";
+  if (std::strcmp(ev, "INSERT") != 0) r += R"("OldImage":)" + image + ",";
+  r += R"("SizeBytes":512},"eventSource":"aws:dynamodb"})";
+  return r;
+}
+
+// GetRecords response bodies of up to 1000 records each.
+std::vector<std::string> MakePages(int records) {
+  std::mt19937_64 rng(42);
+  std::vector<std::string> pages;
+  std::string seq_prefix = "4968047197856839626837198121063461017808541286720";
+  for (int i = 0; i < records;) {
+    std::string body = "{\"Records\":[";
+    for (int k = 0; k < 1000 && i < records; ++k, ++i) {
+      if (k) body += ',';
+      body += "{\"Data\":\"" + Base64Encode(ChangeRecord(rng, i)) +
+              "\",\"PartitionKey\":\"pk\",\"SequenceNumber\":\"" + seq_prefix + std::to_string(1000000 + i) +
+              "\",\"ApproximateArrivalTimestamp\":1716200000.123}";
+    }
+    body += "],\"NextShardIterator\":\"AAAA\",\"MillisBehindLatest\":0}";
+    pages.push_back(std::move(body));
+  }
+  return pages;
+}
+
+double Median(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  return v[v.size() / 2];
+}
+
+double Seconds(WallClock::time_point a, WallClock::time_point b) { return std::chrono::duration<double>(b - a).count(); }
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  int records = 100000, rounds = 5, level = 6;
+  std::string format = "unmarshalled";
+  for (int i = 1; i + 1 < argc; i += 2) {
+    std::string a = argv[i];
+    if (a == "--records") records = std::atoi(argv[i + 1]);
+    else if (a == "--rounds") rounds = std::atoi(argv[i + 1]);
+    else if (a == "--level") level = std::atoi(argv[i + 1]);
+    else if (a == "--format") format = argv[i + 1];
+  }
+  const auto fmt = format == "raw" ? decode::OutputFormat::kRaw : decode::OutputFormat::kUnmarshalled;
+  const std::vector<std::string> pages = MakePages(records);
+  size_t response_bytes = 0;
+  for (const auto& p : pages) response_bytes += p.size();
+  auto prefix = partition::KeyTemplate::Parse("ddb/{table}/dt={event_time:%Y-%m-%d}/hr={event_time:%H}/",
+                                              partition::TemplateKind::kRecord);
+  if (!prefix.ok()) return 1;
+
+  // One pass of decode (+ optionally batch + gzip). Returns NDJSON bytes.
+  std::string ndjson;  // the lines, kept for the baselines
+  auto run = [&](bool batch_and_compress, bool keep) {
+    decode::Decoder decoder(fmt, "orders-changes");
+    decode::DecodedRecord rec;
+    poll::RecordsPage page;
+    batch::BatchBuffer buffer({.max_bytes = 128ull << 20, .max_interval = Millis(300000), .max_records = 0});
+    std::vector<batch::SealedBatch> sealed;
+    std::string part, gz;
+    size_t out = 0;
+    const MonoTime now{};
+    for (const auto& body : pages) {
+      page.body = body;
+      if (!poll::ParseGetRecords(&page).ok()) std::abort();
+      for (const auto& r : page.records) {
+        decoder.Decode(r, "shardId-000000000000", &rec);
+        out += rec.line.size();
+        if (keep) ndjson += rec.line;
+        if (!batch_and_compress) continue;
+        part.clear();
+        prefix->Render({rec.table, rec.event_name, "orders-changes", "shardId-000000000000", rec.error,
+                        rec.event_time_us, r.arrival_ms},
+                       &part);
+        buffer.Append(part, rec.line, "shardId-000000000000", r.sequence_number, now, &sealed);
+      }
+      for (auto& b : sealed) {
+        if (!compress::Compress(compress::Codec::kGzip, level, b.body, &gz).ok()) std::abort();
+      }
+      sealed.clear();
+    }
+    if (batch_and_compress) {
+      buffer.SealAll(batch::FlushCause::kDrain, &sealed);
+      for (auto& b : sealed) {
+        if (!compress::Compress(compress::Codec::kGzip, level, b.body, &gz).ok()) std::abort();
+      }
+    }
+    return out;
+  };
+
+  const size_t ndjson_bytes = run(false, true);
+  std::vector<double> t_decode, t_full, t_gzip, t_zlib;
+  size_t gz_size = 0, zlib_size = 0;
+  for (int r = 0; r < rounds; ++r) {
+    auto a = WallClock::now();
+    run(false, false);
+    auto b = WallClock::now();
+    run(true, false);
+    auto c = WallClock::now();
+    std::string gz;
+    // gzip only, in 128 MiB-or-less pieces like the batches
+    if (!compress::Compress(compress::Codec::kGzip, level, ndjson, &gz).ok()) return 1;
+    auto d = WallClock::now();
+    gz_size = gz.size();
+    uLongf zlen = compressBound(ndjson.size()) + 32;
+    std::string z(zlen, '\0');
+    z_stream zs{};
+    deflateInit2(&zs, level > 9 ? 9 : level, Z_DEFLATED, 16 + MAX_WBITS, 8, Z_DEFAULT_STRATEGY);
+    zs.next_in = reinterpret_cast<Bytef*>(ndjson.data());
+    zs.avail_in = static_cast<uInt>(ndjson.size());
+    zs.next_out = reinterpret_cast<Bytef*>(z.data());
+    zs.avail_out = static_cast<uInt>(z.size());
+    deflate(&zs, Z_FINISH);
+    zlib_size = zs.total_out;
+    deflateEnd(&zs);
+    auto e = WallClock::now();
+    t_decode.push_back(Seconds(a, b));
+    t_full.push_back(Seconds(b, c));
+    t_gzip.push_back(Seconds(c, d));
+    t_zlib.push_back(Seconds(d, e));
+  }
+  const double mb = static_cast<double>(ndjson_bytes) / 1e6;
+  const double decode_mbs = mb / Median(t_decode), full_mbs = mb / Median(t_full);
+  const double gzip_mbs = mb / Median(t_gzip), zlib_mbs = mb / Median(t_zlib);
+  // The limit if decode and gzip were the only costs: 1 / (1/decode + 1/gzip).
+  const double limit = 1.0 / (1.0 / decode_mbs + 1.0 / gzip_mbs);
+  std::printf("hot path, one core, format=%s, gzip level %d, %d records, %.1f MB NDJSON (%.1f MB of responses), "
+              "median of %d\n",
+              format.c_str(), level, records, mb, static_cast<double>(response_bytes) / 1e6, rounds);
+  std::printf("%-46s %10s %10s\n", "stage", "MB/s", "ratio");
+  std::printf("%-46s %10.1f %10s\n", "full hot path (decode+partition+batch+gzip)", full_mbs, "");
+  std::printf("%-46s %10.1f %10.2f\n", "decode only (parse+unmarshal+serialise)", decode_mbs, full_mbs / decode_mbs);
+  std::printf("%-46s %10.1f %10.2f\n", "gzip only, libdeflate (same bytes)", gzip_mbs, full_mbs / gzip_mbs);
+  std::printf("%-46s %10.1f %10.2f\n", "gzip only, zlib (same bytes)", zlib_mbs, full_mbs / zlib_mbs);
+  std::printf("%-46s %10.1f %10.2f\n", "limit: decode then libdeflate gzip, serially", limit, full_mbs / limit);
+  std::printf("compression ratio: libdeflate %.2f, zlib %.2f\n", static_cast<double>(ndjson_bytes) / gz_size,
+              static_cast<double>(ndjson_bytes) / zlib_size);
+  return 0;
+}

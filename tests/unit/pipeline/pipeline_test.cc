@@ -1,0 +1,318 @@
+// The pipeline end to end in one process: an in-memory Kinesis stream and
+// object store behind the project's own interfaces, a real checkpoint file.
+// (The same capabilities are tested against kinesis-local and s3rver in
+// tests/e2e/.)
+#include "pipeline/pipeline.h"
+
+#include <gtest/gtest.h>
+#include <rapidjson/document.h>
+#include <stdlib.h>
+
+#include <map>
+#include <mutex>
+#include <set>
+
+#include "common/base64.h"
+#include "common/seqnum.h"
+#include "compress/compress.h"
+#include "poll/kinesis_client.h"
+
+namespace shardhose::pipeline {
+namespace {
+
+struct FakeRecord {
+  std::string seq;
+  std::string data;  // raw bytes
+};
+
+struct FakeShard {
+  poll::ShardInfo info;
+  std::vector<FakeRecord> records;
+  bool closed = false;
+  std::vector<poll::ShardInfo> children;
+};
+
+// An in-memory stream. Iterators are "<shard>|<index>".
+class FakeKinesis : public poll::KinesisClient {
+ public:
+  std::mutex mu;
+  std::map<std::string, FakeShard> shards;
+  std::vector<std::string> calls;  // "GetRecords <shard> <first index> <n>"
+  int throttle_every = 0;          // every Nth GetRecords is throttled
+  int expire_every = 0;            // every Nth GetRecords says the iterator expired
+  int get_records_calls = 0;
+  uint64_t next_seq = 1000;
+
+  void AddShard(const std::string& id, const std::string& parent = "", const std::string& adjacent = "") {
+    std::lock_guard<std::mutex> lock(mu);
+    FakeShard s;
+    s.info.id = id;
+    s.info.parent = parent;
+    s.info.adjacent_parent = adjacent;
+    s.info.starting_seq = std::to_string(next_seq);
+    shards[id] = s;
+  }
+  void Put(const std::string& shard, std::string data) {
+    std::lock_guard<std::mutex> lock(mu);
+    shards[shard].records.push_back({std::to_string(next_seq++), std::move(data)});
+  }
+  void Close(const std::string& shard, std::vector<std::string> children) {
+    std::lock_guard<std::mutex> lock(mu);
+    FakeShard& s = shards[shard];
+    s.closed = true;
+    s.info.ending_seq = std::to_string(next_seq++);
+    for (auto& c : children) s.children.push_back(shards[c].info);
+  }
+
+  Result<poll::StreamSummary> DescribeStreamSummary(const poll::StreamRef& s) override {
+    poll::StreamSummary out;
+    out.name = s.name;
+    out.arn = "arn:aws:kinesis:us-east-1:000000000000:stream/" + s.name;
+    out.status = "ACTIVE";
+    return out;
+  }
+  Result<std::vector<poll::ShardInfo>> ListShards(const poll::StreamRef&) override {
+    std::lock_guard<std::mutex> lock(mu);
+    std::vector<poll::ShardInfo> out;
+    for (auto& [_, s] : shards) out.push_back(s.info);
+    return out;
+  }
+  Result<std::string> GetShardIterator(const poll::StreamRef&, const std::string& shard,
+                                       const poll::IteratorStart& start) override {
+    std::lock_guard<std::mutex> lock(mu);
+    const FakeShard& s = shards.at(shard);
+    size_t index = 0;
+    if (start.type == poll::IteratorType::kAfterSequenceNumber) {
+      while (index < s.records.size() && CompareSeq(s.records[index].seq, start.sequence) <= 0) ++index;
+    }
+    return shard + "|" + std::to_string(index);
+  }
+  Status GetRecords(const poll::StreamRef&, const std::string& iterator, int limit,
+                    poll::RecordsPage* page) override {
+    std::lock_guard<std::mutex> lock(mu);
+    ++get_records_calls;
+    if (throttle_every && get_records_calls % throttle_every == 0) {
+      return Status::Unavailable("Rate exceeded").WithPeer(RetryClass::kThrottled,
+                                                           "ProvisionedThroughputExceededException");
+    }
+    if (expire_every && get_records_calls % expire_every == 0) {
+      return Status::InvalidArgument("expired").WithPeer(RetryClass::kClientError, "ExpiredIteratorException");
+    }
+    auto bar = iterator.find('|');
+    std::string shard = iterator.substr(0, bar);
+    size_t index = std::stoul(iterator.substr(bar + 1));
+    const FakeShard& s = shards.at(shard);
+    size_t n = std::min<size_t>(static_cast<size_t>(limit), std::min<size_t>(7, s.records.size() - index));
+    calls.push_back("GetRecords " + shard + " " + std::to_string(index) + " " + std::to_string(n));
+    std::string body = "{\"Records\":[";
+    for (size_t i = index; i < index + n; ++i) {
+      if (i > index) body += ',';
+      body += "{\"Data\":\"" + Base64Encode(s.records[i].data) + "\",\"PartitionKey\":\"pk\",\"SequenceNumber\":\"" +
+              s.records[i].seq + "\",\"ApproximateArrivalTimestamp\":1716200000.5}";
+    }
+    body += "]";
+    const bool at_end = index + n == s.records.size();
+    if (!(at_end && s.closed)) body += ",\"NextShardIterator\":\"" + shard + "|" + std::to_string(index + n) + "\"";
+    body += ",\"MillisBehindLatest\":" + std::string(at_end ? "0" : "1000");
+    if (at_end && s.closed) {
+      body += ",\"ChildShards\":[";
+      for (size_t i = 0; i < s.children.size(); ++i) {
+        if (i) body += ',';
+        body += "{\"ShardId\":\"" + s.children[i].id + "\",\"ParentShards\":[\"" + shard + "\"]}";
+      }
+      body += "]";
+    }
+    body += "}";
+    page->body = std::move(body);
+    return poll::ParseGetRecords(page);
+  }
+};
+
+class FakeStore : public upload::ObjectStore {
+ public:
+  std::mutex mu;
+  std::map<std::string, std::string> objects;
+  int puts = 0;
+  int fail_first = 0;  // the first N puts answer 503 SlowDown
+
+  Status Put(const std::string& key, std::string_view body, const upload::ObjectMeta&) override {
+    std::lock_guard<std::mutex> lock(mu);
+    if (++puts <= fail_first) {
+      return Status::Unavailable("503 SlowDown").WithPeer(RetryClass::kThrottled, "SlowDown");
+    }
+    objects[key] = std::string(body);
+    return Status::OK();
+  }
+  std::string Describe() const override { return "fake"; }
+
+  // event_id -> count, over every line of every object.
+  std::map<std::string, int> EventIds(std::vector<std::string>* keys_of_errors = nullptr) {
+    std::lock_guard<std::mutex> lock(mu);
+    std::map<std::string, int> ids;
+    for (const auto& [key, gz] : objects) {
+      std::string body;
+      EXPECT_TRUE(compress::Gunzip(gz, &body).ok()) << key;
+      size_t start = 0;
+      while (start < body.size()) {
+        size_t nl = body.find('\n', start);
+        EXPECT_NE(nl, std::string::npos);
+        std::string line = body.substr(start, nl - start);
+        start = nl + 1;
+        rapidjson::Document d;
+        d.Parse(line.c_str());
+        EXPECT_FALSE(d.HasParseError()) << line;
+        if (d.HasMember("error")) {
+          if (keys_of_errors) keys_of_errors->push_back(key);
+          continue;
+        }
+        ids[d["event_id"].GetString()]++;
+      }
+    }
+    return ids;
+  }
+};
+
+std::string ChangeRecord(const std::string& id, const std::string& table, int64_t ms) {
+  return R"({"awsRegion":"us-east-1","eventID":")" + id + R"(","eventName":"INSERT","userIdentity":null,)"
+         R"("recordFormat":"application/json","tableName":")" + table +
+         R"(","dynamodb":{"ApproximateCreationDateTime":)" + std::to_string(ms) +
+         R"(,"Keys":{"pk":{"S":")" + id + R"("}},"NewImage":{"pk":{"S":")" + id +
+         R"("},"n":{"N":"12345678901234567890123456789012345678"}},"SizeBytes":50},"eventSource":"aws:dynamodb"})";
+}
+
+class PipelineTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    char tmpl[] = "/tmp/shardhose-pipeline-XXXXXX";
+    ASSERT_NE(mkdtemp(tmpl), nullptr);
+    dir_ = tmpl;
+    cfg_.source.stream_name = "orders-changes";
+    cfg_.source.poll_interval_ms = 1;
+    cfg_.source.idle_poll_interval_ms = 5;
+    cfg_.source.poll_threads = 3;
+    cfg_.batch.max_bytes = 2000;
+    cfg_.batch.max_interval_s = 300;
+    cfg_.output.bucket = "lake";
+    cfg_.checkpoint.path = dir_ + "/state/checkpoint.json";
+    cfg_.shutdown.grace_period_s = 20;
+  }
+
+  Status Drain() {
+    checkpoint::CheckpointFile file(FileSystem::Default(), cfg_.checkpoint.path);
+    Pipeline p(cfg_, Deps{&kinesis_, &store_, &file, Clock::Real()});
+    SHARDHOSE_RETURN_IF_ERROR(p.Start());
+    return p.Run(/*drain=*/true);
+  }
+
+  checkpoint::Checkpoint LoadCheckpoint() {
+    checkpoint::CheckpointFile file(FileSystem::Default(), cfg_.checkpoint.path);
+    auto cp = file.Load();
+    EXPECT_TRUE(cp.ok() && cp->has_value());
+    return cp->value();
+  }
+
+  std::string dir_;
+  config::Config cfg_;
+  FakeKinesis kinesis_;
+  FakeStore store_;
+};
+
+TEST_F(PipelineTest, DrainWritesEveryRecordOnceAcrossAReshard) {
+  kinesis_.AddShard("shardId-0");
+  kinesis_.AddShard("shardId-1");
+  kinesis_.AddShard("shardId-2", "shardId-0");
+  int n = 0;
+  for (int i = 0; i < 60; ++i) kinesis_.Put("shardId-0", ChangeRecord("e" + std::to_string(n++), "orders", 1716200000000 + i * 60000));
+  for (int i = 0; i < 50; ++i) kinesis_.Put("shardId-1", ChangeRecord("e" + std::to_string(n++), "customers", 1716200000000));
+  kinesis_.Close("shardId-0", {"shardId-2"});
+  for (int i = 0; i < 40; ++i) kinesis_.Put("shardId-2", ChangeRecord("e" + std::to_string(n++), "orders", 1716210000000));
+  kinesis_.Put("shardId-1", "this is not json");
+  kinesis_.throttle_every = 7;
+  kinesis_.expire_every = 11;
+  store_.fail_first = 3;
+
+  ASSERT_TRUE(Drain().ok());
+
+  std::vector<std::string> error_keys;
+  auto ids = store_.EventIds(&error_keys);
+  EXPECT_EQ(ids.size(), static_cast<size_t>(n));
+  for (const auto& [id, count] : ids) EXPECT_EQ(count, 1) << id;
+  ASSERT_EQ(error_keys.size(), 1u);
+  EXPECT_EQ(error_keys[0].rfind("errors/not_json/dt=2024-05-20/", 0), 0u) << error_keys[0];
+  for (const auto& [key, _] : store_.objects) {
+    EXPECT_TRUE(key.rfind("ddb/orders/dt=2024-05-20/hr=", 0) == 0 || key.rfind("ddb/customers/", 0) == 0 ||
+                key.rfind("errors/", 0) == 0)
+        << key;
+    EXPECT_TRUE(key.ends_with(".json.gz")) << key;
+  }
+
+  // The child was read only after its parent was read to the end.
+  size_t last_parent = 0, first_child = SIZE_MAX;
+  for (size_t i = 0; i < kinesis_.calls.size(); ++i) {
+    if (kinesis_.calls[i].starts_with("GetRecords shardId-0 ")) last_parent = i;
+    if (kinesis_.calls[i].starts_with("GetRecords shardId-2 ") && first_child == SIZE_MAX) first_child = i;
+  }
+  EXPECT_LT(last_parent, first_child);
+
+  auto cp = LoadCheckpoint();
+  EXPECT_EQ(cp.stream_name, "orders-changes");
+  EXPECT_EQ(cp.shards.at("shardId-0").state, checkpoint::ShardCheckpoint::State::kFinished);
+  EXPECT_EQ(cp.shards.at("shardId-1").sequence, kinesis_.shards["shardId-1"].records.back().seq);
+  EXPECT_EQ(cp.shards.at("shardId-2").sequence, kinesis_.shards["shardId-2"].records.back().seq);
+  EXPECT_EQ(cp.shards.at("shardId-2").parent, "shardId-0");
+}
+
+TEST_F(PipelineTest, RestartAddsOnlyNewRecords) {
+  kinesis_.AddShard("shardId-0");
+  for (int i = 0; i < 30; ++i) kinesis_.Put("shardId-0", ChangeRecord("a" + std::to_string(i), "t", 1716200000000));
+  ASSERT_TRUE(Drain().ok());
+  const size_t objects_after_first = store_.objects.size();
+  EXPECT_EQ(store_.EventIds().size(), 30u);
+
+  for (int i = 0; i < 20; ++i) kinesis_.Put("shardId-0", ChangeRecord("b" + std::to_string(i), "t", 1716200000000));
+  ASSERT_TRUE(Drain().ok());
+  auto ids = store_.EventIds();
+  EXPECT_EQ(ids.size(), 50u);
+  for (const auto& [id, count] : ids) EXPECT_EQ(count, 1) << id;
+  EXPECT_GT(store_.objects.size(), objects_after_first);
+
+  // Nothing new: a third drain writes nothing.
+  const size_t puts = static_cast<size_t>(store_.puts);
+  ASSERT_TRUE(Drain().ok());
+  EXPECT_EQ(static_cast<size_t>(store_.puts), puts);
+}
+
+TEST_F(PipelineTest, CheckpointOfAnotherStreamStops) {
+  kinesis_.AddShard("shardId-0");
+  ASSERT_TRUE(Drain().ok());
+  cfg_.source.stream_name = "other-stream";
+  Status st = Drain();
+  EXPECT_EQ(st.code(), StatusCode::kFailedPrecondition) << st.ToString();
+  EXPECT_NE(st.message().find("orders-changes"), std::string::npos);
+}
+
+TEST_F(PipelineTest, CorruptCheckpointStops) {
+  kinesis_.AddShard("shardId-0");
+  kinesis_.Put("shardId-0", ChangeRecord("x", "t", 1716200000000));
+  ASSERT_TRUE(FileSystem::Default()->CreateDirs(dir_ + "/state").ok());
+  ASSERT_TRUE(FileSystem::Default()->WriteFile(cfg_.checkpoint.path, "{\"format\":\"shardhose-che", true).ok());
+  Status st = Drain();
+  EXPECT_TRUE(st.IsCorruption()) << st.ToString();
+  EXPECT_TRUE(store_.objects.empty());
+  EXPECT_EQ(*FileSystem::Default()->ReadFile(cfg_.checkpoint.path), "{\"format\":\"shardhose-che");
+}
+
+TEST_F(PipelineTest, LatestIsPinnedToATimestampInTheCheckpoint) {
+  kinesis_.AddShard("shardId-0");
+  kinesis_.Put("shardId-0", ChangeRecord("old", "t", 1716200000000));
+  cfg_.source.initial_position = "LATEST";
+  // The fake resolves AT_TIMESTAMP like TRIM_HORIZON, so only check that the
+  // start was pinned to a timestamp in the checkpoint.
+  ASSERT_TRUE(Drain().ok());
+  auto cp = LoadCheckpoint();
+  EXPECT_EQ(cp.shards.at("shardId-0").start, checkpoint::ShardCheckpoint::Start::kAtTimestamp);
+  EXPECT_GT(cp.shards.at("shardId-0").start_timestamp_ms, 1700000000000);
+}
+
+}  // namespace
+}  // namespace shardhose::pipeline
