@@ -2,16 +2,23 @@
 //
 // Per record (all buffers owned by Impl and reused, so the steady state makes
 // no heap allocations):
-//   1. base64-decode Data into buf_ (NUL-terminated; a NUL byte inside the
-//      data is rejected up front, since a NUL-terminated parse would stop
-//      there and JSON never contains a raw NUL).
+//   1. base64-decode Data into buf_ (decode/fast_base64.h). buf_ is parsed
+//      as a NUL-terminated string, so a NUL byte inside the data is rejected
+//      up front (a NUL-terminated parse would stop there, and JSON never
+//      contains a raw NUL). UTF-8 is validated over the whole buffer here
+//      (FindInvalidUtf8, 8 bytes per step for ASCII) instead of by rapidjson's
+//      kParseValidateEncodingFlag, which would turn off rapidjson's SSE2
+//      string scanning; outside strings any non-ASCII byte is a syntax error
+//      anyway, so the result is the same.
 //   2. raw format only: compact buf_ into the output line (before step 3
 //      destroys buf_).
 //   3. parse buf_ in situ into a rapidjson DOM that lives in an Arena
-//      (iterative parser, UTF-8 validated, numbers kept as their text). A SAX
+//      (iterative parser, numbers kept as their text). A SAX
 //      filter in front of the DOM enforces kMaxDepth and rejects strings
 //      holding a lone UTF-16 low surrogate (escaped "\udc00"), which
-//      rapidjson 1.1 would otherwise turn into ill-formed UTF-8.
+//      rapidjson 1.1 would otherwise turn into ill-formed UTF-8. (Valid
+//      UTF-8 input cannot hold a surrogate, so strings are only checked when
+//      the text contains a backslash-u escape.)
 //   4. check the change-record envelope, then walk Keys/NewImage/OldImage:
 //      validate every typed value and (unmarshalled format) write it.
 //
@@ -30,8 +37,8 @@
 #include <cstring>
 #include <vector>
 
-#include "common/base64.h"
 #include "decode/arena.h"
+#include "decode/fast_base64.h"
 #include "decode/json_text.h"
 
 namespace shardhose::decode {
@@ -42,12 +49,14 @@ using Doc = rapidjson::GenericDocument<Utf8, Arena, Arena>;
 using Value = rapidjson::GenericValue<Utf8, Arena>;
 using Reader = rapidjson::GenericReader<Utf8, Utf8, rapidjson::CrtAllocator>;
 
-constexpr unsigned kParseFlags = rapidjson::kParseInsituFlag | rapidjson::kParseValidateEncodingFlag |
+constexpr unsigned kParseFlags = rapidjson::kParseInsituFlag |
                                  rapidjson::kParseIterativeFlag |
                                  rapidjson::kParseNumbersAsStringsFlag;
 
 // Largest accepted event time: 9999-12-31T23:59:59.999999Z.
 constexpr int64_t kMaxEventTimeUs = 253402300799999999;
+
+constexpr size_t kSimdPadding = 16;
 
 constexpr std::string_view kBadBase64 = "bad_base64";
 constexpr std::string_view kNotJson = "not_json";
@@ -76,6 +85,7 @@ bool HasSurrogate(const char* s, size_t n) {
 // SAX filter between the reader and the DOM.
 struct Filter {
   Doc* doc;
+  bool check_surrogates;  // false when the text has no "\u" escape at all
   int depth = 0;
   bool too_deep = false;
   bool surrogate = false;
@@ -89,7 +99,7 @@ struct Filter {
   bool Double(double d) { return doc->Double(d); }
   bool RawNumber(const char* s, rapidjson::SizeType n, bool copy) { return doc->RawNumber(s, n, copy); }
   bool String(const char* s, rapidjson::SizeType n, bool copy) {
-    if (HasSurrogate(s, n)) [[unlikely]] {
+    if (check_surrogates && HasSurrogate(s, n)) [[unlikely]] {
       surrogate = true;
       return false;
     }
@@ -161,17 +171,44 @@ bool ParseEpoch(std::string_view s, int64_t limit, int64_t* out) {
   return true;
 }
 
+// True if s may contain a "\u" escape (a backslash followed by 'u').
+bool HasUnicodeEscape(std::string_view s) {
+  const char* p = s.data();
+  const char* end = p + s.size();
+  while (p < end) {
+    const void* hit = std::memchr(p, '\\', static_cast<size_t>(end - p));
+    if (hit == nullptr) return false;
+    p = static_cast<const char*>(hit) + 1;
+    if (p < end && *p == 'u') return true;
+    ++p;  // skip the escaped character (also a second backslash)
+  }
+  return false;
+}
+
 struct PathElem {
-  std::string_view name;  // empty for an index
+  std::string_view name;  // data() == nullptr for an array index
   int64_t index;
+};
+
+// The attribute path being walked. Its depth is bounded by the JSON depth,
+// which the parser limits to kMaxDepth.
+class Path {
+ public:
+  void clear() { size_ = 0; }
+  void push_back(PathElem e) { elems_[size_++] = e; }
+  void pop_back() { --size_; }
+  size_t size() const { return size_; }
+  const PathElem& operator[](size_t i) const { return elems_[i]; }
+
+ private:
+  PathElem elems_[kMaxDepth + 1];
+  size_t size_ = 0;
 };
 
 }  // namespace
 
 struct Decoder::Impl {
-  Impl(OutputFormat f, std::string s) : format(f), stream(std::move(s)) {
-    path.reserve(kMaxDepth + 4);
-  }
+  Impl(OutputFormat f, std::string s) : format(f), stream(std::move(s)) {}
 
   OutputFormat format;
   std::string stream;
@@ -179,7 +216,7 @@ struct Decoder::Impl {
   Doc doc{&arena, 16 * 1024, &arena};
   Reader reader;
   std::string buf;  // the decoded Data, parsed in situ
-  std::vector<PathElem> path;
+  Path path;
   std::string* line = nullptr;  // output being written (unmarshalled)
   std::string message;          // error message being built
 
@@ -425,15 +462,25 @@ void Decoder::Impl::WriteGeneric(const Value& v) {
 void Decoder::Impl::Decode(const KinesisRecordView& rec, std::string_view shard_id,
                            DecodedRecord* out) {
   // 1. base64.
-  if (!Base64Decode(rec.data_base64, &buf)) {
+  if (!DecodeBase64(rec.data_base64, &buf)) {
     message.assign("Data is not valid base64 (");
     message.append(std::to_string(rec.data_base64.size()));
     message.append(" characters)");
     return WriteError(kBadBase64, rec, shard_id, out);
   }
-  if (const void* nul = std::memchr(buf.data(), 0, buf.size())) {
+  // rapidjson's SSE2 scanning reads whole aligned 16-byte blocks, which can
+  // extend past the terminating NUL: pad so that it stays inside buf.
+  const size_t json_size = buf.size();
+  buf.append(kSimdPadding, '\0');
+  const std::string_view json(buf.data(), json_size);
+  if (const void* nul = std::memchr(json.data(), 0, json.size())) {
     message.assign("NUL byte at offset ");
-    message.append(std::to_string(static_cast<const char*>(nul) - buf.data()));
+    message.append(std::to_string(static_cast<const char*>(nul) - json.data()));
+    return WriteError(kNotJson, rec, shard_id, out);
+  }
+  if (const size_t bad = FindInvalidUtf8(json); bad != std::string_view::npos) {
+    message.assign("invalid UTF-8 at offset ");
+    message.append(std::to_string(bad));
     return WriteError(kNotJson, rec, shard_id, out);
   }
 
@@ -441,13 +488,13 @@ void Decoder::Impl::Decode(const KinesisRecordView& rec, std::string_view shard_
   std::string& l = out->line;
   l.clear();
   if (format == OutputFormat::kRaw) {
-    AppendCompactJson(buf, &l);
+    AppendCompactJson(json, &l);
     l.push_back('\n');
   }
 
   // 3. parse.
   arena.Reset();
-  Filter filter{&doc};
+  Filter filter{&doc, HasUnicodeEscape(json)};
   rapidjson::GenericInsituStringStream<Utf8> is(buf.data());
   rapidjson::ParseResult parsed;
   auto generate = [&](Doc&) {

@@ -3,6 +3,10 @@
 #include <array>
 #include <cstring>
 
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
+
 namespace shardhose::decode {
 namespace {
 
@@ -43,6 +47,14 @@ constexpr std::array<bool, 256> MakeBase64Table() {
   return t;
 }
 constexpr std::array<bool, 256> kBase64 = MakeBase64Table();
+
+// Bytes that end a plain run outside strings: whitespace and '"'.
+constexpr std::array<unsigned char, 256> MakeCompactStop() {
+  std::array<unsigned char, 256> t{};
+  t[' '] = t['\n'] = t['\r'] = t['\t'] = t['"'] = 1;
+  return t;
+}
+constexpr std::array<unsigned char, 256> kCompactStop = MakeCompactStop();
 
 // Length of the valid UTF-8 sequence at p (1..4), or 0 if invalid.
 size_t Utf8SequenceLength(const unsigned char* p, size_t n) {
@@ -152,35 +164,79 @@ bool IsBase64(std::string_view s) {
   return true;
 }
 
+namespace {
+
+// Index of the first byte at or after i that is '"' or '\\' (in a string),
+// or n.
+inline size_t NextStringStop(const char* p, size_t i, size_t n) {
+#ifdef __SSE2__
+  const __m128i quote = _mm_set1_epi8('"');
+  const __m128i backslash = _mm_set1_epi8('\\');
+  for (; i + 16 <= n; i += 16) {
+    const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + i));
+    const int mask = _mm_movemask_epi8(_mm_or_si128(_mm_cmpeq_epi8(v, quote), _mm_cmpeq_epi8(v, backslash)));
+    if (mask != 0) return i + static_cast<size_t>(__builtin_ctz(static_cast<unsigned>(mask)));
+  }
+#endif
+  for (; i < n; ++i) {
+    if (p[i] == '"' || p[i] == '\\') return i;
+  }
+  return n;
+}
+
+}  // namespace
+
 void AppendCompactJson(std::string_view in, std::string* out) {
   const char* p = in.data();
-  const char* const end = p + in.size();
-  while (p < end) {
-    // Outside a string: copy up to the next whitespace or quote.
-    const char* q = p;
-    while (q < end && *q != '"' && *q != ' ' && *q != '\n' && *q != '\r' && *q != '\t') ++q;
-    out->append(p, static_cast<size_t>(q - p));
-    if (q == end) break;
-    if (*q != '"') {
-      p = q + 1;  // drop whitespace
+  const auto* u = reinterpret_cast<const unsigned char*>(p);
+  const size_t n = in.size();
+  size_t i = 0;
+  size_t run = 0;  // start of the pending run copied as is
+  while (i < n) {
+    const unsigned char c = u[i];
+    if (kCompactStop[c] == 0) {
+      ++i;
       continue;
     }
-    // A string: copy through the closing quote, skipping escaped bytes.
-    const char* s = q + 1;
-    while (s < end) {
-      const void* hit = std::memchr(s, '"', static_cast<size_t>(end - s));
-      const char* quote = hit ? static_cast<const char*>(hit) : end;
-      // The quote closes the string iff it is preceded by an even number of
-      // backslashes.
-      size_t backslashes = 0;
-      for (const char* b = quote; b > s && b[-1] == '\\'; --b) ++backslashes;
-      s = quote + 1;
-      if (backslashes % 2 == 0 || quote == end) break;
+    if (c != '"') {  // whitespace outside a string: drop it
+      out->append(p + run, i - run);
+      run = ++i;
+      continue;
     }
-    if (s > end) s = end;
-    out->append(q, static_cast<size_t>(s - q));
-    p = s;
+    // A string: skip to its closing quote (escaped bytes included).
+    ++i;
+    for (;;) {
+      i = NextStringStop(p, i, n);
+      if (i >= n || p[i] == '"') break;
+      i += 2;  // a backslash and the byte it escapes
+    }
+    ++i;
   }
+  if (run < n) out->append(p + run, n - run);
+}
+
+size_t FindInvalidUtf8(std::string_view s) {
+  const auto* p = reinterpret_cast<const unsigned char*>(s.data());
+  const size_t n = s.size();
+  size_t i = 0;
+  while (i < n) {
+    // ASCII fast path, 8 bytes at a time.
+    while (i + 8 <= n) {
+      uint64_t w;
+      std::memcpy(&w, p + i, 8);
+      if (w & 0x8080808080808080ULL) break;
+      i += 8;
+    }
+    if (i >= n) break;
+    if (p[i] < 0x80) {
+      ++i;
+      continue;
+    }
+    const size_t len = Utf8SequenceLength(p + i, n - i);
+    if (len == 0) return i;
+    i += len;
+  }
+  return std::string_view::npos;
 }
 
 void AppendIsoMillis(int64_t epoch_us, std::string* out) {

@@ -20,6 +20,9 @@
 //   AppendCompactJson     - copies JSON text without the whitespace outside
 //                           strings; strings and numbers are copied byte for
 //                           byte. REQUIRES: `in` is valid JSON.
+//   FindInvalidUtf8       - offset of the first byte that does not start a
+//                           valid UTF-8 sequence (overlongs, surrogates and
+//                           code points above U+10FFFF are invalid), or npos.
 //   AppendIsoMillis       - "YYYY-MM-DDTHH:MM:SS.mmmZ" (proleptic Gregorian,
 //                           UTC, floor to the millisecond).
 #pragma once
@@ -35,6 +38,7 @@ void AppendJsonStringLossy(std::string_view s, std::string* out);
 bool IsJsonNumber(std::string_view s);
 bool IsBase64(std::string_view s);
 void AppendCompactJson(std::string_view in, std::string* out);
+size_t FindInvalidUtf8(std::string_view s);
 void AppendIsoMillis(int64_t epoch_us, std::string* out);
 
 }  // namespace shardhose::decode

@@ -410,7 +410,7 @@ TEST_F(DecodeTest, NotJson) {
 
 TEST_F(DecodeTest, InvalidUtf8IsNotJson) {
   for (std::string bad : {"\xff", "\xc0\xaf", "\xed\xa0\x80", "\xf4\x90\x80\x80", "\xe2\x82"}) {
-    ExpectError(DecodeJson(WithNewImage(R"("pk":{"S":")" + bad + "\"}")), "not_json");
+    ExpectError(DecodeJson(WithNewImage(R"("pk":{"S":")" + bad + "\"}")), "not_json", "invalid UTF-8 at offset");
     ExpectError(DecodeJson(WithNewImage(R"("pk":{"S":"x"},")" + bad + R"(":{"S":"x"})")), "not_json");
   }
 }

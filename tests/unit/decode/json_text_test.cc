@@ -117,3 +117,63 @@ TEST(IsoMillisTest, Formats) {
 
 }  // namespace
 }  // namespace shardhose::decode
+
+#include <random>
+
+#include "common/base64.h"
+#include "decode/fast_base64.h"
+
+namespace shardhose::decode {
+namespace {
+
+TEST(FastBase64Test, AgreesWithCommonBase64) {
+  std::mt19937 rng(42);
+  std::string a, b;
+  for (int round = 0; round < 3000; ++round) {
+    std::string bytes(rng() % 40, '\0');
+    for (char& c : bytes) c = static_cast<char>(rng());
+    std::string text = Base64Encode(bytes);
+    ASSERT_TRUE(DecodeBase64(text, &a));
+    EXPECT_EQ(a, bytes);
+    // Corrupt one character (sometimes into another valid one).
+    if (!text.empty()) {
+      text[rng() % text.size()] = "A=*\n/-_ \xff"[rng() % 9];
+      const bool ok_common = Base64Decode(text, &b);
+      const bool ok_fast = DecodeBase64(text, &a);
+      ASSERT_EQ(ok_fast, ok_common) << text;
+      if (ok_fast) {
+        EXPECT_EQ(a, b) << text;
+      }
+    }
+  }
+  EXPECT_TRUE(DecodeBase64("", &a));
+  EXPECT_EQ(a, "");
+  EXPECT_FALSE(DecodeBase64("QUJ", &a));
+  EXPECT_FALSE(DecodeBase64("=AAA", &a));
+  EXPECT_FALSE(DecodeBase64("AA==AAAA", &a));
+  EXPECT_TRUE(DecodeBase64("QUJD", &a));
+  EXPECT_EQ(a, "ABC");
+}
+
+}  // namespace
+}  // namespace shardhose::decode
+
+namespace shardhose::decode {
+namespace {
+
+TEST(FindInvalidUtf8Test, Offsets) {
+  const size_t npos = std::string_view::npos;
+  EXPECT_EQ(FindInvalidUtf8(""), npos);
+  EXPECT_EQ(FindInvalidUtf8("plain ascii text that is longer than eight bytes"), npos);
+  EXPECT_EQ(FindInvalidUtf8("caf\xc3\xa9 \xe4\xb8\xad \xf0\x9f\x98\x80 \xf4\x8f\xbf\xbf"), npos);
+  EXPECT_EQ(FindInvalidUtf8("0123456789\xff"), 10u);
+  EXPECT_EQ(FindInvalidUtf8("0123456789abcdef\xc0\xaf"), 16u);   // overlong
+  EXPECT_EQ(FindInvalidUtf8("ab\xed\xa0\x80"), 2u);              // surrogate
+  EXPECT_EQ(FindInvalidUtf8("ab\xf4\x90\x80\x80"), 2u);          // > U+10FFFF
+  EXPECT_EQ(FindInvalidUtf8("abcdefgh\xe2\x82"), 8u);            // truncated
+  EXPECT_EQ(FindInvalidUtf8("\x80"), 0u);                        // stray continuation
+  EXPECT_EQ(FindInvalidUtf8("\xc3\xa9\xc3"), 2u);
+}
+
+}  // namespace
+}  // namespace shardhose::decode
