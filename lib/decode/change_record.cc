@@ -35,7 +35,7 @@
 #include <rapidjson/reader.h>
 
 #include <cstring>
-#include <vector>
+#include <limits>
 
 #include "decode/arena.h"
 #include "decode/fast_base64.h"
@@ -269,7 +269,9 @@ void Decoder::Impl::WriteError(std::string_view reason, const KinesisRecordView&
   l.append(",\"partition_key\":");
   AppendJsonStringLossy(rec.partition_key, &l);
   l.append(",\"arrival_time\":\"");
-  AppendIsoMillis(rec.arrival_ms * 1000, &l);
+  // Saturate rather than overflow on an absurd timestamp.
+  constexpr int64_t kMaxMs = std::numeric_limits<int64_t>::max() / 1000;
+  AppendIsoMillis(rec.arrival_ms > kMaxMs ? kMaxMs * 1000 : rec.arrival_ms < -kMaxMs ? -kMaxMs * 1000 : rec.arrival_ms * 1000, &l);
   l.append("\",\"data_base64\":");
   AppendJsonStringLossy(rec.data_base64, &l);
   l.append("}\n");

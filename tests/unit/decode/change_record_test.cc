@@ -5,6 +5,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <limits>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -389,6 +390,18 @@ TEST_F(DecodeTest, BadBase64KeepsTheGivenTextEvenIfNotUtf8) {
   }
   DecodedRecord r = DecodeData("\"quote\\\xff\x01");
   EXPECT_EQ(S(ParseLine(r.line)["data_base64"]), "\"quote\\\xef\xbf\xbd\x01");
+}
+
+TEST_F(DecodeTest, ErrorLineWithAbsurdArrivalTime) {
+  KinesisRecordView rec;
+  rec.data_base64 = "!!!!";
+  rec.arrival_ms = std::numeric_limits<int64_t>::max();
+  DecodedRecord out;
+  unmarshalled_.Decode(rec, kShard, &out);
+  ExpectError(out, "bad_base64");
+  rec.arrival_ms = std::numeric_limits<int64_t>::min();
+  unmarshalled_.Decode(rec, kShard, &out);
+  ExpectError(out, "bad_base64");
 }
 
 TEST_F(DecodeTest, ErrorLinesKeepTheOriginalBase64) {
