@@ -26,17 +26,20 @@ uint64_t BatchBuffer::Append(std::string_view partition, std::string_view line,
     it = open_.end();
   }
   if (it == open_.end()) {
-    it = open_.emplace(std::string(partition), Open{next_id_++, BatchStats{}, {}, {}}).first;
+    it = open_.emplace(std::string(partition), Open{next_id_++, BatchStats{}, {}}).first;
     it->second.stats.oldest = now;
   }
   Open& b = it->second;
-  b.body.append(line);
   b.stats.bytes += line.size();
   b.stats.records += 1;
   open_bytes_ += line.size();
-  auto [span_it, inserted] = b.shards.try_emplace(std::string(shard));
-  ShardSpan& span = span_it->second;
-  if (inserted) span.first_seq.assign(seq);
+  auto part_it = b.parts.find(shard);
+  if (part_it == b.parts.end()) {
+    part_it = b.parts.emplace(std::string(shard), Part{}).first;
+    part_it->second.span.first_seq.assign(seq);
+  }
+  part_it->second.body.append(line);
+  ShardSpan& span = part_it->second.span;
   span.last_seq.assign(seq);
   span.records += 1;
 
@@ -82,12 +85,17 @@ SealedBatch BatchBuffer::Seal(std::unordered_map<std::string, Open>::iterator it
   SealedBatch out;
   out.id = it->second.id;
   out.partition = it->first;
-  out.body = std::move(it->second.body);
   out.bytes = it->second.stats.bytes;
+  if (it->second.parts.size() == 1) {
+    out.body = std::move(it->second.parts.begin()->second.body);
+  } else {
+    out.body.reserve(out.bytes);
+    for (auto& [_, part] : it->second.parts) out.body.append(part.body);
+  }
+  for (auto& [shard, part] : it->second.parts) out.shards.emplace(shard, std::move(part.span));
   out.records = it->second.stats.records;
   out.oldest = it->second.stats.oldest;
   out.cause = cause;
-  out.shards = std::move(it->second.shards);
   open_bytes_ -= it->second.stats.bytes;
   open_.erase(it);
   return out;

@@ -9,6 +9,12 @@
 // Every sealed batch carries, per shard, the first and last sequence number
 // of its lines: what the object key and the checkpoint are derived from.
 //
+// A sealed body is canonical: its lines are grouped by shard (shards in
+// id order), each shard's lines in the order appended (sequence order).
+// So the same records always give the same bytes, however the pollers of
+// different shards interleaved: a batch re-formed after a crash is
+// byte-identical to the one it replaces.
+//
 // Memory: open_bytes() is the sum of the open batches' bodies; the caller
 // enforces the global cap (SealLargest) and counts sealed batches until
 // they are durable.
@@ -17,6 +23,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <optional>
 #include <string>
@@ -73,11 +80,14 @@ class BatchBuffer {
   const FlushLimits& limits() const { return limits_; }
 
  private:
+  struct Part {
+    ShardSpan span;
+    std::string body;
+  };
   struct Open {
     uint64_t id;
     BatchStats stats;
-    std::string body;
-    std::map<std::string, ShardSpan> shards;
+    std::map<std::string, Part, std::less<>> parts;  // by shard id
   };
   SealedBatch Seal(std::unordered_map<std::string, Open>::iterator it, FlushCause cause);
 

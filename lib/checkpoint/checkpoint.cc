@@ -21,7 +21,9 @@
 //                 ',"start_timestamp_ms":' INT ',"parent":' STR
 //                 ',"adjacent_parent":' STR '}'
 //   CUTS   := ''  |  '\n' CUT_LINE (',\n' CUT_LINE)* '\n'
-//   CUT_LINE := '{"partition":' STR ',"key":' STR ',"ranges":{' RANGES '}}'
+//   CUT_LINE := '{"partition":' STR ',"key":' STR ',"uploaded":' BOOL
+//               ',"ranges":{' RANGES '}}'
+//   BOOL   := 'true' | 'false'
 //   RANGES := ''  |  RANGE (',' RANGE)*
 //   RANGE  := STR ':{"first":' STR ',"last":' STR '}'
 //   UINT, INT := shortest decimal, '-' for negative INT
@@ -172,6 +174,7 @@ std::string EncodeBody(const Checkpoint& cp) {
     AppendString(&b, cut.partition);
     b.append(R"(,"key":)");
     AppendString(&b, cut.key);
+    b.append(cut.uploaded ? R"(,"uploaded":true)" : R"(,"uploaded":false)");
     b.append(R"(,"ranges":{)");
     bool first_range = true;
     for (const auto& [id, r] : cut.ranges) {
@@ -317,12 +320,16 @@ Status DecodeShard(const Value& v, const std::string& where, ShardCheckpoint* s)
 }
 
 Status DecodeCut(const Value& v, const std::string& where, PendingCut* cut) {
-  return ForEachField(v, where, {"partition", "key", "ranges"}, [&](size_t i, const Value& f) {
+  return ForEachField(v, where, {"partition", "key", "uploaded", "ranges"}, [&](size_t i, const Value& f) {
     switch (i) {
       case 0:
         return GetString(f, where, "partition", &cut->partition);
       case 1:
         return GetString(f, where, "key", &cut->key);
+      case 2:
+        if (!f.IsBool()) return Bad(where, "uploaded is not a boolean");
+        cut->uploaded = f.GetBool();
+        return Status::OK();
       default:
         break;
     }

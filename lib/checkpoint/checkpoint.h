@@ -20,9 +20,9 @@
 //                                 caller; Save writes what it is given)
 //     "written_at":   string      RFC 3339 UTC, informational
 //     "shards":       { shard_id: SHARD, ... }
-//     "pending":      [ CUT, ... ]  reserved for the exactly-once journal of
-//                                   planned batch cuts; version 1 writers
-//                                   write [] and readers preserve it.
+//     "pending":      [ CUT, ... ]  the journal of batch cuts (see
+//                                   pipeline/journal.h): a batch's cut is
+//                                   written here before its upload starts
 //   SHARD    := {
 //     "state":     "open" | "finished"   finished = closed by a reshard and
 //                                        every record durable
@@ -33,8 +33,10 @@
 //     "parent":    string                ParentShardId, "" if none
 //     "adjacent_parent": string          AdjacentParentShardId, "" if none
 //   }
-//   CUT      := { "partition": string, "key": string,
+//   CUT      := { "partition": string, "key": string, "uploaded": bool,
 //                 "ranges": { shard_id: { "first": seq, "last": seq } } }
+//               uploaded = the object is durable; the cut stays until every
+//               range is at or below its shard's sequence
 //   seq      := 1..128 decimal digits (common/seqnum.h IsValidSeq)
 //   shard_id := non-empty string
 // Strings are byte strings (UTF-8 expected, not validated). Every field is
@@ -87,6 +89,7 @@ struct SeqRange {
 struct PendingCut {
   std::string partition;
   std::string key;
+  bool uploaded = false;  // the object is durable; kept until every range is below its shard's sequence
   std::map<std::string, SeqRange> ranges;
   bool operator==(const PendingCut&) const = default;
 };

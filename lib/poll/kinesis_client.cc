@@ -208,6 +208,11 @@ Status ParseGetRecords(RecordsPage* page) {
   page->next_iterator.clear();
   page->millis_behind = 0;
   page->data_bytes = 0;
+  // rapidjson's SSE2 scanning may read up to 15 bytes past the terminating
+  // NUL (within the same 16-byte block): keep them inside the allocation.
+  const size_t size = page->body.size();
+  page->body.append(16, '\0');
+  page->body.resize(size);
   rapidjson::Document d;
   // In situ: strings are unescaped inside page->body, so the record views
   // point into the page's own buffer.

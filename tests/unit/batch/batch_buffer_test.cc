@@ -25,7 +25,7 @@ TEST(BatchBuffer, OneBatchPerPartitionWithShardSpans) {
   buf.SealAll(FlushCause::kShutdown, &sealed);
   ASSERT_EQ(sealed.size(), 2u);
   const SealedBatch& pa = sealed[0].partition == "p/a/" ? sealed[0] : sealed[1];
-  EXPECT_EQ(pa.body, "1\n3\n4\n");
+  EXPECT_EQ(pa.body, "1\n4\n3\n");  // grouped by shard, canonical
   EXPECT_EQ(pa.records, 3u);
   EXPECT_EQ(pa.bytes, 6u);
   EXPECT_EQ(pa.cause, FlushCause::kShutdown);
@@ -117,6 +117,31 @@ TEST(BatchBuffer, PressureSealsLargestFirst) {
   buf.SealLargest(0, &sealed);
   EXPECT_EQ(sealed.size(), 3u);
   EXPECT_EQ(buf.open_batches(), 0u);
+}
+
+}  // namespace
+}  // namespace shardhose::batch
+
+namespace shardhose::batch {
+namespace {
+
+TEST(BatchBuffer, SealedBodyIsCanonicalWhateverTheInterleaving) {
+  SimulatedClock clock;
+  const FlushLimits limits{.max_bytes = 1000, .max_interval = std::chrono::seconds(300), .max_records = 0};
+  BatchBuffer one(limits), two(limits);
+  std::vector<SealedBatch> a, b;
+  one.Append("p/", "b1\n", "shard-b", "1", clock.Now(), &a);
+  one.Append("p/", "a1\n", "shard-a", "7", clock.Now(), &a);
+  one.Append("p/", "b2\n", "shard-b", "2", clock.Now(), &a);
+  two.Append("p/", "a1\n", "shard-a", "7", clock.Now(), &b);
+  two.Append("p/", "b1\n", "shard-b", "1", clock.Now(), &b);
+  two.Append("p/", "b2\n", "shard-b", "2", clock.Now(), &b);
+  one.SealAll(FlushCause::kDrain, &a);
+  two.SealAll(FlushCause::kDrain, &b);
+  ASSERT_EQ(a.size(), 1u);
+  ASSERT_EQ(b.size(), 1u);
+  EXPECT_EQ(a[0].body, "a1\nb1\nb2\n");
+  EXPECT_EQ(a[0].body, b[0].body);
 }
 
 }  // namespace
