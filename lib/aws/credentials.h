@@ -7,7 +7,8 @@
 // The default chain, first match wins:
 //   1. Environment: AWS_ACCESS_KEY_ID + AWS_SECRET_ACCESS_KEY
 //      (+ AWS_SESSION_TOKEN).
-//   2. Shared files: profile AWS_PROFILE (default "default") from
+//   2. Shared files: profile AWS_PROFILE (then AWS_DEFAULT_PROFILE, default
+//      "default") from
 //      AWS_SHARED_CREDENTIALS_FILE (default ~/.aws/credentials), then from
 //      AWS_CONFIG_FILE (default ~/.aws/config, section "[profile NAME]" or
 //      "[default]").
@@ -17,7 +18,12 @@
 // Credentials never appear in logs: Credentials has no formatter, and
 // Describe() names only the source ("environment", "profile default").
 //
-// Thread-safety: Get() is thread-safe.
+// Caching: the default chain remembers the first credentials it finds for
+// the life of the provider (environment and static profile keys do not
+// expire; rotating them needs a restart until refreshing sources are
+// added). A failed lookup is not cached: the next Get() looks again.
+//
+// Thread-safety: Get() and Describe() are thread-safe.
 #pragma once
 
 #include <chrono>

@@ -11,7 +11,14 @@
 //   - Returns a non-OK Status with RetryClass::kNetwork only when no complete
 //     HTTP response arrived: DNS failure, connection refused or reset, TLS
 //     failure, or a timeout.
+//   - Returns InvalidArgument (no retry class) for a URL curl cannot use
+//     (malformed, unsupported scheme).
 //   - Never retries by itself and never sleeps.
+//   - Sends a body (any method but GET/HEAD/DELETE without one; PUT and POST
+//     always) with Content-Length from the caller's bytes, never
+//     "Transfer-Encoding: chunked" and never "Expect: 100-continue"; adds no
+//     Content-Type of its own. Redirects are not followed. Error messages
+//     name the URL without its query (presigned queries carry secrets).
 //
 // Thread-safety: Send() may be called concurrently from any number of
 // threads. Connections are pooled and reused (keep-alive).

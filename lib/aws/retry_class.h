@@ -4,17 +4,27 @@
 // edge. Everything above the edge decides what to do from
 // Status::retry_class() and Status::peer_code() alone.
 //
+// The AWS code comes from the body (JSON "__type"/"code", XML <Code>) or
+// the x-amzn-ErrorType header; the first row that matches wins:
+//
 //   2xx                                   -> OK
 //   429, 503 SlowDown, *Throttl*, ProvisionedThroughputExceededException,
-//   LimitExceededException, RequestLimitExceeded -> kThrottled (kUnavailable)
+//   LimitExceededException, RequestLimitExceeded, TooManyRequestsException,
+//   BandwidthLimitExceeded                -> kThrottled (kUnavailable)
 //   5xx                                   -> kServerError (kUnavailable)
-//   403 ExpiredToken / RequestExpired / SignatureDoesNotMatch with skew
-//                                         -> kServerError (retry after refresh)
+//   4xx ExpiredToken(Exception) / RequestExpired / RequestTimeTooSkewed /
+//   RequestInTheFuture, SignatureDoesNotMatch / InvalidSignatureException
+//   whose message says "Signature expired" or "skew"
+//                                         -> kServerError (kUnavailable;
+//                                            retry after refresh/re-sign)
 //   other 4xx                             -> kClientError; status code
-//        kNotFound (ResourceNotFoundException, NoSuchBucket),
-//        kPermissionDenied (AccessDenied*, 401/403),
+//        kNotFound (ResourceNotFoundException, NoSuchBucket, NoSuchKey,
+//          404 without a code),
+//        kPermissionDenied (AccessDenied*, InvalidAccessKeyId,
+//          UnrecognizedClientException, signature errors, 401/403),
 //        kInvalidArgument otherwise (ExpiredIteratorException included:
-//        callers match on peer_code()).
+//        callers match on peer_code()). 1xx/3xx (e.g. S3's 301
+//        PermanentRedirect) are treated like "other 4xx".
 #pragma once
 
 #include <string>
