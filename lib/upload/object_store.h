@@ -7,17 +7,29 @@
 //
 // Implementations:
 //   S3ObjectStore   - PutObject over HTTP(S) with SigV4, Content-MD5 and
-//                     x-amz-checksum-crc32 integrity headers, path-style or
-//                     virtual-hosted addressing, optional SSE.
+//                     x-amz-checksum-sha256 integrity headers (the SHA-256
+//                     is the one signed as x-amz-content-sha256, so the body
+//                     is hashed once per algorithm), path-style or
+//                     virtual-hosted addressing, optional SSE. Checked
+//                     against s3rver 3.7.1 (which accepts all of these).
+//                     The body is sent with Content-Length, never chunked.
 //   FileObjectStore - the same key layout under a local directory
 //                     (endpoint_url = "file:///some/dir"); each object is
 //                     written atomically (temp file, fsync, rename).
+//
+// Errors: Put() returns the Status of aws/retry_class.h for an S3 answer
+// (kNetwork if none arrived); key problems are kInvalidArgument (the file
+// store rejects empty keys, keys starting with '/', ending with '/' or
+// with a ".." segment); local failures are kIOError. A credentials failure
+// is returned as the provider reported it (not retryable).
 //
 // Put() returning OK means the object is durable at the store: S3 answered
 // 200, or the file and its directory were fsynced. Writing the same key
 // again replaces the object (that is what makes replays idempotent).
 //
-// Thread-safety: Put() may be called concurrently.
+// Thread-safety: Put() and Exists() may be called concurrently, but not
+// for the same key at the same time (the file store's temp file is
+// "<path>.tmp").
 #pragma once
 
 #include <memory>
@@ -41,6 +53,11 @@ class ObjectStore {
  public:
   virtual ~ObjectStore() = default;
   virtual Status Put(const std::string& key, std::string_view body, const ObjectMeta& meta) = 0;
+  // Whether an object exists under `key` (S3: HEAD; 404 -> false, which
+  // also covers a missing bucket since HEAD answers have no error body).
+  // One attempt, like Put(). Used before re-uploading a batch re-formed after a
+  // crash: if the original PUT had completed, it is not written again.
+  virtual Result<bool> Exists(const std::string& key) = 0;
   // "s3://bucket (http://127.0.0.1:4569, path-style)" / "file:///tmp/out"
   virtual std::string Describe() const = 0;
 };
@@ -50,6 +67,9 @@ struct S3Options {
   std::string region = "us-east-1";
   // "" = https://s3.<region>.amazonaws.com (virtual-hosted unless
   // force_path_style). Otherwise scheme://host[:port], e.g. s3rver.
+  // Path-style is also used when the endpoint host is an IP address or
+  // localhost, and for https when the bucket name contains a dot (the
+  // wildcard certificate would not match).
   std::string endpoint_url;
   bool force_path_style = false;
   std::string sse;             // "", "AES256", "aws:kms"
