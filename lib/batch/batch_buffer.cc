@@ -13,6 +13,7 @@ std::string_view FlushCauseName(FlushCause cause) {
     case FlushCause::kPressure: return "pressure";
     case FlushCause::kShutdown: return "shutdown";
     case FlushCause::kDrain: return "drain";
+    case FlushCause::kReplay: return "replay";
   }
   return "unknown";
 }
@@ -58,6 +59,12 @@ void BatchBuffer::SealDue(MonoTime now, std::vector<SealedBatch>* sealed) {
     if (cause != FlushCause::kNone) sealed->push_back(Seal(it, cause));
     it = next;
   }
+}
+
+std::optional<SealedBatch> BatchBuffer::SealPartition(std::string_view partition, FlushCause cause) {
+  auto it = open_.find(std::string(partition));
+  if (it == open_.end()) return std::nullopt;
+  return Seal(it, cause);
 }
 
 void BatchBuffer::SealAll(FlushCause cause, std::vector<SealedBatch>* sealed) {

@@ -45,6 +45,9 @@ struct ShardSpan {
 struct SealedBatch {
   uint64_t id = 0;                           // unique within the process
   std::string partition;                     // rendered prefix
+  std::string key;                           // object key, once decided (pipeline)
+  bool replay = false;                       // re-formed from a journaled cut (pipeline)
+  uint64_t journal_version = 0;              // checkpoint version that must be durable first
   std::string body;                          // complete lines
   uint64_t bytes = 0;                        // body.size() when sealed
   uint64_t records = 0;
@@ -55,7 +58,9 @@ struct SealedBatch {
 
 class BatchBuffer {
  public:
-  explicit BatchBuffer(FlushLimits limits) : limits_(limits) {}
+  // Batch ids start at `first_id` (two buffers feeding one ShardProgress
+  // must not share ids).
+  explicit BatchBuffer(FlushLimits limits, uint64_t first_id = 1) : limits_(limits), next_id_(first_id) {}
 
   // Appends `line` (which must end in '\n') read from `shard` at `seq` to
   // the partition's open batch, opening one if needed. Batches sealed as a
@@ -67,6 +72,8 @@ class BatchBuffer {
 
   // Seals every batch whose DueCause(now) is not kNone.
   void SealDue(MonoTime now, std::vector<SealedBatch>* sealed);
+  // Seals the open batch of `partition`, if there is one.
+  std::optional<SealedBatch> SealPartition(std::string_view partition, FlushCause cause);
   // Seals every open batch with the given cause.
   void SealAll(FlushCause cause, std::vector<SealedBatch>* sealed);
   // Seals the largest open batches (cause kPressure) until open_bytes() is
@@ -94,7 +101,7 @@ class BatchBuffer {
   FlushLimits limits_;
   std::unordered_map<std::string, Open> open_;
   uint64_t open_bytes_ = 0;
-  uint64_t next_id_ = 1;
+  uint64_t next_id_;
 };
 
 }  // namespace shardhose::batch

@@ -14,6 +14,7 @@
 //   age     - its oldest line is max_interval old. max_interval = 0 means
 //             "flush after every poll".
 //   pressure/shutdown/drain - decided by the caller, not by this rule.
+//   replay  - a batch re-formed from the journal after a crash is complete.
 #pragma once
 
 #include <cstdint>
@@ -23,7 +24,7 @@
 
 namespace shardhose::batch {
 
-enum class FlushCause { kNone, kSize, kRecords, kAge, kPressure, kShutdown, kDrain };
+enum class FlushCause { kNone, kSize, kRecords, kAge, kPressure, kShutdown, kDrain, kReplay };
 std::string_view FlushCauseName(FlushCause cause);  // "size", "age", ...
 
 struct FlushLimits {

@@ -15,6 +15,19 @@ void ShardProgress::OnAppended(const std::string& shard, std::string_view seq, u
   s.runs.push_back(Run{batch_id, std::string(seq), std::string(seq)});
 }
 
+void ShardProgress::OnSkipped(const std::string& shard, std::string_view seq) {
+  Shard& s = shards_[shard];
+  if (s.runs.empty()) {
+    s.durable.assign(seq);
+    return;
+  }
+  if (s.runs.back().done && s.runs.back().batch_id == 0) {
+    s.runs.back().last.assign(seq);
+    return;
+  }
+  s.runs.push_back(Run{0, std::string(seq), std::string(seq), /*done=*/true});
+}
+
 bool ShardProgress::OnDurable(uint64_t batch_id, const std::vector<std::string>& shards) {
   bool moved = false;
   for (const auto& id : shards) {

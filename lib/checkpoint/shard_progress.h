@@ -41,6 +41,10 @@ class ShardProgress {
   // REQUIRES: calls for one shard come in sequence order.
   void OnAppended(const std::string& shard, std::string_view seq, uint64_t batch_id);
 
+  // Records that the record `seq` of `shard`, read again after a restart, is
+  // durable already (it is in an uploaded cut of the journal).
+  void OnSkipped(const std::string& shard, std::string_view seq);
+
   // Records that `batch_id`, holding records of `shards`, is durable.
   // Returns true if any shard's durable sequence moved.
   bool OnDurable(uint64_t batch_id, const std::vector<std::string>& shards);

@@ -1,4 +1,5 @@
 #include "common/fs.h"
+#include "common/kill_point.h"
 
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -117,6 +118,7 @@ std::string DirName(const std::string& path) {
 Status WriteFileAtomic(FileSystem* fs, const std::string& path, std::string_view data) {
   const std::string tmp = path + ".tmp";
   SHARDHOSE_RETURN_IF_ERROR(fs->WriteFile(tmp, data, /*sync=*/true));
+  SHARDHOSE_KILL_POINT("fs.before_rename");
   SHARDHOSE_RETURN_IF_ERROR(fs->Rename(tmp, path));
   return fs->SyncDir(DirName(path));
 }

@@ -4,15 +4,22 @@
 // durable, and the main thread (Run) seals batches by age and pressure,
 // refreshes the shard list and writes the checkpoint.
 //
-// Lock order: there is one mutex, mu_. Network calls, decoding and
-// compression happen outside it; it is held only to move records into
-// batches and to update shard and progress state.
+// Exactly-once: every sealed batch's cut goes into the journal and the
+// checkpoint holding it is written before the batch is uploaded; after a
+// crash, records read again are routed by the journal (skip / re-form the
+// same batch / new batch). checkpoint/journal.h has the protocol and the
+// argument.
+//
+// Lock order: there is one mutex, mu. Network calls, decoding, compression
+// and checkpoint file writes happen outside it; it is held only to move
+// records into batches and to update shard, progress and journal state.
 
 #include "pipeline/pipeline.h"
 
 #include <algorithm>
 #include <condition_variable>
 #include <deque>
+#include <set>
 #include <mutex>
 #include <thread>
 #include <vector>
@@ -22,7 +29,10 @@
 
 #include "aws/sigv4.h"
 #include "batch/batch_buffer.h"
+#include "checkpoint/journal.h"
 #include "checkpoint/shard_progress.h"
+#include "common/kill_point.h"
+#include "common/seqnum.h"
 #include "common/backoff.h"
 #include "compress/compress.h"
 #include "decode/change_record.h"
@@ -98,6 +108,13 @@ struct Pipeline::Impl {
   poll::ShardSet shards;               // GUARDED_BY(mu)
   batch::BatchBuffer buffer;           // GUARDED_BY(mu)
   checkpoint::ShardProgress progress;  // GUARDED_BY(mu)
+  checkpoint::Journal journal;         // GUARDED_BY(mu)
+  // Batches re-formed from journaled cuts after a crash, keyed by cut key.
+  batch::BatchBuffer replay_buffer{batch::FlushLimits{~0ull, std::chrono::hours(24 * 365 * 100), 0},
+                                   uint64_t{1} << 62};  // GUARDED_BY(mu)
+  std::set<std::string> replays_sealed;  // GUARDED_BY(mu)
+  uint64_t journal_written = 0;        // journal version durable in the file; GUARDED_BY(mu)
+  bool checkpoint_writer_busy = false;  // GUARDED_BY(mu)
   std::deque<SealedBatch> upload_queue;  // GUARDED_BY(mu)
   uint64_t in_flight_uploads = 0;      // GUARDED_BY(mu)
   uint64_t sealed_bytes = 0;           // sealed, not yet durable; GUARDED_BY(mu)
@@ -144,7 +161,11 @@ struct Pipeline::Impl {
     last_checkpoint.stream_arn = summary->arn;
     if (cp) {
       last_checkpoint.generation = cp->generation;
-      last_checkpoint.pending = cp->pending;
+      journal.Load(cp->pending);
+      if (!journal.replays().empty()) {
+        spdlog::info("{} batch(es) were being uploaded when the last run stopped; they will be re-formed "
+                     "from the same records under the same keys", journal.replays().size());
+      }
     }
     SeedShards(cp, listed.value());
     shards.Activate(deps.clock->Now());
@@ -154,6 +175,7 @@ struct Pipeline::Impl {
     Status st = deps.checkpoint->Save(snapshot);
     if (!st.ok()) return st.WithContext("writing the initial checkpoint");
     last_checkpoint = std::move(snapshot);
+    journal_written = journal.version();
     size_t active = 0, waiting = 0, finished = 0;
     for (const auto& [_, e] : shards.entries()) {
       active += e.state == ShardState::kActive;
@@ -329,11 +351,23 @@ struct Pipeline::Impl {
     const MonoTime now = deps.clock->Now();
     std::vector<SealedBatch> sealed;
     std::lock_guard<std::mutex> lock(mu);
+    std::string cut_key;
     for (const Line& l : lines) {
-      uint64_t batch_id = buffer.Append(l.partition, l.text, id, l.seq, now, &sealed);
-      progress.OnAppended(id, l.seq, batch_id);
+      switch (journal.Match(l.partition, id, l.seq, &cut_key)) {
+        case checkpoint::Journal::Route::kSkip:  // durable already
+          progress.OnSkipped(id, l.seq);
+          stats.records_skipped++;
+          break;
+        case checkpoint::Journal::Route::kReplay:  // re-forms a journaled batch
+          progress.OnAppended(id, l.seq, replay_buffer.Append(cut_key, l.text, id, l.seq, now, &sealed));
+          break;
+        case checkpoint::Journal::Route::kNew:
+          progress.OnAppended(id, l.seq, buffer.Append(l.partition, l.text, id, l.seq, now, &sealed));
+          break;
+      }
     }
     buffer.SealDue(now, &sealed);  // max_interval_s = 0 flushes after every poll
+    SHARDHOSE_KILL_POINT("poll.after_batch");
     poll::ShardEntry* e = shards.Find(id);
     if (!page.records.empty()) e->last_read_seq.assign(page.records.back().sequence_number);
     e->iterator = page.next_iterator;
@@ -351,6 +385,7 @@ struct Pipeline::Impl {
       checkpoint_dirty = true;
     }
     Enqueue(std::move(sealed));
+    SealCompleteReplays();
     return now + Millis(page.records.empty() ? cfg.source.idle_poll_interval_ms : cfg.source.poll_interval_ms);
   }
 
@@ -368,12 +403,54 @@ struct Pipeline::Impl {
     return deps.clock->Now() + delay;
   }
 
-  // REQUIRES: mu held.
-  uint64_t BufferedBytes() const { return buffer.open_bytes() + sealed_bytes; }
+  // Seals the re-formed batches whose every shard has been read past the
+  // cut's range. REQUIRES: mu held.
+  void SealCompleteReplays() {
+    if (journal.replays().empty()) return;
+    std::vector<SealedBatch> sealed;
+    for (const auto& [key, cut] : journal.replays()) {
+      if (replays_sealed.count(key)) continue;
+      bool complete = true;
+      for (const auto& [shard, range] : cut.ranges) {
+        const poll::ShardEntry* e = shards.Find(shard);
+        const bool passed = !e || e->state == ShardState::kExhausted || e->state == ShardState::kFinished ||
+                            (!e->last_read_seq.empty() && CompareSeq(e->last_read_seq, range.last) >= 0);
+        if (!passed) {
+          complete = false;
+          break;
+        }
+      }
+      if (!complete) continue;
+      replays_sealed.insert(key);
+      auto b = replay_buffer.SealPartition(key, FlushCause::kReplay);
+      if (!b) {
+        spdlog::warn("journaled batch {} could not be re-formed: none of its records could be read again "
+                     "(past the stream's retention?)", key);
+        continue;
+      }
+      b->partition = cut.partition;
+      b->key = key;
+      b->replay = true;
+      sealed.push_back(std::move(*b));
+    }
+    Enqueue(std::move(sealed));
+  }
 
   // REQUIRES: mu held.
+  uint64_t BufferedBytes() const { return buffer.open_bytes() + replay_buffer.open_bytes() + sealed_bytes; }
+
+  // Journals and queues sealed batches for upload. REQUIRES: mu held.
   void Enqueue(std::vector<SealedBatch>&& sealed) {
     for (auto& b : sealed) {
+      if (b.key.empty()) {
+        b.key = ObjectKey(b, stream_name, codec);
+        checkpoint::PendingCut cut;
+        cut.partition = b.partition;
+        cut.key = b.key;
+        for (const auto& [shard, span] : b.shards) cut.ranges[shard] = {span.first_seq, span.last_seq};
+        b.journal_version = journal.Add(std::move(cut));
+        checkpoint_dirty = true;
+      }
       spdlog::debug("flush {} ({}): {} records, {} bytes", b.partition, batch::FlushCauseName(b.cause), b.records,
                     b.body.size());
       sealed_bytes += b.bytes;
@@ -391,13 +468,21 @@ struct Pipeline::Impl {
       SealedBatch b = std::move(upload_queue.front());
       upload_queue.pop_front();
       ++in_flight_uploads;
-      lock.unlock();
-      const bool durable = Upload(b);
-      lock.lock();
+      // Step 2 of the journal protocol: the cut is in the checkpoint file
+      // before the upload starts.
+      bool durable = false;
+      if (EnsureJournaled(lock, b.journal_version)) {
+        lock.unlock();
+        SHARDHOSE_KILL_POINT("upload.after_journal");
+        durable = Upload(b);
+        if (durable) SHARDHOSE_KILL_POINT("upload.after_put");
+        lock.lock();
+      }
       --in_flight_uploads;
       if (durable) {
         std::vector<std::string> ids;
         for (const auto& [shard, _] : b.shards) ids.push_back(shard);
+        journal.MarkUploaded(b.key);
         progress.OnDurable(b.id, ids);
         sealed_bytes -= b.bytes;
         checkpoint_dirty = true;
@@ -409,7 +494,7 @@ struct Pipeline::Impl {
   // Compresses and uploads one batch, retrying until it is durable or the
   // shutdown deadline abandons it. Called without mu.
   bool Upload(SealedBatch& b) {
-    const std::string key = ObjectKey(b, stream_name, codec);
+    const std::string& key = b.key;
     std::string body;
     Status st = compress::Compress(codec, static_cast<int>(cfg.output.compression_level), b.body, &body);
     if (!st.ok()) {
@@ -421,9 +506,24 @@ struct Pipeline::Impl {
     meta.content_encoding = std::string(compress::ContentEncoding(codec));
     Backoff backoff;
     const MonoTime started = deps.clock->Now();
+    bool check_exists = b.replay;
     for (;;) {
-      st = deps.store->Put(key, body, meta);
-      if (st.ok()) break;
+      if (check_exists) {
+        // A re-formed batch whose original upload had completed before the
+        // crash: the object is there, with the same content.
+        auto exists = deps.store->Exists(key);
+        st = exists.status();
+        if (exists.ok() && *exists) {
+          spdlog::info("{} was uploaded before the restart; not writing it again", key);
+          stats.replays_found++;
+          return true;
+        }
+        if (exists.ok()) check_exists = false;
+      }
+      if (!check_exists) {
+        st = deps.store->Put(key, body, meta);
+        if (st.ok()) break;
+      }
       stats.upload_retries++;
       auto delay = backoff.Next(st.retry_class());
       if (st.IsRetryable()) {
@@ -455,7 +555,8 @@ struct Pipeline::Impl {
     cp.stream_arn = last_checkpoint.stream_arn;
     cp.generation = last_checkpoint.generation + 1;
     cp.written_at = Rfc3339(deps.clock->WallNow());
-    cp.pending = last_checkpoint.pending;
+    journal.Prune([this](const std::string& shard) -> const std::string& { return progress.DurableSeq(shard); });
+    cp.pending = journal.Entries();
     for (auto& [id, e] : shards.entries()) {
       checkpoint::ShardCheckpoint sc;
       if (e.state == ShardState::kExhausted && progress.AllDurable(id)) {
@@ -474,24 +575,50 @@ struct Pipeline::Impl {
     return cp;
   }
 
-  // Writes the checkpoint if anything moved. REQUIRES: lock holds mu;
-  // releases it around the file write.
-  void MaybeWriteCheckpoint(std::unique_lock<std::mutex>& lock) {
-    if (!checkpoint_dirty) return;
+  // Writes the checkpoint as of now, unless it would be unchanged. One
+  // writer at a time. REQUIRES: lock holds mu; it is released around the
+  // file write. Returns false if the write failed (it is retried later).
+  bool WriteCheckpoint(std::unique_lock<std::mutex>& lock) {
+    cv.wait(lock, [&] { return !checkpoint_writer_busy; });
     checkpoint_dirty = false;
     checkpoint::Checkpoint cp = Snapshot();
-    if (cp.shards == last_checkpoint.shards) return;
+    const uint64_t version = journal.version();
+    if (cp.shards == last_checkpoint.shards && cp.pending == last_checkpoint.pending) {
+      journal_written = std::max(journal_written, version);
+      return true;
+    }
+    checkpoint_writer_busy = true;
     lock.unlock();
+    SHARDHOSE_KILL_POINT("checkpoint.before_write");
     Status st = deps.checkpoint->Save(cp);
     lock.lock();
+    checkpoint_writer_busy = false;
+    cv.notify_all();
     if (!st.ok()) {
       spdlog::error("writing checkpoint failed, will retry: {}", st.ToString());
       checkpoint_dirty = true;
-      return;
+      return false;
     }
     stats.checkpoints_written++;
-    spdlog::debug("checkpoint generation {} written", cp.generation);
+    spdlog::debug("checkpoint generation {} written ({} journaled batches)", cp.generation, cp.pending.size());
+    journal_written = std::max(journal_written, version);
     last_checkpoint = std::move(cp);
+    return true;
+  }
+
+  void MaybeWriteCheckpoint(std::unique_lock<std::mutex>& lock) {
+    if (checkpoint_dirty) (void)WriteCheckpoint(lock);
+  }
+
+  // Blocks until the checkpoint file holds journal version `version`,
+  // writing it if needed. False if uploads are abandoned first.
+  // REQUIRES: lock holds mu.
+  bool EnsureJournaled(std::unique_lock<std::mutex>& lock, uint64_t version) {
+    while (journal_written < version) {
+      if (abandon_uploads) return false;
+      if (!WriteCheckpoint(lock)) cv.wait_for(lock, std::chrono::seconds(1), [&] { return abandon_uploads; });
+    }
+    return true;
   }
 
   // ------------------------------------------------------------------ run

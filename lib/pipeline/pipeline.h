@@ -61,6 +61,8 @@ struct Stats {
   std::atomic<uint64_t> upload_retries{0};
   std::atomic<uint64_t> poll_errors{0};
   std::atomic<uint64_t> checkpoints_written{0};
+  std::atomic<uint64_t> records_skipped{0};  // read again after a restart, already durable
+  std::atomic<uint64_t> replays_found{0};    // re-formed batches whose object existed already
 };
 
 class Pipeline {

@@ -1,0 +1,90 @@
+// File: checkpoint/journal.h
+//
+// The journal of batch cuts: what makes output exactly-once across crashes.
+//
+// A *cut* names the records of one batch: its partition, and per shard the
+// first and last sequence number of its records. Because there is only ever
+// one open batch per partition, the cut determines the batch's content
+// exactly: every record of those shards, between first and last, whose
+// partition renders to the cut's partition. Batch bodies are canonical
+// (batch/batch_buffer.h), so the same cut always gives the same bytes, and
+// the object key is derived from the cut, so it gives the same key.
+//
+// Protocol (pipeline/pipeline.cc follows it):
+//   1. seal:    a sealed batch's cut is added (uploaded = false);
+//   2. journal: the checkpoint holding the cut is written BEFORE the upload
+//               starts;
+//   3. upload:  PUT under the cut's key; then the cut is marked uploaded
+//               and the shards' durable sequence numbers advance;
+//   4. prune:   an uploaded cut is dropped once every one of its ranges is at
+//               or below its shard's durable sequence (its records will never
+//               be read again).
+// After a crash the daemon resumes each shard after its durable sequence and
+// routes every record it reads again through Route():
+//   - in an uploaded cut of its partition -> kSkip: it is already durable;
+//   - in a pending cut of its partition   -> kReplay: it joins the re-formed
+//     batch of that cut, which is uploaded under the same key once every
+//     shard of the cut has been read past its range (if the object exists
+//     already, because the crash came after the PUT, it is not written again);
+//   - otherwise                            -> kNew: an ordinary open batch (it
+//     was in no batch that reached the journal, so no object holds it).
+// Every record therefore ends up in exactly one object.
+//
+// Only cuts loaded from the checkpoint at start can match in Route(): a
+// record is never read twice within one run.
+//
+// Thread-safety: not thread-safe; the pipeline holds its mutex.
+#pragma once
+
+#include <cstddef>
+#include <functional>
+#include <map>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "checkpoint/checkpoint.h"
+
+namespace shardhose::checkpoint {
+
+class Journal {
+ public:
+  enum class Route { kNew, kSkip, kReplay };
+
+  // Loads the cuts of the checkpoint a run starts from. REQUIRES: empty.
+  void Load(const std::vector<PendingCut>& cuts);
+
+  // Where a record read again goes; for kReplay, *key is the cut's key.
+  Route Match(std::string_view partition, std::string_view shard, std::string_view seq,
+              std::string* key) const;
+
+  // Loaded, not yet uploaded cuts (the batches to re-form), by key.
+  const std::map<std::string, PendingCut>& replays() const { return replays_; }
+
+  // Step 1: a new cut. Returns the journal version that must be durable in
+  // the checkpoint file before the batch is uploaded.
+  uint64_t Add(PendingCut cut);
+  // Step 3. No-op for unknown keys.
+  void MarkUploaded(const std::string& key);
+  // Step 4: drops uploaded cuts that are entirely at or below the durable
+  // sequence of their shards. Returns true if any was dropped.
+  bool Prune(const std::function<const std::string&(const std::string&)>& durable_seq);
+
+  // Every cut to persist, in a deterministic order (by key).
+  std::vector<PendingCut> Entries() const;
+  // Increases on every change; a checkpoint written with version V holds
+  // every cut added up to V.
+  uint64_t version() const { return version_; }
+  size_t size() const { return cuts_.size(); }
+
+ private:
+  static bool InRange(const PendingCut& cut, std::string_view shard, std::string_view seq);
+
+  std::map<std::string, PendingCut> cuts_;     // every cut, by key
+  std::map<std::string, PendingCut> replays_;  // loaded + not uploaded, by key
+  // Loaded cuts by partition, for Match().
+  std::multimap<std::string, std::string, std::less<>> loaded_by_partition_;
+  uint64_t version_ = 0;
+};
+
+}  // namespace shardhose::checkpoint
