@@ -235,6 +235,13 @@ class KinesisClient:
                 time.sleep(0.5)
         raise RuntimeError("PutRecords: %d records still failing" % len(pending))
 
+    def close(self):
+        """Closes the calling thread's connection."""
+        c = getattr(self._local, "conn", None)
+        if c is not None:
+            c.close()
+            self._local.conn = None
+
     def _batches(self, records, indexes):
         batch, size = [], 0
         for i in indexes:
@@ -467,10 +474,8 @@ class Emulators:
             return False
 
     def _stop(self):
-        k = getattr(self, "kinesis", None)
-        if k is not None and getattr(k._local, "conn", None) is not None:
-            k._local.conn.close()
-            k._local.conn = None
+        if getattr(self, "kinesis", None) is not None:
+            self.kinesis.close()
         for p in (self.kinesis_proc, self.s3_proc):
             kill_group(p)
         self.kinesis_proc = self.s3_proc = None

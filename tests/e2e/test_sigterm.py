@@ -35,6 +35,8 @@ class SigtermTest(unittest.TestCase):
                         time.sleep(0.3)
                 except Exception as e:  # reported by the main thread
                     progress["error"] = e
+                finally:
+                    emu.kinesis.close()
 
             sh = h.Shardhose(emu, work, STREAM, max_bytes=256 * 1024, max_interval_s=2)
             try:
