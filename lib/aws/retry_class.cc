@@ -55,8 +55,12 @@ struct ErrorInfo {
 ErrorInfo ParseError(const HttpResponse& r) {
   ErrorInfo info;
   if (LooksLikeJson(r.body)) {
+    // RAPIDJSON_SSE2 scans 16 bytes at a time and may read past the end:
+    // parse a padded copy (error bodies are small).
+    std::string padded = r.body;
+    padded.append(16, '\0');
     rapidjson::Document doc;
-    doc.Parse(r.body.data(), r.body.size());
+    doc.Parse(padded.data(), r.body.size());
     if (!doc.HasParseError() && doc.IsObject()) {
       for (const char* key : {"__type", "code", "Code"}) {
         auto it = doc.FindMember(key);
