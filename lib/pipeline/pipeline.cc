@@ -127,6 +127,18 @@ struct Pipeline::Impl {
   checkpoint::Checkpoint last_checkpoint;  // what the file holds; GUARDED_BY(mu)
   std::atomic<bool> stop_requested{false};
 
+  // ---- health, for GetHealth(); protected by mu ----
+  bool started = false;                         // GUARDED_BY(mu)
+  bool stopping = false;                        // GUARDED_BY(mu)
+  MonoTime last_tick{};                         // main loop heartbeat; GUARDED_BY(mu)
+  std::vector<MonoTime> poller_busy_since;      // MonoTime{} = idle; GUARDED_BY(mu)
+  std::vector<MonoTime> uploader_busy_since;    // GUARDED_BY(mu)
+  std::optional<MonoTime> upload_failing_since;  // GUARDED_BY(mu)
+  std::string upload_error;                     // GUARDED_BY(mu)
+  std::string checkpoint_error;                 // GUARDED_BY(mu)
+  std::optional<WallTime> last_upload;          // GUARDED_BY(mu)
+  std::optional<WallTime> last_checkpoint_time;  // GUARDED_BY(mu)
+
   // ---------------------------------------------------------------- start
   Status Start() {
     auto rp = partition::KeyTemplate::Parse(cfg.output.prefix, partition::TemplateKind::kRecord);
@@ -182,6 +194,8 @@ struct Pipeline::Impl {
       waiting += e.state == ShardState::kWaiting;
       finished += e.state == ShardState::kFinished;
     }
+    started = true;
+    last_tick = deps.clock->Now();
     spdlog::info("stream {} ({}): {} shards, {} active, {} waiting for parents, {} finished; checkpoint {}",
                  stream_name, summary->arn, shards.entries().size(), active, waiting, finished,
                  cp ? "loaded from " + deps.checkpoint->path() : "new at " + deps.checkpoint->path());
@@ -259,7 +273,7 @@ struct Pipeline::Impl {
   }
 
   // ----------------------------------------------------------------- poll
-  void PollLoop() {
+  void PollLoop(size_t index) {
     decode::Decoder decoder(format, stream_name);
     poll::RecordsPage page;
     std::vector<Line> lines;
@@ -279,9 +293,11 @@ struct Pipeline::Impl {
         continue;
       }
       ++polls_in_flight;
+      poller_busy_since[index] = deps.clock->Now();
       lock.unlock();
       MonoTime due = PollShard(*id, decoder, page, lines);
       lock.lock();
+      poller_busy_since[index] = MonoTime{};
       --polls_in_flight;
       shards.Release(*id, due);
       cv.notify_all();
@@ -460,7 +476,7 @@ struct Pipeline::Impl {
   }
 
   // --------------------------------------------------------------- upload
-  void UploadLoop() {
+  void UploadLoop(size_t index) {
     std::unique_lock<std::mutex> lock(mu);
     for (;;) {
       cv.wait(lock, [&] { return !upload_queue.empty() || stop_uploading; });
@@ -468,6 +484,7 @@ struct Pipeline::Impl {
       SealedBatch b = std::move(upload_queue.front());
       upload_queue.pop_front();
       ++in_flight_uploads;
+      uploader_busy_since[index] = deps.clock->Now();
       // Step 2 of the journal protocol: the cut is in the checkpoint file
       // before the upload starts.
       bool durable = false;
@@ -479,7 +496,11 @@ struct Pipeline::Impl {
         lock.lock();
       }
       --in_flight_uploads;
+      uploader_busy_since[index] = MonoTime{};
       if (durable) {
+        upload_failing_since.reset();
+        upload_error.clear();
+        last_upload = deps.clock->WallNow();
         std::vector<std::string> ids;
         for (const auto& [shard, _] : b.shards) ids.push_back(shard);
         journal.MarkUploaded(b.key);
@@ -526,6 +547,11 @@ struct Pipeline::Impl {
       }
       stats.upload_retries++;
       auto delay = backoff.Next(st.retry_class());
+      {
+        std::lock_guard<std::mutex> lock(mu);
+        if (!upload_failing_since) upload_failing_since = deps.clock->Now();
+        upload_error = st.ToString();
+      }
       if (st.IsRetryable()) {
         spdlog::warn("upload {} failed ({}), retrying in {} ms", key, st.ToString(), delay.count());
       } else {
@@ -596,9 +622,12 @@ struct Pipeline::Impl {
     cv.notify_all();
     if (!st.ok()) {
       spdlog::error("writing checkpoint failed, will retry: {}", st.ToString());
+      checkpoint_error = st.ToString();
       checkpoint_dirty = true;
       return false;
     }
+    checkpoint_error.clear();
+    last_checkpoint_time = deps.clock->WallNow();
     stats.checkpoints_written++;
     spdlog::debug("checkpoint generation {} written ({} journaled batches)", cp.generation, cp.pending.size());
     journal_written = std::max(journal_written, version);
@@ -624,8 +653,13 @@ struct Pipeline::Impl {
   // ------------------------------------------------------------------ run
   Status Run(bool drain) {
     std::vector<std::thread> pollers, uploaders;
-    for (int i = 0; i < cfg.source.poll_threads; ++i) pollers.emplace_back([this] { PollLoop(); });
-    for (int i = 0; i < cfg.output.upload_threads; ++i) uploaders.emplace_back([this] { UploadLoop(); });
+    {
+      std::lock_guard<std::mutex> lock(mu);
+      poller_busy_since.assign(static_cast<size_t>(cfg.source.poll_threads), MonoTime{});
+      uploader_busy_since.assign(static_cast<size_t>(cfg.output.upload_threads), MonoTime{});
+    }
+    for (size_t i = 0; i < poller_busy_since.size(); ++i) pollers.emplace_back([this, i] { PollLoop(i); });
+    for (size_t i = 0; i < uploader_busy_since.size(); ++i) uploaders.emplace_back([this, i] { UploadLoop(i); });
 
     MonoTime next_refresh = deps.clock->Now() + std::chrono::seconds(cfg.source.shard_refresh_s);
     const uint64_t cap = static_cast<uint64_t>(cfg.batch.max_buffered_bytes);
@@ -636,6 +670,7 @@ struct Pipeline::Impl {
         cv.wait_for(lock, kTick);
         if (stop_requested.load()) break;
         const MonoTime now = deps.clock->Now();
+        last_tick = now;
         std::vector<SealedBatch> sealed;
         buffer.SealDue(now, &sealed);
         if (BufferedBytes() >= cap) {
@@ -676,6 +711,7 @@ struct Pipeline::Impl {
     const MonoTime deadline = deps.clock->Now() + std::chrono::seconds(cfg.shutdown.grace_period_s);
     {
       std::lock_guard<std::mutex> lock(mu);
+      stopping = true;
       stop_polling = true;
       cv.notify_all();
     }
@@ -686,6 +722,7 @@ struct Pipeline::Impl {
     buffer.SealAll(drained ? FlushCause::kDrain : FlushCause::kShutdown, &sealed);
     Enqueue(std::move(sealed));
     while (!upload_queue.empty() || in_flight_uploads > 0) {
+      last_tick = deps.clock->Now();
       MaybeWriteCheckpoint(lock);
       if (deps.clock->Now() >= deadline) break;
       cv.wait_for(lock, kTick);
@@ -716,6 +753,58 @@ struct Pipeline::Impl {
     return Status::OK();
   }
 };
+
+Health Pipeline::GetHealth() const {
+  Impl& p = *impl_;
+  std::lock_guard<std::mutex> lock(p.mu);
+  Health h;
+  const MonoTime now = p.deps.clock->Now();
+  h.started = p.started;
+  h.stopping = p.stopping || p.stop_requested.load();
+  // Liveness: the main loop ticks every 100 ms; a poll or upload call is
+  // bounded by its HTTP timeout (plus signing, decoding and compressing).
+  const auto poll_limit = std::chrono::seconds(60) + std::chrono::milliseconds(30000);
+  const auto upload_limit = std::chrono::seconds(p.cfg.output.upload_timeout_s) + std::chrono::seconds(60);
+  bool alive = p.started && now - p.last_tick < std::chrono::seconds(5);
+  for (MonoTime t : p.poller_busy_since) alive = alive && (t == MonoTime{} || now - t < poll_limit);
+  for (MonoTime t : p.uploader_busy_since) alive = alive && (t == MonoTime{} || now - t < upload_limit);
+  h.alive = alive;
+  if (p.upload_failing_since && now - *p.upload_failing_since >= std::chrono::seconds(10)) {
+    h.stalled = fmt::format("uploads failing for {} s: {}",
+                            std::chrono::duration_cast<std::chrono::seconds>(now - *p.upload_failing_since).count(),
+                            p.upload_error);
+  } else if (!p.checkpoint_error.empty()) {
+    h.stalled = "checkpoint write failing: " + p.checkpoint_error;
+  } else if (p.BufferedBytes() >= static_cast<uint64_t>(p.cfg.batch.max_buffered_bytes)) {
+    h.stalled = fmt::format("buffer at its cap ({} bytes): polling paused until uploads catch up",
+                            p.cfg.batch.max_buffered_bytes);
+  }
+  for (const auto& [id, e] : p.shards.entries()) {
+    h.shards++;
+    h.shards_active += e.state == ShardState::kActive;
+    h.shards_finished += e.state == ShardState::kFinished || e.state == ShardState::kExhausted;
+    if (e.state == ShardState::kActive) h.max_millis_behind = std::max(h.max_millis_behind, e.millis_behind);
+    h.shard_list.push_back({id, std::string(poll::ShardStateName(e.state)), p.progress.DurableSeq(id), e.millis_behind});
+  }
+  h.buffered_bytes = p.BufferedBytes();
+  h.open_batches = p.buffer.open_batches();
+  h.last_upload = p.last_upload;
+  h.last_checkpoint = p.last_checkpoint_time;
+  return h;
+}
+
+std::string Health::Summary(WallTime now) const {
+  std::string s = fmt::format("{} shards ({} active)", shards, shards_active);
+  if (max_millis_behind >= 0) s += fmt::format(", {:.1f} s behind", static_cast<double>(max_millis_behind) / 1000.0);
+  s += fmt::format(", {:.1f} MiB buffered", static_cast<double>(buffered_bytes) / (1 << 20));
+  if (last_upload) {
+    s += fmt::format(", last upload {} s ago", std::chrono::duration_cast<std::chrono::seconds>(now - *last_upload).count());
+  } else {
+    s += ", no upload yet";
+  }
+  if (!stalled.empty()) s += "; STALLED: " + stalled;
+  return s;
+}
 
 Pipeline::Pipeline(config::Config config, Deps deps)
     : impl_(std::make_unique<Impl>(std::move(config), deps)) {}
