@@ -16,7 +16,7 @@ BUILD="${BUILD_DIR:-build}"
 bash scripts/install-deps.sh
 
 log="$(mktemp)"
-cmake -S . -B "$BUILD" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSHARDHOSE_WERROR=ON >"$log" 2>&1 || {
+cmake -S . -B "$BUILD" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSHARDHOSE_WERROR=ON -DSHARDHOSE_KILL_POINTS=ON >"$log" 2>&1 || {
   cat "$log" >&2; rm -f "$log"; echo "test.sh: cmake configure failed" >&2; exit 1; }
 rm -f "$log"
 cmake --build "$BUILD" -j"$JOBS"
