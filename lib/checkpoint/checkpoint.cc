@@ -19,7 +19,7 @@
 //   SHARDS := ''  |  '\n' SHARD_LINE (',\n' SHARD_LINE)* '\n'
 //   SHARD_LINE := STR ':{"state":' STR ',"sequence":' STR ',"start":' STR
 //                 ',"start_timestamp_ms":' INT ',"parent":' STR
-//                 ',"adjacent_parent":' STR '}'
+//                 ',"adjacent_parent":' STR ',"caught_up_ms":' INT '}'
 //   CUTS   := ''  |  '\n' CUT_LINE (',\n' CUT_LINE)* '\n'
 //   CUT_LINE := '{"partition":' STR ',"key":' STR ',"uploaded":' BOOL
 //               ',"ranges":{' RANGES '}}'
@@ -161,6 +161,8 @@ std::string EncodeBody(const Checkpoint& cp) {
     AppendString(&b, s.parent);
     b.append(R"(,"adjacent_parent":)");
     AppendString(&b, s.adjacent_parent);
+    b.append(R"(,"caught_up_ms":)");
+    b.append(std::to_string(s.caught_up_ms));
     b.push_back('}');
   }
   if (!first) b.push_back('\n');
@@ -278,7 +280,7 @@ Status CheckShardId(std::string_view id, std::string_view where) {
 
 Status DecodeShard(const Value& v, const std::string& where, ShardCheckpoint* s) {
   return ForEachField(
-      v, where, {"state", "sequence", "start", "start_timestamp_ms", "parent", "adjacent_parent"},
+      v, where, {"state", "sequence", "start", "start_timestamp_ms", "parent", "adjacent_parent", "caught_up_ms"},
       [&](size_t i, const Value& f) -> Status {
         std::string tmp;
         switch (i) {
@@ -313,8 +315,12 @@ Status DecodeShard(const Value& v, const std::string& where, ShardCheckpoint* s)
             return Status::OK();
           case 4:
             return GetString(f, where, "parent", &s->parent);
-          default:
+          case 5:
             return GetString(f, where, "adjacent_parent", &s->adjacent_parent);
+          default:
+            if (!f.IsInt64()) return Bad(where, "caught_up_ms is not a 64-bit integer");
+            s->caught_up_ms = f.GetInt64();
+            return Status::OK();
         }
       });
 }

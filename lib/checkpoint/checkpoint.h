@@ -32,6 +32,11 @@
 //     "start_timestamp_ms": int          with AT_TIMESTAMP
 //     "parent":    string                ParentShardId, "" if none
 //     "adjacent_parent": string          AdjacentParentShardId, "" if none
+//     "caught_up_ms": int                epoch ms at which the shard was last
+//                                        seen fully read and durable (an
+//                                        empty poll at the tip), 0 = never;
+//                                        tells a trimmed-but-idle checkpoint
+//                                        from one that lost records
 //   }
 //   CUT      := { "partition": string, "key": string, "uploaded": bool,
 //                 "ranges": { shard_id: { "first": seq, "last": seq } } }
@@ -76,6 +81,7 @@ struct ShardCheckpoint {
   int64_t start_timestamp_ms = 0;
   std::string parent;
   std::string adjacent_parent;
+  int64_t caught_up_ms = 0;
 
   bool operator==(const ShardCheckpoint&) const = default;
 };

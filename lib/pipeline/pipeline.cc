@@ -98,6 +98,7 @@ struct Pipeline::Impl {
   decode::OutputFormat format;
   poll::StreamRef stream;
   std::string stream_name;  // display name, used in keys and error lines
+  int64_t retention_ms = 24 * 3600 * 1000;  // the stream's retention period
   std::optional<partition::KeyTemplate> record_prefix;
   std::optional<partition::KeyTemplate> error_prefix;
   Stats stats;
@@ -155,6 +156,7 @@ struct Pipeline::Impl {
     auto summary = Retry("DescribeStreamSummary", [&] { return deps.kinesis->DescribeStreamSummary(stream); });
     if (!summary.ok()) return summary.status();
     stream_name = summary->name.empty() ? cfg.StreamDisplayName() : summary->name;
+    if (summary->retention_hours > 0) retention_ms = summary->retention_hours * 3600 * 1000;
     if (cp) {
       const bool name_differs = !cp->stream_name.empty() && cp->stream_name != stream_name;
       const bool arn_differs = !cp->stream_arn.empty() && !summary->arn.empty() && cp->stream_arn != summary->arn;
@@ -228,7 +230,8 @@ struct Pipeline::Impl {
                                                                                  : IteratorType::kTrimHorizon;
         start.timestamp_ms = sc.start_timestamp_ms;
         const bool finished = sc.state == checkpoint::ShardCheckpoint::State::kFinished;
-        shards.Put(info, finished ? ShardState::kFinished : ShardState::kWaiting, start);
+        shards.Put(info, finished ? ShardState::kFinished : ShardState::kWaiting, start).caught_up_ms =
+            sc.caught_up_ms;
         progress.Track(id, sc.sequence);
       }
     }
@@ -317,6 +320,7 @@ struct Pipeline::Impl {
                      std::vector<Line>& lines) {
     std::string iterator;
     IteratorStart start;
+    bool check_retention = false;
     {
       std::lock_guard<std::mutex> lock(mu);
       poll::ShardEntry* e = shards.Find(id);
@@ -324,6 +328,11 @@ struct Pipeline::Impl {
       start = e->start;
       const std::string& resume = !e->last_read_seq.empty() ? e->last_read_seq : progress.DurableSeq(id);
       if (!resume.empty()) start = IteratorStart{IteratorType::kAfterSequenceNumber, resume, 0};
+      check_retention = !e->retention_checked && e->last_read_seq.empty() && !resume.empty();
+    }
+    if (iterator.empty() && check_retention) {
+      Status st = CheckRetention(id, start.sequence, &start);
+      if (!st.ok()) return Failed(id, "GetRecords (trim horizon check)", st);
     }
     if (iterator.empty()) {
       auto it = deps.kinesis->GetShardIterator(stream, id, start);
@@ -389,6 +398,15 @@ struct Pipeline::Impl {
     e->iterator = page.next_iterator;
     e->millis_behind = page.millis_behind;
     e->caught_up = page.records.empty() && page.millis_behind == 0;
+    if (e->caught_up && progress.AllDurable(id)) {
+      // Remembered (coarsely, to spare checkpoint writes) so that a restart
+      // after the retention period can tell an idle shard from lost records.
+      const int64_t now_ms = EpochMs(deps.clock->WallNow());
+      if (now_ms - e->caught_up_ms >= 60000) {
+        e->caught_up_ms = now_ms;
+        checkpoint_dirty = true;
+      }
+    }
     e->backoff.Reset();
     if (page.next_iterator.empty()) {
       e->state = ShardState::kExhausted;
@@ -403,6 +421,41 @@ struct Pipeline::Impl {
     Enqueue(std::move(sealed));
     SealCompleteReplays();
     return now + Millis(page.records.empty() ? cfg.source.idle_poll_interval_ms : cfg.source.poll_interval_ms);
+  }
+
+  // A shard resumed from a checkpoint: if the stream's retention has passed
+  // the checkpoint, the records in between expired unread. Say so loudly,
+  // count it, and continue from the oldest record still available (never
+  // silently). Called without mu.
+  Status CheckRetention(const std::string& id, const std::string& durable, IteratorStart* start) {
+    auto it = deps.kinesis->GetShardIterator(stream, id, IteratorStart{IteratorType::kTrimHorizon, "", 0});
+    if (!it.ok()) return it.status();
+    poll::RecordsPage probe;
+    SHARDHOSE_RETURN_IF_ERROR(deps.kinesis->GetRecords(stream, *it, 1, &probe));
+    std::lock_guard<std::mutex> lock(mu);
+    poll::ShardEntry* e = shards.Find(id);
+    e->retention_checked = true;
+    if (probe.records.empty()) return Status::OK();
+    const std::string oldest(probe.records.front().sequence_number);
+    if (CompareSeq(oldest, durable) <= 0) return Status::OK();  // the checkpoint is still readable
+    *start = IteratorStart{IteratorType::kAtSequenceNumber, oldest, 0};
+    // The checkpointed record itself has expired. Records after it were lost
+    // only if they arrived after the shard was last seen caught up and before
+    // the trim horizon.
+    const int64_t horizon_ms = EpochMs(deps.clock->WallNow()) - retention_ms;
+    if (e->caught_up_ms >= horizon_ms) {
+      spdlog::info("shard {}: the checkpointed record {} has expired, but the shard was caught up at {} (after the "
+                   "trim horizon): nothing was lost; continuing from the oldest record {}",
+                   id, durable, decode::FormatIsoMillis(e->caught_up_ms * 1000), oldest);
+      return Status::OK();
+    }
+    stats.retention_gaps++;
+    spdlog::error("shard {}: the checkpoint (durable through {}) is older than the stream's trim horizon. Every "
+                  "record that arrived between {} and {} expired unread and is LOST (Kinesis cannot say how "
+                  "many there were). Continuing from the oldest available record {}.",
+                  id, durable, e->caught_up_ms ? decode::FormatIsoMillis(e->caught_up_ms * 1000) : "the checkpoint",
+                  decode::FormatIsoMillis(horizon_ms * 1000), oldest);
+    return Status::OK();
   }
 
   MonoTime Failed(const std::string& id, std::string_view op, const Status& st) {
@@ -596,6 +649,7 @@ struct Pipeline::Impl {
       sc.start_timestamp_ms = e.start.type == IteratorType::kAtTimestamp ? e.start.timestamp_ms : 0;
       sc.parent = e.info.parent;
       sc.adjacent_parent = e.info.adjacent_parent;
+      sc.caught_up_ms = e.caught_up_ms;
       cp.shards.emplace(id, std::move(sc));
     }
     return cp;
@@ -735,6 +789,12 @@ struct Pipeline::Impl {
     lock.unlock();
     for (auto& t : uploaders) t.join();
     lock.lock();
+    // Shards whose last poll was at the tip and whose records are now all
+    // durable were caught up as of now.
+    const int64_t now_ms = EpochMs(deps.clock->WallNow());
+    for (const auto& [id, e] : shards.entries()) {
+      if (e.caught_up && progress.AllDurable(id)) shards.Find(id)->caught_up_ms = now_ms;
+    }
     checkpoint_dirty = true;
     MaybeWriteCheckpoint(lock);
     const bool checkpoint_ok = !checkpoint_dirty;

@@ -65,6 +65,7 @@ struct Stats {
   std::atomic<uint64_t> checkpoints_written{0};
   std::atomic<uint64_t> records_skipped{0};  // read again after a restart, already durable
   std::atomic<uint64_t> replays_found{0};    // re-formed batches whose object existed already
+  std::atomic<uint64_t> retention_gaps{0};   // shards whose checkpoint was past the trim horizon
 };
 
 // A snapshot of how the pipeline is doing, for systemd (READY/WATCHDOG/

@@ -44,6 +44,8 @@ struct ShardEntry {
   bool held = false;            // a poller is working on it
   bool caught_up = false;       // last poll was empty with MillisBehindLatest 0
   int64_t millis_behind = -1;   // from the last poll, -1 = unknown
+  bool retention_checked = false;  // resumed position compared with the trim horizon
+  int64_t caught_up_ms = 0;        // wall time the shard was last fully read and durable
   Backoff backoff;
 };
 

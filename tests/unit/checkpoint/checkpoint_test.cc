@@ -85,7 +85,7 @@ std::string Frame(std::string_view body) {
 // A valid body, to edit.
 constexpr std::string_view kShard =
     R"({"state":"open","sequence":"5","start":"TRIM_HORIZON","start_timestamp_ms":0,)"
-    R"("parent":"","adjacent_parent":""})";
+    R"("parent":"","adjacent_parent":"","caught_up_ms":0})";
 std::string Body(std::string_view shard = kShard, std::string_view pending = "[]",
                  std::string_view generation = "1") {
   return fmt::format(R"({{"stream_name":"s","stream_arn":"","generation":{},"written_at":"",)"

@@ -57,6 +57,12 @@ class FakeKinesis : public poll::KinesisClient {
     std::lock_guard<std::mutex> lock(mu);
     shards[shard].records.push_back({std::to_string(next_seq++), std::move(data)});
   }
+  // Retention passes: the oldest n records of the shard expire.
+  void Trim(const std::string& shard, size_t n) {
+    std::lock_guard<std::mutex> lock(mu);
+    auto& r = shards[shard].records;
+    r.erase(r.begin(), r.begin() + static_cast<long>(std::min(n, r.size())));
+  }
   void Close(const std::string& shard, std::vector<std::string> children) {
     std::lock_guard<std::mutex> lock(mu);
     FakeShard& s = shards[shard];
@@ -85,6 +91,8 @@ class FakeKinesis : public poll::KinesisClient {
     size_t index = 0;
     if (start.type == poll::IteratorType::kAfterSequenceNumber) {
       while (index < s.records.size() && CompareSeq(s.records[index].seq, start.sequence) <= 0) ++index;
+    } else if (start.type == poll::IteratorType::kAtSequenceNumber) {
+      while (index < s.records.size() && CompareSeq(s.records[index].seq, start.sequence) < 0) ++index;
     }
     return shard + "|" + std::to_string(index);
   }
@@ -209,11 +217,17 @@ class PipelineTest : public ::testing::Test {
     cfg_.shutdown.grace_period_s = 20;
   }
 
-  Status Drain() {
+  Status Drain(Stats* stats = nullptr) {
     checkpoint::CheckpointFile file(FileSystem::Default(), cfg_.checkpoint.path);
     Pipeline p(cfg_, Deps{&kinesis_, &store_, &file, Clock::Real()});
     SHARDHOSE_RETURN_IF_ERROR(p.Start());
-    return p.Run(/*drain=*/true);
+    Status st = p.Run(/*drain=*/true);
+    if (stats) {
+      stats->records_in = p.stats().records_in.load();
+      stats->retention_gaps = p.stats().retention_gaps.load();
+      stats->records_skipped = p.stats().records_skipped.load();
+    }
+    return st;
   }
 
   checkpoint::Checkpoint LoadCheckpoint() {
@@ -324,6 +338,45 @@ TEST_F(PipelineTest, LatestIsPinnedToATimestampInTheCheckpoint) {
   auto cp = LoadCheckpoint();
   EXPECT_EQ(cp.shards.at("shardId-0").start, checkpoint::ShardCheckpoint::Start::kAtTimestamp);
   EXPECT_GT(cp.shards.at("shardId-0").start_timestamp_ms, 1700000000000);
+}
+
+// The daemon was down longer than the stream's retention: the checkpointed
+// record and those after it expired. The loss is reported and counted, and
+// reading continues from the oldest record still there.
+TEST_F(PipelineTest, CheckpointPastTheTrimHorizonIsReportedAndCounted) {
+  kinesis_.AddShard("shardId-0");
+  for (int i = 0; i < 10; ++i) kinesis_.Put("shardId-0", ChangeRecord("a" + std::to_string(i), "t", 1716200000000));
+  ASSERT_TRUE(Drain().ok());
+  // Mark the shard as last caught up long ago, as after a long outage.
+  {
+    checkpoint::CheckpointFile file(FileSystem::Default(), cfg_.checkpoint.path);
+    auto cp = file.Load();
+    ASSERT_TRUE(cp.ok() && cp->has_value());
+    checkpoint::Checkpoint c = **cp;
+    c.shards.at("shardId-0").caught_up_ms = 1;
+    ASSERT_TRUE(file.Save(c).ok());
+  }
+  for (int i = 0; i < 10; ++i) kinesis_.Put("shardId-0", ChangeRecord("b" + std::to_string(i), "t", 1716200000000));
+  kinesis_.Trim("shardId-0", 15);  // the 10 read + 5 never read expire
+  Stats stats;
+  ASSERT_TRUE(Drain(&stats).ok());
+  EXPECT_EQ(stats.retention_gaps.load(), 1u);
+  EXPECT_EQ(stats.records_in.load(), 5u);
+  auto ids = store_.EventIds();
+  EXPECT_EQ(ids.size(), 15u);  // 10 + the 5 that survived
+  for (int i = 5; i < 10; ++i) EXPECT_EQ(ids.count("b" + std::to_string(i)), 1u);
+}
+
+TEST_F(PipelineTest, ExpiredCheckpointOfAnIdleShardIsNotALoss) {
+  kinesis_.AddShard("shardId-0");
+  for (int i = 0; i < 10; ++i) kinesis_.Put("shardId-0", ChangeRecord("a" + std::to_string(i), "t", 1716200000000));
+  ASSERT_TRUE(Drain().ok());  // caught up just now
+  kinesis_.Trim("shardId-0", 10);
+  for (int i = 0; i < 3; ++i) kinesis_.Put("shardId-0", ChangeRecord("b" + std::to_string(i), "t", 1716200000000));
+  Stats stats;
+  ASSERT_TRUE(Drain(&stats).ok());
+  EXPECT_EQ(stats.retention_gaps.load(), 0u);
+  EXPECT_EQ(store_.EventIds().size(), 13u);
 }
 
 // A crash at the moment of the k-th upload, for every k, before and after the
