@@ -21,8 +21,6 @@
 #include "upload/object_store.h"
 
 namespace shardhose::daemon {
-namespace {
-
 // Loads the configuration, printing every problem to stderr.
 std::optional<config::Config> LoadConfig(const CommonOptions& options) {
   auto cfg = config::Load(options.config_path, aws::ProcessEnv());
@@ -42,8 +40,6 @@ int ExitFor(const Status& st) {
   return kExitFailure;
 }
 
-}  // namespace
-
 int RunCommand(const CommonOptions& options, bool drain) {
   auto level = ParseLogLevel(options.log_level);
   auto format = ParseLogFormat(options.log_format);
@@ -57,7 +53,7 @@ int RunCommand(const CommonOptions& options, bool drain) {
 
   BlockShutdownSignals();
   auto http = aws::NewCurlHttpClient();
-  auto creds = aws::NewDefaultCredentialsProvider();
+  auto creds = aws::NewDefaultCredentialsProvider(aws::ProcessEnv(), http.get(), Clock::Real());
   Clock* clock = Clock::Real();
 
   poll::KinesisOptions kopts;
@@ -96,6 +92,11 @@ int RunCommand(const CommonOptions& options, bool drain) {
   Status st = pipeline.Start();
   if (!st.ok()) {
     spdlog::error("cannot start: {}", st.ToString());
+    if (st.IsCorruption()) {
+      spdlog::error("nothing was read or written. Inspect the file; `shardhose checkpoint reset` moves it aside "
+                    "(the next start then begins at source.initial_position), `shardhose checkpoint rewind` "
+                    "edits one shard");
+    }
     return ExitFor(st);
   }
   st = pipeline.Run(drain);
@@ -112,41 +113,6 @@ int ValidateCommand(const CommonOptions& options) {
   if (!cfg) return kExitUsage;
   std::cout << config::ToToml(*cfg);
   std::fprintf(stderr, "configuration OK\n");
-  return kExitOk;
-}
-
-int CheckpointCommand(const CommonOptions& options) {
-  auto cfg = LoadConfig(options);
-  if (!cfg) return kExitUsage;
-  checkpoint::CheckpointFile file(FileSystem::Default(), cfg->checkpoint.path);
-  auto loaded = file.Load();
-  if (!loaded.ok()) {
-    std::fprintf(stderr, "shardhose: %s\n", loaded.status().ToString().c_str());
-    return ExitFor(loaded.status());
-  }
-  if (!loaded->has_value()) {
-    std::printf("no checkpoint at %s: the next start begins at source.initial_position (%s)\n",
-                cfg->checkpoint.path.c_str(), cfg->source.initial_position.c_str());
-    return kExitOk;
-  }
-  const checkpoint::Checkpoint& cp = **loaded;
-  std::printf("checkpoint %s\nstream     %s %s\ngeneration %llu, written %s\n\n", cfg->checkpoint.path.c_str(),
-              cp.stream_name.c_str(), cp.stream_arn.c_str(), static_cast<unsigned long long>(cp.generation),
-              cp.written_at.c_str());
-  std::printf("%-24s %-9s %-58s %s\n", "SHARD", "STATE", "DURABLE THROUGH", "PARENTS / START");
-  for (const auto& [id, s] : cp.shards) {
-    std::string seq = s.sequence.empty()
-                          ? (s.start == checkpoint::ShardCheckpoint::Start::kAtTimestamp
-                                 ? fmt::format("(none yet; starts at {} ms)", s.start_timestamp_ms)
-                                 : std::string("(none yet; starts at TRIM_HORIZON)"))
-                          : s.sequence;
-    std::string parents = s.parent;
-    if (!s.adjacent_parent.empty()) parents += "+" + s.adjacent_parent;
-    std::printf("%-24s %-9s %-58s %s\n", id.c_str(),
-                s.state == checkpoint::ShardCheckpoint::State::kFinished ? "finished" : "open", seq.c_str(),
-                parents.empty() ? "-" : parents.c_str());
-  }
-  if (!cp.pending.empty()) std::printf("\n%zu pending batch cut(s)\n", cp.pending.size());
   return kExitOk;
 }
 

@@ -10,7 +10,11 @@
 //      operator must decide; nothing was read or written
 #pragma once
 
+#include <optional>
 #include <string>
+
+#include "common/status.h"
+#include "config/config.h"
 
 namespace shardhose::daemon {
 
@@ -27,6 +31,30 @@ struct CommonOptions {
 
 int RunCommand(const CommonOptions& options, bool drain);
 int ValidateCommand(const CommonOptions& options);
-int CheckpointCommand(const CommonOptions& options);
+
+// `shardhose checkpoint [show]`: the per-shard state.
+int CheckpointShowCommand(const CommonOptions& options);
+
+// `shardhose checkpoint rewind --shard ID (--to-sequence N | --to-trim-horizon
+// | --to-timestamp T) [--yes]`: moves one shard's checkpoint (and drops the
+// journaled batch cuts that cover it, so its records are delivered again).
+// `shardhose checkpoint reset [--yes]`: moves the whole file aside (also a
+// corrupt one), so the next start begins at source.initial_position.
+// Both print exactly what they change and apply it only after confirmation
+// (--yes, or typing "yes" on a terminal); they take the checkpoint lock, so
+// they refuse while a daemon runs with the file.
+struct RewindOptions {
+  std::string shard;
+  std::string to_sequence;
+  bool to_trim_horizon = false;
+  std::string to_timestamp;  // RFC 3339
+  bool yes = false;
+};
+int CheckpointRewindCommand(const CommonOptions& options, const RewindOptions& rewind);
+int CheckpointResetCommand(const CommonOptions& options, bool yes);
+
+// Shared by the commands.
+std::optional<config::Config> LoadConfig(const CommonOptions& options);
+int ExitFor(const Status& st);
 
 }  // namespace shardhose::daemon

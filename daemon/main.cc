@@ -33,8 +33,25 @@ int main(int argc, char** argv) {
 
   CLI::App* validate = app.add_subcommand("validate", "Check the configuration and print the effective values");
   add_config(validate);
-  CLI::App* checkpoint = app.add_subcommand("checkpoint", "Print the per-shard checkpoint state");
+  CLI::App* checkpoint = app.add_subcommand("checkpoint", "Show, rewind or reset the checkpoint");
   add_config(checkpoint);
+  checkpoint->require_subcommand(0, 1);
+  CLI::App* show = checkpoint->add_subcommand("show", "Print the per-shard checkpoint state (the default)");
+  add_config(show);
+  RewindOptions rewind_opts;
+  CLI::App* rewind = checkpoint->add_subcommand(
+      "rewind", "Move one shard's checkpoint; shows the change and asks for confirmation");
+  add_config(rewind);
+  rewind->add_option("--shard", rewind_opts.shard, "Shard id, e.g. shardId-000000000001")->required();
+  rewind->add_option("--to-sequence", rewind_opts.to_sequence, "Resume after this sequence number");
+  rewind->add_flag("--to-trim-horizon", rewind_opts.to_trim_horizon, "Resume at the oldest record");
+  rewind->add_option("--to-timestamp", rewind_opts.to_timestamp, "Resume at this time (RFC 3339)");
+  rewind->add_flag("--yes", rewind_opts.yes, "Apply without asking");
+  bool reset_yes = false;
+  CLI::App* reset = checkpoint->add_subcommand(
+      "reset", "Move the checkpoint file aside (even a corrupt one): the next start begins at initial_position");
+  add_config(reset);
+  reset->add_flag("--yes", reset_yes, "Apply without asking");
 
   try {
     app.parse(argc, argv);
@@ -44,6 +61,8 @@ int main(int argc, char** argv) {
   }
   if (run->parsed()) return RunCommand(common, drain);
   if (validate->parsed()) return ValidateCommand(common);
-  if (checkpoint->parsed()) return CheckpointCommand(common);
+  if (rewind->parsed()) return CheckpointRewindCommand(common, rewind_opts);
+  if (reset->parsed()) return CheckpointResetCommand(common, reset_yes);
+  if (checkpoint->parsed()) return CheckpointShowCommand(common);
   return kExitUsage;
 }

@@ -533,6 +533,18 @@ Result<Checkpoint> Decode(std::string_view bytes) {
   return cp;
 }
 
+Result<std::unique_ptr<FileLock>> CheckpointFile::Lock() {
+  Status st = fs_->CreateDirs(DirName(path_));
+  if (!st.ok()) return st;
+  auto lock = fs_->LockFile(path_ + ".lock");
+  if (!lock.ok()) {
+    return Status(lock.status().code(),
+                  fmt::format("checkpoint {} is in use ({}): is another shardhose running with it?", path_,
+                              lock.status().message()));
+  }
+  return lock;
+}
+
 Result<std::optional<Checkpoint>> CheckpointFile::Load() {
   Result<std::string> bytes = fs_->ReadFile(path_);
   if (!bytes.ok()) {

@@ -144,6 +144,12 @@ class CheckpointFile {
   // checkpoint; a failed Save never leaves a torn file.
   Status Save(const Checkpoint& cp);
 
+  // One writer per checkpoint file: takes the exclusive lock `<path>.lock`
+  // (creating its directory), held until the returned object is destroyed.
+  // kFailedPrecondition if another process (a running daemon, an operator
+  // command) holds it.
+  Result<std::unique_ptr<FileLock>> Lock();
+
   const std::string& path() const { return path_; }
 
  private:

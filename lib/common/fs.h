@@ -19,9 +19,19 @@
 
 namespace shardhose {
 
+// An advisory exclusive lock held on a file; released when destroyed.
+class FileLock {
+ public:
+  virtual ~FileLock() = default;
+};
+
 class FileSystem {
  public:
   virtual ~FileSystem() = default;
+
+  // Takes an exclusive advisory lock (flock) on `path`, creating the file if
+  // needed, without waiting: kFailedPrecondition if another process holds it.
+  virtual Result<std::unique_ptr<FileLock>> LockFile(const std::string& path) = 0;
 
   virtual Result<std::string> ReadFile(const std::string& path) = 0;
   // Creates or truncates `path`, writes `data`, and if `sync` fsyncs it.
@@ -51,6 +61,7 @@ std::string DirName(const std::string& path);
 class FileSystemWrapper : public FileSystem {
  public:
   explicit FileSystemWrapper(FileSystem* target) : target_(target) {}
+  Result<std::unique_ptr<FileLock>> LockFile(const std::string& p) override { return target_->LockFile(p); }
   Result<std::string> ReadFile(const std::string& p) override { return target_->ReadFile(p); }
   Status WriteFile(const std::string& p, std::string_view d, bool s) override { return target_->WriteFile(p, d, s); }
   Status Rename(const std::string& f, const std::string& t) override { return target_->Rename(f, t); }

@@ -102,6 +102,7 @@ struct Pipeline::Impl {
   std::optional<partition::KeyTemplate> record_prefix;
   std::optional<partition::KeyTemplate> error_prefix;
   Stats stats;
+  std::unique_ptr<FileLock> checkpoint_lock;  // held from Start() until destruction
 
   // ---- state below is protected by mu ----
   std::mutex mu;
@@ -149,6 +150,9 @@ struct Pipeline::Impl {
     record_prefix = std::move(rp).value();
     error_prefix = std::move(ep).value();
 
+    auto file_lock = deps.checkpoint->Lock();
+    if (!file_lock.ok()) return file_lock.status();
+    checkpoint_lock = std::move(file_lock).value();
     auto loaded = deps.checkpoint->Load();
     if (!loaded.ok()) return loaded.status();
     std::optional<checkpoint::Checkpoint> cp = std::move(loaded).value();

@@ -475,3 +475,21 @@ TEST_F(PipelineTest, CrashAtEveryUploadRecoversExactlyOnce) {
 
 }  // namespace
 }  // namespace shardhose::pipeline
+
+namespace shardhose::pipeline {
+namespace {
+
+TEST_F(PipelineTest, OneWriterPerCheckpointFile) {
+  kinesis_.AddShard("shardId-0");
+  checkpoint::CheckpointFile file(FileSystem::Default(), cfg_.checkpoint.path);
+  Pipeline first(cfg_, Deps{&kinesis_, &store_, &file, Clock::Real()});
+  ASSERT_TRUE(first.Start().ok());
+  Pipeline second(cfg_, Deps{&kinesis_, &store_, &file, Clock::Real()});
+  Status st = second.Start();
+  EXPECT_EQ(st.code(), StatusCode::kFailedPrecondition) << st.ToString();
+  EXPECT_NE(st.message().find("another shardhose"), std::string::npos) << st.message();
+  EXPECT_TRUE(first.Run(true).ok());
+}
+
+}  // namespace
+}  // namespace shardhose::pipeline
