@@ -2,19 +2,30 @@
 //
 // The HTTP endpoint for containers and scrapers ([server] listen =
 // "127.0.0.1:9600"; "" disables it), served by cpp-httplib on its own
-// threads:
-//   GET /healthz  200 "ok" while Pipeline::GetHealth().alive (the loops are
-//                 alive), else 503 with the reason.
-//   GET /readyz   200 once started and not stalled; 503 with the reason
-//                 (not started yet / stalled: uploads failing, buffer at
-//                 cap, checkpoint write failing / stopping).
-//   GET /metrics  the registry in Prometheus text format 0.0.4.
+// threads (one accept thread, four workers):
+//   GET /healthz  200 "ok" while Health::alive (the loops are alive), else
+//                 503 with the reason.
+//   GET /readyz   200 "ready: <Health::Summary>" once started, alive, not
+//                 stalled and not stopping; else 503 with the first reason
+//                 that applies: "not started yet", "stopping", "not alive",
+//                 "stalled: <Health::stalled>".
+//   GET /metrics  the registry in Prometheus text format 0.0.4
+//                 (Content-Type: text/plain; version=0.0.4; charset=utf-8),
+//                 gzip'd when the client accepts it.
+// HEAD works wherever GET does; any other path is 404. Bodies are one line
+// of text ending in "\n". Slow clients are cut off after 5 s; an idle
+// keep-alive connection is closed after 2 s (which also bounds how long
+// the destructor waits for one).
+//
+// The socket is bound with SO_REUSEADDR only (not SO_REUSEPORT), so a
+// second process cannot share the port: Start() fails instead.
 //
 // Thread-safety: Start/destructor from the main thread; handlers run on the
-// server's threads and only call thread-safe methods of the pipeline and
-// registry.
+// server's threads and only call the health source (which must be
+// thread-safe, as Pipeline::GetHealth() is) and Registry::Expose().
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -26,12 +37,24 @@ namespace shardhose::daemon {
 
 class HttpServer {
  public:
-  // Binds `listen` ("host:port"; port 0 picks a free one) and starts
-  // serving. InvalidArgument for a malformed address, IOError if it cannot
-  // bind. REQUIRES: pipeline and registry outlive the server.
+  // What /healthz and /readyz look at; called on the server's threads.
+  using HealthSource = std::function<pipeline::Health()>;
+
+  // Binds `listen` ("host:port" or "[v6addr]:port"; port 0 picks a free
+  // one) and starts serving before it returns. InvalidArgument for a
+  // malformed (or empty: "" = disabled is the caller's decision) address,
+  // IOError if it cannot bind (address in use, unknown host).
+  // REQUIRES: pipeline and registry outlive the server.
   static Result<std::unique_ptr<HttpServer>> Start(const std::string& listen,
                                                    const pipeline::Pipeline* pipeline,
                                                    const metrics::Registry* registry);
+  // The same with any health source (tests use a fake).
+  // REQUIRES: whatever `health` uses and `registry` outlive the server.
+  static Result<std::unique_ptr<HttpServer>> Start(const std::string& listen, HealthSource health,
+                                                   const metrics::Registry* registry);
+
+  // Stops accepting, finishes or closes the open connections and joins the
+  // server's threads.
   virtual ~HttpServer() = default;
   // The bound port (useful with port 0).
   virtual int port() const = 0;

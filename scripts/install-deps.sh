@@ -15,6 +15,7 @@ PACKAGES=(
   libspdlog-dev libfmt-dev libsystemd-dev libtomlplusplus-dev libcli11-dev
   libcpp-httplib-dev libdeflate-dev libisal-dev
   libgtest-dev libgmock-dev libbenchmark-dev
+  prometheus
   clang
 )
 if ! command -v node >/dev/null 2>&1; then

@@ -102,6 +102,7 @@ std::string CheckBucket(const std::string& v);
 std::string CheckRecordTemplate(const std::string& v);
 std::string CheckErrorTemplate(const std::string& v);
 std::string CheckTimestamp(const std::string& v);
+std::string CheckListen(const std::string& v);
 
 // "source, stream_name, <accessor>" for a row.
 #define SH_KEY(sec, key) #sec, #key, Ref(+[](Config& c) -> auto& { return c.sec.key; })
@@ -144,6 +145,8 @@ const std::vector<Option>& Options() {
     {SH_KEY(checkpoint, path),              NonEmpty(),                               "Checkpoint file (replaced atomically); its directory must be writable."},
 
     {SH_KEY(shutdown, grace_period_s),      Range(1, 3600),                           "On SIGTERM/SIGINT: time to flush open batches and write the checkpoint before exiting."},
+
+    {SH_KEY(server, listen),                Any().Check(CheckListen),                 "HTTP endpoint for /healthz, /readyz and /metrics (Prometheus), host:port or [v6addr]:port; empty = disabled."},
   };
   return kOptions;
 }
@@ -392,6 +395,14 @@ std::string CheckTimestamp(const std::string& v) {
   if (v.empty()) return "";
   auto ms = ParseRfc3339Millis(v);
   return ms.ok() ? "" : ms.status().message();
+}
+
+std::string CheckListen(const std::string& v) {
+  if (v.empty()) return "";
+  auto hp = ParseHostPort(v);
+  if (!hp.ok()) return hp.status().message();
+  if (hp->port == 0) return "port must be between 1 and 65535, got " + Quote(v);
+  return "";
 }
 
 // ---------------------------------------------------------------------------
@@ -753,6 +764,37 @@ std::string Config::OutputDirectory() const {
   std::string dir = output.endpoint_url.substr(7);
   while (dir.size() > 1 && dir.back() == '/') dir.pop_back();
   return dir;
+}
+
+Result<HostPort> ParseHostPort(const std::string& s) {
+  const std::string shape = "must be host:port or [v6addr]:port (e.g. \"127.0.0.1:9600\"), got " + Quote(s);
+  HostPort out;
+  std::string_view port;
+  if (StartsWith(s, "[")) {
+    const size_t close = s.find(']');
+    if (close == std::string::npos || close + 1 >= s.size() || s[close + 1] != ':') {
+      return Status::InvalidArgument(shape);
+    }
+    out.host = s.substr(1, close - 1);
+    port = std::string_view(s).substr(close + 2);
+  } else {
+    const size_t colon = s.rfind(':');
+    if (colon == std::string::npos) return Status::InvalidArgument(shape);
+    out.host = s.substr(0, colon);
+    port = std::string_view(s).substr(colon + 1);
+    if (out.host.find(':') != std::string::npos) {
+      return Status::InvalidArgument("an IPv6 address needs brackets ([::1]:9600), got " + Quote(s));
+    }
+  }
+  if (out.host.empty()) return Status::InvalidArgument("missing host in " + Quote(s));
+  if (out.host.find_first_of(" \t\r\n/[]") != std::string::npos) return Status::InvalidArgument(shape);
+  if (port.empty() || port.size() > 5 ||
+      !std::all_of(port.begin(), port.end(), [](char c) { return c >= '0' && c <= '9'; })) {
+    return Status::InvalidArgument(shape);
+  }
+  std::from_chars(port.data(), port.data() + port.size(), out.port);
+  if (out.port > 65535) return Status::InvalidArgument("port must be between 1 and 65535, got " + Quote(s));
+  return out;
 }
 
 Result<Config> Load(const std::string& path, const EnvLookup& env) {

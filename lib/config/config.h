@@ -28,7 +28,7 @@
 // It reports unknown sections and keys (with a "did you mean" for near
 // misses and for keys put in the wrong section), wrong types, out-of-range
 // values, bad templates (partition::KeyTemplate::Parse), malformed
-// endpoint URLs and stream ARNs, and inconsistent combinations (no
+// endpoint URLs, stream ARNs and server.listen addresses, and inconsistent combinations (no
 // stream_name nor stream_arn; both; a stream_arn in another region than
 // source.region when no endpoint_url is set; AT_TIMESTAMP without
 // initial_timestamp or initial_timestamp without AT_TIMESTAMP; no bucket
@@ -108,12 +108,21 @@ struct ShutdownConfig {
   bool operator==(const ShutdownConfig&) const = default;
 };
 
+struct ServerConfig {
+  // The HTTP endpoint (/healthz, /readyz, /metrics): "host:port" or
+  // "[v6addr]:port" with port 1..65535; "" disables it.
+  std::string listen = "127.0.0.1:9600";
+
+  bool operator==(const ServerConfig&) const = default;
+};
+
 struct Config {
   SourceConfig source;
   BatchConfig batch;
   OutputConfig output;
   CheckpointConfig checkpoint;
   ShutdownConfig shutdown;
+  ServerConfig server;
 
   // The stream's display name: stream_name, or the name part of stream_arn.
   std::string StreamDisplayName() const;
@@ -125,6 +134,15 @@ struct Config {
 
   bool operator==(const Config&) const = default;
 };
+
+// "host:port" or "[v6addr]:port" split into host (without brackets) and
+// port (0..65535); InvalidArgument naming what is wrong otherwise. The host
+// is not resolved.
+struct HostPort {
+  std::string host;
+  int port = 0;
+};
+Result<HostPort> ParseHostPort(const std::string& s);
 
 using EnvLookup = std::function<std::optional<std::string>(const std::string&)>;
 

@@ -501,6 +501,50 @@ TEST_F(ConfigTest, EndpointUrls) {
               ElementsAre(StartsWith("output.endpoint_url: a file:// endpoint must name a directory other than /")));
 }
 
+TEST_F(ConfigTest, ServerListen) {
+  auto def = LoadText(kMinimal);
+  ASSERT_TRUE(def.ok()) << def.status().ToString();
+  EXPECT_EQ(def->server.listen, "127.0.0.1:9600");
+  for (const char* ok : {"", "0.0.0.0:9600", "localhost:1", "[::1]:65535", "[::]:9600", "metrics.local:80"}) {
+    auto r = LoadText(With("server", std::string("listen = \"") + ok + "\""));
+    ASSERT_TRUE(r.ok()) << ok << ": " << r.status().ToString();
+    EXPECT_EQ(r->server.listen, ok);
+  }
+  EXPECT_EQ(LoadText(kMinimal, {{"SHARDHOSE_SERVER_LISTEN", ""}})->server.listen, "");
+  EXPECT_THAT(Problems(With("server", "listen = \"9600\"")),
+              ElementsAre("server.listen: must be host:port or [v6addr]:port (e.g. \"127.0.0.1:9600\"), "
+                          "got \"9600\" (line 7)"));
+  EXPECT_THAT(Problems(kMinimal, {{"SHARDHOSE_SERVER_LISTEN", ":9600"}}),
+              ElementsAre("server.listen: missing host in \":9600\" (from SHARDHOSE_SERVER_LISTEN)"));
+  EXPECT_THAT(Problems(With("server", "listen = \"::1:9600\"")),
+              ElementsAre(StartsWith("server.listen: an IPv6 address needs brackets")));
+  EXPECT_THAT(Problems(With("server", "listen = \"127.0.0.1:0\"")),
+              ElementsAre(StartsWith("server.listen: port must be between 1 and 65535")));
+  EXPECT_THAT(Problems(With("server", "listen = \"127.0.0.1:65536\"")),
+              ElementsAre(StartsWith("server.listen: port must be between 1 and 65535")));
+  for (const char* bad : {"127.0.0.1:", "127.0.0.1:http", "host:+80", "[::1]9600", "[::1", "a b:80",
+                          "http://127.0.0.1:80", "127.0.0.1:123456"}) {
+    EXPECT_THAT(Problems(With("server", std::string("listen = \"") + bad + "\"")),
+                ElementsAre(StartsWith("server.listen: "))) << bad;
+  }
+  EXPECT_THAT(Problems(With("server", "listen = 9600")),
+              ElementsAre(StartsWith("server.listen: ")));
+}
+
+TEST(ConfigParseHostPortTest, SplitsHostAndPort) {
+  auto a = ParseHostPort("127.0.0.1:9600");
+  ASSERT_TRUE(a.ok());
+  EXPECT_EQ(a->host, "127.0.0.1");
+  EXPECT_EQ(a->port, 9600);
+  auto b = ParseHostPort("[::1]:0");
+  ASSERT_TRUE(b.ok());
+  EXPECT_EQ(b->host, "::1");
+  EXPECT_EQ(b->port, 0);
+  EXPECT_TRUE(ParseHostPort("x:65535").ok());
+  EXPECT_TRUE(ParseHostPort("x:65536").status().IsInvalidArgument());
+  EXPECT_TRUE(ParseHostPort("").status().IsInvalidArgument());
+}
+
 TEST_F(ConfigTest, NonEmptyStrings) {
   EXPECT_THAT(Problems(With("checkpoint", "path = \"\"")),
               ElementsAre("checkpoint.path: must not be empty (line 7)"));
@@ -537,7 +581,7 @@ TEST_F(ConfigTest, UnknownKeysWithDidYouMean) {
               ElementsAre("ouput: unknown section (did you mean [output]?) (line 6)"));
   EXPECT_THAT(Problems(std::string(kMinimal) + "[metrics]\nport = 9100\n"),
               ElementsAre(StartsWith("metrics: unknown section (sections are source, batch, output, "
-                                     "checkpoint, shutdown)")));
+                                     "checkpoint, shutdown, server)")));
   EXPECT_THAT(Problems("bucket = \"lake\"\n[source]\nstream_name = \"s\"\n"),
               ElementsAre("bucket: unknown key at top level (did you mean output.bucket?) (line 1)",
                           StartsWith("output.bucket: required")));
@@ -582,8 +626,8 @@ path = ""
                             "checkpoint.path: must not be empty (line 16)",
                             "output.upload_threads: expected an integer, got \"many\" (from "
                             "SHARDHOSE_OUTPUT_UPLOAD_THREADS)",
-                            "extra: unknown section (sections are source, batch, output, checkpoint, shutdown) "
-                            "(line 17)"));
+                            "extra: unknown section (sections are source, batch, output, checkpoint, shutdown, "
+                            "server) (line 17)"));
 }
 
 // --- files ------------------------------------------------------------------------
@@ -642,7 +686,7 @@ TEST_F(ConfigTest, ToTomlListsEveryOption) {
 
 TEST_F(ConfigTest, ListOptions) {
   const auto options = ListOptions();
-  EXPECT_EQ(options.size(), 30u);
+  EXPECT_EQ(options.size(), 31u);
   const auto it = std::find_if(options.begin(), options.end(),
                                [](const OptionInfo& o) { return o.dotted() == "batch.max_bytes"; });
   ASSERT_NE(it, options.end());

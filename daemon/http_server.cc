@@ -1,0 +1,156 @@
+// The HTTP endpoint: /healthz, /readyz and /metrics on cpp-httplib.
+//
+// Threads: Start() binds, then runs httplib's accept loop on thread_, which
+// hands connections to a pool of kWorkers threads. The destructor calls
+// httplib::Server::stop() (closes the listening socket; the accept loop
+// ends and the pool is drained and joined) and joins thread_. Start() waits
+// until the accept loop is running, so a destructor right after Start()
+// cannot miss it (stop() is a no-op before the loop has started).
+
+#include "http_server.h"
+
+#include <httplib.h>
+#include <spdlog/spdlog.h>
+#include <sys/socket.h>
+
+#include <atomic>
+#include <chrono>
+#include <thread>
+#include <utility>
+
+#include "config/config.h"
+
+namespace shardhose::daemon {
+namespace {
+
+constexpr int kWorkers = 4;
+constexpr time_t kIoTimeoutS = 5;
+constexpr time_t kKeepAliveTimeoutS = 2;
+constexpr size_t kMaxRequestBody = 64 * 1024;
+constexpr char kMetricsContentType[] = "text/plain; version=0.0.4; charset=utf-8";
+constexpr char kTextContentType[] = "text/plain; charset=utf-8";
+
+// Why the pipeline is not ready, or "" if it is (the order of the header).
+std::string NotReadyReason(const pipeline::Health& h) {
+  if (!h.started) return "not started yet";
+  if (h.stopping) return "stopping";
+  if (!h.alive) return "not alive";
+  if (!h.stalled.empty()) return "stalled: " + h.stalled;
+  return "";
+}
+
+// A reason on one line (it goes into a one-line body).
+std::string OneLine(std::string s) {
+  for (char& c : s) {
+    if (c == '\n' || c == '\r') c = ' ';
+  }
+  return s;
+}
+
+class HttpServerImpl final : public HttpServer {
+ public:
+  HttpServerImpl(HealthSource health, const metrics::Registry* registry)
+      : health_(std::move(health)), registry_(registry) {}
+
+  ~HttpServerImpl() override {
+    server_.stop();
+    if (thread_.joinable()) thread_.join();
+  }
+
+  int port() const override { return port_; }
+
+  Status Bind(const std::string& host, int port) {
+    server_.new_task_queue = [] { return new httplib::ThreadPool(kWorkers); };
+    // httplib's default sets SO_REUSEPORT, which would let a second daemon
+    // bind the same port and take half of the probes. SO_REUSEADDR only.
+    server_.set_socket_options([](int sock) {
+      int yes = 1;
+      ::setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof(yes));
+    });
+    server_.set_read_timeout(kIoTimeoutS, 0);
+    server_.set_write_timeout(kIoTimeoutS, 0);
+    server_.set_keep_alive_timeout(kKeepAliveTimeoutS);
+    server_.set_payload_max_length(kMaxRequestBody);
+
+    server_.Get("/healthz", [this](const httplib::Request&, httplib::Response& res) {
+      const pipeline::Health h = health_();
+      if (h.alive) {
+        res.set_content("ok\n", kTextContentType);
+      } else {
+        res.status = 503;
+        res.set_content(h.started ? "not alive: a poll, upload or main loop is stuck\n"
+                                  : "not alive: not started yet\n",
+                        kTextContentType);
+      }
+    });
+    server_.Get("/readyz", [this](const httplib::Request&, httplib::Response& res) {
+      const pipeline::Health h = health_();
+      const std::string reason = NotReadyReason(h);
+      if (reason.empty()) {
+        res.set_content("ready: " + OneLine(h.Summary(std::chrono::system_clock::now())) + "\n",
+                        kTextContentType);
+      } else {
+        res.status = 503;
+        res.set_content(OneLine(reason) + "\n", kTextContentType);
+      }
+    });
+    server_.Get("/metrics", [this](const httplib::Request&, httplib::Response& res) {
+      res.set_content(registry_->Expose(), kMetricsContentType);
+    });
+
+    port_ =
+        port == 0 ? server_.bind_to_any_port(host) : (server_.bind_to_port(host, port) ? port : -1);
+    if (port_ < 0) {
+      return Status::IOError("http server: cannot listen on " + host + ":" + std::to_string(port) +
+                             " (address in use, or not an address of this host)");
+    }
+    return Status::OK();
+  }
+
+  Status Run() {
+    thread_ = std::thread([this] {
+      server_.listen_after_bind();
+      loop_ended_.store(true);
+    });
+    while (!server_.is_running() && !loop_ended_.load()) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
+    if (!server_.is_running()) return Status::IOError("http server: the accept loop did not start");
+    return Status::OK();
+  }
+
+ private:
+  const HealthSource health_;
+  const metrics::Registry* const registry_;
+  httplib::Server server_;
+  int port_ = -1;
+  std::atomic<bool> loop_ended_{false};
+  std::thread thread_;
+};
+
+}  // namespace
+
+Result<std::unique_ptr<HttpServer>> HttpServer::Start(const std::string& listen,
+                                                      const pipeline::Pipeline* pipeline,
+                                                      const metrics::Registry* registry) {
+  return Start(
+      listen, [pipeline] { return pipeline->GetHealth(); }, registry);
+}
+
+Result<std::unique_ptr<HttpServer>> HttpServer::Start(const std::string& listen,
+                                                      HealthSource health,
+                                                      const metrics::Registry* registry) {
+  auto hp = config::ParseHostPort(listen);
+  if (!hp.ok())
+    return Status::InvalidArgument("http server: listen address " + hp.status().message());
+  auto server = std::make_unique<HttpServerImpl>(std::move(health), registry);
+  Status st = server->Bind(hp->host, hp->port);
+  if (st.ok()) st = server->Run();
+  if (!st.ok()) return st;
+  spdlog::info("serving /healthz, /readyz and /metrics on http://{}:{}",
+               hp->host.find(':') != std::string::npos ? "[" + hp->host + "]" : hp->host,
+               server->port());
+  return std::unique_ptr<HttpServer>(std::move(server));
+}
+
+}  // namespace shardhose::daemon
