@@ -962,15 +962,46 @@ class Shardhose:
             raise AssertionError("shardhose run --drain exited %s\n%s" % (rc, out[-8000:]))
         return out
 
-    def start(self, extra=()):
+    def start(self, extra=(), env=None, log_level="info", quiet=False):
+        """Starts `shardhose run` in the background; `env` adds variables
+        (e.g. SHARDHOSE_KILL_AT)."""
         path = self._log_path("daemon")
         self.proc_log = path
-        cmd = [shardhose_bin(), "run", "--config", self.config_path, "--log-level", "info"] + list(extra)
-        log("starting %s" % " ".join(cmd))
+        cmd = [shardhose_bin(), "run", "--config", self.config_path, "--log-level", log_level] + list(extra)
+        if not quiet:
+            log("starting %s%s" % (" ".join(cmd), " with %s" % env if env else ""))
         self._lf = open(path, "wb")
+        full_env = self.env()
+        full_env.update(env or {})
         self.proc = subprocess.Popen(cmd, stdout=self._lf, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                     env=self.env(), start_new_session=True, cwd=self.workdir)
+                                     env=full_env, start_new_session=True, cwd=self.workdir)
         return self.proc
+
+    def wait_exit(self, timeout):
+        """Waits for the background daemon to exit by itself; returns
+        (returncode, output) or (None, output) if it is still running."""
+        p = self.proc
+        try:
+            rc = p.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            return None, self.output()
+        self._lf.close()
+        self.proc = None
+        return rc, self.output()
+
+    def kill(self):
+        """SIGKILLs the background daemon (a crash); returns its output."""
+        p = self.proc
+        with contextlib.suppress(ProcessLookupError):
+            p.send_signal(signal.SIGKILL)
+        rc = p.wait(timeout=30)
+        self._lf.close()
+        self.proc = None
+        return rc, self.output()
+
+    def output(self):
+        with open(self.proc_log, "rb") as f:
+            return f.read().decode("utf-8", "replace")
 
     def stop(self, sig=signal.SIGTERM, timeout=120):
         """Sends `sig` to the daemon (only to it, not its group) and waits.
@@ -1095,13 +1126,13 @@ def key_dir(key):
 def check_exactly_once(tc, produced, output):
     """Every produced event id exactly once, nothing else."""
     dups = output.duplicates()
-    tc.assertFalse(dups, "%d event ids written more than once, e.g. %s"
+    tc.assertFalse(bool(dups), "%d event ids written more than once, e.g. %s"
                    % (len(dups), list(dups.items())[:3]))
     missing = set(produced.records) - set(output.by_event_id)
     extra = set(output.by_event_id) - set(produced.records)
-    tc.assertFalse(missing, "%d of %d event ids missing, e.g. %s"
+    tc.assertFalse(bool(missing), "%d of %d event ids missing, e.g. %s"
                    % (len(missing), len(produced.records), sorted(missing)[:5]))
-    tc.assertFalse(extra, "%d unexpected event ids, e.g. %s" % (len(extra), sorted(extra)[:5]))
+    tc.assertFalse(bool(extra), "%d unexpected event ids, e.g. %s" % (len(extra), sorted(extra)[:5]))
     tc.assertEqual(len(output.errors), len(produced.malformed),
                    "error lines: %d written, %d malformed records produced"
                    % (len(output.errors), len(produced.malformed)))
@@ -1235,3 +1266,238 @@ def dumps_exact(v):
     if isinstance(v, list):
         return "[" + ",".join(dumps_exact(x) for x in v) + "]"
     return json.dumps(v, ensure_ascii=False)
+
+
+# --------------------------------------------------------------------------
+# Fault tests: a live producer, bucket history, checkpoint monitor, RSS
+# --------------------------------------------------------------------------
+
+class Producer:
+    """Writes change records into a stream from a background thread, in
+    batches of `per_batch` every `interval` s (plus one malformed record every
+    `malformed_every` batches and one ~400 KB record every `big_every`), until
+    stop() or `max_batches`. `produced` is guarded by `lock`.
+
+        p = Producer(emu.kinesis_port, STREAM, seed=5).start()
+        ...; p.stop()   # joins; raises if the thread failed
+    """
+
+    def __init__(self, kinesis_port, stream, seed, per_batch=100, interval=0.25, malformed_every=5,
+                 big_every=0, max_batches=None):
+        self.kinesis = KinesisClient(kinesis_port)
+        self.stream = stream
+        self.gen = ChangeRecordGenerator(seed=seed)
+        self.per_batch, self.interval = per_batch, interval
+        self.malformed_every, self.big_every = malformed_every, big_every
+        self.max_batches = max_batches
+        self.produced = Produced()
+        self.lock = threading.Lock()
+        self.batches = 0
+        self.error = None
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True, name="producer")
+        self._malformed = []
+
+    def start(self):
+        self._thread.start()
+        return self
+
+    def _run(self):
+        try:
+            while not self._stop.is_set():
+                if self.max_batches is not None and self.batches >= self.max_batches:
+                    return
+                n = self.batches
+                big = 1 if self.big_every and n % self.big_every == 0 else 0
+                recs = self.gen.batch(self.per_batch, big=big, ttl=1)
+                bad = ()
+                if self.malformed_every and n % self.malformed_every == 0:
+                    if not self._malformed:
+                        self._malformed = self.gen.malformed()
+                    bad = [self._malformed.pop()]
+                with self.lock:
+                    produce(self.kinesis, self.stream, recs, bad, produced=self.produced)
+                    self.batches += 1
+                self._stop.wait(self.interval)
+        except Exception as e:  # reported by stop()
+            self.error = e
+        finally:
+            self.kinesis.close()
+
+    def count(self):
+        with self.lock:
+            return len(self.produced)
+
+    def stop(self, timeout=120):
+        self._stop.set()
+        self._thread.join(timeout)
+        if self._thread.is_alive():
+            raise AssertionError("producer did not stop within %ss" % timeout)
+        if self.error is not None:
+            raise AssertionError("producer failed: %r" % (self.error,))
+        return self.produced
+
+    def idents(self):
+        """[(shard_id, sequence_number)] of everything produced so far."""
+        with self.lock:
+            out = [(v[1], v[2]) for v in self.produced.records.values()]
+            out += [(m[2], m[3]) for m in self.produced.malformed]
+        return out
+
+
+def line_idents(obj):
+    """{(shard_id, sequence_number)} of every line of an object (record and
+    error lines both carry them)."""
+    out = set()
+    for ln in obj.lines:
+        d = json.loads(ln)
+        out.add((d["shard_id"], d["sequence_number"]))
+    return out
+
+
+class BucketHistory:
+    """Snapshots of the bucket (key -> sha256 of the bytes); remembers every
+    key's first content and records any key whose content later differs."""
+
+    def __init__(self, s3):
+        self.s3 = s3
+        self.first = {}       # key -> (sha256, label of the first snapshot)
+        self.conflicts = []   # (key, first label, label, sha1, sha2)
+        self.snapshots = 0
+
+    def snapshot(self, label):
+        bodies = {}
+        for key, _size in self.s3.list_objects():
+            body = self.s3.get_object(key)
+            bodies[key] = body
+            digest = hashlib.sha256(body).hexdigest()
+            if key not in self.first:
+                self.first[key] = (digest, label)
+            elif self.first[key][0] != digest:
+                self.conflicts.append((key, self.first[key][1], label, self.first[key][0][:12], digest[:12]))
+        self.snapshots += 1
+        return bodies
+
+
+def read_checkpoint_doc(path):
+    """The parsed body of a version-1 checkpoint, or None if there is no file."""
+    try:
+        with open(path, "rb") as f:
+            raw = f.read()
+    except FileNotFoundError:
+        return None
+    doc = json.loads(raw)
+    if doc.get("format") != "shardhose-checkpoint" or doc.get("version") != 1:
+        raise AssertionError("%s: not a version-1 shardhose checkpoint: %.200r" % (path, raw))
+    return doc["body"]
+
+
+class CheckpointMonitor:
+    """Watches a checkpoint file while the daemon runs and checks, for every
+    new generation, that it never passes an unacknowledged upload:
+      - every produced record of a shard at or below the shard's `sequence`
+        is in some object in the bucket;
+      - every journaled cut marked uploaded names an object in the bucket.
+    The checkpoint is read BEFORE the bucket is listed, and objects are only
+    ever added, so a record durable when the checkpoint was written must be in
+    the listing. Violations are collected in `violations`."""
+
+    def __init__(self, path, s3, producer, interval=0.4):
+        self.path, self.s3, self.producer, self.interval = path, s3, producer, interval
+        self.violations = []
+        self.generations = 0
+        self.records_checked = 0
+        self.max_checked = 0
+        self.error = None
+        self._objects = {}   # key -> idents
+        self._last_gen = None
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True, name="checkpoint-monitor")
+
+    def start(self):
+        self._thread.start()
+        return self
+
+    def stop(self):
+        self._stop.set()
+        self._thread.join(60)
+        if self.error is not None:
+            raise AssertionError("checkpoint monitor failed: %r" % (self.error,))
+
+    def _run(self):
+        try:
+            while not self._stop.is_set():
+                self.check_once()
+                self._stop.wait(self.interval)
+        except Exception as e:  # reported by stop()
+            self.error = e
+
+    def check_once(self):
+        body = read_checkpoint_doc(self.path)
+        if body is None or body["generation"] == self._last_gen:
+            return
+        self._last_gen = body["generation"]
+        self.generations += 1
+        keys = {k for k, _ in self.s3.list_objects()}
+        for k in keys - set(self._objects):
+            self._objects[k] = line_idents(decode_object(k, self.s3.get_object(k)))
+        present = set()
+        for ids in self._objects.values():
+            present |= ids
+        seqs = {sid: s["sequence"] for sid, s in body["shards"].items()}
+        checked = 0
+        for shard, seq in self.producer.idents():
+            if seq_le(seq, seqs.get(shard, "")):
+                checked += 1
+                if (shard, seq) not in present:
+                    self.violations.append("generation %d: %s durable through %s, but record %s is in no object"
+                                           % (body["generation"], shard, seqs[shard], seq))
+        for cut in body.get("pending", []):
+            if cut["uploaded"] and cut["key"] not in keys:
+                self.violations.append("generation %d: cut %s marked uploaded, no such object"
+                                       % (body["generation"], cut["key"]))
+        self.records_checked += checked
+        self.max_checked = max(self.max_checked, checked)
+
+
+def rss_bytes(pid):
+    """VmRSS of a process, in bytes (None if it is gone)."""
+    try:
+        with open("/proc/%d/status" % pid) as f:
+            for ln in f:
+                if ln.startswith("VmRSS:"):
+                    return int(ln.split()[1]) * 1024
+    except (FileNotFoundError, ProcessLookupError):
+        return None
+    return None
+
+
+def check_exactly_once_idents(tc, produced, objects):
+    """Exactly-once by eventID (records) and by (shard, sequence) (error
+    lines); returns (records checked, lost, duplicated) after asserting."""
+    out = Output(objects)
+    dups = out.duplicates()
+    missing = set(produced.records) - set(out.by_event_id)
+    extra = set(out.by_event_id) - set(produced.records)
+    err_seen = {}
+    for key, line in out.errors:
+        ident = (line["shard_id"], line["sequence_number"])
+        err_seen[ident] = err_seen.get(ident, 0) + 1
+    want_err = {(m[2], m[3]) for m in produced.malformed}
+    err_missing = want_err - set(err_seen)
+    err_dups = {k: n for k, n in err_seen.items() if n > 1}
+    err_extra = set(err_seen) - want_err
+    lost = len(missing) + len(err_missing)
+    duplicated = sum(len(v) - 1 for v in dups.values()) + sum(n - 1 for n in err_dups.values())
+    checked = len(produced.records) + len(produced.malformed)
+    log("exactly-once check: %d records + %d error records checked in %d objects: %d lost, %d duplicated, "
+        "%d unexpected" % (len(produced.records), len(produced.malformed), len(objects), lost, duplicated,
+                           len(extra) + len(err_extra)))
+    tc.assertFalse(bool(dups), "%d event ids written more than once, e.g. %s" % (len(dups), list(dups.items())[:3]))
+    tc.assertFalse(bool(missing), "%d of %d event ids missing, e.g. %s" % (len(missing), len(produced.records),
+                                                                    sorted(missing)[:5]))
+    tc.assertFalse(bool(extra), "%d unexpected event ids, e.g. %s" % (len(extra), sorted(extra)[:5]))
+    tc.assertFalse(bool(err_dups), "error records written more than once: %s" % list(err_dups.items())[:5])
+    tc.assertFalse(bool(err_missing), "error records missing: %s" % sorted(err_missing)[:5])
+    tc.assertFalse(bool(err_extra), "unexpected error lines: %s" % sorted(err_extra)[:5])
+    return checked, lost, duplicated
