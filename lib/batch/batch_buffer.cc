@@ -20,17 +20,18 @@ std::string_view FlushCauseName(FlushCause cause) {
 
 uint64_t BatchBuffer::Append(std::string_view partition, std::string_view line,
                              std::string_view shard, std::string_view seq, MonoTime now,
-                             std::vector<SealedBatch>* sealed) {
+                             std::vector<SealedBatch>* sealed, std::string_view tag) {
   auto it = open_.find(std::string(partition));
   if (it != open_.end() && MustCutBefore(it->second.stats, line.size(), limits_)) {
     sealed->push_back(Seal(it, FlushCause::kSize));
     it = open_.end();
   }
   if (it == open_.end()) {
-    it = open_.emplace(std::string(partition), Open{next_id_++, BatchStats{}, {}}).first;
+    it = open_.emplace(std::string(partition), Open{next_id_++, BatchStats{}, {}, std::string(tag)}).first;
     it->second.stats.oldest = now;
   }
   Open& b = it->second;
+  if (b.tag != tag && b.tag != "(mixed)") b.tag = "(mixed)";
   b.stats.bytes += line.size();
   b.stats.records += 1;
   open_bytes_ += line.size();
@@ -93,6 +94,7 @@ SealedBatch BatchBuffer::Seal(std::unordered_map<std::string, Open>::iterator it
   out.id = it->second.id;
   out.partition = it->first;
   out.bytes = it->second.stats.bytes;
+  out.tag = std::move(it->second.tag);
   if (it->second.parts.size() == 1) {
     out.body = std::move(it->second.parts.begin()->second.body);
   } else {

@@ -47,6 +47,7 @@ struct SealedBatch {
   std::string partition;                     // rendered prefix
   std::string key;                           // object key, once decided (pipeline)
   bool replay = false;                       // re-formed from a journaled cut (pipeline)
+  std::string tag;                           // see Append()
   uint64_t journal_version = 0;              // checkpoint version that must be durable first
   std::string body;                          // complete lines
   uint64_t bytes = 0;                        // body.size() when sealed
@@ -67,8 +68,11 @@ class BatchBuffer {
   // consequence (the open batch was full before the line; or the line
   // filled it) are appended to *sealed. Returns the id of the batch that
   // received the line.
+  // `tag` labels the batch for metrics (the table); a batch whose lines
+  // carry different tags is tagged "(mixed)".
   uint64_t Append(std::string_view partition, std::string_view line, std::string_view shard,
-                  std::string_view seq, MonoTime now, std::vector<SealedBatch>* sealed);
+                  std::string_view seq, MonoTime now, std::vector<SealedBatch>* sealed,
+                  std::string_view tag = {});
 
   // Seals every batch whose DueCause(now) is not kNone.
   void SealDue(MonoTime now, std::vector<SealedBatch>* sealed);
@@ -95,6 +99,7 @@ class BatchBuffer {
     uint64_t id;
     BatchStats stats;
     std::map<std::string, Part, std::less<>> parts;  // by shard id
+    std::string tag;
   };
   SealedBatch Seal(std::unordered_map<std::string, Open>::iterator it, FlushCause cause);
 

@@ -37,6 +37,7 @@
 #include "compress/compress.h"
 #include "decode/change_record.h"
 #include "partition/template.h"
+#include "pipeline/pipeline_metrics.h"
 #include "poll/shard_set.h"
 
 namespace shardhose::pipeline {
@@ -81,6 +82,8 @@ struct Pipeline::Impl {
   Impl(config::Config c, Deps d)
       : cfg(std::move(c)),
         deps(d),
+        own_registry(d.registry ? nullptr : std::make_unique<metrics::Registry>()),
+        m(d.registry ? *d.registry : *own_registry),
         codec(cfg.output.compression == "none" ? compress::Codec::kNone : compress::Codec::kGzip),
         format(cfg.output.format == "raw" ? decode::OutputFormat::kRaw
                                           : decode::OutputFormat::kUnmarshalled),
@@ -94,6 +97,8 @@ struct Pipeline::Impl {
   // ---- configuration and collaborators (immutable after Start) ----
   config::Config cfg;
   Deps deps;
+  std::unique_ptr<metrics::Registry> own_registry;
+  PipelineMetrics m;
   compress::Codec codec;
   decode::OutputFormat format;
   poll::StreamRef stream;
@@ -128,6 +133,9 @@ struct Pipeline::Impl {
   bool refresh_shards = false;         // GUARDED_BY(mu)
   checkpoint::Checkpoint last_checkpoint;  // what the file holds; GUARDED_BY(mu)
   std::atomic<bool> stop_requested{false};
+
+  Health GetHealth();
+  void UpdateGauges();
 
   // ---- health, for GetHealth(); protected by mu ----
   bool started = false;                         // GUARDED_BY(mu)
@@ -313,6 +321,7 @@ struct Pipeline::Impl {
 
   struct Line {
     std::string partition;
+    std::string table;
     std::string text;
     std::string_view seq;
     bool error = false;
@@ -368,8 +377,14 @@ struct Pipeline::Impl {
       partition::PartitionFields f{rec.table, rec.event_name, stream_name, id, rec.error, rec.event_time_us, r.arrival_ms};
       (rec.ok ? *record_prefix : *error_prefix).Render(f, &l.partition);
       l.text.swap(rec.line);
-      errors += !rec.ok;
+      l.table = rec.ok ? rec.table : "(errors)";
+      if (!rec.ok) {
+        ++errors;
+        m.error_records.With({rec.error}).Inc();
+      }
     }
+    m.records_in.With({id}).Inc(page.records.size());
+    m.bytes_in.With({id}).Inc(page.data_bytes / 4 * 3);
     stats.records_in += page.records.size();
     stats.bytes_in += page.data_bytes / 4 * 3;
     stats.error_records += errors;
@@ -386,12 +401,13 @@ struct Pipeline::Impl {
         case checkpoint::Journal::Route::kSkip:  // durable already
           progress.OnSkipped(id, l.seq);
           stats.records_skipped++;
+          m.records_skipped.Get().Inc();
           break;
         case checkpoint::Journal::Route::kReplay:  // re-forms a journaled batch
-          progress.OnAppended(id, l.seq, replay_buffer.Append(cut_key, l.text, id, l.seq, now, &sealed));
+          progress.OnAppended(id, l.seq, replay_buffer.Append(cut_key, l.text, id, l.seq, now, &sealed, l.table));
           break;
         case checkpoint::Journal::Route::kNew:
-          progress.OnAppended(id, l.seq, buffer.Append(l.partition, l.text, id, l.seq, now, &sealed));
+          progress.OnAppended(id, l.seq, buffer.Append(l.partition, l.text, id, l.seq, now, &sealed, l.table));
           break;
       }
     }
@@ -454,6 +470,7 @@ struct Pipeline::Impl {
       return Status::OK();
     }
     stats.retention_gaps++;
+    m.retention_gaps.With({id}).Inc();
     spdlog::error("shard {}: the checkpoint (durable through {}) is older than the stream's trim horizon. Every "
                   "record that arrived between {} and {} expired unread and is LOST (Kinesis cannot say how "
                   "many there were). Continuing from the oldest available record {}.",
@@ -464,6 +481,7 @@ struct Pipeline::Impl {
 
   MonoTime Failed(const std::string& id, std::string_view op, const Status& st) {
     stats.poll_errors++;
+    m.CountFailure(op == "GetShardIterator" ? "get_shard_iterator" : "get_records", MetricClass(st), true);
     std::lock_guard<std::mutex> lock(mu);
     poll::ShardEntry* e = shards.Find(id);
     auto delay = e->backoff.Next(st.retry_class());
@@ -509,12 +527,17 @@ struct Pipeline::Impl {
     Enqueue(std::move(sealed));
   }
 
+  static std::string_view MetricClass(const Status& st) {
+    return st.retry_class() == RetryClass::kNone ? std::string_view("io") : RetryClassName(st.retry_class());
+  }
+
   // REQUIRES: mu held.
   uint64_t BufferedBytes() const { return buffer.open_bytes() + replay_buffer.open_bytes() + sealed_bytes; }
 
   // Journals and queues sealed batches for upload. REQUIRES: mu held.
   void Enqueue(std::vector<SealedBatch>&& sealed) {
     for (auto& b : sealed) {
+      m.flushes.With({batch::FlushCauseName(b.cause)}).Inc();
       if (b.key.empty()) {
         b.key = ObjectKey(b, stream_name, codec);
         checkpoint::PendingCut cut;
@@ -591,6 +614,7 @@ struct Pipeline::Impl {
         // crash: the object is there, with the same content.
         auto exists = deps.store->Exists(key);
         st = exists.status();
+        if (!st.ok()) m.CountFailure("head_object", MetricClass(st), true);
         if (exists.ok() && *exists) {
           spdlog::info("{} was uploaded before the restart; not writing it again", key);
           stats.replays_found++;
@@ -599,8 +623,11 @@ struct Pipeline::Impl {
         if (exists.ok()) check_exists = false;
       }
       if (!check_exists) {
+        const MonoTime attempt = deps.clock->Now();
         st = deps.store->Put(key, body, meta);
+        m.upload_seconds.Get().Observe(std::chrono::duration<double>(deps.clock->Now() - attempt).count());
         if (st.ok()) break;
+        m.CountFailure("put_object", MetricClass(st), true);
       }
       stats.upload_retries++;
       auto delay = backoff.Next(st.retry_class());
@@ -625,6 +652,9 @@ struct Pipeline::Impl {
     stats.objects_out++;
     stats.records_out += b.records;
     stats.bytes_out += body.size();
+    m.objects_out.With({b.tag}).Inc();
+    m.records_out.With({b.tag}).Inc(b.records);
+    m.bytes_out.With({b.tag}).Inc(body.size());
     spdlog::debug("uploaded {} ({} records, {} -> {} bytes, {} ms)", key, b.records, b.bytes, body.size(),
                   std::chrono::duration_cast<Millis>(deps.clock->Now() - started).count());
     return true;
@@ -682,11 +712,13 @@ struct Pipeline::Impl {
       spdlog::error("writing checkpoint failed, will retry: {}", st.ToString());
       checkpoint_error = st.ToString();
       checkpoint_dirty = true;
+      m.CountFailure("checkpoint_write", "io", true);
       return false;
     }
     checkpoint_error.clear();
     last_checkpoint_time = deps.clock->WallNow();
     stats.checkpoints_written++;
+    m.checkpoint_writes.Get().Inc();
     spdlog::debug("checkpoint generation {} written ({} journaled batches)", cp.generation, cp.pending.size());
     journal_written = std::max(journal_written, version);
     last_checkpoint = std::move(cp);
@@ -818,8 +850,10 @@ struct Pipeline::Impl {
   }
 };
 
-Health Pipeline::GetHealth() const {
-  Impl& p = *impl_;
+Health Pipeline::GetHealth() const { return impl_->GetHealth(); }
+
+Health Pipeline::Impl::GetHealth() {
+  Impl& p = *this;
   std::lock_guard<std::mutex> lock(p.mu);
   Health h;
   const MonoTime now = p.deps.clock->Now();
@@ -854,7 +888,28 @@ Health Pipeline::GetHealth() const {
   h.open_batches = p.buffer.open_batches();
   h.last_upload = p.last_upload;
   h.last_checkpoint = p.last_checkpoint_time;
+  if (auto oldest = p.buffer.OldestLine()) {
+    h.oldest_buffered_age_s = std::chrono::duration<double>(now - *oldest).count();
+  }
   return h;
+}
+
+// The gauges, at every scrape.
+void Pipeline::Impl::UpdateGauges() {
+  Health h = GetHealth();
+  const WallTime now = deps.clock->WallNow();
+  for (const auto& s : h.shard_list) {
+    if (s.millis_behind >= 0) m.behind_latest_seconds.With({s.id}).Set(static_cast<double>(s.millis_behind) / 1000.0);
+  }
+  std::map<std::string, int> by_state;
+  for (std::string_view st : {"waiting", "active", "exhausted", "finished"}) by_state[std::string(st)] = 0;
+  for (const auto& s : h.shard_list) by_state[s.state]++;
+  for (const auto& [state, n] : by_state) m.shards.With({state}).Set(n);
+  m.oldest_buffered_age_seconds.Get().Set(h.oldest_buffered_age_s);
+  m.buffered_bytes.Get().Set(static_cast<double>(h.buffered_bytes));
+  m.open_batches.Get().Set(static_cast<double>(h.open_batches));
+  m.checkpoint_age_seconds.Get().Set(
+      h.last_checkpoint ? std::chrono::duration<double>(now - *h.last_checkpoint).count() : 0.0);
 }
 
 std::string Health::Summary(WallTime now) const {
@@ -871,7 +926,10 @@ std::string Health::Summary(WallTime now) const {
 }
 
 Pipeline::Pipeline(config::Config config, Deps deps)
-    : impl_(std::make_unique<Impl>(std::move(config), deps)) {}
+    : impl_(std::make_unique<Impl>(std::move(config), deps)) {
+  Impl* impl = impl_.get();
+  (deps.registry ? *deps.registry : *impl->own_registry).OnExpose([impl] { impl->UpdateGauges(); });
+}
 Pipeline::~Pipeline() = default;
 Status Pipeline::Start() { return impl_->Start(); }
 Status Pipeline::Run(bool drain) { return impl_->Run(drain); }

@@ -40,6 +40,7 @@
 #include "common/clock.h"
 #include "common/status.h"
 #include "config/config.h"
+#include "metrics/metrics.h"
 #include "poll/kinesis_client.h"
 #include "upload/object_store.h"
 
@@ -50,6 +51,11 @@ struct Deps {
   upload::ObjectStore* store = nullptr;
   checkpoint::CheckpointFile* checkpoint = nullptr;
   Clock* clock = nullptr;
+  // Where the pipeline's metrics (pipeline/pipeline_metrics.h) live;
+  // nullptr = a private registry. REQUIRES: outlives the pipeline, and is
+  // not exposed any more once the pipeline is destroyed (its scrape hook
+  // reads the pipeline).
+  metrics::Registry* registry = nullptr;
 };
 
 // Counters for the end-of-run summary and tests.
@@ -87,6 +93,7 @@ struct Health {
   size_t open_batches = 0;
   std::optional<WallTime> last_upload;
   std::optional<WallTime> last_checkpoint;
+  double oldest_buffered_age_s = 0;  // age of the oldest line in an open batch
   // Per shard: id, state name, last durable sequence, MillisBehindLatest.
   struct Shard {
     std::string id;

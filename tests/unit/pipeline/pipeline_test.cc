@@ -493,3 +493,53 @@ TEST_F(PipelineTest, OneWriterPerCheckpointFile) {
 
 }  // namespace
 }  // namespace shardhose::pipeline
+
+namespace shardhose::pipeline {
+namespace {
+
+// The value of one series in a Prometheus exposition, -1 if absent.
+double Series(const std::string& text, const std::string& series) {
+  size_t pos = 0;
+  while ((pos = text.find(series + " ", pos)) != std::string::npos) {
+    if (pos == 0 || text[pos - 1] == '\n') return std::stod(text.substr(pos + series.size() + 1));
+    ++pos;
+  }
+  return -1;
+}
+
+TEST_F(PipelineTest, MetricsCountWhatHappened) {
+  kinesis_.AddShard("shardId-0");
+  kinesis_.AddShard("shardId-1");
+  for (int i = 0; i < 20; ++i) kinesis_.Put("shardId-0", ChangeRecord("o" + std::to_string(i), "orders", 1716200000000));
+  for (int i = 0; i < 10; ++i) kinesis_.Put("shardId-1", ChangeRecord("c" + std::to_string(i), "customers", 1716200000000));
+  kinesis_.Put("shardId-1", "{\"not\":\"a change record\"}");
+  kinesis_.throttle_every = 5;
+  store_.fail_first = 2;
+  metrics::Registry registry;
+  checkpoint::CheckpointFile file(FileSystem::Default(), cfg_.checkpoint.path);
+  Pipeline p(cfg_, Deps{&kinesis_, &store_, &file, Clock::Real(), &registry});
+  ASSERT_TRUE(p.Start().ok());
+  ASSERT_TRUE(p.Run(true).ok());
+  const std::string t = registry.Expose();
+  EXPECT_EQ(Series(t, "shardhose_records_in_total{shard=\"shardId-0\"}"), 20) << t;
+  EXPECT_EQ(Series(t, "shardhose_records_in_total{shard=\"shardId-1\"}"), 11);
+  EXPECT_EQ(Series(t, "shardhose_error_records_total{reason=\"not_change_record\"}"), 1);
+  EXPECT_EQ(Series(t, "shardhose_error_records_total{reason=\"not_json\"}"), 0);
+  EXPECT_EQ(Series(t, "shardhose_records_out_total{table=\"orders\"}"), 20);
+  EXPECT_EQ(Series(t, "shardhose_records_out_total{table=\"customers\"}"), 10);
+  EXPECT_EQ(Series(t, "shardhose_records_out_total{table=\"(errors)\"}"), 1);
+  EXPECT_EQ(Series(t, "shardhose_objects_out_total{table=\"orders\"}") +
+                Series(t, "shardhose_objects_out_total{table=\"customers\"}") +
+                Series(t, "shardhose_objects_out_total{table=\"(errors)\"}"),
+            static_cast<double>(store_.objects.size()));
+  EXPECT_GE(Series(t, "shardhose_retries_total{op=\"get_records\",class=\"throttled\"}"), 1);
+  EXPECT_EQ(Series(t, "shardhose_retries_total{op=\"put_object\",class=\"throttled\"}"), 2);
+  EXPECT_GE(Series(t, "shardhose_flushes_total{cause=\"drain\"}"), 1);
+  EXPECT_GE(Series(t, "shardhose_checkpoint_writes_total"), 1);
+  EXPECT_EQ(Series(t, "shardhose_upload_seconds_count"), static_cast<double>(store_.objects.size() + 2));
+  EXPECT_EQ(Series(t, "shardhose_shards{state=\"active\"}"), 2);
+  EXPECT_EQ(Series(t, "shardhose_buffered_bytes"), 0);
+}
+
+}  // namespace
+}  // namespace shardhose::pipeline
