@@ -10,7 +10,6 @@
 #include "http_server.h"
 
 #include <httplib.h>
-#include <spdlog/spdlog.h>
 #include <sys/socket.h>
 
 #include <atomic>
@@ -25,7 +24,7 @@ namespace {
 
 constexpr int kWorkers = 4;
 constexpr time_t kIoTimeoutS = 5;
-constexpr time_t kKeepAliveTimeoutS = 2;
+constexpr time_t kKeepAliveTimeoutS = 1;
 constexpr size_t kMaxRequestBody = 64 * 1024;
 constexpr char kMetricsContentType[] = "text/plain; version=0.0.4; charset=utf-8";
 constexpr char kTextContentType[] = "text/plain; charset=utf-8";
@@ -76,10 +75,14 @@ class HttpServerImpl final : public HttpServer {
       const pipeline::Health h = health_();
       if (h.alive) {
         res.set_content("ok\n", kTextContentType);
+      } else if (!h.started && !h.stopping) {
+        // Start() retries on its own (credentials, DescribeStream); a
+        // restart would not help, so liveness holds while it does.
+        res.set_content("ok: starting\n", kTextContentType);
       } else {
         res.status = 503;
-        res.set_content(h.started ? "not alive: a poll, upload or main loop is stuck\n"
-                                  : "not alive: not started yet\n",
+        res.set_content(h.stopping ? "not alive: stopping\n"
+                                   : "not alive: a poll, upload or main loop is stuck\n",
                         kTextContentType);
       }
     });
@@ -147,9 +150,6 @@ Result<std::unique_ptr<HttpServer>> HttpServer::Start(const std::string& listen,
   Status st = server->Bind(hp->host, hp->port);
   if (st.ok()) st = server->Run();
   if (!st.ok()) return st;
-  spdlog::info("serving /healthz, /readyz and /metrics on http://{}:{}",
-               hp->host.find(':') != std::string::npos ? "[" + hp->host + "]" : hp->host,
-               server->port());
   return std::unique_ptr<HttpServer>(std::move(server));
 }
 

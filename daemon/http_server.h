@@ -3,8 +3,11 @@
 // The HTTP endpoint for containers and scrapers ([server] listen =
 // "127.0.0.1:9600"; "" disables it), served by cpp-httplib on its own
 // threads (one accept thread, four workers):
-//   GET /healthz  200 "ok" while Health::alive (the loops are alive), else
-//                 503 with the reason.
+//   GET /healthz  liveness: 200 "ok" while Health::alive (the loops are
+//                 alive), and 200 "ok: starting" before Start() has
+//                 succeeded (it retries on its own; a restart would not
+//                 help); else 503 with the reason (stuck loop, or
+//                 stopping once the loops have ended).
 //   GET /readyz   200 "ready: <Health::Summary>" once started, alive, not
 //                 stalled and not stopping; else 503 with the first reason
 //                 that applies: "not started yet", "stopping", "not alive",
@@ -14,7 +17,7 @@
 //                 gzip'd when the client accepts it.
 // HEAD works wherever GET does; any other path is 404. Bodies are one line
 // of text ending in "\n". Slow clients are cut off after 5 s; an idle
-// keep-alive connection is closed after 2 s (which also bounds how long
+// keep-alive connection is closed after 1 s (which also bounds how long
 // the destructor waits for one).
 //
 // The socket is bound with SO_REUSEADDR only (not SO_REUSEPORT), so a
@@ -43,7 +46,8 @@ class HttpServer {
   // Binds `listen` ("host:port" or "[v6addr]:port"; port 0 picks a free
   // one) and starts serving before it returns. InvalidArgument for a
   // malformed (or empty: "" = disabled is the caller's decision) address,
-  // IOError if it cannot bind (address in use, unknown host).
+  // IOError if it cannot bind (address in use, unknown host). Logs
+  // nothing (the caller says where it listens).
   // REQUIRES: pipeline and registry outlive the server.
   static Result<std::unique_ptr<HttpServer>> Start(const std::string& listen,
                                                    const pipeline::Pipeline* pipeline,
