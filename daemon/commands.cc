@@ -17,6 +17,9 @@
 #include "pipeline/pipeline.h"
 #include "poll/kinesis_client.h"
 #include "shardhose/version.h"
+#include "http_server.h"
+#include "metrics/metrics.h"
+#include "service.h"
 #include "signals.h"
 #include "upload/object_store.h"
 
@@ -86,8 +89,25 @@ int RunCommand(const CommonOptions& options, bool drain) {
   }
   spdlog::debug("credentials from {}", creds->Describe());
 
-  pipeline::Pipeline pipeline(*cfg, pipeline::Deps{kinesis.get(), store.get(), &checkpoint_file, clock});
-  SignalWatcher signals([&](int) { pipeline.Stop(); });
+  // Destroyed in reverse order: the HTTP server (which reads the pipeline
+  // and the registry) goes first, the registry last.
+  metrics::Registry registry;
+  pipeline::Pipeline pipeline(*cfg, pipeline::Deps{kinesis.get(), store.get(), &checkpoint_file, clock, &registry});
+  ServiceNotifier notifier(&pipeline, clock);
+  std::unique_ptr<HttpServer> server;
+  if (!cfg->server.listen.empty()) {
+    auto started = HttpServer::Start(cfg->server.listen, &pipeline, &registry);
+    if (!started.ok()) {
+      spdlog::error("server.listen {}: {}", cfg->server.listen, started.status().ToString());
+      return started.status().IsInvalidArgument() ? kExitUsage : kExitFailure;
+    }
+    server = std::move(started).value();
+    spdlog::info("serving /healthz, /readyz and /metrics on {} (port {})", cfg->server.listen, server->port());
+  }
+  SignalWatcher signals([&](int) {
+    notifier.Stopping();
+    pipeline.Stop();
+  });
 
   Status st = pipeline.Start();
   if (!st.ok()) {
@@ -99,7 +119,9 @@ int RunCommand(const CommonOptions& options, bool drain) {
     }
     return ExitFor(st);
   }
+  notifier.Ready();
   st = pipeline.Run(drain);
+  notifier.Stopping();
   if (!st.ok()) {
     spdlog::error("{}", st.ToString());
     return kExitFailure;
