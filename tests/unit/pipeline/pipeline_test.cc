@@ -543,3 +543,91 @@ TEST_F(PipelineTest, MetricsCountWhatHappened) {
 
 }  // namespace
 }  // namespace shardhose::pipeline
+
+namespace shardhose::pipeline {
+namespace {
+
+// Fails checkpoint writes with ENOSPC while `failing` is set.
+class FlakyDisk : public FileSystemWrapper {
+ public:
+  using FileSystemWrapper::FileSystemWrapper;
+  std::atomic<int> fail_next{0};
+  std::atomic<int> failures{0};
+  Status WriteFile(const std::string& p, std::string_view d, bool s) override {
+    if (fail_next > 0) {
+      --fail_next;
+      ++failures;
+      return Status::IOError("write " + p + ": No space left on device");
+    }
+    return FileSystemWrapper::WriteFile(p, d, s);
+  }
+};
+
+// An object store that records every PUT whose key is not journaled in the
+// checkpoint file at the moment of the PUT (step 2 of the protocol).
+class JournalChecker : public upload::ObjectStore {
+ public:
+  JournalChecker(FakeStore* inner, std::string path) : inner_(inner), path_(std::move(path)) {}
+  Status Put(const std::string& key, std::string_view body, const upload::ObjectMeta& meta) override {
+    auto bytes = FileSystem::Default()->ReadFile(path_);
+    bool journaled = false;
+    if (bytes.ok()) {
+      auto cp = checkpoint::Decode(*bytes);
+      if (cp.ok()) {
+        for (const auto& c : cp->pending) journaled |= c.key == key;
+      }
+    }
+    if (!journaled) {
+      std::lock_guard<std::mutex> lock(mu_);
+      not_journaled.push_back(key);
+    }
+    return inner_->Put(key, body, meta);
+  }
+  Result<bool> Exists(const std::string& key) override { return inner_->Exists(key); }
+  std::string Describe() const override { return "journal checker"; }
+  std::vector<std::string> not_journaled;
+
+ private:
+  FakeStore* inner_;
+  std::string path_;
+  std::mutex mu_;
+};
+
+// While the checkpoint cannot be written (disk full), no batch is uploaded:
+// its cut could not be journaled. When the disk recovers everything
+// completes, exactly once, and every PUT found its key journaled.
+TEST_F(PipelineTest, CheckpointWriteFailuresHoldUploadsBack) {
+  kinesis_.AddShard("shardId-0");
+  kinesis_.AddShard("shardId-1");
+  for (int i = 0; i < 40; ++i) {
+    kinesis_.Put(i % 2 ? "shardId-0" : "shardId-1",
+                 ChangeRecord("e" + std::to_string(i), "t", 1716200000000 + i * 600000));
+  }
+  FlakyDisk disk(FileSystem::Default());
+  JournalChecker checker(&store_, cfg_.checkpoint.path);
+  checkpoint::CheckpointFile file(&disk, cfg_.checkpoint.path);
+  Pipeline p(cfg_, Deps{&kinesis_, &checker, &file, Clock::Real()});
+  ASSERT_TRUE(p.Start().ok());  // the initial checkpoint is written
+  disk.fail_next = 3;           // then the disk is full for a while
+  ASSERT_TRUE(p.Run(true).ok());
+  EXPECT_EQ(disk.failures.load(), 3);
+  EXPECT_TRUE(checker.not_journaled.empty()) << checker.not_journaled.front();
+  auto ids = store_.EventIds();
+  EXPECT_EQ(ids.size(), 40u);
+  for (const auto& [id, count] : ids) EXPECT_EQ(count, 1) << id;
+  EXPECT_EQ(p.GetHealth().stalled, "");  // recovered: not stalled any more
+}
+
+TEST_F(PipelineTest, DiskFullAtStartIsAClearError) {
+  kinesis_.AddShard("shardId-0");
+  FlakyDisk disk(FileSystem::Default());
+  disk.fail_next = 1;
+  checkpoint::CheckpointFile file(&disk, cfg_.checkpoint.path);
+  Pipeline p(cfg_, Deps{&kinesis_, &store_, &file, Clock::Real()});
+  Status st = p.Start();
+  EXPECT_TRUE(st.IsIOError()) << st.ToString();
+  EXPECT_NE(st.message().find("No space left on device"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace shardhose::pipeline
