@@ -911,6 +911,9 @@ class Shardhose:
                        "error_prefix": "errors/{error}/dt={arrival_time:%Y-%m-%d}/",
                        "format": "unmarshalled", "compression": "gzip"},
             "checkpoint": {"path": self.checkpoint_path},
+            # Off unless a test asks (server__listen=...): daemons of
+            # parallel tests must not compete for the default port.
+            "server": {"listen": ""},
         }
         for dotted, v in overrides.items():
             sec, key = dotted.split("__", 1) if "__" in dotted else (None, dotted)
