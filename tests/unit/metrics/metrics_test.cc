@@ -304,6 +304,8 @@ std::string NamesMdExposition() {
   auto& open = r.AddGauge("shardhose_open_batches", "Open batches.");
   auto& cp_writes = r.AddCounter("shardhose_checkpoint_writes_total", "Checkpoint files written.");
   auto& skipped = r.AddCounter("shardhose_records_skipped_total", "Records already durable.");
+  auto& gaps = r.AddCounter("shardhose_retention_gaps_total", "Checkpoints past the trim horizon.",
+                            {"shard"});
 
   for (int s = 0; s < 4; ++s) {
     const std::string shard = "shardId-00000000000" + std::to_string(s);
@@ -338,6 +340,7 @@ std::string NamesMdExposition() {
   open.Get().Set(17);
   cp_writes.Get().Inc(9);
   skipped.Get();
+  gaps.With({"shardId-000000000002"}).Inc();
   return r.Expose();
 }
 
