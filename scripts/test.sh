@@ -1,9 +1,16 @@
 #!/usr/bin/env bash
 # Installs dependencies, builds build/ (RelWithDebInfo, warnings as errors)
-# and runs every test (unit + e2e) with ctest. Non-zero on any failure.
+# and runs every test (unit + e2e) with ctest; then the sanitizer stages of
+# scripts/sanitize.sh: asan (unit + e2e under ASan+UBSan), tsan (the threaded
+# tests under TSan) and fuzz (libFuzzer targets, bounded time). Non-zero on
+# any failure.
 #   JOBS=N         build/test parallelism (default: nproc, at most 2)
 #   CTEST_ARGS=..  extra ctest arguments (e.g. "-L unit" or "-R e2e_pipeline")
 #   BUILD_DIR=dir  build directory (default: build)
+#   SHARDHOSE_SKIP_SANITIZERS=1  skip the sanitizer stages
+#   SANITIZERS="asan fuzz"       run only these stages (default: asan tsan fuzz)
+# The sanitizer stages take their own variables (see scripts/sanitize.sh),
+# e.g. ASAN_E2E_EXCLUDE and SHARDHOSE_FUZZ_SECONDS.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -21,5 +28,23 @@ cmake -S . -B "$BUILD" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSHARDHOSE_WERROR=ON -
 rm -f "$log"
 cmake --build "$BUILD" -j"$JOBS"
 
+start=$SECONDS
 # shellcheck disable=SC2086
 ctest --test-dir "$BUILD" --output-on-failure -j"$JOBS" ${CTEST_ARGS:-}
+echo "test.sh: ctest took $((SECONDS - start)) s" >&2
+
+if [ "${SHARDHOSE_SKIP_SANITIZERS:-0}" = 1 ]; then
+  echo "test.sh: SHARDHOSE_SKIP_SANITIZERS=1: sanitizer stages skipped" >&2
+  exit 0
+fi
+rc=0
+for stage in ${SANITIZERS:-asan tsan fuzz}; do
+  start=$SECONDS
+  if JOBS="$JOBS" bash scripts/sanitize.sh "$stage"; then
+    echo "test.sh: $stage passed in $((SECONDS - start)) s" >&2
+  else
+    echo "test.sh: $stage FAILED after $((SECONDS - start)) s" >&2
+    rc=1
+  fi
+done
+exit "$rc"
