@@ -1,14 +1,20 @@
-// Credential providers: static, environment, shared files, and the chain.
+// Credential providers: static, environment, shared files, and the chain
+// that picks the first configured source (web identity, container and IMDS
+// live in credentials_sts.cc / _container.cc / _imds.cc, credential_process
+// in credentials_process.cc, caching and refresh in credentials_refresh.cc).
 //
 // Nothing in this file logs or formats a secret: error messages name the
 // source (variable names, file path, profile), never a value.
 #include "aws/credentials.h"
+
+#include <unistd.h>
 
 #include <cstdlib>
 #include <mutex>
 #include <utility>
 #include <vector>
 
+#include "aws/credentials_internal.h"
 #include "common/fs.h"
 
 namespace shardhose::aws {
@@ -86,31 +92,6 @@ std::string FilePath(const EnvLookup& env, const std::string& var, const char* d
   return *home + "/.aws/" + default_name;
 }
 
-// Looks for static keys in one section. NotFound if the section is missing
-// or has no key id and no secret.
-Result<Credentials> FromSection(const IniFile& ini, const std::string& section,
-                                const std::string& where) {
-  auto it = ini.find(section);
-  if (it == ini.end()) return Status::NotFound(where + ": no section [" + section + "]");
-  const auto& kv = it->second;
-  auto get = [&](const char* k) -> std::string {
-    auto f = kv.find(k);
-    return f == kv.end() ? std::string() : std::string(Trim(f->second));
-  };
-  Credentials c;
-  c.access_key_id = get("aws_access_key_id");
-  c.secret_access_key = get("aws_secret_access_key");
-  c.session_token = get("aws_session_token");
-  if (c.access_key_id.empty() && c.secret_access_key.empty()) {
-    return Status::NotFound(where + ": [" + section + "] has no aws_access_key_id");
-  }
-  if (c.access_key_id.empty() || c.secret_access_key.empty()) {
-    return Status::InvalidArgument(where + ": [" + section +
-                                   "] needs both aws_access_key_id and aws_secret_access_key");
-  }
-  return c;
-}
-
 // Reads and parses an optional file: NotFound if it does not exist.
 Result<IniFile> ReadIni(const std::string& path) {
   if (path.empty()) return Status::NotFound("no path (HOME not set)");
@@ -119,87 +100,251 @@ Result<IniFile> ReadIni(const std::string& path) {
   return ParseIni(*text);
 }
 
-struct Found {
-  Credentials creds;
-  std::string source;
+// The selected profile: the credentials file's section laid over the config
+// file's, and where each was looked for (for NotFound messages).
+struct Profile {
+  std::string name;
+  std::map<std::string, std::string> keys;
+  std::vector<std::string> looked;
+
+  std::string Get(const char* key) const {
+    auto it = keys.find(key);
+    return it == keys.end() ? std::string() : std::string(Trim(it->second));
+  }
 };
 
-// The shared credentials file, then the config file.
-Result<Found> FromSharedFiles(const EnvLookup& env) {
-  std::string profile = NonEmpty(env, "AWS_PROFILE")
-                            .value_or(NonEmpty(env, "AWS_DEFAULT_PROFILE").value_or("default"));
+Result<Profile> LoadProfile(const EnvLookup& env) {
+  Profile p;
+  p.name = NonEmpty(env, "AWS_PROFILE")
+               .value_or(NonEmpty(env, "AWS_DEFAULT_PROFILE").value_or("default"));
   const std::string creds_path = FilePath(env, "AWS_SHARED_CREDENTIALS_FILE", "credentials");
   const std::string config_path = FilePath(env, "AWS_CONFIG_FILE", "config");
 
-  std::vector<std::string> looked;
-  Result<IniFile> creds_ini = ReadIni(creds_path);
-  if (creds_ini.ok()) {
-    Result<Credentials> c = FromSection(*creds_ini, profile, creds_path);
-    if (c.ok()) return Found{std::move(*c), "profile " + profile};
-    if (!c.status().IsNotFound()) return c.status();
-    looked.push_back(c.status().message());
-  } else if (!creds_ini.status().IsNotFound()) {
-    return creds_ini.status();
-  } else {
-    looked.push_back(creds_path + ": not found");
-  }
-
   Result<IniFile> config_ini = ReadIni(config_path);
   if (config_ini.ok()) {
-    const std::string section = profile == "default" ? "default" : "profile " + profile;
-    Result<Credentials> c = FromSection(*config_ini, section, config_path);
-    if (c.ok()) return Found{std::move(*c), "profile " + profile};
-    if (!c.status().IsNotFound()) return c.status();
-    looked.push_back(c.status().message());
+    const std::string section = p.name == "default" ? "default" : "profile " + p.name;
+    auto it = config_ini->find(section);
+    if (it != config_ini->end()) {
+      p.keys = it->second;
+    } else {
+      p.looked.push_back(config_path + ": no section [" + section + "]");
+    }
   } else if (!config_ini.status().IsNotFound()) {
     return config_ini.status();
   } else {
-    looked.push_back(config_path + ": not found");
+    p.looked.push_back(config_path + ": not found");
   }
 
-  std::string msg = "profile " + profile + ":";
-  for (const auto& l : looked) msg += " " + l + ";";
+  Result<IniFile> creds_ini = ReadIni(creds_path);
+  if (creds_ini.ok()) {
+    auto it = creds_ini->find(p.name);
+    if (it != creds_ini->end()) {
+      for (const auto& [k, v] : it->second) p.keys[k] = v;  // credentials file wins
+    } else {
+      p.looked.push_back(creds_path + ": no section [" + p.name + "]");
+    }
+  } else if (!creds_ini.status().IsNotFound()) {
+    return creds_ini.status();
+  } else {
+    p.looked.push_back(creds_path + ": not found");
+  }
+  return p;
+}
+
+std::string SessionName(const std::optional<std::string>& configured) {
+  if (configured.has_value()) return *configured;
+  return "shardhose-" + std::to_string(static_cast<long long>(getpid()));
+}
+
+std::string Region(const EnvLookup& env, const std::string& profile_region = "") {
+  return NonEmpty(env, "AWS_REGION")
+      .value_or(NonEmpty(env, "AWS_DEFAULT_REGION").value_or(profile_region));
+}
+
+internal::WebIdentityParams WebIdentity(const EnvLookup& env, std::string role_arn,
+                                        std::string token_file,
+                                        std::optional<std::string> session_name,
+                                        const std::string& profile_region,
+                                        const DefaultChainOptions& o) {
+  internal::WebIdentityParams w;
+  w.role_arn = std::move(role_arn);
+  w.token_file = ExpandHome(token_file, env);
+  w.session_name = SessionName(session_name);
+  w.sts_url = internal::StsUrl(NonEmpty(env, "AWS_ENDPOINT_URL_STS").value_or(""),
+                               NonEmpty(env, "AWS_ENDPOINT_URL").value_or(""),
+                               Region(env, profile_region));
+  w.timeout = o.http_timeout;
+  return w;
+}
+
+// Web identity from AWS_WEB_IDENTITY_TOKEN_FILE + AWS_ROLE_ARN.
+Result<internal::CredentialSource> WebIdentityFromEnv(const EnvLookup& env, HttpClient* http,
+                                                      const DefaultChainOptions& o) {
+  std::optional<std::string> file = NonEmpty(env, "AWS_WEB_IDENTITY_TOKEN_FILE");
+  if (!file) return Status::NotFound("web identity: AWS_WEB_IDENTITY_TOKEN_FILE not set");
+  std::optional<std::string> role = NonEmpty(env, "AWS_ROLE_ARN");
+  if (!role) {
+    return Status::InvalidArgument(
+        "web identity: AWS_WEB_IDENTITY_TOKEN_FILE is set but AWS_ROLE_ARN is not");
+  }
+  return internal::WebIdentitySource(
+      WebIdentity(env, std::move(*role), std::move(*file), NonEmpty(env, "AWS_ROLE_SESSION_NAME"),
+                  "", o),
+      http);
+}
+
+// The shared files: web identity, static keys or credential_process of the
+// selected profile.
+Result<internal::CredentialSource> FromProfile(const EnvLookup& env, HttpClient* http,
+                                               const DefaultChainOptions& o) {
+  Result<Profile> loaded = LoadProfile(env);
+  if (!loaded.ok()) return loaded.status();
+  const Profile& p = *loaded;
+  const std::string where = "profile " + p.name;
+
+  const std::string role_arn = p.Get("role_arn");
+  if (!role_arn.empty()) {
+    const std::string token_file = p.Get("web_identity_token_file");
+    if (token_file.empty()) {
+      return Status::InvalidArgument(
+          where + ": role_arn without web_identity_token_file (source_profile and "
+                  "credential_source are not supported)");
+    }
+    std::optional<std::string> session;
+    if (std::string s = p.Get("role_session_name"); !s.empty()) session = s;
+    if (!session) session = NonEmpty(env, "AWS_ROLE_SESSION_NAME");
+    internal::CredentialSource src = internal::WebIdentitySource(
+        WebIdentity(env, role_arn, token_file, session, p.Get("region"), o), http);
+    src.name = where + " " + src.name;
+    return src;
+  }
+
+  Credentials c;
+  c.access_key_id = p.Get("aws_access_key_id");
+  c.secret_access_key = p.Get("aws_secret_access_key");
+  c.session_token = p.Get("aws_session_token");
+  if (!c.access_key_id.empty() || !c.secret_access_key.empty()) {
+    if (c.access_key_id.empty() || c.secret_access_key.empty()) {
+      return Status::InvalidArgument(
+          where + ": needs both aws_access_key_id and aws_secret_access_key");
+    }
+    return internal::CredentialSource{where, [c] { return Result<Credentials>(c); }};
+  }
+
+  const std::string process = p.Get("credential_process");
+  if (!process.empty()) return internal::ProcessSource(p.name, process, o.process_timeout);
+
+  std::string msg = where + ":";
+  for (const auto& l : p.looked) msg += " " + l + ";";
+  if (p.looked.size() < 2) msg += " no aws_access_key_id, credential_process or role_arn";
   return Status::NotFound(std::move(msg));
 }
 
-// Env, then shared files. The first credentials found are cached for the
-// life of the provider (neither source expires); failures are not cached.
+// AWS_CONTAINER_CREDENTIALS_RELATIVE_URI, else _FULL_URI.
+Result<internal::CredentialSource> FromContainer(const EnvLookup& env, HttpClient* http,
+                                                 const DefaultChainOptions& o) {
+  internal::ContainerParams c;
+  if (std::optional<std::string> rel = NonEmpty(env, "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI")) {
+    c.url = o.container_relative_host + (rel->starts_with("/") ? "" : "/") + *rel;
+  } else if (std::optional<std::string> full =
+                 NonEmpty(env, "AWS_CONTAINER_CREDENTIALS_FULL_URI")) {
+    SHARDHOSE_RETURN_IF_ERROR(internal::CheckContainerFullUri(*full));
+    c.url = std::move(*full);
+  } else {
+    return Status::NotFound(
+        "container: AWS_CONTAINER_CREDENTIALS_RELATIVE_URI / _FULL_URI not set");
+  }
+  c.auth_file = NonEmpty(env, "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE").value_or("");
+  c.auth_token = NonEmpty(env, "AWS_CONTAINER_AUTHORIZATION_TOKEN").value_or("");
+  c.timeout = o.http_timeout;
+  return internal::ContainerSource(std::move(c), http);
+}
+
+Result<internal::CredentialSource> FromImds(const EnvLookup& env, HttpClient* http,
+                                            const DefaultChainOptions& o) {
+  if (ToLower(NonEmpty(env, "AWS_EC2_METADATA_DISABLED").value_or("")) == "true") {
+    return Status::NotFound("imds: AWS_EC2_METADATA_DISABLED=true");
+  }
+  internal::ImdsParams p;
+  if (std::optional<std::string> e = NonEmpty(env, "AWS_EC2_METADATA_SERVICE_ENDPOINT")) {
+    p.endpoint = *e;
+  } else if (ToLower(NonEmpty(env, "AWS_EC2_METADATA_SERVICE_ENDPOINT_MODE").value_or("")) ==
+             "ipv6") {
+    p.endpoint = "http://[fd00:ec2::254]";
+  } else {
+    p.endpoint = "http://169.254.169.254";
+  }
+  while (!p.endpoint.empty() && p.endpoint.back() == '/') p.endpoint.pop_back();
+  p.timeout = o.imds_timeout;
+  Result<std::string> role = internal::ImdsRoleName(p, http);
+  if (!role.ok()) return role.status();
+  return internal::ImdsSource(std::move(p), std::move(*role), http);
+}
+
+// Resolves the first configured source, then sticks to it (see
+// credentials.h). resolve_mu_ serialises resolutions; state_mu_ guards the
+// result, so Get() after resolution never waits for a resolution.
 class DefaultChain final : public CredentialsProvider {
  public:
-  explicit DefaultChain(EnvLookup env) : env_(std::move(env)) {}
+  DefaultChain(EnvLookup env, HttpClient* http, Clock* clock, DefaultChainOptions options)
+      : env_(std::move(env)), http_(http), clock_(clock), options_(std::move(options)) {}
 
   Result<Credentials> Get() override {
-    std::lock_guard<std::mutex> lock(mu_);
-    if (cached_) return *cached_;
+    if (CredentialsProvider* p = Resolved()) return p->Get();
+    std::lock_guard<std::mutex> resolving(resolve_mu_);
+    if (CredentialsProvider* p = Resolved()) return p->Get();
 
-    Result<Credentials> env = FromEnvironment(env_);
-    if (env.ok()) return Cache(std::move(*env), "environment");
-    if (!env.status().IsNotFound()) return env.status();
-
-    Result<Found> files = FromSharedFiles(env_);
-    if (files.ok()) return Cache(std::move(files->creds), std::move(files->source));
-    if (!files.status().IsNotFound()) return files.status();
-
-    return Status::NotFound("no AWS credentials: " + env.status().message() + "; " +
-                            files.status().message());
+    using Finder = Result<internal::CredentialSource> (*)(const EnvLookup&, HttpClient*,
+                                                          const DefaultChainOptions&);
+    const Finder finders[] = {
+        [](const EnvLookup& env, HttpClient*,
+           const DefaultChainOptions&) -> Result<internal::CredentialSource> {
+          Result<Credentials> c = FromEnvironment(env);
+          if (!c.ok()) return c.status();
+          return internal::CredentialSource{"environment",
+                                            [c = *c] { return Result<Credentials>(c); }};
+        },
+        WebIdentityFromEnv, FromProfile, FromContainer, FromImds};
+    std::string not_found;
+    for (Finder find : finders) {
+      Result<internal::CredentialSource> source = find(env_, http_, options_);
+      if (!source.ok()) {
+        if (!source.status().IsNotFound()) return source.status();
+        not_found += (not_found.empty() ? "" : "; ") + source.status().message();
+        continue;
+      }
+      std::string name = source->name;
+      std::unique_ptr<CredentialsProvider> provider =
+          internal::NewRefreshingProvider(std::move(source).value(), clock_);
+      Result<Credentials> creds = provider->Get();
+      if (!creds.ok()) return creds.status();
+      std::lock_guard<std::mutex> lock(state_mu_);
+      resolved_ = std::move(provider);
+      source_ = std::move(name);
+      return creds;
+    }
+    return Status::NotFound("no AWS credentials: " + not_found);
   }
 
   std::string Describe() override {
-    std::lock_guard<std::mutex> lock(mu_);
+    std::lock_guard<std::mutex> lock(state_mu_);
     return source_.empty() ? "default chain (not resolved yet)" : source_;
   }
 
  private:
-  Credentials Cache(Credentials c, std::string source) {
-    cached_ = c;
-    source_ = std::move(source);
-    return c;
+  CredentialsProvider* Resolved() {
+    std::lock_guard<std::mutex> lock(state_mu_);
+    return resolved_.get();
   }
 
   const EnvLookup env_;
-  std::mutex mu_;
-  std::optional<Credentials> cached_;  // GUARDED_BY(mu_)
-  std::string source_;                 // GUARDED_BY(mu_)
+  HttpClient* const http_;
+  Clock* const clock_;
+  const DefaultChainOptions options_;
+  std::mutex resolve_mu_;  // held for a whole resolution; before state_mu_
+  std::mutex state_mu_;
+  std::unique_ptr<CredentialsProvider> resolved_;  // GUARDED_BY(state_mu_), set once
+  std::string source_;                             // GUARDED_BY(state_mu_)
 };
 
 }  // namespace
@@ -216,8 +361,10 @@ std::unique_ptr<CredentialsProvider> NewStaticCredentialsProvider(Credentials cr
   return std::make_unique<StaticProvider>(std::move(creds));
 }
 
-std::unique_ptr<CredentialsProvider> NewDefaultCredentialsProvider(EnvLookup env) {
-  return std::make_unique<DefaultChain>(std::move(env));
+std::unique_ptr<CredentialsProvider> NewDefaultCredentialsProvider(EnvLookup env,
+                                                                   HttpClient* http, Clock* clock,
+                                                                   DefaultChainOptions options) {
+  return std::make_unique<DefaultChain>(std::move(env), http, clock, std::move(options));
 }
 
 IniFile ParseIni(std::string_view text) {
