@@ -333,6 +333,24 @@ void KeyTemplate::Render(const PartitionFields& fields, std::string* out) const 
   }
 }
 
+std::vector<KeyTemplate::Part> KeyTemplate::Parts() const {
+  std::vector<Part> parts;
+  parts.reserve(segments_.size());
+  for (const Segment& s : segments_) {
+    Part p;
+    if (s.field == Field::kLiteral) {
+      p.literal = s.literal;
+    } else {
+      for (const NamedField& f : kFields) {
+        if (f.field == s.field) p.name = f.name;
+      }
+      p.time_format = s.time_format;
+    }
+    parts.push_back(std::move(p));
+  }
+  return parts;
+}
+
 std::string KeyTemplate::Render(const PartitionFields& fields) const {
   std::string out;
   Render(fields, &out);

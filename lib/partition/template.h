@@ -51,6 +51,7 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "common/status.h"
@@ -84,6 +85,24 @@ class KeyTemplate {
   std::string Render(const PartitionFields& fields) const;
 
   const std::string& text() const { return text_; }
+
+  // Read-only introspection, for tools that derive something from the
+  // template's shape (athena/ddl.h: Athena partition projection). One Part
+  // per parsed segment, in template order; adjacent literal text is one
+  // Part. A literal Part has an empty `name` and its text (with "{{" / "}}"
+  // already unescaped) in `literal`. A placeholder Part has its `name`
+  // ("table", "event_time", ...) and an empty `literal`; for event_time and
+  // arrival_time `time_format` is the parsed strftime format as
+  // (conversion, literal text that follows it) pairs: the first pair's
+  // conversion is 0 and carries the text before the first conversion, and
+  // "%%" is already unescaped to '%'. "{event_time:d=%Y-%m}" gives
+  // {{0, "d="}, {'Y', "-"}, {'m', ""}}.
+  struct Part {
+    std::string_view name;  // static storage; "" for literal text
+    std::string literal;
+    std::vector<std::pair<char, std::string>> time_format;
+  };
+  std::vector<Part> Parts() const;
 
  private:
   struct Segment;
