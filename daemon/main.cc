@@ -3,6 +3,7 @@
 // in commands.cc and lib/.
 #include <CLI/CLI.hpp>
 
+#include "athena_command.h"
 #include "commands.h"
 #include "shardhose/version.h"
 
@@ -53,6 +54,19 @@ int main(int argc, char** argv) {
   add_config(reset);
   reset->add_flag("--yes", reset_yes, "Apply without asking");
 
+  AthenaOptions athena_opts;
+  CLI::App* athena = app.add_subcommand(
+      "athena-ddl", "Print the Athena CREATE TABLE (partition projection) and <table>_latest view for the output");
+  add_config(athena);
+  athena->add_option("--database", athena_opts.database, "Athena database")->capture_default_str();
+  athena->add_option("--table", athena_opts.table, "Athena table name (default: the stream name)");
+  athena->add_option("--location", athena_opts.location,
+                     "S3 root the prefix template starts at (default: s3://<output.bucket>)");
+  athena->add_option("--since", athena_opts.since, "Start of the date projections (YYYY-MM-DD)")
+      ->capture_default_str();
+  athena->add_option("--partition-values", athena_opts.partition_values,
+                     "COLUMN=V1,V2,...: project these values (enum) instead of an injected column (repeatable)");
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -61,6 +75,7 @@ int main(int argc, char** argv) {
   }
   if (run->parsed()) return RunCommand(common, drain);
   if (validate->parsed()) return ValidateCommand(common);
+  if (athena->parsed()) return AthenaDdlCommand(common, athena_opts);
   if (rewind->parsed()) return CheckpointRewindCommand(common, rewind_opts);
   if (reset->parsed()) return CheckpointResetCommand(common, reset_yes);
   if (checkpoint->parsed()) return CheckpointShowCommand(common);
