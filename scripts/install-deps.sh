@@ -10,7 +10,7 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 export DEBIAN_FRONTEND=noninteractive
 
 PACKAGES=(
-  build-essential cmake pkg-config git python3 ca-certificates
+  build-essential cmake pkg-config git python3 python3-yaml ca-certificates systemd
   libcurl4-openssl-dev libssl-dev zlib1g-dev rapidjson-dev
   libspdlog-dev libfmt-dev libsystemd-dev libtomlplusplus-dev libcli11-dev
   libcpp-httplib-dev libdeflate-dev libisal-dev
