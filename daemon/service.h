@@ -13,7 +13,7 @@
 //   Stopping() - STOPPING=1 and STATUS= "flushing ..."; the thread keeps
 //                feeding the watchdog while the flush makes progress.
 //
-// Thread-safety: Ready() and Stopping() are called from the main thread.
+// Thread-safety: Ready() from the main thread; Stopping() from any thread.
 #pragma once
 
 #include <memory>

@@ -611,8 +611,8 @@ struct Pipeline::Impl {
     for (;;) {
       if (check_exists) {
         // A re-formed batch whose original upload had completed before the
-        // crash: the object is there, with the same content.
-        auto exists = deps.store->Exists(key);
+        // crash: the object is there, with exactly these bytes.
+        auto exists = deps.store->Holds(key, body);
         st = exists.status();
         if (!st.ok()) m.CountFailure("head_object", MetricClass(st), true);
         if (exists.ok() && *exists) {

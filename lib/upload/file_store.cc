@@ -53,9 +53,12 @@ class FileObjectStore final : public ObjectStore {
     return Status::OK();
   }
 
-  Result<bool> Exists(const std::string& key) override {
+  Result<bool> Holds(const std::string& key, std::string_view body) override {
     SHARDHOSE_RETURN_IF_ERROR(CheckKey(key));
-    return fs_->Exists(root_ + "/" + key);
+    auto bytes = fs_->ReadFile(root_ + "/" + key);
+    if (bytes.status().IsNotFound()) return false;
+    if (!bytes.ok()) return bytes.status();
+    return *bytes == body;
   }
 
   std::string Describe() const override { return "file://" + root_; }

@@ -27,7 +27,7 @@
 // 200, or the file and its directory were fsynced. Writing the same key
 // again replaces the object (that is what makes replays idempotent).
 //
-// Thread-safety: Put() and Exists() may be called concurrently, but not
+// Thread-safety: Put() and Holds() may be called concurrently, but not
 // for the same key at the same time (the file store's temp file is
 // "<path>.tmp").
 #pragma once
@@ -53,11 +53,13 @@ class ObjectStore {
  public:
   virtual ~ObjectStore() = default;
   virtual Status Put(const std::string& key, std::string_view body, const ObjectMeta& meta) = 0;
-  // Whether an object exists under `key` (S3: HEAD; 404 -> false, which
-  // also covers a missing bucket since HEAD answers have no error body).
-  // One attempt, like Put(). Used before re-uploading a batch re-formed after a
-  // crash: if the original PUT had completed, it is not written again.
-  virtual Result<bool> Exists(const std::string& key) = 0;
+  // Whether the object under `key` holds exactly `body` (S3: HEAD, then
+  // Content-Length and, when the ETag is a plain MD5 — single-part PUT
+  // without SSE-KMS — the MD5; a local file: its bytes). One attempt, like
+  // Put(). Used before re-uploading a batch re-formed after a crash: if the
+  // original PUT completed, it is not written again; a partial object (a
+  // store whose PUT is not atomic, like s3rver) is not mistaken for it.
+  virtual Result<bool> Holds(const std::string& key, std::string_view body) = 0;
   // "s3://bucket (http://127.0.0.1:4569, path-style)" / "file:///tmp/out"
   virtual std::string Describe() const = 0;
 };

@@ -1,5 +1,5 @@
 // S3ObjectStore: one signed PutObject per Put(), one HeadObject per
-// Exists().
+// Holds().
 //
 // The request (path-style shown):
 //   PUT /<bucket>/<uri-encoded key> HTTP/1.1
@@ -132,7 +132,7 @@ class S3ObjectStore final : public ObjectStore {
     return aws::ClassifyResponse(what, *resp);
   }
 
-  Result<bool> Exists(const std::string& key) override {
+  Result<bool> Holds(const std::string& key, std::string_view body) override {
     const std::string what = "HeadObject s3://" + options_.bucket + "/" + key;
     if (key.empty()) return Status::InvalidArgument(what + ": empty key");
     Result<aws::Credentials> creds = creds_->Get();
@@ -151,6 +151,14 @@ class S3ObjectStore final : public ObjectStore {
     if (resp->status == 404) return false;
     Status st = aws::ClassifyResponse(what, *resp);
     if (!st.ok()) return st;
+    if (resp->Header("Content-Length") != std::to_string(body.size())) return false;
+    // A single-part object's ETag is the hex MD5 of its bytes, except under
+    // SSE-KMS; a multipart ETag has a "-N" suffix.
+    std::string etag(resp->Header("ETag"));
+    if (etag.size() >= 2 && etag.front() == '"' && etag.back() == '"') etag = etag.substr(1, etag.size() - 2);
+    if (options_.sse != "aws:kms" && etag.size() == 32 && etag.find('-') == std::string::npos) {
+      return etag == ToHex(Digest(EVP_md5(), body));
+    }
     return true;
   }
 

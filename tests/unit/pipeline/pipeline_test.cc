@@ -159,9 +159,10 @@ class FakeStore : public upload::ObjectStore {
     objects[key] = std::string(body);
     return Status::OK();
   }
-  Result<bool> Exists(const std::string& key) override {
+  Result<bool> Holds(const std::string& key, std::string_view body) override {
     std::lock_guard<std::mutex> lock(mu);
-    return objects.count(key) > 0;
+    auto it = objects.find(key);
+    return it != objects.end() && it->second == body;
   }
   std::string Describe() const override { return "fake"; }
 
@@ -583,7 +584,7 @@ class JournalChecker : public upload::ObjectStore {
     }
     return inner_->Put(key, body, meta);
   }
-  Result<bool> Exists(const std::string& key) override { return inner_->Exists(key); }
+  Result<bool> Holds(const std::string& key, std::string_view body) override { return inner_->Holds(key, body); }
   std::string Describe() const override { return "journal checker"; }
   std::vector<std::string> not_journaled;
 

@@ -51,16 +51,17 @@ TEST_F(FileStoreTest, RejectsEscapingKeys) {
   EXPECT_FALSE(stdfs::exists(dir_ + "/x"));
 }
 
-TEST_F(FileStoreTest, Exists) {
+TEST_F(FileStoreTest, Holds) {
   auto store = NewFileObjectStore(root_, FileSystem::Default());
-  Result<bool> e = store->Exists("a/k");
+  Result<bool> e = store->Holds("a/k", "x");
   ASSERT_TRUE(e.ok());
   EXPECT_FALSE(*e);
   ASSERT_TRUE(store->Put("a/k", "x", ObjectMeta{}).ok());
-  e = store->Exists("a/k");
+  e = store->Holds("a/k", "x");
   ASSERT_TRUE(e.ok());
   EXPECT_TRUE(*e);
-  EXPECT_TRUE(store->Exists("../k").status().IsInvalidArgument());
+  EXPECT_FALSE(*store->Holds("a/k", "y"));
+  EXPECT_TRUE(store->Holds("../k", "x").status().IsInvalidArgument());
 }
 
 TEST_F(FileStoreTest, Describe) {

@@ -227,28 +227,34 @@ TEST_F(S3StoreTest, MissingCredentialsSendNothing) {
   EXPECT_TRUE(server_.requests().empty());
 }
 
-TEST_F(S3StoreTest, ExistsIsSignedHead) {
+TEST_F(S3StoreTest, HoldsIsSignedHeadComparingSizeAndMd5) {
   auto store = MakeStore();
+  // "hello": MD5 5d41402abc4b2a76b9719d911017c592.
   server_.set_handler([](const httplib::Request& req, httplib::Response& res) {
-    res.status = req.path == "/lake/there" ? 200 : 404;
+    res.status = req.path == "/lake/missing" ? 404 : 200;
+    res.set_header("Content-Length", req.path == "/lake/partial" ? "2" : "5");
+    res.set_header("ETag", req.path == "/lake/other" ? "\"00000000000000000000000000000000\""
+                                                     : "\"5d41402abc4b2a76b9719d911017c592\"");
   });
-  Result<bool> e = store->Exists("there");
+  Result<bool> e = store->Holds("there", "hello");
   ASSERT_TRUE(e.ok()) << e.status().ToString();
   EXPECT_TRUE(*e);
-  e = store->Exists("missing");
+  EXPECT_FALSE(*store->Holds("partial", "hello"));  // a torn, non-atomic PUT
+  EXPECT_FALSE(*store->Holds("other", "hello"));    // same size, other bytes
+  e = store->Holds("missing", "hello");
   ASSERT_TRUE(e.ok()) << e.status().ToString();
   EXPECT_FALSE(*e);
   auto reqs = server_.requests();
-  ASSERT_EQ(reqs.size(), 2u);
+  ASSERT_EQ(reqs.size(), 4u);
   EXPECT_EQ(reqs[0].method, "HEAD");
   EXPECT_EQ(reqs[0].Header("x-amz-content-sha256"), aws::HexSha256(""));
   EXPECT_EQ(reqs[0].Header("Authorization").substr(reqs[0].Header("Authorization").size() - 64),
             RecomputeSignature(reqs[0], server_.base_url(), Creds(), clock_.WallNow()));
 
   Answer(&server_, 403, "");
-  EXPECT_EQ(store->Exists("k").status().code(), StatusCode::kPermissionDenied);
+  EXPECT_EQ(store->Holds("k", "x").status().code(), StatusCode::kPermissionDenied);
   Answer(&server_, 503, "");
-  EXPECT_EQ(store->Exists("k").status().retry_class(), RetryClass::kServerError);
+  EXPECT_EQ(store->Holds("k", "x").status().retry_class(), RetryClass::kServerError);
 }
 
 TEST_F(S3StoreTest, Describe) {
