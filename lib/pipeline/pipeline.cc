@@ -752,6 +752,8 @@ struct Pipeline::Impl {
     for (size_t i = 0; i < uploader_busy_since.size(); ++i) uploaders.emplace_back([this, i] { UploadLoop(i); });
 
     MonoTime next_refresh = deps.clock->Now() + std::chrono::seconds(cfg.source.shard_refresh_s);
+    std::optional<MonoTime> capped_since;
+    MonoTime last_cap_warning{};
     const uint64_t cap = static_cast<uint64_t>(cfg.batch.max_buffered_bytes);
     bool drained = false;
     {
@@ -764,9 +766,20 @@ struct Pipeline::Impl {
         std::vector<SealedBatch> sealed;
         buffer.SealDue(now, &sealed);
         if (BufferedBytes() >= cap) {
-          spdlog::warn("buffer at its cap ({} bytes open, {} bytes uploading): flushing the largest batches early, "
-                       "polling paused", buffer.open_bytes(), sealed_bytes);
+          // Said once when it starts, then every 30 s while it lasts.
+          if (!capped_since || now - last_cap_warning >= std::chrono::seconds(30)) {
+            spdlog::warn("buffer at its cap ({} bytes open, {} bytes uploading{}): flushing the largest batches "
+                         "early, polling paused until uploads catch up",
+                         buffer.open_bytes(), sealed_bytes,
+                         upload_error.empty() ? "" : "; uploads failing: " + upload_error);
+            last_cap_warning = now;
+          }
+          if (!capped_since) capped_since = now;
           buffer.SealLargest(cap / 4, &sealed);
+        } else if (capped_since) {
+          spdlog::info("buffer below its cap again after {} s; polling resumes",
+                       std::chrono::duration_cast<std::chrono::seconds>(now - *capped_since).count());
+          capped_since.reset();
         }
         Enqueue(std::move(sealed));
         MaybeWriteCheckpoint(lock);
