@@ -229,9 +229,11 @@ struct Pipeline::Impl {
           info = it->second;
         } else {
           if (sc.state != checkpoint::ShardCheckpoint::State::kFinished) {
-            spdlog::warn("shard {} is in the checkpoint (durable up to '{}') but no longer in the stream: "
-                         "its remaining records are past the retention period and cannot be read",
-                         id, sc.sequence);
+            spdlog::error("shard {} is in the checkpoint (durable up to '{}') but no longer in the stream: "
+                          "its remaining records, if it had any, expired unread and are LOST",
+                          id, sc.sequence.empty() ? "nothing" : sc.sequence);
+            stats.retention_gaps++;
+            m.retention_gaps.With({id}).Inc();
           }
           continue;  // trimmed: forget it
         }
