@@ -408,9 +408,15 @@ struct Pipeline::Impl {
         case checkpoint::Journal::Route::kReplay:  // re-forms a journaled batch
           progress.OnAppended(id, l.seq, replay_buffer.Append(cut_key, l.text, id, l.seq, now, &sealed, l.table));
           break;
-        case checkpoint::Journal::Route::kNew:
+        case checkpoint::Journal::Route::kNew: {
+          const size_t open_before = buffer.open_batches();
+          const size_t sealed_before = sealed.size();
           progress.OnAppended(id, l.seq, buffer.Append(l.partition, l.text, id, l.seq, now, &sealed, l.table));
+          if (buffer.open_batches() > open_before || sealed.size() > sealed_before) {
+            spdlog::debug("batch opened for {}", l.partition);
+          }
           break;
+        }
       }
     }
     buffer.SealDue(now, &sealed);  // max_interval_s = 0 flushes after every poll
