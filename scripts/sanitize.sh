@@ -102,7 +102,13 @@ lsan_works() {
 stage_asan() {
   local start=$SECONDS
   say "asan: configure + build $ASAN_BUILD"
-  configure "$ASAN_BUILD" -DSHARDHOSE_SANITIZE=ON -DSHARDHOSE_KILL_POINTS=ON
+  # gcc 12 + -fsanitize=address gives false -Wmaybe-uninitialized inside
+  # libstdc++'s <regex> (std::function in _NFA::_M_insert_subexpr_*, reached by
+  # tests/unit/config/config_test.cc); gcc documents that sanitizers make this
+  # warning unreliable. Every other warning stays an error; the main build
+  # (scripts/test.sh) keeps -Wmaybe-uninitialized.
+  configure "$ASAN_BUILD" -DSHARDHOSE_SANITIZE=ON -DSHARDHOSE_KILL_POINTS=ON \
+    -DCMAKE_CXX_FLAGS=-Wno-maybe-uninitialized
   cmake --build "$ASAN_BUILD" -j"$JOBS"
   say "asan: build took $((SECONDS - start)) s"
   local reports leaks=1
@@ -128,7 +134,7 @@ stage_tsan() {
   local start=$SECONDS
   say "tsan: configure + build $TSAN_BUILD (pipeline_test aws_test shardhose)"
   configure "$TSAN_BUILD" \
-    "-DCMAKE_CXX_FLAGS=-fsanitize=thread -fno-omit-frame-pointer" \
+    "-DCMAKE_CXX_FLAGS=-fsanitize=thread -fno-omit-frame-pointer -Wno-maybe-uninitialized" \
     "-DCMAKE_EXE_LINKER_FLAGS=-fsanitize=thread" \
     -DSHARDHOSE_KILL_POINTS=ON
   cmake --build "$TSAN_BUILD" -j"$JOBS" --target pipeline_test aws_test shardhose
