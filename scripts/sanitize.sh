@@ -15,7 +15,12 @@
 #
 # What each stage runs:
 #   asan  cmake -DSHARDHOSE_SANITIZE=ON -DSHARDHOSE_KILL_POINTS=ON (gcc), then
-#         ctest -L 'unit|e2e' minus ASAN_E2E_EXCLUDE (default: none). LeakSanitizer
+#         ctest -L 'unit|e2e' -E "$ASAN_E2E_EXCLUDE". The default excludes only
+#         e2e_s3_faults: its test_s3_down_memory_bounded asserts RSS <= cap + 64 MiB,
+#         and an ASan daemon idles at ~57 MiB (shadow memory, quarantine), so it
+#         fails under ASan whatever the code does. The e2e tests see
+#         SHARDHOSE_E2E_SANITIZER=address, so such a test can skip its RSS bound;
+#         once it does, set ASAN_E2E_EXCLUDE='' (or drop the default). LeakSanitizer
 #         is on (detect_leaks=1) unless it cannot run here (e.g. under ptrace), in
 #         which case the stage says so and goes on without it.
 #   tsan  -fsanitize=thread via CMAKE_CXX_FLAGS / CMAKE_EXE_LINKER_FLAGS (gcc);
@@ -29,8 +34,8 @@
 #
 # Environment:
 #   JOBS=N                   build/test parallelism (default: nproc, at most 2)
-#   ASAN_E2E_EXCLUDE=regex   ctest -E for the asan stage (e.g. 'e2e_crash' to keep
-#                            CI under its time limit); default: run everything
+#   ASAN_E2E_EXCLUDE=regex   ctest -E for the asan stage (default '^e2e_s3_faults$';
+#                            '' runs every unit and e2e test)
 #   SHARDHOSE_FUZZ_SECONDS=N fuzzing time per target (default 30)
 #   ASAN_BUILD_DIR / TSAN_BUILD_DIR / FUZZ_BUILD_DIR  (default build-asan / build-tsan / build-fuzz)
 # Uses ccache when it is installed (CCACHE_BASEDIR defaults to the repository).
@@ -120,9 +125,10 @@ stage_asan() {
   local opts="halt_on_error=1:detect_leaks=$leaks:detect_stack_use_after_return=1"
   opts+=":check_initialization_order=1:strict_init_order=1:log_path=$reports/asan"
   local exclude=()
-  if [ -n "${ASAN_E2E_EXCLUDE:-}" ]; then exclude=(-E "$ASAN_E2E_EXCLUDE"); fi
+  local excl="${ASAN_E2E_EXCLUDE-^e2e_s3_faults\$}"
+  if [ -n "$excl" ]; then exclude=(-E "$excl"); say "asan: not running tests matching $excl"; fi
   local t0=$SECONDS rc=0
-  ASAN_OPTIONS="$opts" \
+  SHARDHOSE_E2E_SANITIZER=address ASAN_OPTIONS="$opts" \
   UBSAN_OPTIONS="halt_on_error=1:print_stacktrace=1:log_path=$reports/ubsan" \
     ctest --test-dir "$ASAN_BUILD" --output-on-failure -j"$JOBS" -L 'unit|e2e' "${exclude[@]}" || rc=$?
   check_reports "$reports" || rc=1
@@ -145,7 +151,7 @@ stage_tsan() {
   export TSAN_OPTIONS="halt_on_error=1:second_deadlock_stack=1:log_path=$reports/tsan"
   "$TSAN_BUILD/tests/unit/pipeline/pipeline_test" --gtest_brief=1 || rc=1
   "$TSAN_BUILD/tests/unit/aws/aws_test" --gtest_brief=1 --gtest_filter='CurlHttpTest.*' || rc=1
-  (cd tests/e2e && PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 \
+  (cd tests/e2e && PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 SHARDHOSE_E2E_SANITIZER=thread \
      SHARDHOSE_BIN="$ROOT/$TSAN_BUILD/daemon/shardhose" \
      timeout 1200 python3 -m unittest test_pipeline) || rc=1
   unset TSAN_OPTIONS
@@ -193,6 +199,6 @@ case "$what" in
     stage_fuzz || { rc=1; say "fuzz: FAILED"; }
     exit "$rc"
     ;;
-  -h|--help) sed -n '2,38p' "$0" | sed 's/^# \{0,1\}//' ;;
+  -h|--help) sed -n '2,/^set -euo/p' "$0" | grep '^#' | sed 's/^# \{0,1\}//' ;;
   *) say "usage: sanitize.sh [asan|tsan|fuzz|all]"; exit 2 ;;
 esac
