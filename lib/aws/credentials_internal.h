@@ -30,6 +30,9 @@
 
 namespace shardhose::aws::internal {
 
+// `s` without leading and trailing spaces, tabs, CRs and LFs.
+std::string_view TrimWs(std::string_view s);
+
 struct CredentialSource {
   std::string name;  // Describe() text; never a secret
   std::function<Result<Credentials>()> fetch;

@@ -90,6 +90,9 @@ std::optional<std::string_view> Element(std::string_view xml, std::string_view t
   return xml.substr(b, e - b);
 }
 
+
+}  // namespace
+
 std::string_view TrimWs(std::string_view s) {
   while (!s.empty() && (s.front() == ' ' || s.front() == '\t' || s.front() == '\r' ||
                         s.front() == '\n')) {
@@ -101,8 +104,6 @@ std::string_view TrimWs(std::string_view s) {
   }
   return s;
 }
-
-}  // namespace
 
 Result<WallTime> ParseIso8601(std::string_view t) {
   auto bad = [&] { return Status::InvalidArgument("not an ISO 8601 UTC time"); };

@@ -21,17 +21,6 @@
 namespace shardhose::aws::internal {
 namespace {
 
-std::string_view TrimWs(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t' || s.front() == '\r' ||
-                        s.front() == '\n')) {
-    s.remove_prefix(1);
-  }
-  while (!s.empty() &&
-         (s.back() == ' ' || s.back() == '\t' || s.back() == '\r' || s.back() == '\n')) {
-    s.remove_suffix(1);
-  }
-  return s;
-}
 
 Result<Credentials> AssumeRoleWithWebIdentity(const WebIdentityParams& p, HttpClient* http) {
   Result<std::string> token = FileSystem::Default()->ReadFile(p.token_file);
