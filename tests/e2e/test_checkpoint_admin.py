@@ -5,6 +5,7 @@ the next drain deliver that shard's records again (and only those);
 `checkpoint reset` moves the file aside; a running daemon's checkpoint is
 locked against both."""
 
+import json
 import os
 import unittest
 
@@ -70,6 +71,33 @@ class CheckpointAdminTest(unittest.TestCase):
             rc, text = sh.run("checkpoint", "--config", sh.config_path, what="show-after-reset")
             self.assertEqual(rc, 0, text)
             self.assertIn("no checkpoint", text)
+
+
+class ForegroundDebugTest(unittest.TestCase):
+    def test_debug_json_logs_show_the_life_of_a_batch(self):
+        """--log-level debug --log-format json: every line on stdout is a JSON
+        object, and the log shows each poll, batch open, flush with its cause,
+        upload and checkpoint write."""
+        gen = h.ChangeRecordGenerator(seed=12)
+        with h.TempDir() as work, h.Emulators(streams={STREAM: 2}) as emu:
+            sh = h.Shardhose(emu, work, STREAM, max_bytes=64 * 1024, max_interval_s=3600)
+            h.produce(emu.kinesis, STREAM, gen.batch(200))
+            rc, text = sh.run("run", "--config", sh.config_path, "--drain", "--log-level", "debug",
+                              "--log-format", "json", what="debug")
+            self.assertEqual(rc, 0, text[-4000:])
+            msgs = []
+            for ln in text.splitlines():
+                obj = json.loads(ln)  # every line is one JSON object
+                self.assertEqual(set(obj), {"ts", "level", "msg"}, ln)
+                msgs.append(obj["msg"])
+            joined = "\n".join(msgs)
+            for pattern in (r"shard shardId-\d+: \d+ records, \d+ errors, \d+ ms behind",
+                            r"batch opened for ddb/",
+                            r"flush ddb/\S+ \((size|drain)\): \d+ records",
+                            r"uploaded ddb/\S+\.json\.gz \(\d+ records",
+                            r"checkpoint generation \d+ written"):
+                self.assertRegex(joined, pattern)
+            self.assertNotIn("S3RVER", joined.replace('"S3RVER"', ""))  # no credentials in logs
 
 
 if __name__ == "__main__":
