@@ -33,6 +33,17 @@ std::string GetString(const rapidjson::Value& obj, const char* name) {
 
 using Writer = rapidjson::Writer<rapidjson::StringBuffer>;
 
+// Parses an answer body in place. rapidjson's SSE2 scanning may read up to
+// 15 bytes past the terminating NUL (within its 16-byte block), so the body
+// is padded to keep those reads inside the allocation; the iterative parser
+// bounds the stack whatever the nesting.
+void ParseBody(std::string& body, rapidjson::Document* d) {
+  const size_t size = body.size();
+  body.append(16, '\0');
+  body.resize(size);
+  d->ParseInsitu<rapidjson::kParseIterativeFlag>(body.data());
+}
+
 void AddStream(Writer& w, const StreamRef& s) {
   if (!s.arn.empty()) {
     w.Key("StreamARN");
@@ -45,6 +56,7 @@ void AddStream(Writer& w, const StreamRef& s) {
 
 ShardInfo ParseShard(const rapidjson::Value& v) {
   ShardInfo s;
+  if (!v.IsObject()) return s;
   s.id = GetString(v, "ShardId");
   s.parent = GetString(v, "ParentShardId");
   s.adjacent_parent = GetString(v, "AdjacentParentShardId");
@@ -76,7 +88,7 @@ class KinesisClientImpl final : public KinesisClient {
     auto resp = Call("DescribeStreamSummary", sb.GetString());
     if (!resp.ok()) return resp.status();
     rapidjson::Document d;
-    d.Parse(resp->body.c_str());
+    ParseBody(resp->body, &d);
     if (d.HasParseError() || !d.IsObject() || !d.HasMember("StreamDescriptionSummary")) {
       return Status::Internal("DescribeStreamSummary: unexpected answer");
     }
@@ -109,11 +121,14 @@ class KinesisClientImpl final : public KinesisClient {
       auto resp = Call("ListShards", sb.GetString());
       if (!resp.ok()) return resp.status();
       rapidjson::Document d;
-      d.Parse(resp->body.c_str());
+      ParseBody(resp->body, &d);
       if (d.HasParseError() || !d.IsObject() || !d.HasMember("Shards") || !d["Shards"].IsArray()) {
         return Status::Internal("ListShards: unexpected answer");
       }
-      for (const auto& s : d["Shards"].GetArray()) shards.push_back(ParseShard(s));
+      for (const auto& s : d["Shards"].GetArray()) {
+        ShardInfo info = ParseShard(s);
+        if (!info.id.empty()) shards.push_back(std::move(info));
+      }
       token = GetString(d, "NextToken");
       if (token.empty()) return shards;
     }
@@ -144,7 +159,7 @@ class KinesisClientImpl final : public KinesisClient {
     auto resp = Call("GetShardIterator", sb.GetString());
     if (!resp.ok()) return resp.status();
     rapidjson::Document d;
-    d.Parse(resp->body.c_str());
+    ParseBody(resp->body, &d);
     std::string it = d.HasParseError() ? std::string() : GetString(d, "ShardIterator");
     if (it.empty()) return Status::Internal("GetShardIterator: no ShardIterator in answer");
     return it;
@@ -208,15 +223,10 @@ Status ParseGetRecords(RecordsPage* page) {
   page->next_iterator.clear();
   page->millis_behind = 0;
   page->data_bytes = 0;
-  // rapidjson's SSE2 scanning may read up to 15 bytes past the terminating
-  // NUL (within the same 16-byte block): keep them inside the allocation.
-  const size_t size = page->body.size();
-  page->body.append(16, '\0');
-  page->body.resize(size);
   rapidjson::Document d;
   // In situ: strings are unescaped inside page->body, so the record views
   // point into the page's own buffer.
-  d.ParseInsitu(page->body.data());
+  ParseBody(page->body, &d);
   if (d.HasParseError() || !d.IsObject()) return Status::Internal("GetRecords: answer is not JSON");
   auto recs = d.FindMember("Records");
   if (recs == d.MemberEnd() || !recs->value.IsArray()) {
@@ -251,6 +261,7 @@ Status ParseGetRecords(RecordsPage* page) {
   auto children = d.FindMember("ChildShards");
   if (children != d.MemberEnd() && children->value.IsArray()) {
     for (const auto& c : children->value.GetArray()) {
+      if (!c.IsObject()) continue;
       ShardInfo s;
       s.id = GetString(c, "ShardId");
       auto parents = c.FindMember("ParentShards");

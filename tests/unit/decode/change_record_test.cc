@@ -233,7 +233,7 @@ TEST_F(DecodeTest, NumbersKeepTheirDigits) {
       << r.line;
   // It is valid JSON for an ordinary (double-based) parser too.
   rapidjson::Document d;
-  d.Parse(r.line.c_str());
+  d.Parse(r.line.data(), r.line.size());
   EXPECT_FALSE(d.HasParseError());
   EXPECT_DOUBLE_EQ(d["new_image"]["small"].GetDouble(), -0.000001);
   EXPECT_DOUBLE_EQ(d["new_image"]["exp"].GetDouble(), 1000.0);

@@ -180,7 +180,7 @@ class FakeStore : public upload::ObjectStore {
         std::string line = body.substr(start, nl - start);
         start = nl + 1;
         rapidjson::Document d;
-        d.Parse(line.c_str());
+        d.Parse(line.data(), line.size());  // length-taking: no SSE2 over-read
         EXPECT_FALSE(d.HasParseError()) << line;
         if (d.HasMember("error")) {
           if (keys_of_errors) keys_of_errors->push_back(key);
