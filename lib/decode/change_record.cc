@@ -5,7 +5,8 @@
 //   1. base64-decode Data into buf_ (decode/fast_base64.h). buf_ is parsed
 //      as a NUL-terminated string, so a NUL byte inside the data is rejected
 //      up front (a NUL-terminated parse would stop there, and JSON never
-//      contains a raw NUL). UTF-8 is validated over the whole buffer here
+//      contains a raw NUL), and so is every other control byte JSON forbids
+//      (rapidjson 1.1's SSE2 scan misses 0x1a..0x1f inside strings). UTF-8 is validated over the whole buffer here
 //      (FindInvalidUtf8, 8 bytes per step for ASCII) instead of by rapidjson's
 //      kParseValidateEncodingFlag, which would turn off rapidjson's SSE2
 //      string scanning; outside strings any non-ASCII byte is a syntax error
@@ -475,9 +476,16 @@ void Decoder::Impl::Decode(const KinesisRecordView& rec, std::string_view shard_
   const size_t json_size = buf.size();
   buf.append(kSimdPadding, '\0');
   const std::string_view json(buf.data(), json_size);
-  if (const void* nul = std::memchr(json.data(), 0, json.size())) {
-    message.assign("NUL byte at offset ");
-    message.append(std::to_string(static_cast<const char*>(nul) - json.data()));
+  if (const size_t ctl = FindControlByte(json); ctl != std::string_view::npos) {
+    static constexpr char kHex[] = "0123456789abcdef";
+    const auto c = static_cast<unsigned char>(json[ctl]);
+    message.assign(c == 0 ? "NUL byte" : "unescaped control character 0x");
+    if (c != 0) {
+      message.push_back(kHex[c >> 4]);
+      message.push_back(kHex[c & 15]);
+    }
+    message.append(" at offset ");
+    message.append(std::to_string(ctl));
     return WriteError(kNotJson, rec, shard_id, out);
   }
   if (const size_t bad = FindInvalidUtf8(json); bad != std::string_view::npos) {

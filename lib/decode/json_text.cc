@@ -239,6 +239,29 @@ size_t FindInvalidUtf8(std::string_view s) {
   return std::string_view::npos;
 }
 
+size_t FindControlByte(std::string_view s) {
+  const auto* p = reinterpret_cast<const unsigned char*>(s.data());
+  const size_t n = s.size();
+  constexpr uint64_t kOnes = 0x0101010101010101ULL;
+  constexpr uint64_t kHigh = 0x8080808080808080ULL;
+  auto is_control = [](unsigned char c) { return c < 0x20 && c != '\t' && c != '\n' && c != '\r'; };
+  size_t i = 0;
+  // 8 bytes at a time: (w - 0x20..) & ~w & 0x80.. is non-zero iff some byte
+  // is below 0x20 (bytes >= 0x80 never set it: ~w clears their high bit).
+  for (; i + 8 <= n; i += 8) {
+    uint64_t w;
+    std::memcpy(&w, p + i, 8);
+    if (((w - 0x20 * kOnes) & ~w & kHigh) == 0) continue;
+    for (size_t j = i; j < i + 8; ++j) {
+      if (is_control(p[j])) return j;
+    }
+  }
+  for (; i < n; ++i) {
+    if (is_control(p[i])) return i;
+  }
+  return std::string_view::npos;
+}
+
 void AppendIsoMillis(int64_t epoch_us, std::string* out) {
   // Floor to milliseconds, then split into days and ms-of-day.
   int64_t ms = epoch_us / 1000;

@@ -23,6 +23,12 @@
 //   FindInvalidUtf8       - offset of the first byte that does not start a
 //                           valid UTF-8 sequence (overlongs, surrogates and
 //                           code points above U+10FFFF are invalid), or npos.
+//   FindControlByte       - offset of the first byte below 0x20 other than
+//                           \t \n \r (NUL included), or npos. JSON allows
+//                           no other such byte anywhere: outside strings it
+//                           is a syntax error, inside one it must be escaped.
+//                           (rapidjson 1.1's SSE2 string scanner lets
+//                           0x1a..0x1f through, so the decoder checks first.)
 //   AppendIsoMillis       - "YYYY-MM-DDTHH:MM:SS.mmmZ" (proleptic Gregorian,
 //                           UTC, floor to the millisecond).
 #pragma once
@@ -39,6 +45,7 @@ bool IsJsonNumber(std::string_view s);
 bool IsBase64(std::string_view s);
 void AppendCompactJson(std::string_view in, std::string* out);
 size_t FindInvalidUtf8(std::string_view s);
+size_t FindControlByte(std::string_view s);
 void AppendIsoMillis(int64_t epoch_us, std::string* out);
 
 }  // namespace shardhose::decode

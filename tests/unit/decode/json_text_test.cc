@@ -115,6 +115,22 @@ TEST(IsoMillisTest, Formats) {
   EXPECT_EQ(iso(253402300799999999), "9999-12-31T23:59:59.999Z");
 }
 
+TEST(FindControlByteTest, Offsets) {
+  const size_t npos = std::string_view::npos;
+  EXPECT_EQ(FindControlByte(""), npos);
+  EXPECT_EQ(FindControlByte("{\"a\":\t1,\r\n \"b\": \"caf\xc3\xa9 \x7f\xff\"}"), npos);
+  EXPECT_EQ(FindControlByte(std::string_view("ab\0", 3)), 2u);
+  EXPECT_EQ(FindControlByte("0123456789abcdef\x1b"), 16u);
+  EXPECT_EQ(FindControlByte("01234567\x1f"), 8u);
+  EXPECT_EQ(FindControlByte("\t\t\t\t\t\t\t\x01"), 7u);
+  for (int c = 0; c < 0x20; ++c) {
+    std::string s = "0123456789abcdefXYZ";
+    s[17] = static_cast<char>(c);
+    const bool allowed = c == '\t' || c == '\n' || c == '\r';
+    EXPECT_EQ(FindControlByte(s), allowed ? npos : 17u) << c;
+  }
+}
+
 }  // namespace
 }  // namespace shardhose::decode
 
