@@ -1,6 +1,9 @@
 #include "batch/batch_buffer.h"
 
 #include <algorithm>
+#include <cstdlib>
+
+#include "compress/gzip_chunks.h"
 
 namespace shardhose::batch {
 
@@ -34,14 +37,27 @@ uint64_t BatchBuffer::Append(std::string_view partition, std::string_view line,
   if (b.tag != tag && b.tag != "(mixed)") b.tag = "(mixed)";
   b.stats.bytes += line.size();
   b.stats.records += 1;
+  b.held += line.size();
   open_bytes_ += line.size();
   auto part_it = b.parts.find(shard);
   if (part_it == b.parts.end()) {
     part_it = b.parts.emplace(std::string(shard), Part{}).first;
     part_it->second.span.first_seq.assign(seq);
   }
-  part_it->second.body.append(line);
-  ShardSpan& span = part_it->second.span;
+  Part& part = part_it->second;
+  if (encoding_.gzip) {
+    part.tail.append(line);
+    if (part.tail.size() >= encoding_.chunk_bytes) {
+      const uint64_t before = part.body.size() + part.tail.size();
+      FinishChunk(part);
+      const uint64_t after = part.body.size();
+      b.held = b.held - before + after;
+      open_bytes_ = open_bytes_ - before + after;
+    }
+  } else {
+    part.body.append(line);
+  }
+  ShardSpan& span = part.span;
   span.last_seq.assign(seq);
   span.records += 1;
 
@@ -75,7 +91,7 @@ void BatchBuffer::SealAll(FlushCause cause, std::vector<SealedBatch>* sealed) {
 void BatchBuffer::SealLargest(uint64_t target_bytes, std::vector<SealedBatch>* sealed) {
   while (open_bytes_ > target_bytes && !open_.empty()) {
     auto largest = std::max_element(open_.begin(), open_.end(), [](const auto& a, const auto& b) {
-      return a.second.stats.bytes < b.second.stats.bytes;
+      return a.second.held < b.second.held;
     });
     sealed->push_back(Seal(largest, FlushCause::kPressure));
   }
@@ -89,23 +105,61 @@ std::optional<MonoTime> BatchBuffer::OldestLine() const {
   return oldest;
 }
 
+void BatchBuffer::FinishChunk(Part& part) {
+  if (part.tail.empty()) return;
+  const size_t before = part.body.size();
+  if (!compress::CompressChunk(encoding_.level, part.tail, &part.body).ok()) {
+    // Cannot happen with a valid level short of running out of memory; keep
+    // the output correct anyway: stored (uncompressed) deflate blocks.
+    part.body.resize(before);
+    std::string_view rest = part.tail;
+    while (!rest.empty()) {
+      const size_t n = std::min<size_t>(rest.size(), 65535);
+      const char header[5] = {0, static_cast<char>(n & 0xff), static_cast<char>(n >> 8),
+                              static_cast<char>(~n & 0xff), static_cast<char>((~n >> 8) & 0xff)};
+      part.body.append(header, sizeof(header));
+      part.body.append(rest.substr(0, n));
+      rest.remove_prefix(n);
+    }
+  }
+  part.crc = compress::Crc32(part.crc, part.tail);
+  part.raw += part.tail.size();
+  part.tail.clear();
+}
+
 SealedBatch BatchBuffer::Seal(std::unordered_map<std::string, Open>::iterator it, FlushCause cause) {
   SealedBatch out;
-  out.id = it->second.id;
+  Open& b = it->second;
+  out.id = b.id;
   out.partition = it->first;
-  out.bytes = it->second.stats.bytes;
-  out.tag = std::move(it->second.tag);
-  if (it->second.parts.size() == 1) {
-    out.body = std::move(it->second.parts.begin()->second.body);
+  out.bytes = b.stats.bytes;
+  out.tag = std::move(b.tag);
+  if (encoding_.gzip) {
+    uint64_t compressed = 0;
+    for (auto& [_, part] : b.parts) {
+      FinishChunk(part);
+      compressed += part.body.size();
+    }
+    out.body.reserve(compressed + 20);
+    compress::AppendGzipHeader(&out.body);
+    uint32_t crc = 0;
+    for (auto& [_, part] : b.parts) {
+      out.body.append(part.body);
+      crc = compress::Crc32Combine(crc, part.crc, part.raw);
+      std::string().swap(part.body);
+    }
+    compress::AppendGzipTrailer(crc, b.stats.bytes, &out.body);
+  } else if (b.parts.size() == 1) {
+    out.body = std::move(b.parts.begin()->second.body);
   } else {
     out.body.reserve(out.bytes);
-    for (auto& [_, part] : it->second.parts) out.body.append(part.body);
+    for (auto& [_, part] : b.parts) out.body.append(part.body);
   }
-  for (auto& [shard, part] : it->second.parts) out.shards.emplace(shard, std::move(part.span));
-  out.records = it->second.stats.records;
-  out.oldest = it->second.stats.oldest;
+  for (auto& [shard, part] : b.parts) out.shards.emplace(shard, std::move(part.span));
+  out.records = b.stats.records;
+  out.oldest = b.stats.oldest;
   out.cause = cause;
-  open_bytes_ -= it->second.stats.bytes;
+  open_bytes_ -= b.held;
   open_.erase(it);
   return out;
 }

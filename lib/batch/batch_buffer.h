@@ -3,8 +3,8 @@
 // The newline-framing batch buffer: one open batch per rendered partition
 // (the S3 key prefix), each a run of complete lines ending in '\n'. Lines
 // are appended in the order given; a batch is sealed (closed to further
-// lines and handed back to the caller for compression and upload) by the
-// flush rule in flush_policy.h, by memory pressure, or on demand.
+// lines and handed back to the caller for upload) by the flush rule in
+// flush_policy.h, by memory pressure, or on demand.
 //
 // Every sealed batch carries, per shard, the first and last sequence number
 // of its lines: what the object key and the checkpoint are derived from.
@@ -15,9 +15,18 @@
 // different shards interleaved: a batch re-formed after a crash is
 // byte-identical to the one it replaces.
 //
-// Memory: open_bytes() is the sum of the open batches' bodies; the caller
-// enforces the global cap (SealLargest) and counts sealed batches until
-// they are durable.
+// Held compressed (BodyEncoding::gzip): each shard's run of lines in an
+// open batch is compressed as it grows, in independent chunks of about
+// chunk_bytes (compress/gzip_chunks.h); only the chunk being filled is held
+// uncompressed. A chunk ends after the line that takes it to chunk_bytes,
+// so chunk boundaries, and with them the bytes, depend only on the shard's
+// lines. Sealing finishes the last chunks and puts the runs together into
+// one gzip member: SealedBatch::body is the object, ready to upload. With
+// gzip off, body is the lines themselves.
+//
+// Memory: open_bytes() is what the open batches hold (compressed chunks
+// plus uncompressed tails); the caller enforces the global cap
+// (SealLargest) and counts sealed batches until they are durable.
 //
 // Thread-safety: not thread-safe; the pipeline holds one mutex around it.
 #pragma once
@@ -42,6 +51,13 @@ struct ShardSpan {
   uint64_t records = 0;
 };
 
+// How open batches hold their lines.
+struct BodyEncoding {
+  bool gzip = false;
+  int level = 1;                       // compress/gzip_chunks.h levels
+  size_t chunk_bytes = 64 * 1024;      // uncompressed bytes per chunk
+};
+
 struct SealedBatch {
   uint64_t id = 0;                           // unique within the process
   std::string partition;                     // rendered prefix
@@ -49,8 +65,8 @@ struct SealedBatch {
   bool replay = false;                       // re-formed from a journaled cut (pipeline)
   std::string tag;                           // see Append()
   uint64_t journal_version = 0;              // checkpoint version that must be durable first
-  std::string body;                          // complete lines
-  uint64_t bytes = 0;                        // body.size() when sealed
+  std::string body;                          // the object: gzip member, or the lines
+  uint64_t bytes = 0;                        // uncompressed bytes of the lines
   uint64_t records = 0;
   FlushCause cause = FlushCause::kNone;
   MonoTime oldest{};
@@ -61,7 +77,9 @@ class BatchBuffer {
  public:
   // Batch ids start at `first_id` (two buffers feeding one ShardProgress
   // must not share ids).
-  explicit BatchBuffer(FlushLimits limits, uint64_t first_id = 1) : limits_(limits), next_id_(first_id) {}
+  // REQUIRES: encoding.level is a valid chunk level when encoding.gzip.
+  explicit BatchBuffer(FlushLimits limits, uint64_t first_id = 1, BodyEncoding encoding = {})
+      : limits_(limits), encoding_(encoding), next_id_(first_id) {}
 
   // Appends `line` (which must end in '\n') read from `shard` at `seq` to
   // the partition's open batch, opening one if needed. Batches sealed as a
@@ -93,17 +111,24 @@ class BatchBuffer {
  private:
   struct Part {
     ShardSpan span;
-    std::string body;
+    std::string body;   // gzip: finished chunks; otherwise the lines
+    std::string tail;   // gzip: lines not compressed yet
+    uint32_t crc = 0;   // gzip: CRC-32 of the lines in body
+    uint64_t raw = 0;   // gzip: uncompressed size of the lines in body
   };
   struct Open {
     uint64_t id;
     BatchStats stats;
     std::map<std::string, Part, std::less<>> parts;  // by shard id
     std::string tag;
+    uint64_t held = 0;  // bytes held: bodies + tails
   };
   SealedBatch Seal(std::unordered_map<std::string, Open>::iterator it, FlushCause cause);
+  // Compresses part.tail into part.body; keeps open_bytes_ in step.
+  void FinishChunk(Part& part);
 
   FlushLimits limits_;
+  BodyEncoding encoding_;
   std::unordered_map<std::string, Open> open_;
   uint64_t open_bytes_ = 0;
   uint64_t next_id_;

@@ -64,6 +64,14 @@ int64_t EpochMs(WallTime t) {
 // only on which records it holds (stream, the lowest shard and its first
 // sequence number, and a hash of every shard's range), so that writing the
 // same records again replaces the same object instead of adding a copy.
+// Open batches are held gzip'd as they grow, unless compression is "none".
+batch::BodyEncoding Encoding(const config::Config& cfg) {
+  batch::BodyEncoding e;
+  e.gzip = cfg.output.compression != "none";
+  e.level = static_cast<int>(cfg.output.compression_level);
+  return e;
+}
+
 std::string ObjectKey(const SealedBatch& b, std::string_view stream, compress::Codec codec) {
   std::string ranges;
   for (const auto& [shard, span] : b.shards) {
@@ -89,7 +97,10 @@ struct Pipeline::Impl {
                                           : decode::OutputFormat::kUnmarshalled),
         buffer(batch::FlushLimits{static_cast<uint64_t>(cfg.batch.max_bytes),
                                   Millis(cfg.batch.max_interval_s * 1000),
-                                  static_cast<uint64_t>(cfg.batch.max_records)}) {
+                                  static_cast<uint64_t>(cfg.batch.max_records)},
+               1, Encoding(cfg)),
+        replay_buffer(batch::FlushLimits{~0ull, std::chrono::hours(24 * 365 * 100), 0}, uint64_t{1} << 62,
+                      Encoding(cfg)) {
     stream.name = cfg.source.stream_name;
     stream.arn = cfg.source.stream_arn;
   }
@@ -117,8 +128,8 @@ struct Pipeline::Impl {
   checkpoint::ShardProgress progress;  // GUARDED_BY(mu)
   checkpoint::Journal journal;         // GUARDED_BY(mu)
   // Batches re-formed from journaled cuts after a crash, keyed by cut key.
-  batch::BatchBuffer replay_buffer{batch::FlushLimits{~0ull, std::chrono::hours(24 * 365 * 100), 0},
-                                   uint64_t{1} << 62};  // GUARDED_BY(mu)
+  // Held the same way as `buffer`, so a re-formed batch has the same bytes.
+  batch::BatchBuffer replay_buffer;  // GUARDED_BY(mu)
   std::set<std::string> replays_sealed;  // GUARDED_BY(mu)
   uint64_t journal_written = 0;        // journal version durable in the file; GUARDED_BY(mu)
   bool checkpoint_writer_busy = false;  // GUARDED_BY(mu)
@@ -555,9 +566,9 @@ struct Pipeline::Impl {
         b.journal_version = journal.Add(std::move(cut));
         checkpoint_dirty = true;
       }
-      spdlog::debug("flush {} ({}): {} records, {} bytes", b.partition, batch::FlushCauseName(b.cause), b.records,
-                    b.body.size());
-      sealed_bytes += b.bytes;
+      spdlog::debug("flush {} ({}): {} records, {} bytes ({} bytes to upload)", b.partition,
+                    batch::FlushCauseName(b.cause), b.records, b.bytes, b.body.size());
+      sealed_bytes += b.body.size();
       upload_queue.push_back(std::move(b));
     }
     if (!sealed.empty()) cv.notify_all();
@@ -593,24 +604,20 @@ struct Pipeline::Impl {
         for (const auto& [shard, _] : b.shards) ids.push_back(shard);
         journal.MarkUploaded(b.key);
         progress.OnDurable(b.id, ids);
-        sealed_bytes -= b.bytes;
+        sealed_bytes -= b.body.size();
         checkpoint_dirty = true;
       }
       cv.notify_all();
     }
   }
 
-  // Compresses and uploads one batch, retrying until it is durable or the
-  // shutdown deadline abandons it. Called without mu.
-  bool Upload(SealedBatch& b) {
+  // Uploads one batch (its body is the object, compressed as it was
+  // buffered), retrying until it is durable or the shutdown deadline
+  // abandons it. Called without mu; b.body is not changed.
+  bool Upload(const SealedBatch& b) {
     const std::string& key = b.key;
-    std::string body;
-    Status st = compress::Compress(codec, static_cast<int>(cfg.output.compression_level), b.body, &body);
-    if (!st.ok()) {
-      spdlog::critical("compressing {} failed: {}", key, st.ToString());
-      return false;
-    }
-    std::string().swap(b.body);  // keep only the compressed copy while retrying
+    const std::string& body = b.body;
+    Status st;
     upload::ObjectMeta meta;
     meta.content_encoding = std::string(compress::ContentEncoding(codec));
     Backoff backoff;

@@ -1,0 +1,139 @@
+#include "compress/gzip_chunks.h"
+
+#include <isa-l/igzip_lib.h>
+#include <zlib.h>
+
+#include <array>
+#include <climits>
+#include <cstring>
+#include <memory>
+#include <vector>
+
+#include <fmt/format.h>
+
+namespace shardhose::compress {
+namespace {
+
+// igzip's level buffers, one per level, allocated on first use.
+struct IgzipState {
+  std::array<std::vector<uint8_t>, 4> level_buf;
+  uint8_t* Buffer(int level, uint32_t* size) {
+    static constexpr std::array<uint32_t, 4> kSizes = {0, ISAL_DEF_LVL1_DEFAULT, ISAL_DEF_LVL2_DEFAULT,
+                                                       ISAL_DEF_LVL3_DEFAULT};
+    auto& b = level_buf[static_cast<size_t>(level)];
+    if (b.size() != kSizes[static_cast<size_t>(level)]) b.resize(kSizes[static_cast<size_t>(level)]);
+    *size = static_cast<uint32_t>(b.size());
+    return b.empty() ? nullptr : b.data();
+  }
+};
+
+// zlib streams for levels 4..9, raw deflate, reset per chunk.
+struct ZlibState {
+  std::array<std::unique_ptr<z_stream>, 10> by_level;
+  ~ZlibState() {
+    for (auto& z : by_level) {
+      if (z) deflateEnd(z.get());
+    }
+  }
+  z_stream* Get(int level) {
+    auto& z = by_level[static_cast<size_t>(level)];
+    if (!z) {
+      auto fresh = std::make_unique<z_stream>();
+      std::memset(fresh.get(), 0, sizeof(z_stream));
+      if (deflateInit2(fresh.get(), level, Z_DEFLATED, -MAX_WBITS, 8, Z_DEFAULT_STRATEGY) != Z_OK) return nullptr;
+      z = std::move(fresh);
+    } else if (deflateReset(z.get()) != Z_OK) {
+      return nullptr;
+    }
+    return z.get();
+  }
+};
+
+Status IgzipChunk(int level, std::string_view in, std::string* out) {
+  thread_local IgzipState state;
+  isal_zstream s;
+  isal_deflate_stateless_init(&s);
+  s.level = static_cast<uint32_t>(level);
+  s.level_buf = state.Buffer(level, &s.level_buf_size);
+  s.gzip_flag = IGZIP_DEFLATE;
+  s.flush = FULL_FLUSH;
+  s.end_of_stream = 0;
+  // Stored blocks bound the expansion: 5 bytes per 64 KiB plus headers.
+  const size_t bound = in.size() + in.size() / 16384 * 5 + 1024;
+  const size_t old = out->size();
+  out->resize(old + bound);
+  s.next_in = reinterpret_cast<uint8_t*>(const_cast<char*>(in.data()));
+  s.avail_in = static_cast<uint32_t>(in.size());
+  s.next_out = reinterpret_cast<uint8_t*>(out->data() + old);
+  s.avail_out = static_cast<uint32_t>(bound);
+  const int rc = isal_deflate_stateless(&s);
+  if (rc != COMP_OK) {
+    out->resize(old);
+    return Status::Internal(fmt::format("isal_deflate_stateless failed ({})", rc));
+  }
+  out->resize(old + s.total_out);
+  return Status::OK();
+}
+
+Status ZlibChunk(int level, std::string_view in, std::string* out) {
+  thread_local ZlibState state;
+  z_stream* z = state.Get(level);
+  if (z == nullptr) return Status::Internal("deflateInit2/deflateReset failed");
+  const size_t bound = deflateBound(z, static_cast<uLong>(in.size())) + 16;
+  const size_t old = out->size();
+  out->resize(old + bound);
+  z->next_in = reinterpret_cast<Bytef*>(const_cast<char*>(in.data()));
+  z->avail_in = static_cast<uInt>(in.size());
+  z->next_out = reinterpret_cast<Bytef*>(out->data() + old);
+  z->avail_out = static_cast<uInt>(bound);
+  const int rc = deflate(z, Z_FULL_FLUSH);
+  if (rc != Z_OK || z->avail_in != 0 || z->avail_out == 0) {
+    out->resize(old);
+    return Status::Internal(fmt::format("deflate failed ({})", rc));
+  }
+  out->resize(old + (bound - z->avail_out));
+  return Status::OK();
+}
+
+void PutLe32(uint32_t v, std::string* out) {
+  for (int i = 0; i < 4; ++i) out->push_back(static_cast<char>((v >> (8 * i)) & 0xff));
+}
+
+}  // namespace
+
+Status CompressChunk(int level, std::string_view in, std::string* out) {
+  if (level < kMinChunkLevel || level > kMaxChunkLevel) {
+    return Status::InvalidArgument(fmt::format("gzip level {} not in {}..{}", level, kMinChunkLevel, kMaxChunkLevel));
+  }
+  if (in.empty()) return Status::OK();
+  if (in.size() > UINT_MAX / 2) return Status::InvalidArgument("chunk too large");
+  return level <= 3 ? IgzipChunk(level, in, out) : ZlibChunk(level, in, out);
+}
+
+uint32_t Crc32(uint32_t crc, std::string_view data) {
+  // zlib's crc32 takes uInt lengths: feed large inputs in pieces.
+  while (!data.empty()) {
+    const size_t n = std::min<size_t>(data.size(), 1u << 30);
+    crc = static_cast<uint32_t>(crc32(crc, reinterpret_cast<const Bytef*>(data.data()), static_cast<uInt>(n)));
+    data.remove_prefix(n);
+  }
+  return crc;
+}
+
+uint32_t Crc32Combine(uint32_t crc_a, uint32_t crc_b, uint64_t len_b) {
+  return static_cast<uint32_t>(crc32_combine64(crc_a, crc_b, static_cast<z_off64_t>(len_b)));
+}
+
+void AppendGzipHeader(std::string* out) {
+  static constexpr char kHeader[10] = {'\x1f', '\x8b', 8, 0, 0, 0, 0, 0, 0, '\xff'};
+  out->append(kHeader, sizeof(kHeader));
+}
+
+void AppendGzipTrailer(uint32_t crc, uint64_t size, std::string* out) {
+  out->push_back('\x03');  // BFINAL=1, fixed Huffman, end-of-block
+  out->push_back('\x00');
+  PutLe32(crc, out);
+  PutLe32(static_cast<uint32_t>(size & 0xffffffffu), out);
+}
+
+}  // namespace shardhose::compress

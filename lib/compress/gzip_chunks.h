@@ -1,0 +1,50 @@
+// File: compress/gzip_chunks.h
+//
+// One gzip member built from independently compressed chunks, so a batch
+// can be held compressed while it grows (batch/batch_buffer.h) and its
+// shards' runs of lines can be put together in any order at the end.
+//
+//   member  = header chunk* final trailer
+//   header  = 1f 8b 08 00 00000000 00 ff   (no name, mtime 0, OS unknown)
+//   chunk   = raw deflate blocks, none final, ending byte-aligned with an
+//             empty stored block (a "full flush": no back-references into
+//             an earlier chunk), so chunks concatenate into one stream
+//   final   = 03 00                        (an empty final fixed block)
+//   trailer = CRC-32 of all input, input size mod 2^32 (little-endian)
+//
+// The result is ONE standard gzip member (RFC 1951/1952), readable by
+// gzip -d, zlib, Java's GZIPInputStream and DuckDB alike.
+//
+// Levels: 1..3 use ISA-L's igzip at its levels 1..3 (1 is the default: about
+// 600 MB/s per core on NDJSON, see bench/), 4..9 use zlib's deflate at that
+// level. A chunk's bytes depend only on its input and level, on one build
+// and CPU (ISA-L picks its code path by CPU features at run time).
+//
+// Thread-safety: CompressChunk() is thread-safe; each thread keeps its own
+// compressor state per level.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "common/status.h"
+
+namespace shardhose::compress {
+
+constexpr int kMinChunkLevel = 1;
+constexpr int kMaxChunkLevel = 9;
+
+// Appends the compressed form of `in` (non-empty) to *out as one chunk.
+Status CompressChunk(int level, std::string_view in, std::string* out);
+
+// CRC-32 (gzip's) of `data`, continuing from `crc` (0 to start).
+uint32_t Crc32(uint32_t crc, std::string_view data);
+// The CRC-32 of A followed by B, from crc(A), crc(B) and B's length.
+uint32_t Crc32Combine(uint32_t crc_a, uint32_t crc_b, uint64_t len_b);
+
+void AppendGzipHeader(std::string* out);
+// The final empty block and the trailer for input of `size` bytes with CRC `crc`.
+void AppendGzipTrailer(uint32_t crc, uint64_t size, std::string* out);
+
+}  // namespace shardhose::compress
