@@ -25,7 +25,7 @@ RUN apt-get update \
       build-essential cmake pkg-config ca-certificates \
       libcurl4-openssl-dev libssl-dev zlib1g-dev rapidjson-dev \
       libspdlog-dev libfmt-dev libsystemd-dev libtomlplusplus-dev libcli11-dev \
-      libcpp-httplib-dev libdeflate-dev \
+      libcpp-httplib-dev libdeflate-dev libisal-dev \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 COPY . .
@@ -42,7 +42,7 @@ ARG DEBIAN_FRONTEND=noninteractive
 # plus ca-certificates for TLS to AWS.
 RUN apt-get update \
  && apt-get install -y --no-install-recommends \
-      ca-certificates libc6 libcpp-httplib0.11 libcurl4 libdeflate0 libfmt9 libgcc-s1 libspdlog1.10 \
+      ca-certificates libc6 libcpp-httplib0.11 libcurl4 libdeflate0 libfmt9 libgcc-s1 libisal2 libspdlog1.10 \
       libssl3 libstdc++6 libsystemd0 libtomlplusplus3 zlib1g \
  && rm -rf /var/lib/apt/lists/* \
  && groupadd --system --gid 10001 shardhose \

@@ -13,7 +13,7 @@ PACKAGES=(
   build-essential cmake pkg-config git python3 python3-yaml ca-certificates systemd
   libcurl4-openssl-dev libssl-dev zlib1g-dev rapidjson-dev
   libspdlog-dev libfmt-dev libsystemd-dev libtomlplusplus-dev libcli11-dev
-  libcpp-httplib-dev libdeflate-dev
+  libcpp-httplib-dev libdeflate-dev libisal-dev
   libgtest-dev libgmock-dev
   prometheus
   clang libclang-rt-14-dev
