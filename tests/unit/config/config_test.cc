@@ -686,7 +686,7 @@ TEST_F(ConfigTest, ToTomlListsEveryOption) {
 
 TEST_F(ConfigTest, ListOptions) {
   const auto options = ListOptions();
-  EXPECT_EQ(options.size(), 31u);
+  EXPECT_EQ(options.size(), 33u);
   const auto it = std::find_if(options.begin(), options.end(),
                                [](const OptionInfo& o) { return o.dotted() == "batch.max_bytes"; });
   ASSERT_NE(it, options.end());
