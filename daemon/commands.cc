@@ -15,6 +15,7 @@
 #include "common/logging.h"
 #include "config/config.h"
 #include "pipeline/pipeline.h"
+#include "poll/efo_reader.h"
 #include "poll/kinesis_client.h"
 #include "shardhose/version.h"
 #include "http_server.h"
@@ -63,6 +64,14 @@ int RunCommand(const CommonOptions& options, bool drain) {
   kopts.region = cfg->source.region;
   kopts.endpoint_url = cfg->source.endpoint_url;
   auto kinesis = poll::NewKinesisClient(kopts, http.get(), creds.get(), clock);
+  std::unique_ptr<poll::KinesisClient> efo;  // reads through `kinesis` for everything but records
+  if (cfg->source.consumer == "efo") {
+    poll::EfoOptions eopts;
+    eopts.region = kopts.region;
+    eopts.endpoint_url = kopts.endpoint_url;
+    eopts.consumer_name = cfg->source.consumer_name;
+    efo = poll::NewEfoKinesisClient(eopts, kinesis.get(), http.get(), creds.get(), clock);
+  }
 
   std::unique_ptr<upload::ObjectStore> store;
   if (cfg->OutputIsLocalDirectory()) {
@@ -92,7 +101,7 @@ int RunCommand(const CommonOptions& options, bool drain) {
   // Destroyed in reverse order: the HTTP server (which reads the pipeline
   // and the registry) goes first, the registry last.
   metrics::Registry registry;
-  pipeline::Pipeline pipeline(*cfg, pipeline::Deps{kinesis.get(), store.get(), &checkpoint_file, clock, &registry});
+  pipeline::Pipeline pipeline(*cfg, pipeline::Deps{efo ? efo.get() : kinesis.get(), store.get(), &checkpoint_file, clock, &registry});
   ServiceNotifier notifier(&pipeline, clock);
   std::unique_ptr<HttpServer> server;
   if (!cfg->server.listen.empty()) {

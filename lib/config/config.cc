@@ -103,6 +103,7 @@ std::string CheckRecordTemplate(const std::string& v);
 std::string CheckErrorTemplate(const std::string& v);
 std::string CheckTimestamp(const std::string& v);
 std::string CheckListen(const std::string& v);
+std::string CheckConsumerName(const std::string& v);
 
 // "source, stream_name, <accessor>" for a row.
 #define SH_KEY(sec, key) #sec, #key, Ref(+[](Config& c) -> auto& { return c.sec.key; })
@@ -122,6 +123,8 @@ const std::vector<Option>& Options() {
     {SH_KEY(source, idle_poll_interval_ms), Range(0),                                 "Gap after a GetRecords call that returned no records."},
     {SH_KEY(source, shard_refresh_s),       Range(1),                                 "How often to list shards to find new ones (resharding)."},
     {SH_KEY(source, poll_threads),          Range(1, 256),                            "Threads polling shards; shards are multiplexed over them."},
+    {SH_KEY(source, consumer),              OneOf("polling|efo"),                     "How shards are read: \"polling\" (GetRecords) or \"efo\" (enhanced fan-out: a registered stream consumer, SubscribeToShard)."},
+    {SH_KEY(source, consumer_name),         NonEmpty().Check(CheckConsumerName),      "Stream consumer registered (or reused) with consumer = \"efo\"."},
 
     {SH_KEY(batch, max_bytes),              Range(1, kMaxObjectBytes),                "Uncompressed bytes per object; a batch is flushed when it would exceed this."},
     {SH_KEY(batch, max_interval_s),         Range(0, 86400),                          "Flush a batch when its oldest line is this old; 0 = flush after every poll."},
@@ -395,6 +398,17 @@ std::string CheckTimestamp(const std::string& v) {
   if (v.empty()) return "";
   auto ms = ParseRfc3339Millis(v);
   return ms.ok() ? "" : ms.status().message();
+}
+
+// Kinesis consumer names: [a-zA-Z0-9_.-]{1,128}.
+std::string CheckConsumerName(const std::string& v) {
+  if (v.size() > 128) return "must be at most 128 characters";
+  for (char ch : v) {
+    const bool ok = (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') || ch == '_' ||
+                    ch == '.' || ch == '-';
+    if (!ok) return "may contain only letters, digits, '_', '.' and '-'";
+  }
+  return "";
 }
 
 std::string CheckListen(const std::string& v) {
@@ -712,6 +726,12 @@ void Loader::ValidateTogether() {
                                          " but source.region is " + Quote(c.source.region));
       }
     }
+  }
+
+  if (c.source.consumer == "efo" && c.source.max_records_per_call < 2 &&
+      !Invalid({"source.consumer", "source.max_records_per_call"})) {
+    // A one-record read is the pipeline's trim-horizon probe (poll/efo_reader.h).
+    problem("source.max_records_per_call", "must be at least 2 with source.consumer = \"efo\"");
   }
 
   if (!Invalid({"source.initial_position", "source.initial_timestamp"})) {

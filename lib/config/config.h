@@ -65,6 +65,8 @@ struct SourceConfig {
   int64_t idle_poll_interval_ms = 1000;  // gap after an empty GetRecords
   int64_t shard_refresh_s = 60;          // ListShards period
   int64_t poll_threads = 4;              // shards are multiplexed over these
+  std::string consumer = "polling";      // | "efo" (SubscribeToShard, poll/efo_reader.h)
+  std::string consumer_name = "shardhose";  // the stream consumer with "efo"
 
   bool operator==(const SourceConfig&) const = default;
 };

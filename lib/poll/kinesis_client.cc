@@ -221,6 +221,7 @@ Status ParseGetRecords(RecordsPage* page) {
   page->records.clear();
   page->child_shards.clear();
   page->next_iterator.clear();
+  page->continuation_seq.clear();
   page->millis_behind = 0;
   page->data_bytes = 0;
   rapidjson::Document d;
@@ -255,6 +256,10 @@ Status ParseGetRecords(RecordsPage* page) {
   auto next = d.FindMember("NextShardIterator");
   if (next != d.MemberEnd() && next->value.IsString()) {
     page->next_iterator.assign(next->value.GetString(), next->value.GetStringLength());
+  }
+  auto cont = d.FindMember("ContinuationSequenceNumber");
+  if (cont != d.MemberEnd() && cont->value.IsString()) {
+    page->continuation_seq.assign(cont->value.GetString(), cont->value.GetStringLength());
   }
   auto behind = d.FindMember("MillisBehindLatest");
   if (behind != d.MemberEnd() && behind->value.IsInt64()) page->millis_behind = behind->value.GetInt64();

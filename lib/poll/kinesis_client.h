@@ -65,6 +65,7 @@ struct RecordsPage {
   int64_t millis_behind = 0;
   std::vector<ShardInfo> child_shards;  // id + parents, when the shard closed
   uint64_t data_bytes = 0;              // total base64 Data length
+  std::string continuation_seq;         // SubscribeToShardEvent only (efo_reader.h)
 };
 
 struct KinesisOptions {
@@ -90,7 +91,9 @@ std::unique_ptr<KinesisClient> NewKinesisClient(KinesisOptions options, aws::Htt
                                                 aws::CredentialsProvider* creds, Clock* clock);
 
 // Parses a GetRecords response body in place (exposed for tests/bench).
-// Corruption if the body is not a GetRecords answer.
+// Corruption if the body is not a GetRecords answer. Also parses a
+// SubscribeToShardEvent payload (same fields, plus ContinuationSequenceNumber
+// into continuation_seq, and no NextShardIterator).
 Status ParseGetRecords(RecordsPage* page);
 
 }  // namespace shardhose::poll

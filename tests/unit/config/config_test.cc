@@ -686,7 +686,7 @@ TEST_F(ConfigTest, ToTomlListsEveryOption) {
 
 TEST_F(ConfigTest, ListOptions) {
   const auto options = ListOptions();
-  EXPECT_EQ(options.size(), 31u);
+  EXPECT_EQ(options.size(), 33u);
   const auto it = std::find_if(options.begin(), options.end(),
                                [](const OptionInfo& o) { return o.dotted() == "batch.max_bytes"; });
   ASSERT_NE(it, options.end());
@@ -759,6 +759,59 @@ TEST(ConfigMethodsTest, DisplayNameAndDirectory) {
   EXPECT_EQ(c.OutputDirectory(), "/var/lake");
   c.output.endpoint_url = "http://127.0.0.1:4569";
   EXPECT_FALSE(c.OutputIsLocalDirectory());
+}
+
+}  // namespace
+}  // namespace shardhose::config
+
+// --- [source] consumer (enhanced fan-out) -----------------------------------
+
+namespace shardhose::config {
+namespace {
+
+class ConsumerConfigTest : public ::testing::Test {
+ protected:
+  Result<Config> LoadSource(const std::string& extra, EnvMap env = {}) {
+    path_ = ::testing::TempDir() + "/config_consumer_test_" + std::to_string(::getpid()) + ".toml";
+    std::ofstream(path_) << "[source]\nstream_name = \"orders\"\n" << extra << "\n[output]\nbucket = \"lake\"\n";
+    return Load(path_, Env(env));
+  }
+  void TearDown() override { std::remove(path_.c_str()); }
+  std::string path_;
+};
+
+TEST_F(ConsumerConfigTest, DefaultsToPolling) {
+  auto r = LoadSource("");
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(r->source.consumer, "polling");
+  EXPECT_EQ(r->source.consumer_name, "shardhose");
+}
+
+TEST_F(ConsumerConfigTest, EfoFromFileAndEnvironment) {
+  auto r = LoadSource("consumer = \"efo\"\nconsumer_name = \"lake-loader.v2\"");
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(r->source.consumer, "efo");
+  EXPECT_EQ(r->source.consumer_name, "lake-loader.v2");
+  auto e = LoadSource("consumer = \"polling\"", {{"SHARDHOSE_SOURCE_CONSUMER", "efo"}});
+  ASSERT_TRUE(e.ok()) << e.status().ToString();
+  EXPECT_EQ(e->source.consumer, "efo");
+}
+
+TEST_F(ConsumerConfigTest, RejectsBadValues) {
+  auto r = LoadSource("consumer = \"fanout\"");
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.status().message().find("source.consumer:"), std::string::npos) << r.status().message();
+  r = LoadSource("consumer = \"efo\"\nconsumer_name = \"has space\"");
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.status().message().find("source.consumer_name:"), std::string::npos) << r.status().message();
+  r = LoadSource("consumer_name = \"\"");
+  ASSERT_FALSE(r.ok());
+  r = LoadSource("consumer = \"efo\"\nmax_records_per_call = 1");
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.status().message().find("source.max_records_per_call: must be at least 2 with source.consumer = \"efo\""),
+            std::string::npos)
+      << r.status().message();
+  EXPECT_TRUE(LoadSource("max_records_per_call = 1").ok());  // polling: any limit
 }
 
 }  // namespace
