@@ -6,7 +6,9 @@ UPDATING), then a --drain.
 The producer writes rounds: round n holds version n of every item key (one
 PutRecords per round, keys shuffled), so version n+1 of a key is written only
 after version n was acknowledged. Kinesis puts it later in the same shard, or,
-after a reshard, in a child shard. What the output must show:
+after a reshard, in a child shard. A small GetRecords limit, a SIGSTOP across
+one reshard and a restart after another make the daemon know children while
+their parents still hold a backlog. What the output must show:
 
   - every change exactly once (by event id), each line equal to the reference
     unmarshalling and naming the shard and sequence number PutRecords gave;
@@ -16,6 +18,11 @@ after a reshard, in a child shard. What the output must show:
     AdjacentParentShardId, transitively, from the final ListShards);
   - per item key, within one object, versions increase line by line (bodies
     are grouped by shard in shard-id order; a child's id is always higher);
+  - per item key, across the objects of one partition, in the order they were
+    sealed (known where two objects hold records of one shard, made
+    transitive), versions increase: this is where reading a child before its
+    parent is finished shows in the output (checked: a build whose children
+    do not wait fails here);
   - in the daemon's debug log (JSON lines, every run in order), the first
     GetRecords of a child comes after "shard <parent> is closed and fully
     read" for each of its parents: children start only after their parents
@@ -165,9 +172,11 @@ class ReshardBase(unittest.TestCase):
     SHARDS = 2
     KINESIS_ENV = {}
 
-    def daemon(self, emu, work, refresh_s):
+    def daemon(self, emu, work, refresh_s, records_per_call=10000):
+        # A small GetRecords limit makes a parent's backlog take several
+        # polls, so children are known while their parents are still read.
         return h.Shardhose(emu, work, STREAM, max_bytes=64 * 1024, max_interval_s=1,
-                           source__shard_refresh_s=refresh_s)
+                           source__shard_refresh_s=refresh_s, source__max_records_per_call=records_per_call)
 
     def start(self, sh):
         sh.start(extra=("--log-format", "json"), log_level="debug")
@@ -242,6 +251,14 @@ class ReshardBase(unittest.TestCase):
                     self.fail("%s: key %d: version %d after version %d" % (o.key, k, v, last[k]))
                 last[k] = v
 
+        # Across the objects of one partition: batches of a partition are
+        # sealed one after the other, and a shard's records are appended in
+        # sequence order, so two objects holding records of the same shard
+        # were sealed in the order of those records. Over that order (made
+        # transitive), a key's versions must increase from object to object:
+        # records read late (a parent after its child) would show here.
+        pairs_ordered = self.check_partition_order(objects, producer)
+
         # Children are polled only after every parent was read to its end.
         events = log_events(logs)
         first_poll, closed_at = {}, {}
@@ -273,11 +290,60 @@ class ReshardBase(unittest.TestCase):
                              sorted(parents.get(shard, [])), "lineage of %s in the checkpoint" % shard)
 
         print("RESHARD FIGURES %s: %d records, %d rounds of %d keys, %d reshards, %d shards (%d closed), "
-              "%d objects, %d parent/child key pairs checked, %d runs, child start after last parent closed: "
+              "%d objects, %d parent/child key pairs checked, %d ordered object pairs, %d runs, child start after last parent closed: "
               "max %.2f s, mean %.2f s"
               % (type(self).__name__, len(produced.records), producer.rounds, KEYS, reshards, len(shards),
-                 len(closed), len(objects), pairs_checked, len(logs), max(waits) if waits else 0,
+                 len(closed), len(objects), pairs_checked, pairs_ordered, len(logs), max(waits) if waits else 0,
                  sum(waits) / len(waits) if waits else 0), flush=True)
+
+
+    def check_partition_order(self, objects, producer):
+        """Returns how many (earlier, later) object pairs were compared."""
+        by_partition = {}
+        for o in objects:
+            if o.key.startswith("errors/"):
+                continue
+            seqs, versions = {}, {}
+            for ln in o.lines:
+                d = json.loads(ln)
+                k, v = producer.version[d["event_id"]]
+                sq = int(d["sequence_number"])
+                lo, hi = seqs.get(d["shard_id"], (sq, sq))
+                seqs[d["shard_id"]] = (min(lo, sq), max(hi, sq))
+                lo, hi = versions.get(k, (v, v))
+                versions[k] = (min(lo, v), max(hi, v))
+            by_partition.setdefault(h.key_dir(o.key), []).append((o.key, seqs, versions))
+        compared = 0
+        for part, objs in by_partition.items():
+            n = len(objs)
+            before = [[False] * n for _ in range(n)]
+            for a in range(n):
+                for b in range(n):
+                    if a == b:
+                        continue
+                    for shard, (lo_a, hi_a) in objs[a][1].items():
+                        if shard not in objs[b][1]:
+                            continue
+                        lo_b, hi_b = objs[b][1][shard]
+                        if hi_a < lo_b:
+                            before[a][b] = True
+                        elif not hi_b < lo_a:
+                            self.fail("%s and %s hold interleaved records of %s" % (objs[a][0], objs[b][0], shard))
+            for m in range(n):  # transitive closure
+                for a in range(n):
+                    if before[a][m]:
+                        for b in range(n):
+                            before[a][b] = before[a][b] or before[m][b]
+            for a in range(n):
+                for b in range(n):
+                    if not before[a][b]:
+                        continue
+                    compared += 1
+                    for k, (_, hi) in objs[a][2].items():
+                        if k in objs[b][2] and not hi < objs[b][2][k][0]:
+                            self.fail("key %d: version %d in %s, sealed before %s which holds version %d"
+                                      % (k, hi, objs[a][0], objs[b][0], objs[b][2][k][0]))
+        return compared
 
 
 class SplitMergeTest(ReshardBase):
@@ -314,17 +380,27 @@ class SplitMergeTest(ReshardBase):
 class UpdateShardCountTest(ReshardBase):
     def test_scale_up_then_down_while_running(self):
         with h.TempDir() as work, h.Emulators(streams={STREAM: self.SHARDS}) as emu:
-            sh = self.daemon(emu, work, refresh_s=1)
+            sh = self.daemon(emu, work, refresh_s=1, records_per_call=20)
             producer = OrderedProducer(emu.kinesis_port, STREAM, seed=72)
             logs = []
             try:
                 self.start(sh)
                 producer.start()
                 producer.wait_rounds(10)
-                h.log("UpdateShardCount 2 -> 4")
-                emu.kinesis.update_shard_count(STREAM, 4)
-                self.assertEqual(len(emu.kinesis.open_shards(STREAM)), 4)
-                producer.wait_rounds(12)
+                # The daemon is frozen (SIGSTOP, as in a VM pause) across the
+                # first reshard: when it resumes, the periodic ListShards
+                # names the children at once while the parents still hold a
+                # backlog of several GetRecords calls; the children must wait.
+                sh.proc.send_signal(signal.SIGSTOP)
+                try:
+                    producer.wait_rounds(6)
+                    h.log("UpdateShardCount 2 -> 4 (daemon stopped)")
+                    emu.kinesis.update_shard_count(STREAM, 4)
+                    self.assertEqual(len(emu.kinesis.open_shards(STREAM)), 4)
+                    producer.wait_rounds(6)
+                finally:
+                    sh.proc.send_signal(signal.SIGCONT)
+                producer.wait_rounds(8)
                 h.log("UpdateShardCount 4 -> 2")
                 emu.kinesis.update_shard_count(STREAM, 2)
                 self.assertEqual(len(emu.kinesis.open_shards(STREAM)), 2)
@@ -346,7 +422,7 @@ class RestartAcrossReshardTest(ReshardBase):
 
     def test_stop_and_restart_across_reshards(self):
         with h.TempDir() as work, h.Emulators(streams={STREAM: self.SHARDS}, kinesis_env=self.KINESIS_ENV) as emu:
-            sh = self.daemon(emu, work, refresh_s=2)
+            sh = self.daemon(emu, work, refresh_s=2, records_per_call=20)
             producer = OrderedProducer(emu.kinesis_port, STREAM, seed=73)
             logs = []
             try:
