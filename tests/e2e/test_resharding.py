@@ -415,6 +415,9 @@ class UpdateShardCountTest(ReshardBase):
 
 
 class RestartAcrossReshardTest(ReshardBase):
+    """SIGTERM, split while stopped, restart; merge, SIGTERM while UPDATING,
+    restart at once; SIGKILL, split while down, restart; --drain."""
+
     # Long enough that the daemon is stopped and started again while the
     # stream is still UPDATING after MergeShards (kinesis-local lists the
     # merged child at once; only the status lags).
@@ -449,14 +452,22 @@ class RestartAcrossReshardTest(ReshardBase):
                 self.assertEqual(emu.kinesis.describe_stream_summary(STREAM)["StreamStatus"], "UPDATING",
                                  "the merge finished before the restart: the scenario did not happen")
                 emu.kinesis.wait_active(STREAM)
-                producer.wait_rounds(10)
+                producer.wait_rounds(6)
+                # A crash (SIGKILL) once the merged child is being read, and
+                # a split of that child while the daemon is down.
+                _, text = sh.kill()
+                logs.append(text)
+                self.split_middle(emu, emu.kinesis.open_shards(STREAM)[0])
+                producer.wait_rounds(6)
+                self.start(sh)
+                producer.wait_rounds(6)
                 producer.stop()
                 self.stop(sh, logs)
             finally:
                 producer._stop.set()
                 sh.close()
             self.drain(sh, logs)
-            self.verify(emu, sh, producer, logs, reshards=2)
+            self.verify(emu, sh, producer, logs, reshards=3)
 
 
 if __name__ == "__main__":
