@@ -139,7 +139,10 @@ class FakeKinesis : public poll::KinesisClient {
       body += ",\"ChildShards\":[";
       for (size_t i = 0; i < s.children.size(); ++i) {
         if (i) body += ',';
-        body += "{\"ShardId\":\"" + s.children[i].id + "\",\"ParentShards\":[\"" + shard + "\"]}";
+        const poll::ShardInfo& c = s.children[i];
+        body += "{\"ShardId\":\"" + c.id + "\",\"ParentShards\":[\"" + c.parent + "\"";
+        if (!c.adjacent_parent.empty()) body += ",\"" + c.adjacent_parent + "\"";
+        body += "]}";
       }
       body += "]";
     }
@@ -299,6 +302,36 @@ TEST_F(PipelineTest, DrainWritesEveryRecordOnceAcrossAReshard) {
   EXPECT_EQ(cp.shards.at("shardId-1").sequence, kinesis_.shards["shardId-1"].records.back().seq);
   EXPECT_EQ(cp.shards.at("shardId-2").sequence, kinesis_.shards["shardId-2"].records.back().seq);
   EXPECT_EQ(cp.shards.at("shardId-2").parent, "shardId-0");
+}
+
+TEST_F(PipelineTest, MergedChildStartsAfterBothParents) {
+  // shardId-0 and shardId-1 merged into shardId-2; shardId-1 has a long
+  // backlog (the fake answers 7 records per call), so shardId-0 ends first.
+  kinesis_.AddShard("shardId-0");
+  kinesis_.AddShard("shardId-1");
+  kinesis_.AddShard("shardId-2", "shardId-0", "shardId-1");
+  int n = 0;
+  for (int i = 0; i < 3; ++i) kinesis_.Put("shardId-0", ChangeRecord("e" + std::to_string(n++), "t", 1716200000000));
+  for (int i = 0; i < 60; ++i) kinesis_.Put("shardId-1", ChangeRecord("e" + std::to_string(n++), "t", 1716200000000));
+  kinesis_.Close("shardId-0", {"shardId-2"});
+  kinesis_.Close("shardId-1", {"shardId-2"});
+  for (int i = 0; i < 20; ++i) kinesis_.Put("shardId-2", ChangeRecord("e" + std::to_string(n++), "t", 1716200000000));
+
+  ASSERT_TRUE(Drain().ok());
+  auto ids = store_.EventIds();
+  EXPECT_EQ(ids.size(), static_cast<size_t>(n));
+  size_t last_parent = 0, first_child = SIZE_MAX;
+  for (size_t i = 0; i < kinesis_.calls.size(); ++i) {
+    const std::string& c = kinesis_.calls[i];
+    if (c.starts_with("GetRecords shardId-0 ") || c.starts_with("GetRecords shardId-1 ")) last_parent = i;
+    if (c.starts_with("GetRecords shardId-2 ") && first_child == SIZE_MAX) first_child = i;
+  }
+  EXPECT_LT(last_parent, first_child);
+  auto cp = LoadCheckpoint();
+  EXPECT_EQ(cp.shards.at("shardId-2").parent, "shardId-0");
+  EXPECT_EQ(cp.shards.at("shardId-2").adjacent_parent, "shardId-1");
+  EXPECT_EQ(cp.shards.at("shardId-0").state, checkpoint::ShardCheckpoint::State::kFinished);
+  EXPECT_EQ(cp.shards.at("shardId-1").state, checkpoint::ShardCheckpoint::State::kFinished);
 }
 
 TEST_F(PipelineTest, ParentPastRetentionWhileRunningLetsItsChildrenStart) {
