@@ -34,6 +34,7 @@ parent closed) are printed on a line starting with RESHARD FIGURES; they are
 not asserted (no wall-clock checks).
 """
 
+import calendar
 import json
 import random
 import re
@@ -160,9 +161,8 @@ def log_events(texts):
 
 
 def ts_seconds(ts):
-    # 2026-11-23T01:13:12.345Z
-    t = time.strptime(ts[:19], "%Y-%m-%dT%H:%M:%S")
-    return time.mktime(t) + int(ts[20:23]) / 1000.0
+    """Seconds since the epoch of a log timestamp (2026-11-23T01:13:12.345Z, UTC)."""
+    return calendar.timegm(time.strptime(ts[:19], "%Y-%m-%dT%H:%M:%S")) + int(ts[20:23]) / 1000.0
 
 
 class ReshardBase(unittest.TestCase):
