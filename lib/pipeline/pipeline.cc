@@ -510,6 +510,8 @@ struct Pipeline::Impl {
       spdlog::error("shard {}: {} failed ({}), retrying in {} ms", id, op, st.ToString(), delay.count());
     }
     e->iterator.clear();
+    // Gone from the stream (a closed shard past retention)? Relist now.
+    if (st.peer_code() == "ResourceNotFoundException") refresh_shards = true;
     return deps.clock->Now() + delay;
   }
 
@@ -808,6 +810,14 @@ struct Pipeline::Impl {
             for (const auto& id : shards.Merge(listed.value(), IteratorStart{})) {
               progress.Track(id, "");
               spdlog::info("new shard {}", id);
+              checkpoint_dirty = true;
+            }
+            for (const auto& id : shards.ExpireUnlisted(listed.value())) {
+              spdlog::error("shard {} was closed and has left the stream (past its retention) before it was read "
+                            "to its end: its remaining records expired unread and are LOST; its children start now",
+                            id);
+              stats.retention_gaps++;
+              m.retention_gaps.With({id}).Inc();
               checkpoint_dirty = true;
             }
             shards.Activate(deps.clock->Now());

@@ -113,4 +113,20 @@ bool ShardSet::AllCaughtUp() const {
   return true;
 }
 
+std::vector<std::string> ShardSet::ExpireUnlisted(const std::vector<ShardInfo>& listed) {
+  std::vector<std::string> expired;
+  if (listed.empty()) return expired;
+  for (auto& [id, e] : shards_) {
+    if (e.state != ShardState::kWaiting && e.state != ShardState::kActive) continue;
+    if (!e.info.closed()) continue;
+    bool still_listed = false;
+    for (const auto& s : listed) still_listed = still_listed || s.id == id;
+    if (still_listed) continue;
+    e.state = ShardState::kExhausted;
+    e.iterator.clear();
+    expired.push_back(id);
+  }
+  return expired;
+}
+
 }  // namespace shardhose::poll

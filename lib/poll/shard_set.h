@@ -73,6 +73,16 @@ class ShardSet {
   const ShardEntry* Find(const std::string& id) const;
   const std::map<std::string, ShardEntry>& entries() const { return shards_; }
 
+  // `listed` is a complete ListShards answer. Only closed shards leave the
+  // listing, once they are past the stream's retention; one that is still
+  // waiting or active (read too slowly, e.g. while uploads were failing for
+  // that long) will never be readable: its unread records have expired. Such
+  // shards become exhausted, so their children can start, and their ids are
+  // returned for the caller to report the loss. Open shards (which includes
+  // children learned from ChildShards since the listing) and exhausted or
+  // finished shards are never affected; an empty listing changes nothing.
+  std::vector<std::string> ExpireUnlisted(const std::vector<ShardInfo>& listed);
+
   // Drain is complete when every shard is exhausted/finished, or active
   // and caught up (and none is held or waiting).
   bool AllCaughtUp() const;

@@ -210,6 +210,27 @@ class KinesisClient:
                                   "AdjacentShardToMerge": adjacent_shard_id})
         self.wait_active(name)
 
+    def update_shard_count(self, name, target):
+        """UNIFORM_SCALING to `target` open shards (kinesis-local splits or
+        merges every open shard); waits until the stream is ACTIVE again."""
+        self.call("UpdateShardCount", {"StreamName": name, "TargetShardCount": target,
+                                       "ScalingType": "UNIFORM_SCALING"})
+        self.wait_active(name)
+
+    def open_shards(self, name):
+        """The open shards (no EndingSequenceNumber), in hash key order, so
+        that neighbours in the list are adjacent (MergeShards needs that)."""
+        shards = [s for s in self.list_shards(name)
+                  if not s.get("SequenceNumberRange", {}).get("EndingSequenceNumber")]
+        return sorted(shards, key=lambda s: int(s["HashKeyRange"]["StartingHashKey"]))
+
+    @staticmethod
+    def parents(shards):
+        """{shard_id: [parent ids]} (ParentShardId, AdjacentParentShardId)
+        from a ListShards answer."""
+        return {s["ShardId"]: [p for p in (s.get("ParentShardId"), s.get("AdjacentParentShardId")) if p]
+                for s in shards}
+
     # --- data plane
     def put_records(self, name, records):
         """records: list of (partition_key, data_bytes). Sends batches of at
@@ -361,8 +382,9 @@ class Emulators:
             emu.kinesis_url, emu.s3_url, emu.workdir
     """
 
-    def __init__(self, streams=None, start_timeout=90, workdir=None):
+    def __init__(self, streams=None, start_timeout=90, workdir=None, kinesis_env=None):
         self.streams = dict(streams or {})
+        self.kinesis_env = dict(kinesis_env or {})  # e.g. {"MERGE_SHARDS_DURATION": "4s"}
         self.start_timeout = start_timeout
         self.workdir = workdir
         self._own_workdir = workdir is None
@@ -429,6 +451,7 @@ class Emulators:
             "LOG_LEVEL": os.environ.get("KINESIS_MOCK_LOG_LEVEL", "WARN"),
             "AWS_REGION": REGION,
         })
+        env.update(self.kinesis_env)
         if self.streams:
             env["INITIALIZE_STREAMS"] = ",".join("%s:%d" % kv for kv in self.streams.items())
         kdir = os.path.join(EMULATORS_DIR, "node_modules", "kinesis-local")

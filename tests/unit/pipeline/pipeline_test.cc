@@ -43,6 +43,10 @@ class FakeKinesis : public poll::KinesisClient {
   int expire_every = 0;            // every Nth GetRecords says the iterator expired
   int get_records_calls = 0;
   uint64_t next_seq = 1000;
+  // Listed by the first ListShards only, then past retention: ListShards
+  // stops naming them and every call on them is ResourceNotFoundException.
+  std::set<std::string> gone_after_first_list;
+  int list_calls = 0;
 
   void AddShard(const std::string& id, const std::string& parent = "", const std::string& adjacent = "") {
     std::lock_guard<std::mutex> lock(mu);
@@ -80,13 +84,21 @@ class FakeKinesis : public poll::KinesisClient {
   }
   Result<std::vector<poll::ShardInfo>> ListShards(const poll::StreamRef&) override {
     std::lock_guard<std::mutex> lock(mu);
+    ++list_calls;
     std::vector<poll::ShardInfo> out;
-    for (auto& [_, s] : shards) out.push_back(s.info);
+    for (auto& [id, s] : shards) {
+      if (list_calls > 1 && gone_after_first_list.count(id)) continue;
+      out.push_back(s.info);
+    }
     return out;
   }
   Result<std::string> GetShardIterator(const poll::StreamRef&, const std::string& shard,
                                        const poll::IteratorStart& start) override {
     std::lock_guard<std::mutex> lock(mu);
+    if (gone_after_first_list.count(shard)) {
+      return Status::NotFound("Shard " + shard + " does not exist")
+          .WithPeer(RetryClass::kClientError, "ResourceNotFoundException");
+    }
     const FakeShard& s = shards.at(shard);
     size_t index = 0;
     if (start.type == poll::IteratorType::kAfterSequenceNumber) {
@@ -127,7 +139,10 @@ class FakeKinesis : public poll::KinesisClient {
       body += ",\"ChildShards\":[";
       for (size_t i = 0; i < s.children.size(); ++i) {
         if (i) body += ',';
-        body += "{\"ShardId\":\"" + s.children[i].id + "\",\"ParentShards\":[\"" + shard + "\"]}";
+        const poll::ShardInfo& c = s.children[i];
+        body += "{\"ShardId\":\"" + c.id + "\",\"ParentShards\":[\"" + c.parent + "\"";
+        if (!c.adjacent_parent.empty()) body += ",\"" + c.adjacent_parent + "\"";
+        body += "]}";
       }
       body += "]";
     }
@@ -287,6 +302,64 @@ TEST_F(PipelineTest, DrainWritesEveryRecordOnceAcrossAReshard) {
   EXPECT_EQ(cp.shards.at("shardId-1").sequence, kinesis_.shards["shardId-1"].records.back().seq);
   EXPECT_EQ(cp.shards.at("shardId-2").sequence, kinesis_.shards["shardId-2"].records.back().seq);
   EXPECT_EQ(cp.shards.at("shardId-2").parent, "shardId-0");
+}
+
+TEST_F(PipelineTest, MergedChildStartsAfterBothParents) {
+  // shardId-0 and shardId-1 merged into shardId-2; shardId-1 has a long
+  // backlog (the fake answers 7 records per call), so shardId-0 ends first.
+  kinesis_.AddShard("shardId-0");
+  kinesis_.AddShard("shardId-1");
+  kinesis_.AddShard("shardId-2", "shardId-0", "shardId-1");
+  int n = 0;
+  for (int i = 0; i < 3; ++i) kinesis_.Put("shardId-0", ChangeRecord("e" + std::to_string(n++), "t", 1716200000000));
+  for (int i = 0; i < 60; ++i) kinesis_.Put("shardId-1", ChangeRecord("e" + std::to_string(n++), "t", 1716200000000));
+  kinesis_.Close("shardId-0", {"shardId-2"});
+  kinesis_.Close("shardId-1", {"shardId-2"});
+  for (int i = 0; i < 20; ++i) kinesis_.Put("shardId-2", ChangeRecord("e" + std::to_string(n++), "t", 1716200000000));
+
+  ASSERT_TRUE(Drain().ok());
+  auto ids = store_.EventIds();
+  EXPECT_EQ(ids.size(), static_cast<size_t>(n));
+  size_t last_parent = 0, first_child = SIZE_MAX;
+  for (size_t i = 0; i < kinesis_.calls.size(); ++i) {
+    const std::string& c = kinesis_.calls[i];
+    if (c.starts_with("GetRecords shardId-0 ") || c.starts_with("GetRecords shardId-1 ")) last_parent = i;
+    if (c.starts_with("GetRecords shardId-2 ") && first_child == SIZE_MAX) first_child = i;
+  }
+  EXPECT_LT(last_parent, first_child);
+  auto cp = LoadCheckpoint();
+  EXPECT_EQ(cp.shards.at("shardId-2").parent, "shardId-0");
+  EXPECT_EQ(cp.shards.at("shardId-2").adjacent_parent, "shardId-1");
+  EXPECT_EQ(cp.shards.at("shardId-0").state, checkpoint::ShardCheckpoint::State::kFinished);
+  EXPECT_EQ(cp.shards.at("shardId-1").state, checkpoint::ShardCheckpoint::State::kFinished);
+}
+
+TEST_F(PipelineTest, ParentPastRetentionWhileRunningLetsItsChildrenStart) {
+  // shardId-0 was split into shardId-2 long ago and is still listed when the
+  // daemon starts, but passes the stream's retention before it is read (the
+  // daemon was a whole retention period behind). Its children must not wait
+  // for it forever: the loss is reported and counted, the children are read.
+  kinesis_.AddShard("shardId-0");
+  kinesis_.AddShard("shardId-1");
+  kinesis_.AddShard("shardId-2", "shardId-0");
+  for (int i = 0; i < 10; ++i) kinesis_.Put("shardId-0", ChangeRecord("lost" + std::to_string(i), "t", 1716200000000));
+  kinesis_.Close("shardId-0", {"shardId-2"});
+  for (int i = 0; i < 20; ++i) kinesis_.Put("shardId-1", ChangeRecord("a" + std::to_string(i), "t", 1716200000000));
+  for (int i = 0; i < 30; ++i) kinesis_.Put("shardId-2", ChangeRecord("c" + std::to_string(i), "t", 1716200000000));
+  kinesis_.gone_after_first_list.insert("shardId-0");
+
+  Stats stats;
+  ASSERT_TRUE(Drain(&stats).ok());
+  EXPECT_EQ(stats.retention_gaps.load(), 1u);
+  auto ids = store_.EventIds();
+  EXPECT_EQ(ids.size(), 50u);
+  for (const auto& [id, count] : ids) {
+    EXPECT_EQ(count, 1) << id;
+    EXPECT_NE(id.rfind("lost", 0), 0u) << id;
+  }
+  auto cp = LoadCheckpoint();
+  EXPECT_EQ(cp.shards.at("shardId-0").state, checkpoint::ShardCheckpoint::State::kFinished);
+  EXPECT_EQ(cp.shards.at("shardId-2").sequence, kinesis_.shards["shardId-2"].records.back().seq);
 }
 
 TEST_F(PipelineTest, RestartAddsOnlyNewRecords) {

@@ -37,6 +37,31 @@ TEST(ShardSet, UnlistedParentCountsAsDone) {
   EXPECT_EQ(set.Activate(clock.Now()).size(), 1u);
 }
 
+TEST(ShardSet, ClosedShardLeavingTheListingExpiresAndItsChildrenStart) {
+  SimulatedClock clock;
+  ShardSet set;
+  // s0 split into s2 and s3 long ago, but s0 was never read to its end
+  // (the daemon fell a whole retention period behind); s1 is open.
+  set.Merge({Shard("s0", "", "", true), Shard("s1"), Shard("s2", "s0"), Shard("s3", "s0")}, IteratorStart{});
+  EXPECT_EQ(set.Activate(clock.Now()), (std::vector<std::string>{"s0", "s1"}));
+  set.Find("s0")->iterator = "it";
+
+  // Listed again: nothing expires. An empty answer changes nothing either.
+  EXPECT_TRUE(set.ExpireUnlisted({Shard("s0", "", "", true), Shard("s1"), Shard("s2", "s0"), Shard("s3", "s0")})
+                  .empty());
+  EXPECT_TRUE(set.ExpireUnlisted({}).empty());
+
+  // s0 is past retention; s1 is missing too but open (e.g. a child learned
+  // from ChildShards after the listing was made): only s0 expires.
+  EXPECT_EQ(set.ExpireUnlisted({Shard("s2", "s0"), Shard("s3", "s0")}), (std::vector<std::string>{"s0"}));
+  EXPECT_EQ(set.Find("s0")->state, ShardState::kExhausted);
+  EXPECT_EQ(set.Find("s0")->iterator, "");
+  EXPECT_EQ(set.Find("s1")->state, ShardState::kActive);
+  EXPECT_EQ(set.Activate(clock.Now()), (std::vector<std::string>{"s2", "s3"}));
+  // Reported once.
+  EXPECT_TRUE(set.ExpireUnlisted({Shard("s2", "s0"), Shard("s3", "s0")}).empty());
+}
+
 TEST(ShardSet, NextHandsOutEarliestDueAndHoldsIt) {
   SimulatedClock clock;
   ShardSet set;
