@@ -285,7 +285,7 @@ def main():
     p.add_argument("--rate", type=float, default=0, help="shards: records/s per shard (0 = idle)")
     p.add_argument("--duration", type=float, default=60, help="shards: measured window, s")
     p.add_argument("--warmup", type=float, default=10, help="shards: s before the window")
-    p.add_argument("--server-threads", type=int, default=4)
+    p.add_argument("--server-threads", type=int, default=32)
     p.add_argument("--timeout", type=float, default=1800)
     p.add_argument("--tmp", default="/dev/shm" if os.path.isdir("/dev/shm") else None)
     p.add_argument("--keep", action="store_true", help="keep the work dir (config, log, output)")

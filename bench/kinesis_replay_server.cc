@@ -32,7 +32,7 @@
 // records and Data bytes served); GET /stats?reset=1 also zeroes them.
 //
 // Usage: kinesis_replay_server [--port 0] [--shards 4] [--records 100000]
-//          [--rate 0] [--page-records 10000] [--pool 20000] [--threads 4]
+//          [--rate 0] [--page-records 10000] [--pool 20000] [--threads 32]
 //          [--stream bench] [--spread-hours 6]
 // Prints "PORT <n>" on stdout once listening; runs until killed.
 #include <httplib.h>
@@ -63,7 +63,7 @@ struct Options {
   double rate = 0;           // records per second per shard after startup
   int page_records = 10000;
   int pool = 20000;
-  int threads = 4;
+  int threads = 32;  // httplib holds a worker per keep-alive connection
   int spread_hours = 6;
   std::string stream = "bench";
 };
@@ -378,7 +378,7 @@ int main(int argc, char** argv) {
     if (a == "--help" || a == "-h" || i + 1 >= argc) {
       std::fprintf(stderr,
                    "usage: kinesis_replay_server [--port 0] [--shards 4] [--records 100000] [--rate 0]\n"
-                   "         [--page-records 10000] [--pool 20000] [--threads 4] [--stream bench]\n"
+                   "         [--page-records 10000] [--pool 20000] [--threads 32] [--stream bench]\n"
                    "         [--spread-hours 6]\n");
       return a == "--help" || a == "-h" ? 0 : 2;
     }

@@ -65,7 +65,7 @@ def main():
         put_at = {}          # event id -> time its PutRecord was sent
         seen_at = {}         # event id -> time a listing first showed its object
         objects_seen = {}    # key -> first listing time
-        lists = [0, 0.0]     # count, total seconds spent listing
+        lists = [0, 0.0, 0]  # count, total seconds spent listing, failures
         done = threading.Event()
 
         def lister():
@@ -75,7 +75,8 @@ def main():
                 try:
                     keys = s3.list_objects("")
                 except Exception as e:  # keep going: s3rver hiccups are not the figure
-                    harness.log("list failed: %s" % e)
+                    harness.log("list failed: %s" % str(e).splitlines()[0])
+                    lists[2] += 1
                     time.sleep(a.list_interval)
                     continue
                 t1 = time.time()
@@ -121,7 +122,7 @@ def main():
         "records": len(put_at), "seen": len(lat), "missing": len(put_at) - len(lat),
         "rate_achieved": len(put_at) / produced_s, "shards": a.shards, "objects": len(objects_seen),
         "max_interval_s": a.max_interval_s, "list_interval_s": a.list_interval,
-        "mean_list_s": lists[1] / lists[0] if lists[0] else None,
+        "mean_list_s": lists[1] / lists[0] if lists[0] else None, "list_failures": lists[2],
         "p50_s": percentile(lat, 50), "p90_s": percentile(lat, 90), "p99_s": percentile(lat, 99),
         "max_s": lat[-1] if lat else None,
     }
