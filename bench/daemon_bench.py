@@ -196,7 +196,10 @@ def run_drain(a):
         server_cpu = server.cpu_s() - server_cpu0
         st = server.stats()
         if rc != 0:
-            raise RuntimeError("shardhose exited %s; see %s" % (rc, os.path.join(workdir, "shardhose.log")))
+            a.keep = True
+            with open(os.path.join(workdir, "shardhose.log"), "rb") as f:
+                sys.stderr.write(f.read()[-4000:].decode("utf-8", "replace"))
+            raise RuntimeError("shardhose exited %s; kept %s" % (rc, workdir))
         cpu = ru.ru_utime + ru.ru_stime
         nd = ndjson_bytes(out_dir) if not s3 else None
         res = {
