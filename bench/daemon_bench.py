@@ -125,8 +125,9 @@ def write_config(workdir, kinesis_url, output_url, extra_output=None):
 
 
 def daemon_env():
+    # s3rver accepts only its own key pair; the replay server checks none.
     env = {k: v for k, v in os.environ.items() if not (k.startswith("AWS_") or k.startswith("SHARDHOSE_"))}
-    env.update({"AWS_ACCESS_KEY_ID": "bench", "AWS_SECRET_ACCESS_KEY": "bench", "AWS_REGION": "us-east-1",
+    env.update({"AWS_ACCESS_KEY_ID": "S3RVER", "AWS_SECRET_ACCESS_KEY": "S3RVER", "AWS_REGION": "us-east-1",
                 "AWS_EC2_METADATA_DISABLED": "true"})
     return env
 
