@@ -104,10 +104,13 @@ class ReplayServer {
   }
 
   int Run() {
-    server_.new_task_queue = [this] { return new httplib::ThreadPool(static_cast<size_t>(o_.threads)); };
+    server_.new_task_queue = [this] {
+      return new httplib::ThreadPool(static_cast<size_t>(o_.threads));
+    };
     server_.set_keep_alive_max_count(1000000);
     server_.set_tcp_nodelay(true);
-    server_.Post("/", [this](const httplib::Request& req, httplib::Response& res) { Handle(req, res); });
+    server_.Post("/",
+                 [this](const httplib::Request& req, httplib::Response& res) { Handle(req, res); });
     server_.Get("/stats", [this](const httplib::Request& req, httplib::Response& res) {
       res.set_content(Stats(req.has_param("reset")), "application/json");
     });
@@ -138,7 +141,9 @@ class ReplayServer {
   int64_t ArrivalMs(int s, int64_t i) const {
     if (i < o_.records) return start_wall_ms_ - (o_.records - i);
     const double stagger = static_cast<double>(s) / o_.shards;
-    return start_wall_ms_ + static_cast<int64_t>((static_cast<double>(i - o_.records) + 1 - stagger) * 1000.0 / o_.rate);
+    return start_wall_ms_ +
+           static_cast<int64_t>((static_cast<double>(i - o_.records) + 1 - stagger) * 1000.0 /
+                                o_.rate);
   }
 
   static std::string Seq(int s, int64_t pos) {
@@ -181,7 +186,8 @@ class ReplayServer {
     const std::string op = target.substr(prefix.size());
     rapidjson::Document d;
     d.Parse(req.body.c_str(), req.body.size());
-    if (d.HasParseError() || !d.IsObject()) return Error(res, 400, "SerializationException", "bad JSON");
+    if (d.HasParseError() || !d.IsObject())
+      return Error(res, 400, "SerializationException", "bad JSON");
     if (op == "GetRecords") return GetRecords(d, res);
     if (op == "GetShardIterator") return GetShardIterator(d, res);
     if (op == "ListShards") return ListShards(d, res);
@@ -193,12 +199,15 @@ class ReplayServer {
 
   void DescribeStreamSummary(httplib::Response& res) {
     other_calls_++;
-    res.set_content("{\"StreamDescriptionSummary\":{\"StreamName\":\"" + o_.stream + "\",\"StreamARN\":\"" + Arn() +
-                        "\",\"StreamStatus\":\"ACTIVE\",\"RetentionPeriodHours\":24,\"OpenShardCount\":" +
-                        std::to_string(o_.shards) +
-                        ",\"StreamModeDetails\":{\"StreamMode\":\"PROVISIONED\"},\"EnhancedMonitoring\":[],"
-                        "\"EncryptionType\":\"NONE\",\"ConsumerCount\":0,\"StreamCreationTimestamp\":1716192000}}",
-                    "application/x-amz-json-1.1");
+    res.set_content(
+        "{\"StreamDescriptionSummary\":{\"StreamName\":\"" + o_.stream + "\",\"StreamARN\":\"" +
+            Arn() +
+            "\",\"StreamStatus\":\"ACTIVE\",\"RetentionPeriodHours\":24,\"OpenShardCount\":" +
+            std::to_string(o_.shards) +
+            ",\"StreamModeDetails\":{\"StreamMode\":\"PROVISIONED\"},\"EnhancedMonitoring\":[],"
+            "\"EncryptionType\":\"NONE\",\"ConsumerCount\":0,\"StreamCreationTimestamp\":"
+            "1716192000}}",
+        "application/x-amz-json-1.1");
   }
 
   void ListShards(const rapidjson::Document& d, httplib::Response& res) {
@@ -244,26 +253,32 @@ class ReplayServer {
       int64_t lo = 0, hi = Available(s, NowMs());
       while (lo < hi) {
         const int64_t mid = lo + (hi - lo) / 2;
-        if (ArrivalMs(s, mid) < ts_ms) lo = mid + 1; else hi = mid;
+        if (ArrivalMs(s, mid) < ts_ms)
+          lo = mid + 1;
+        else
+          hi = mid;
       }
       pos = lo;
     } else if (type != "TRIM_HORIZON") {
       return Error(res, 400, "InvalidArgumentException", "bad ShardIteratorType");
     }
-    res.set_content("{\"ShardIterator\":\"it:" + std::to_string(s) + ":" + std::to_string(pos) + "\"}",
-                    "application/x-amz-json-1.1");
+    res.set_content(
+        "{\"ShardIterator\":\"it:" + std::to_string(s) + ":" + std::to_string(pos) + "\"}",
+        "application/x-amz-json-1.1");
   }
 
   void GetRecords(const rapidjson::Document& d, httplib::Response& res) {
     const std::string it = Str(d, "ShardIterator");
     int s = -1;
     long long pos = -1;
-    if (std::sscanf(it.c_str(), "it:%d:%lld", &s, &pos) != 2 || s < 0 || s >= o_.shards || pos < 0) {
+    if (std::sscanf(it.c_str(), "it:%d:%lld", &s, &pos) != 2 || s < 0 || s >= o_.shards ||
+        pos < 0) {
       return Error(res, 400, "InvalidArgumentException", "bad ShardIterator");
     }
     int limit = o_.page_records;
     auto l = d.FindMember("Limit");
-    if (l != d.MemberEnd() && l->value.IsInt()) limit = std::min(limit, std::max(1, l->value.GetInt()));
+    if (l != d.MemberEnd() && l->value.IsInt())
+      limit = std::min(limit, std::max(1, l->value.GetInt()));
     const int64_t now = NowMs();
     const int64_t avail = Available(s, now);
     std::string body;
@@ -278,16 +293,18 @@ class ReplayServer {
       body += "{\"Data\":\"";
       body += pool_[k];
       const int64_t arrival = ArrivalMs(s, p);
-      const int len = std::snprintf(tail, sizeof(tail),
-                                    "\",\"PartitionKey\":\"pk%zu\",\"SequenceNumber\":\"49%012d%042lld\","
-                                    "\"ApproximateArrivalTimestamp\":%lld.%03lld}",
-                                    k, s, static_cast<long long>(p), static_cast<long long>(arrival / 1000),
-                                    static_cast<long long>(arrival % 1000));
+      const int len =
+          std::snprintf(tail, sizeof(tail),
+                        "\",\"PartitionKey\":\"pk%zu\",\"SequenceNumber\":\"49%012d%042lld\","
+                        "\"ApproximateArrivalTimestamp\":%lld.%03lld}",
+                        k, s, static_cast<long long>(p), static_cast<long long>(arrival / 1000),
+                        static_cast<long long>(arrival % 1000));
       body.append(tail, static_cast<size_t>(len));
       raw_bytes += pool_raw_bytes_[k];
     }
     const int64_t served = p - pos;
-    const int64_t behind = p < avail ? std::max<int64_t>(1, start_wall_ms_ + now - ArrivalMs(s, p)) : 0;
+    const int64_t behind =
+        p < avail ? std::max<int64_t>(1, start_wall_ms_ + now - ArrivalMs(s, p)) : 0;
     body += "],\"NextShardIterator\":\"it:" + std::to_string(s) + ":" + std::to_string(p) +
             "\",\"MillisBehindLatest\":" + std::to_string(behind) + "}";
     Count(s, now, served, raw_bytes, body.size());
@@ -327,18 +344,19 @@ class ReplayServer {
       if (st.min_gap_ms >= 0 && (min_gap < 0 || st.min_gap_ms < min_gap)) min_gap = st.min_gap_ms;
     }
     const double window_s = static_cast<double>(now - window_start_ms_) / 1000.0;
-    std::string out = "{\"window_s\":" + std::to_string(window_s) + ",\"shards\":" + std::to_string(o_.shards) +
-                      ",\"shards_called\":" + std::to_string(shards_called) +
-                      ",\"get_records_calls\":" + std::to_string(calls) +
-                      ",\"get_records_empty\":" + std::to_string(empty) +
-                      ",\"get_records_per_shard_per_s\":" +
-                      std::to_string(window_s > 0 ? static_cast<double>(calls) / window_s / o_.shards : 0) +
-                      ",\"max_calls_in_1s_per_shard\":" + std::to_string(max_in_1s) +
-                      ",\"min_gap_ms\":" + std::to_string(min_gap) +
-                      ",\"get_shard_iterator_calls\":" + std::to_string(iterator_calls_.load()) +
-                      ",\"other_calls\":" + std::to_string(other_calls_.load()) +
-                      ",\"records\":" + std::to_string(records_) + ",\"data_bytes\":" + std::to_string(raw_bytes_) +
-                      ",\"body_bytes\":" + std::to_string(body_bytes_) + "}";
+    std::string out =
+        "{\"window_s\":" + std::to_string(window_s) + ",\"shards\":" + std::to_string(o_.shards) +
+        ",\"shards_called\":" + std::to_string(shards_called) +
+        ",\"get_records_calls\":" + std::to_string(calls) +
+        ",\"get_records_empty\":" + std::to_string(empty) + ",\"get_records_per_shard_per_s\":" +
+        std::to_string(window_s > 0 ? static_cast<double>(calls) / window_s / o_.shards : 0) +
+        ",\"max_calls_in_1s_per_shard\":" + std::to_string(max_in_1s) +
+        ",\"min_gap_ms\":" + std::to_string(min_gap) +
+        ",\"get_shard_iterator_calls\":" + std::to_string(iterator_calls_.load()) +
+        ",\"other_calls\":" + std::to_string(other_calls_.load()) +
+        ",\"records\":" + std::to_string(records_) +
+        ",\"data_bytes\":" + std::to_string(raw_bytes_) +
+        ",\"body_bytes\":" + std::to_string(body_bytes_) + "}";
     if (reset) {
       for (auto& st : stats_) st = ShardStats{};
       records_ = 0;
@@ -352,8 +370,8 @@ class ReplayServer {
   }
 
   Options o_;
-  std::vector<std::string> pool_;          // base64 of each record
-  std::vector<size_t> pool_raw_bytes_;     // its decoded size
+  std::vector<std::string> pool_;       // base64 of each record
+  std::vector<size_t> pool_raw_bytes_;  // its decoded size
   std::vector<std::string> shard_ids_;
   Steady::time_point start_;
   int64_t start_wall_ms_ = 0;
@@ -376,22 +394,32 @@ int main(int argc, char** argv) {
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
     if (a == "--help" || a == "-h" || i + 1 >= argc) {
-      std::fprintf(stderr,
-                   "usage: kinesis_replay_server [--port 0] [--shards 4] [--records 100000] [--rate 0]\n"
-                   "         [--page-records 10000] [--pool 20000] [--threads 32] [--stream bench]\n"
-                   "         [--spread-hours 6]\n");
+      std::fprintf(
+          stderr,
+          "usage: kinesis_replay_server [--port 0] [--shards 4] [--records 100000] [--rate 0]\n"
+          "         [--page-records 10000] [--pool 20000] [--threads 32] [--stream bench]\n"
+          "         [--spread-hours 6]\n");
       return a == "--help" || a == "-h" ? 0 : 2;
     }
     const char* v = argv[++i];
-    if (a == "--port") o.port = std::atoi(v);
-    else if (a == "--shards") o.shards = std::max(1, std::atoi(v));
-    else if (a == "--records") o.records = std::max(0LL, std::atoll(v));
-    else if (a == "--rate") o.rate = std::max(0.0, std::atof(v));
-    else if (a == "--page-records") o.page_records = std::max(1, std::atoi(v));
-    else if (a == "--pool") o.pool = std::max(1, std::atoi(v));
-    else if (a == "--threads") o.threads = std::max(1, std::atoi(v));
-    else if (a == "--stream") o.stream = v;
-    else if (a == "--spread-hours") o.spread_hours = std::max(1, std::atoi(v));
+    if (a == "--port")
+      o.port = std::atoi(v);
+    else if (a == "--shards")
+      o.shards = std::max(1, std::atoi(v));
+    else if (a == "--records")
+      o.records = std::max(0LL, std::atoll(v));
+    else if (a == "--rate")
+      o.rate = std::max(0.0, std::atof(v));
+    else if (a == "--page-records")
+      o.page_records = std::max(1, std::atoi(v));
+    else if (a == "--pool")
+      o.pool = std::max(1, std::atoi(v));
+    else if (a == "--threads")
+      o.threads = std::max(1, std::atoi(v));
+    else if (a == "--stream")
+      o.stream = v;
+    else if (a == "--spread-hours")
+      o.spread_hours = std::max(1, std::atoi(v));
     else {
       std::fprintf(stderr, "kinesis_replay_server: unknown option %s\n", a.c_str());
       return 2;
