@@ -20,6 +20,7 @@ import argparse
 import datetime
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -114,6 +115,8 @@ def main():
         lt.join(timeout=10)
         sh.stop()
 
+    if not harness.KEEP:
+        shutil.rmtree(workdir, ignore_errors=True)
     lat = sorted(seen_at[ev] - t for ev, t in put_at.items() if ev in seen_at)
     res = {
         "date": datetime.date.today().isoformat(),
