@@ -34,11 +34,30 @@ std::vector<std::string> ShardSet::Merge(const std::vector<ShardInfo>& listed,
 }
 
 ShardEntry& ShardSet::Put(const ShardInfo& info, ShardState state, const IteratorStart& start) {
-  ShardEntry& e = shards_[info.id];
+  auto it = shards_.try_emplace(info.id).first;
+  ShardEntry& e = it->second;
   e.info = info;
   e.state = state;
   e.start = start;
+  if (state == ShardState::kActive && !e.held) Schedule(it->first, e);
   return e;
+}
+
+void ShardSet::Schedule(const std::string& id, ShardEntry& e) {
+  e.queued = ++next_seq_;
+  queue_.push(Queued{e.due, &id, &e, e.queued});
+  if (queue_.size() > 2 * shards_.size() + 64) Compact();
+}
+
+// Drops every stale entry: one entry per active, unheld shard remains.
+void ShardSet::Compact() {
+  decltype(queue_) fresh;
+  for (auto& [id, e] : shards_) {
+    if (e.state != ShardState::kActive || e.held) continue;
+    e.queued = ++next_seq_;
+    fresh.push(Queued{e.due, &id, &e, e.queued});
+  }
+  queue_.swap(fresh);
 }
 
 bool ShardSet::ParentDone(const std::string& parent) const {
@@ -57,6 +76,7 @@ std::vector<std::string> ShardSet::Activate(MonoTime now) {
     if (ParentDone(e.info.parent) && ParentDone(e.info.adjacent_parent)) {
       e.state = ShardState::kActive;
       e.due = now;
+      Schedule(id, e);
       activated.push_back(id);
     }
   }
@@ -64,20 +84,22 @@ std::vector<std::string> ShardSet::Activate(MonoTime now) {
 }
 
 std::optional<std::string> ShardSet::Next(MonoTime now, MonoTime* next_due) {
-  ShardEntry* best = nullptr;
-  const std::string* best_id = nullptr;
-  for (auto& [id, e] : shards_) {
-    if (e.state != ShardState::kActive || e.held) continue;
-    if (!best || e.due < best->due) {
-      best = &e;
-      best_id = &id;
+  while (!queue_.empty()) {
+    const Queued top = queue_.top();
+    ShardEntry& e = *top.entry;
+    if (e.queued != top.seq || e.state != ShardState::kActive || e.held) {
+      queue_.pop();  // stale: superseded, held, or no longer active
+      continue;
     }
+    if (top.due > now) {
+      *next_due = top.due;
+      return std::nullopt;
+    }
+    queue_.pop();
+    e.held = true;
+    return *top.id;
   }
-  if (best && best->due <= now) {
-    best->held = true;
-    return *best_id;
-  }
-  *next_due = best ? best->due : MonoTime::max();
+  *next_due = MonoTime::max();
   return std::nullopt;
 }
 
@@ -86,6 +108,7 @@ void ShardSet::Release(const std::string& id, MonoTime due) {
   if (it == shards_.end()) return;
   it->second.held = false;
   it->second.due = due;
+  if (it->second.state == ShardState::kActive) Schedule(it->first, it->second);
 }
 
 ShardEntry* ShardSet::Find(const std::string& id) {

@@ -14,7 +14,18 @@
 // hands out the due shard with the earliest due time that no poller holds,
 // and Release() puts it back with its next due time. A shard is held by at
 // most one poller at a time, so records of one shard are processed in
-// order.
+// order. Ties go to the smallest shard id.
+//
+// Scheduling is a min-heap of (due, id) with lazy invalidation: Activate(),
+// Put(kActive) and Release() push an entry; an entry that is not the
+// shard's latest, or whose shard is no longer active and unheld, is dropped
+// when it reaches the top. Next() and Release() are O(log n) amortised, so
+// thousands of shards cost little per poll. The heap is rebuilt when stale
+// entries outnumber the shards.
+// REQUIRES: a shard becomes active only through Activate() or Put(), its
+// due time changes only through Release(), and `held` is set only by
+// Next() and cleared only by Release() (entries() is for reading; Find()
+// may change the other fields, e.g. state to kExhausted/kFinished).
 //
 // Thread-safety: not thread-safe; the pipeline holds its mutex.
 #pragma once
@@ -22,6 +33,7 @@
 #include <cstdint>
 #include <map>
 #include <optional>
+#include <queue>
 #include <string>
 #include <vector>
 
@@ -47,10 +59,15 @@ struct ShardEntry {
   bool retention_checked = false;  // resumed position compared with the trim horizon
   int64_t caught_up_ms = 0;        // wall time the shard was last fully read and durable
   Backoff backoff;
+  uint64_t queued = 0;             // ShardSet's own: the shard's current heap entry
 };
 
 class ShardSet {
  public:
+  ShardSet() = default;
+  ShardSet(const ShardSet&) = delete;  // the heap points into shards_
+  ShardSet& operator=(const ShardSet&) = delete;
+
   // Adds shards not known yet with the start position `start`. Returns the
   // ids added. Known shards keep their state; their info is refreshed
   // (e.g. an ending sequence number appears when a shard closes).
@@ -88,8 +105,20 @@ class ShardSet {
   bool AllCaughtUp() const;
 
  private:
+  struct Queued {
+    MonoTime due;
+    const std::string* id;  // key of a shards_ node: map nodes never move
+    ShardEntry* entry;
+    uint64_t seq;
+    bool operator>(const Queued& o) const { return due != o.due ? due > o.due : *id > *o.id; }
+  };
   bool ParentDone(const std::string& parent) const;
-  std::map<std::string, ShardEntry> shards_;
+  void Schedule(const std::string& id, ShardEntry& e);
+  void Compact();
+
+  std::map<std::string, ShardEntry> shards_;  // never erased from: Queued points into it
+  std::priority_queue<Queued, std::vector<Queued>, std::greater<Queued>> queue_;
+  uint64_t next_seq_ = 0;
 };
 
 }  // namespace shardhose::poll

@@ -1,0 +1,303 @@
+#!/usr/bin/env python3
+"""The daemon as a process, against bench/kinesis_replay_server (a fast local Kinesis).
+
+Figures, never assertions: prints one JSON object per mode (and a Markdown table row).
+
+  drain   shardhose run --drain at default settings over a generated backlog; the
+          daemon's CPU seconds (user + sys, from wait4) per GB consumed, peak RSS, threads.
+          GB consumed = decoded Kinesis Data bytes served by the replay server; the NDJSON
+          bytes written are reported too (gunzipped from the output).
+  shards  shardhose run (not --drain) on many shards for --duration s after --warmup s:
+          CPU %, RSS, threads, and GetRecords calls per shard as the server saw them
+          (mean rate, most calls in any sliding 1 s window, shortest gap between two calls).
+          --rate 0 = idle shards; --rate R = R records/s per shard.
+
+Output goes to a discard sink: `file://` into a tmpfs directory (/dev/shm by default),
+deleted afterwards; `--sink s3rver` uploads to s3rver from tests/emulators instead.
+
+  python3 bench/daemon_bench.py drain --shards 4 --records 250000
+  python3 bench/daemon_bench.py drain --shards 4 --records 100000 --sink s3rver
+  python3 bench/daemon_bench.py shards --shards 1000 --rate 0 --duration 60
+  python3 bench/daemon_bench.py shards --shards 1000 --rate 1 --duration 60
+
+Binaries: --build-dir (default ./build): build/daemon/shardhose and
+build/bench/kinesis_replay_server (cmake -DSHARDHOSE_BENCH=ON, without -DSHARDHOSE_KILL_POINTS).
+"""
+import argparse
+import datetime
+import glob
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+import zlib
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+CLK_TCK = os.sysconf("SC_CLK_TCK")
+PAGE = os.sysconf("SC_PAGE_SIZE")
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def proc_cpu_s(pid):
+    """user + sys CPU seconds of a live process (all threads)."""
+    with open("/proc/%d/stat" % pid) as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / CLK_TCK
+
+
+def proc_status(pid):
+    out = {}
+    with open("/proc/%d/status" % pid) as f:
+        for line in f:
+            k, _, v = line.partition(":")
+            out[k] = v.strip()
+    return {"rss_mib": int(out["VmRSS"].split()[0]) / 1024, "hwm_mib": int(out["VmHWM"].split()[0]) / 1024,
+            "threads": int(out["Threads"])}
+
+
+class ReplayServer:
+    def __init__(self, build_dir, args):
+        exe = os.path.join(build_dir, "bench", "kinesis_replay_server")
+        self.proc = subprocess.Popen([exe] + [str(a) for a in args], stdout=subprocess.PIPE,
+                                     stdin=subprocess.DEVNULL, start_new_session=True)
+        line = self.proc.stdout.readline().decode()
+        if not line.startswith("PORT "):
+            self.proc.kill()
+            raise RuntimeError("replay server did not start: %r" % line)
+        self.port = int(line.split()[1])
+        self.url = "http://127.0.0.1:%d" % self.port
+
+    def stats(self, reset=False):
+        with urllib.request.urlopen(self.url + "/stats" + ("?reset=1" if reset else ""), timeout=10) as r:
+            return json.loads(r.read())
+
+    def cpu_s(self):
+        return proc_cpu_s(self.proc.pid)
+
+    def stop(self):
+        self.proc.kill()
+        self.proc.wait()
+
+
+class S3rver:
+    """s3rver from tests/emulators, as a sink (started through tests/e2e/harness.py)."""
+
+    def __init__(self):
+        sys.path.insert(0, os.path.join(REPO, "tests", "e2e"))
+        import harness  # noqa: E402
+        self.h = harness
+        self.emu = harness.Emulators(streams={})
+        self.emu.__enter__()
+
+    def url(self):
+        return self.emu.s3_url
+
+    def stop(self):
+        self.emu.__exit__(None, None, None)
+
+
+def write_config(workdir, kinesis_url, output_url, extra_output=None):
+    # Defaults everywhere except where the data goes; the HTTP endpoint on a
+    # free port (its default port may be taken by another daemon).
+    lines = [
+        "[source]", 'stream_name = "bench"', 'region = "us-east-1"', 'endpoint_url = "%s"' % kinesis_url, "",
+        "[output]", 'bucket = "lake"', 'region = "us-east-1"', 'endpoint_url = "%s"' % output_url,
+    ]
+    for k, v in (extra_output or {}).items():
+        lines.append("%s = %s" % (k, json.dumps(v)))
+    lines += ["", "[checkpoint]", 'path = "%s"' % os.path.join(workdir, "checkpoint.json"), "",
+              "[server]", 'listen = "127.0.0.1:%d"' % free_port(), ""]
+    path = os.path.join(workdir, "shardhose.toml")
+    with open(path, "w") as f:
+        f.write("\n".join(lines))
+    return path
+
+
+def daemon_env():
+    # s3rver accepts only its own key pair; the replay server checks none.
+    env = {k: v for k, v in os.environ.items() if not (k.startswith("AWS_") or k.startswith("SHARDHOSE_"))}
+    env.update({"AWS_ACCESS_KEY_ID": "S3RVER", "AWS_SECRET_ACCESS_KEY": "S3RVER", "AWS_REGION": "us-east-1",
+                "AWS_EC2_METADATA_DISABLED": "true"})
+    return env
+
+
+def start_daemon(a, config, workdir, drain):
+    exe = a.shardhose or os.path.join(a.build_dir, "daemon", "shardhose")
+    cmd = [exe, "run", "--config", config, "--log-level", "info", "--log-format", "json"]
+    if drain:
+        cmd.append("--drain")
+    log = open(os.path.join(workdir, "shardhose.log"), "wb")
+    return subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                            env=daemon_env(), cwd=workdir)
+
+
+def wait4(proc, timeout):
+    """Waits for the child; returns (rc, rusage). Samples threads meanwhile."""
+    deadline = time.time() + timeout
+    max_threads = 0
+    while True:
+        pid, status, ru = os.wait4(proc.pid, os.WNOHANG)
+        if pid:
+            proc.returncode = os.waitstatus_to_exitcode(status)
+            return proc.returncode, ru, max_threads
+        try:
+            max_threads = max(max_threads, proc_status(proc.pid)["threads"])
+        except (FileNotFoundError, ProcessLookupError, KeyError):
+            pass
+        if time.time() > deadline:
+            proc.kill()
+            raise RuntimeError("shardhose did not finish within %s s" % timeout)
+        time.sleep(0.2)
+
+
+def ndjson_bytes(out_dir):
+    total = 0
+    for path in glob.glob(os.path.join(out_dir, "**", "*"), recursive=True):
+        if not os.path.isfile(path):
+            continue
+        with open(path, "rb") as f:
+            data = f.read()
+        total += len(zlib.decompress(data, 31)) if path.endswith(".gz") else len(data)
+    return total
+
+
+def git_rev():
+    try:
+        return subprocess.check_output(["git", "-C", REPO, "rev-parse", "--short", "HEAD"], text=True).strip()
+    except Exception:
+        return "?"
+
+
+def run_drain(a):
+    workdir = tempfile.mkdtemp(prefix="shardhose-bench-", dir=a.tmp)
+    out_dir = os.path.join(workdir, "out")
+    os.makedirs(out_dir)
+    server = ReplayServer(a.build_dir, ["--shards", a.shards, "--records", a.records, "--rate", 0,
+                                        "--threads", a.server_threads])
+    s3 = S3rver() if a.sink == "s3rver" else None
+    try:
+        extra = {"force_path_style": True} if s3 else None
+        config = write_config(workdir, server.url, s3.url() if s3 else "file://" + out_dir, extra)
+        server_cpu0 = server.cpu_s()
+        t0 = time.time()
+        proc = start_daemon(a, config, workdir, drain=True)
+        rc, ru, threads = wait4(proc, a.timeout)
+        wall = time.time() - t0
+        server_cpu = server.cpu_s() - server_cpu0
+        st = server.stats()
+        if rc != 0:
+            a.keep = True
+            with open(os.path.join(workdir, "shardhose.log"), "rb") as f:
+                sys.stderr.write(f.read()[-4000:].decode("utf-8", "replace"))
+            raise RuntimeError("shardhose exited %s; kept %s" % (rc, workdir))
+        cpu = ru.ru_utime + ru.ru_stime
+        nd = ndjson_bytes(out_dir) if not s3 else None
+        res = {
+            "mode": "drain", "sink": a.sink, "shards": a.shards, "records": st["records"],
+            "data_gb": st["data_bytes"] / 1e9, "ndjson_gb": nd / 1e9 if nd is not None else None,
+            "cpu_user_s": ru.ru_utime, "cpu_sys_s": ru.ru_stime, "cpu_s": cpu,
+            "cpu_s_per_gb_data": cpu / (st["data_bytes"] / 1e9),
+            "cpu_s_per_gb_ndjson": cpu / (nd / 1e9) if nd else None,
+            "wall_s": wall, "data_mb_per_s_wall": st["data_bytes"] / 1e6 / wall,
+            "peak_rss_mib": ru.ru_maxrss / 1024, "max_threads": threads,
+            "get_records_calls": st["get_records_calls"], "server_cpu_s": server_cpu,
+            "rev": git_rev(), "date": datetime.date.today().isoformat(),
+        }
+        print(json.dumps(res, indent=1))
+        print("| %s | drain, %d shards x %d records, sink %s | %.2f | %s | %.2f | %.1f | %.0f | %d | %.1f |" % (
+            res["date"], a.shards, a.records, a.sink, res["data_gb"],
+            "%.2f" % res["ndjson_gb"] if nd is not None else "-", res["cpu_s_per_gb_data"], res["cpu_s"],
+            res["peak_rss_mib"], threads, res["data_mb_per_s_wall"]))
+        return res
+    finally:
+        server.stop()
+        if s3:
+            s3.stop()
+        if not a.keep:
+            shutil.rmtree(workdir, ignore_errors=True)
+
+
+def run_shards(a):
+    workdir = tempfile.mkdtemp(prefix="shardhose-bench-", dir=a.tmp)
+    out_dir = os.path.join(workdir, "out")
+    os.makedirs(out_dir)
+    server = ReplayServer(a.build_dir, ["--shards", a.shards, "--records", 0, "--rate", a.rate,
+                                        "--threads", a.server_threads])
+    proc = None
+    try:
+        config = write_config(workdir, server.url, "file://" + out_dir)
+        proc = start_daemon(a, config, workdir, drain=False)
+        time.sleep(a.warmup)
+        if proc.poll() is not None:
+            raise RuntimeError("shardhose exited %s; see %s" % (proc.returncode, workdir))
+        server.stats(reset=True)
+        cpu0, scpu0, t0 = proc_cpu_s(proc.pid), server.cpu_s(), time.time()
+        samples = []
+        while time.time() - t0 < a.duration:
+            time.sleep(1)
+            samples.append(proc_status(proc.pid))
+        cpu1, scpu1, t1 = proc_cpu_s(proc.pid), server.cpu_s(), time.time()
+        st = server.stats()
+        proc.send_signal(signal.SIGTERM)
+        rc, ru, _ = wait4(proc, 60)
+        res = {
+            "mode": "shards", "shards": a.shards, "rate_per_shard": a.rate, "window_s": t1 - t0,
+            "cpu_pct": 100 * (cpu1 - cpu0) / (t1 - t0), "server_cpu_pct": 100 * (scpu1 - scpu0) / (t1 - t0),
+            "rss_mib_end": samples[-1]["rss_mib"], "rss_mib_max": max(s["rss_mib"] for s in samples),
+            "peak_rss_mib_process": ru.ru_maxrss / 1024, "threads": max(s["threads"] for s in samples),
+            "shards_polled": st["shards_called"], "get_records_calls": st["get_records_calls"],
+            "get_records_per_shard_per_s": st["get_records_per_shard_per_s"],
+            "max_calls_in_1s_per_shard": st["max_calls_in_1s_per_shard"], "min_gap_ms": st["min_gap_ms"],
+            "empty_calls": st["get_records_empty"], "records": st["records"],
+            "get_shard_iterator_calls": st["get_shard_iterator_calls"], "exit": rc,
+            "rev": git_rev(), "date": datetime.date.today().isoformat(),
+        }
+        print(json.dumps(res, indent=1))
+        print("| %s | %d shards, %s | %.1f | %.0f | %d | %.2f | %d | %d |" % (
+            res["date"], a.shards, "idle" if a.rate == 0 else "%g rec/s per shard" % a.rate, res["cpu_pct"],
+            res["rss_mib_max"], res["threads"], res["get_records_per_shard_per_s"],
+            res["max_calls_in_1s_per_shard"], res["min_gap_ms"]))
+        return res
+    finally:
+        if proc and proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        server.stop()
+        if not a.keep:
+            shutil.rmtree(workdir, ignore_errors=True)
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("mode", choices=["drain", "shards"])
+    p.add_argument("--build-dir", default=os.path.join(REPO, "build"))
+    p.add_argument("--shardhose", help="the daemon binary (default: <build-dir>/daemon/shardhose)")
+    p.add_argument("--shards", type=int, default=None, help="drain: 4, shards: 1000")
+    p.add_argument("--records", type=int, default=250000, help="drain: records per shard")
+    p.add_argument("--sink", choices=["file", "s3rver"], default="file")
+    p.add_argument("--rate", type=float, default=0, help="shards: records/s per shard (0 = idle)")
+    p.add_argument("--duration", type=float, default=60, help="shards: measured window, s")
+    p.add_argument("--warmup", type=float, default=10, help="shards: s before the window")
+    p.add_argument("--server-threads", type=int, default=32)
+    p.add_argument("--timeout", type=float, default=1800)
+    p.add_argument("--tmp", default="/dev/shm" if os.path.isdir("/dev/shm") else None)
+    p.add_argument("--keep", action="store_true", help="keep the work dir (config, log, output)")
+    a = p.parse_args()
+    if a.shards is None:
+        a.shards = 4 if a.mode == "drain" else 1000
+    (run_drain if a.mode == "drain" else run_shards)(a)
+
+
+if __name__ == "__main__":
+    main()
