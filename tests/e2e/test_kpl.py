@@ -141,14 +141,16 @@ class KplTest(unittest.TestCase):
             produced, aggregates, subs = produce_mixed(emu, gen, rng, 40)
             killed = 0
             saw_sub_positions = False
-            # Small pages, a flush after every poll, one uploader: the
-            # sub-records of one aggregate land in several batches, and the
-            # kill leaves some of them uploaded and others pending.
-            for i, point in enumerate(["upload.after_put:4", "upload.after_journal:9", "upload.after_put:17",
-                                       "poll.after_batch:3"]):
+            # Small pages, one uploader, small batches flushed by size (a
+            # batch with some sub-records of an aggregate is uploaded while
+            # others of it sit in open batches) or after every poll
+            # (interval 0): the kill leaves an aggregate's sub-records partly
+            # uploaded, partly journaled, partly in no batch.
+            for i, (point, interval) in enumerate([("upload.after_put:4", 3600), ("upload.after_journal:9", 3600),
+                                                   ("upload.after_put:17", 0), ("poll.after_batch:3", 0)]):
                 run = os.path.join(work, "run%d" % i)
                 lake = os.path.join(run, "lake")
-                sh = h.Shardhose(emu, run, STREAM, output_dir=lake, max_bytes=64 * 1024, max_interval_s=0,
+                sh = h.Shardhose(emu, run, STREAM, output_dir=lake, max_bytes=4096, max_interval_s=interval,
                                  source__max_records_per_call=3, output__upload_threads=1,
                                  source__poll_threads=1)
                 sh.start(extra=["--drain"], env={"SHARDHOSE_KILL_AT": point}, quiet=True)

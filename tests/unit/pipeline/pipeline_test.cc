@@ -643,7 +643,9 @@ namespace shardhose::pipeline {
 namespace {
 
 // Every shard gets aggregates of 1..6 change records over six partitions
-// (three hours x two tables), a few plain records, one aggregate with a bad
+// (three hours x two tables; sub-records 0 and 2 of an aggregate share a
+// partition, so a size flush can split one aggregate's sub-records of one
+// partition over two batches), a few plain records, one aggregate with a bad
 // MD5 and one holding a sub-record that is not JSON. Returns the number of
 // change records (event ids).
 int PopulateAggregates(FakeKinesis& k) {
@@ -660,7 +662,7 @@ int PopulateAggregates(FakeKinesis& k) {
       for (int j = 0; j < count; ++j) {
         subs.emplace_back("pk" + std::to_string(j % 2),
                           ChangeRecord("e" + std::to_string(n++), j % 2 ? "orders" : "customers",
-                                       1716200000000 + ((i + j) % 3) * 3600000));
+                                       1716200000000 + ((i + j / 3) % 3) * 3600000));
       }
       k.Put(s, kpltest::AggregateOf(subs));
     }
@@ -701,7 +703,9 @@ TEST_F(PipelineTest, AggregatedRecordsAreSplitIntoChangeRecords) {
 
 TEST_F(PipelineTest, CrashAtEveryUploadRecoversExactlyOnceWithAggregates) {
   cfg_.batch.max_bytes = 1500;
-  cfg_.batch.max_interval_s = 0;  // a flush after every poll: sub-records spread over many batches
+  // Size flushes only: a batch holding some sub-records of an aggregate is
+  // sealed and uploaded while others of it still sit in open batches.
+  cfg_.batch.max_interval_s = 300;
   cfg_.source.max_records_per_call = 4;
   int total_puts = 0;
   {
