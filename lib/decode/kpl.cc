@@ -58,7 +58,8 @@ class Reader {
     const size_t start = pos_;
     uint64_t len = 0;
     SHARDHOSE_RETURN_IF_ERROR(Varint(&len));
-    if (len > msg_.size() - pos_) return Bad(start, "length " + std::to_string(len) + " runs past the end");
+    if (len > msg_.size() - pos_)
+      return Bad(start, "length " + std::to_string(len) + " runs past the end");
     if (offset) *offset = base_ + pos_;
     *v = msg_.substr(pos_, static_cast<size_t>(len));
     pos_ += static_cast<size_t>(len);
@@ -114,7 +115,8 @@ Status ParseTag(std::string_view msg, size_t base) {
     uint64_t field = 0;
     uint32_t wire = 0;
     SHARDHOSE_RETURN_IF_ERROR(r.Key(&field, &wire));
-    if (field == 1 || field == 2) SHARDHOSE_RETURN_IF_ERROR(r.Expect(wire, kLengthDelimited, "Tag field"));
+    if (field == 1 || field == 2)
+      SHARDHOSE_RETURN_IF_ERROR(r.Expect(wire, kLengthDelimited, "Tag field"));
     SHARDHOSE_RETURN_IF_ERROR(r.Skip(wire));
   }
   return Status::OK();
@@ -167,7 +169,8 @@ std::string Md5(std::string_view data) {
 }  // namespace
 
 bool IsAggregated(std::string_view data) {
-  return data.size() >= kKplMagic.size() + kKplDigestSize && data.substr(0, kKplMagic.size()) == kKplMagic;
+  return data.size() >= kKplMagic.size() + kKplDigestSize &&
+         data.substr(0, kKplMagic.size()) == kKplMagic;
 }
 
 bool MayBeAggregatedBase64(std::string_view data_base64) {
@@ -229,8 +232,9 @@ Status Deaggregate(std::string_view data, std::vector<KplSubRecord>* out) {
                                 " out of range (" + std::to_string(keys.size()) + " keys)");
     }
     if (rec.has_hash && rec.hash_index >= hash_keys) {
-      return Status::Corruption(where + "explicit_hash_key_index " + std::to_string(rec.hash_index) +
-                                " out of range (" + std::to_string(hash_keys) + " keys)");
+      return Status::Corruption(where + "explicit_hash_key_index " +
+                                std::to_string(rec.hash_index) + " out of range (" +
+                                std::to_string(hash_keys) + " keys)");
     }
     out->push_back(KplSubRecord{rec.data, keys[static_cast<size_t>(rec.key_index)], i});
   }

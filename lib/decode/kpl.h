@@ -84,7 +84,7 @@ Status Deaggregate(std::string_view data, std::vector<KplSubRecord>* out);
 // What the pipeline decodes: one Kinesis record becomes one or more units,
 // each decoded into one output line.
 struct KplUnit {
-  KinesisRecordView view;   // what to hand to Decoder::Decode
+  KinesisRecordView view;     // what to hand to Decoder::Decode
   std::string_view position;  // common/seqnum.h position: "seq" or "seq.sub"
   bool ends_record = true;    // the last unit of its Kinesis record
   std::string_view error;     // non-empty: write an error line with this

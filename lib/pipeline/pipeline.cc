@@ -388,7 +388,7 @@ struct Pipeline::Impl {
         l.pos.assign(u.position);
         l.ends_record = u.ends_record;
         l.error = !rec.ok;
-      l.partition.clear();
+        l.partition.clear();
         partition::PartitionFields f{rec.table, rec.event_name, stream_name, id, rec.error, rec.event_time_us, r.arrival_ms};
         (rec.ok ? *record_prefix : *error_prefix).Render(f, &l.partition);
         l.text.swap(rec.line);

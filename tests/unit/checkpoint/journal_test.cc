@@ -21,7 +21,8 @@ PendingCut Cut(std::string partition, std::string key, bool uploaded,
 
 TEST(Journal, RoutesPlainRecords) {
   Journal j;
-  j.Load({Cut("p/", "k1", true, {{"A", {"100", "120"}}}), Cut("p/", "k2", false, {{"A", {"121", "130"}}})});
+  j.Load({Cut("p/", "k1", true, {{"A", {"100", "120"}}}),
+          Cut("p/", "k2", false, {{"A", {"121", "130"}}})});
   std::string key;
   EXPECT_EQ(j.Match("p/", "A", "99", &key), Route::kNew);
   EXPECT_EQ(j.Match("p/", "A", "100", &key), Route::kSkip);
@@ -37,7 +38,8 @@ TEST(Journal, RoutesPlainRecords) {
 // 200.2 to x/ (uploaded), 200.1 and 200.3 to y/ (pending), 200.4 to no cut.
 TEST(Journal, RoutesSubRecordsByPosition) {
   Journal j;
-  j.Load({Cut("x/", "kx", true, {{"A", {"150", "200.2"}}}), Cut("y/", "ky", false, {{"A", {"200.1", "200.3"}}})});
+  j.Load({Cut("x/", "kx", true, {{"A", {"150", "200.2"}}}),
+          Cut("y/", "ky", false, {{"A", {"200.1", "200.3"}}})});
   std::string key;
   EXPECT_EQ(j.Match("x/", "A", "150", &key), Route::kSkip);
   EXPECT_EQ(j.Match("x/", "A", "200.0", &key), Route::kSkip);
@@ -45,7 +47,7 @@ TEST(Journal, RoutesSubRecordsByPosition) {
   EXPECT_EQ(j.Match("y/", "A", "200.1", &key), Route::kReplay);
   EXPECT_EQ(key, "ky");
   EXPECT_EQ(j.Match("y/", "A", "200.3", &key), Route::kReplay);
-  EXPECT_EQ(j.Match("x/", "A", "200.4", &key), Route::kNew);   // after the cut's last position
+  EXPECT_EQ(j.Match("x/", "A", "200.4", &key), Route::kNew);  // after the cut's last position
   EXPECT_EQ(j.Match("y/", "A", "200.4", &key), Route::kNew);
   EXPECT_EQ(j.Match("y/", "A", "200.0", &key), Route::kNew);   // before the cut's first position
   EXPECT_EQ(j.Match("y/", "A", "200.10", &key), Route::kNew);  // numeric sub order, not text
