@@ -1,9 +1,11 @@
-// The checkpoint file, version 1. The bytes, as a grammar (checkpoint.h has
-// the meaning of each field; this is what Encode writes and Decode accepts):
+// The checkpoint file, version 1 or 2. The bytes, as a grammar (checkpoint.h
+// has the meaning of each field; this is what Encode writes and Decode
+// accepts):
 //
 //   file   := HEADER HEX8 '","body":' BODY '}' '\n'
 //   HEADER := '{"format":"shardhose-checkpoint","version":' VERSION ',"crc32c":"'
-//   VERSION:= '1'                   (any other digits: "unsupported version N")
+//   VERSION:= '1' | '2'             (any other digits: "unsupported version N");
+//             '2' iff some cut range holds a "seq.sub" position
 //   HEX8   := CRC-32C (Castagnoli) of the exact BODY bytes, 8 lowercase hex
 //   BODY   := any JSON text whose value is the object of checkpoint.h, with no
 //             raw NUL byte. Decode verifies the checksum before parsing and
@@ -261,6 +263,16 @@ Status GetString(const Value& v, std::string_view where, std::string_view field,
   return Status::OK();
 }
 
+// A position (common/seqnum.h): a sequence number, or "seq.sub" (a
+// sub-record of an aggregated record, version 2).
+Status GetPos(const Value& v, std::string_view where, std::string_view field, std::string* out) {
+  SHARDHOSE_RETURN_IF_ERROR(GetString(v, where, field, out));
+  if (!IsValidPos(*out)) {
+    return Bad(where, fmt::format("{} is not a position: \"{}\"", field, Printable(*out)));
+  }
+  return Status::OK();
+}
+
 // A sequence number: decimal digits (common/seqnum.h), or "" if allow_empty.
 Status GetSeq(const Value& v, std::string_view where, std::string_view field, bool allow_empty,
               std::string* out) {
@@ -347,8 +359,7 @@ Status DecodeCut(const Value& v, const std::string& where, PendingCut* cut) {
       SeqRange r;
       SHARDHOSE_RETURN_IF_ERROR(
           ForEachField(m->value, range_where, {"first", "last"}, [&](size_t j, const Value& g) {
-            return j == 0 ? GetSeq(g, range_where, "first", /*allow_empty=*/false, &r.first)
-                          : GetSeq(g, range_where, "last", /*allow_empty=*/false, &r.last);
+            return j == 0 ? GetPos(g, range_where, "first", &r.first) : GetPos(g, range_where, "last", &r.last);
           }));
       if (!cut->ranges.emplace(std::move(id), std::move(r)).second) {
         return Bad(where,
@@ -451,6 +462,15 @@ bool IsLowerHex8(std::string_view s) {
   return true;
 }
 
+bool HasSubPositions(const Checkpoint& cp) {
+  for (const PendingCut& cut : cp.pending) {
+    for (const auto& [_, r] : cut.ranges) {
+      if (!SubOfPos(r.first).empty() || !SubOfPos(r.last).empty()) return true;
+    }
+  }
+  return false;
+}
+
 }  // namespace
 
 uint32_t Crc32c(std::string_view data) {
@@ -467,7 +487,7 @@ std::string Encode(const Checkpoint& cp) {
   out.reserve(kHeader.size() + 1 + kCrcField.size() + 8 + kBodyField.size() + body.size() +
               kTrailer.size());
   out.append(kHeader);
-  AppendInt(&out, kFormatVersion);
+  AppendInt(&out, HasSubPositions(cp) ? kFormatVersionSubPositions : kFormatVersion);
   out.append(kCrcField);
   out.append(fmt::format("{:08x}", Crc32c(body)));
   out.append(kBodyField);
@@ -488,7 +508,7 @@ Result<Checkpoint> Decode(std::string_view bytes) {
         fmt::format("bad framing at byte {}: expected a version number", in.pos()));
   }
   if (in.rest().empty()) return in.Truncated();
-  if (version != "1") {
+  if (version != "1" && version != "2") {
     return Status::Corruption(fmt::format("unsupported version {}", Printable(version)));
   }
 
@@ -530,6 +550,9 @@ Result<Checkpoint> Decode(std::string_view bytes) {
   }
   Checkpoint cp;
   SHARDHOSE_RETURN_IF_ERROR(DecodeBody(doc, &cp));
+  if (version == "1" && HasSubPositions(cp)) {
+    return Status::Corruption("version 1 file with a sub-record position (\"seq.sub\") in a cut");
+  }
   return cp;
 }
 

@@ -9,8 +9,12 @@
 // names a record that is not durably in the object store, nor passes one.
 // Every record of the shard up to and including `sequence` is durable.
 //
-// File format, version 1 (a single JSON document; the grammar of its bytes):
-//   file     := '{"format":"shardhose-checkpoint","version":1,'
+// File format, version 1 or 2 (a single JSON document; the grammar of its
+// bytes). Version 2 is version 1 where a cut's range may hold sub-record
+// positions (KPL aggregation, decode/kpl.h); Encode writes 2 only when one
+// does, so files without aggregated records stay version 1 and readable by
+// older binaries, and an older binary refuses a version 2 file by name.
+//   file     := '{"format":"shardhose-checkpoint","version":' ('1'|'2') ','
 //               '"crc32c":"' HEX8 '","body":' BODY '}' '\n'
 //   HEX8     := CRC-32C of the exact BODY bytes, 8 lowercase hex digits
 //   BODY     := JSON object:
@@ -39,10 +43,14 @@
 //                                        from one that lost records
 //   }
 //   CUT      := { "partition": string, "key": string, "uploaded": bool,
-//                 "ranges": { shard_id: { "first": seq, "last": seq } } }
+//                 "ranges": { shard_id: { "first": pos, "last": pos } } }
 //               uploaded = the object is durable; the cut stays until every
 //               range is at or below its shard's sequence
-//   seq      := 1..128 decimal digits (common/seqnum.h IsValidSeq)
+//   seq      := 1..128 decimal digits (common/seqnum.h IsValidSeq); a
+//               shard's "sequence" is always a whole Kinesis record
+//   pos      := seq | seq '.' sub  (common/seqnum.h IsValidPos; version 2
+//               only for the second form): sub-record `sub` of an
+//               aggregated record
 //   shard_id := non-empty string
 // Strings are byte strings (UTF-8 expected, not validated). Every field is
 // required; unknown or duplicate fields in BODY, SHARD, CUT and ranges are an
@@ -70,6 +78,8 @@
 namespace shardhose::checkpoint {
 
 inline constexpr int kFormatVersion = 1;
+// Written instead when a cut range holds a sub-record position.
+inline constexpr int kFormatVersionSubPositions = 2;
 
 struct ShardCheckpoint {
   enum class State { kOpen, kFinished };
@@ -113,7 +123,7 @@ struct Checkpoint {
 
 // Serialises `cp` in the format above (deterministic: same value, same bytes).
 // REQUIRES (else Decode rejects the result): every shard id non-empty, every
-// `sequence` "" or a valid seq, every range's first/last a valid seq.
+// `sequence` "" or a valid seq, every range's first/last a valid pos.
 std::string Encode(const Checkpoint& cp);
 
 // Parses and verifies. kCorruption naming what is wrong ("checksum

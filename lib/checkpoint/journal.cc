@@ -13,19 +13,19 @@ void Journal::Load(const std::vector<PendingCut>& cuts) {
   ++version_;
 }
 
-bool Journal::InRange(const PendingCut& cut, std::string_view shard, std::string_view seq) {
+bool Journal::InRange(const PendingCut& cut, std::string_view shard, std::string_view pos) {
   auto it = cut.ranges.find(std::string(shard));
   if (it == cut.ranges.end()) return false;
-  return CompareSeq(it->second.first, seq) <= 0 && CompareSeq(seq, it->second.last) <= 0;
+  return ComparePos(it->second.first, pos) <= 0 && ComparePos(pos, it->second.last) <= 0;
 }
 
-Journal::Route Journal::Match(std::string_view partition, std::string_view shard, std::string_view seq,
+Journal::Route Journal::Match(std::string_view partition, std::string_view shard, std::string_view pos,
                               std::string* key) const {
   if (loaded_by_partition_.empty()) return Route::kNew;
   auto [lo, hi] = loaded_by_partition_.equal_range(partition);
   for (auto it = lo; it != hi; ++it) {
     auto cut = cuts_.find(it->second);
-    if (cut == cuts_.end() || !InRange(cut->second, shard, seq)) continue;
+    if (cut == cuts_.end() || !InRange(cut->second, shard, pos)) continue;
     if (cut->second.uploaded) return Route::kSkip;
     *key = cut->first;
     return Route::kReplay;
@@ -56,7 +56,7 @@ bool Journal::Prune(const std::function<const std::string&(const std::string&)>&
     for (const auto& [shard, range] : c.ranges) {
       if (!below) break;
       const std::string& d = durable_seq(shard);
-      below = !d.empty() && CompareSeq(range.last, d) <= 0;
+      below = !d.empty() && CompareSeq(SeqOfPos(range.last), d) <= 0;
     }
     if (below) {
       for (auto [lo, hi] = loaded_by_partition_.equal_range(c.partition); lo != hi; ++lo) {

@@ -3,7 +3,9 @@
 // The journal of batch cuts: what makes output exactly-once across crashes.
 //
 // A *cut* names the records of one batch: its partition, and per shard the
-// first and last sequence number of its records. Because there is only ever
+// first and last position of its records (common/seqnum.h: a sequence
+// number, or "seq.sub" for a sub-record of a KPL-aggregated record,
+// decode/kpl.h; positions order by (seq, sub)). Because there is only ever
 // one open batch per partition, the cut determines the batch's content
 // exactly: every record of those shards, between first and last, whose
 // partition renders to the cut's partition. Batch bodies are canonical
@@ -18,9 +20,13 @@
 //               and the shards' durable sequence numbers advance;
 //   4. prune:   an uploaded cut is dropped once every one of its ranges is at
 //               or below its shard's durable sequence (its records will never
-//               be read again).
+//               be read again; a range ending at "seq.sub" is below durable
+//               sequence d when seq <= d, because the durable sequence only
+//               passes an aggregated record once all of its sub-records are
+//               durable, checkpoint/shard_progress.h).
 // After a crash the daemon resumes each shard after its durable sequence and
-// routes every record it reads again through Route():
+// routes every record it reads again (every sub-record, by its position,
+// for an aggregated one) through Match():
 //   - in an uploaded cut of its partition -> kSkip: it is already durable;
 //   - in a pending cut of its partition   -> kReplay: it joins the re-formed
 //     batch of that cut, which is uploaded under the same key once every
@@ -54,8 +60,9 @@ class Journal {
   // Loads the cuts of the checkpoint a run starts from. REQUIRES: empty.
   void Load(const std::vector<PendingCut>& cuts);
 
-  // Where a record read again goes; for kReplay, *key is the cut's key.
-  Route Match(std::string_view partition, std::string_view shard, std::string_view seq,
+  // Where the record at position `pos` read again goes; for kReplay, *key
+  // is the cut's key.
+  Route Match(std::string_view partition, std::string_view shard, std::string_view pos,
               std::string* key) const;
 
   // Loaded, not yet uploaded cuts (the batches to re-form), by key.
@@ -78,7 +85,7 @@ class Journal {
   size_t size() const { return cuts_.size(); }
 
  private:
-  static bool InRange(const PendingCut& cut, std::string_view shard, std::string_view seq);
+  static bool InRange(const PendingCut& cut, std::string_view shard, std::string_view pos);
 
   std::map<std::string, PendingCut> cuts_;     // every cut, by key
   std::map<std::string, PendingCut> replays_;  // loaded + not uploaded, by key

@@ -1,31 +1,37 @@
 #include "checkpoint/shard_progress.h"
 
+#include "common/seqnum.h"
+
 namespace shardhose::checkpoint {
 
 void ShardProgress::Track(const std::string& shard, std::string durable_seq) {
   shards_.try_emplace(shard, Shard{std::move(durable_seq), {}});
 }
 
-void ShardProgress::OnAppended(const std::string& shard, std::string_view seq, uint64_t batch_id) {
+void ShardProgress::OnAppended(const std::string& shard, std::string_view pos, uint64_t batch_id,
+                               bool ends_record) {
   Shard& s = shards_[shard];
-  if (!s.runs.empty() && s.runs.back().batch_id == batch_id && !s.runs.back().done) {
-    s.runs.back().last.assign(seq);
-    return;
+  if (s.runs.empty() || s.runs.back().batch_id != batch_id || s.runs.back().done) {
+    s.runs.push_back(Run{batch_id, std::string(pos), std::string(pos), {}});
+  } else {
+    s.runs.back().last.assign(pos);
   }
-  s.runs.push_back(Run{batch_id, std::string(seq), std::string(seq)});
+  if (ends_record) s.runs.back().whole.assign(SeqOfPos(pos));
 }
 
-void ShardProgress::OnSkipped(const std::string& shard, std::string_view seq) {
+void ShardProgress::OnSkipped(const std::string& shard, std::string_view pos, bool ends_record) {
   Shard& s = shards_[shard];
   if (s.runs.empty()) {
-    s.durable.assign(seq);
+    // Durable already, and nothing before it is pending: only a whole
+    // record moves the durable sequence.
+    if (ends_record) s.durable.assign(SeqOfPos(pos));
     return;
   }
-  if (s.runs.back().done && s.runs.back().batch_id == 0) {
-    s.runs.back().last.assign(seq);
-    return;
+  if (!(s.runs.back().done && s.runs.back().batch_id == 0)) {
+    s.runs.push_back(Run{0, std::string(pos), std::string(pos), {}, /*done=*/true});
   }
-  s.runs.push_back(Run{0, std::string(seq), std::string(seq), /*done=*/true});
+  s.runs.back().last.assign(pos);
+  if (ends_record) s.runs.back().whole.assign(SeqOfPos(pos));
 }
 
 bool ShardProgress::OnDurable(uint64_t batch_id, const std::vector<std::string>& shards) {
@@ -38,9 +44,11 @@ bool ShardProgress::OnDurable(uint64_t batch_id, const std::vector<std::string>&
       if (r.batch_id == batch_id) r.done = true;
     }
     while (!s.runs.empty() && s.runs.front().done) {
-      s.durable = std::move(s.runs.front().last);
+      if (!s.runs.front().whole.empty()) {
+        s.durable = std::move(s.runs.front().whole);
+        moved = true;
+      }
       s.runs.pop_front();
-      moved = true;
     }
   }
   return moved;

@@ -19,6 +19,15 @@
 // Memory is one run per change of batch along the shard, not one entry per
 // record.
 //
+// KPL aggregation: the unit appended is a change record at a position
+// (common/seqnum.h: "seq" or "seq.sub"). The sub-records of one aggregated
+// Kinesis record may go to different batches, but the durable sequence
+// (what the checkpoint resumes AFTER) is always a whole Kinesis record: it
+// passes an aggregated record only once all of its sub-records are durable
+// (the caller marks the last unit of each Kinesis record, `ends_record`).
+// Until then it stays at the record before, and the sub-records read again
+// after a restart are routed by the journal (journal.h).
+//
 // Thread-safety: not thread-safe; the pipeline holds its mutex.
 #pragma once
 
@@ -37,19 +46,22 @@ class ShardProgress {
   // ("" = none). No-op if already tracked.
   void Track(const std::string& shard, std::string durable_seq);
 
-  // Records that the record `seq` of `shard` was appended to `batch_id`.
-  // REQUIRES: calls for one shard come in sequence order.
-  void OnAppended(const std::string& shard, std::string_view seq, uint64_t batch_id);
+  // Records that the change record at position `pos` of `shard` was
+  // appended to `batch_id`; `ends_record`: it is the last (or only) change
+  // record of its Kinesis record.
+  // REQUIRES: calls for one shard come in position order.
+  void OnAppended(const std::string& shard, std::string_view pos, uint64_t batch_id, bool ends_record = true);
 
-  // Records that the record `seq` of `shard`, read again after a restart, is
-  // durable already (it is in an uploaded cut of the journal).
-  void OnSkipped(const std::string& shard, std::string_view seq);
+  // Records that the change record at `pos` of `shard`, read again after a
+  // restart, is durable already (it is in an uploaded cut of the journal).
+  void OnSkipped(const std::string& shard, std::string_view pos, bool ends_record = true);
 
   // Records that `batch_id`, holding records of `shards`, is durable.
   // Returns true if any shard's durable sequence moved.
   bool OnDurable(uint64_t batch_id, const std::vector<std::string>& shards);
 
-  // Last durable sequence of `shard` ("" if none or unknown).
+  // Last durable sequence of `shard` ("" if none or unknown): a whole
+  // Kinesis record, never a position with a sub-sequence.
   const std::string& DurableSeq(const std::string& shard) const;
   // True if every record of `shard` read so far is durable.
   bool AllDurable(const std::string& shard) const;
@@ -59,8 +71,9 @@ class ShardProgress {
  private:
   struct Run {
     uint64_t batch_id;
-    std::string first;
+    std::string first;  // positions
     std::string last;
+    std::string whole;  // sequence of the last Kinesis record that ends in this run ("" = none)
     bool done = false;
   };
   struct Shard {

@@ -241,6 +241,12 @@ void Decoder::Decode(const KinesisRecordView& record, std::string_view shard_id,
   impl_->Decode(record, shard_id, out);
 }
 
+void Decoder::WriteErrorLine(std::string_view reason, std::string_view message,
+                             const KinesisRecordView& record, std::string_view shard_id, DecodedRecord* out) {
+  impl_->message.assign(message);
+  impl_->WriteError(reason, record, shard_id, out);
+}
+
 std::string FormatIsoMillis(int64_t epoch_us) {
   std::string s;
   AppendIsoMillis(epoch_us, &s);

@@ -29,7 +29,8 @@
 // "not_change_record" (valid JSON but missing/ill-typed eventID, eventName,
 // tableName, dynamodb, ApproximateCreationDateTime), "bad_attribute" (an
 // attribute value that is not a valid DynamoDB typed value, e.g. N that is
-// not a number).
+// not a number), and "bad_aggregate" (a KPL aggregate that does not verify,
+// decode/kpl.h; written through WriteErrorLine).
 //
 // ApproximateCreationDateTime is epoch milliseconds, or epoch microseconds
 // when dynamodb.ApproximateCreationDateTimePrecision is "MICROSECOND"
@@ -114,6 +115,12 @@ class Decoder {
   // Decodes `record` read from `shard_id` into *out (all fields replaced;
   // buffers reused).
   void Decode(const KinesisRecordView& record, std::string_view shard_id, DecodedRecord* out);
+
+  // Writes the error line for `record` with `reason` and `message` into
+  // *out, for a failure found before decoding (decode/kpl.h's
+  // bad_aggregate). Same format and guarantees as Decode's error lines.
+  void WriteErrorLine(std::string_view reason, std::string_view message, const KinesisRecordView& record,
+                      std::string_view shard_id, DecodedRecord* out);
 
  private:
   struct Impl;

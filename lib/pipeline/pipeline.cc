@@ -36,6 +36,7 @@
 #include "common/backoff.h"
 #include "compress/compress.h"
 #include "decode/change_record.h"
+#include "decode/kpl.h"
 #include "partition/template.h"
 #include "pipeline/pipeline_metrics.h"
 #include "poll/shard_set.h"
@@ -62,7 +63,8 @@ int64_t EpochMs(WallTime t) {
 
 // The object key of a sealed batch: its partition, then a name that depends
 // only on which records it holds (stream, the lowest shard and its first
-// sequence number, and a hash of every shard's range), so that writing the
+// position -- "seq", or "seq.sub" for a KPL sub-record -- and a hash of
+// every shard's range), so that writing the
 // same records again replaces the same object instead of adding a copy.
 // Open batches are held gzip'd as they grow, unless compression is "none".
 batch::BodyEncoding Encoding(const config::Config& cfg) {
@@ -303,6 +305,7 @@ struct Pipeline::Impl {
   // ----------------------------------------------------------------- poll
   void PollLoop(size_t index) {
     decode::Decoder decoder(format, stream_name);
+    decode::KplSplitter splitter;
     poll::RecordsPage page;
     std::vector<Line> lines;
     std::unique_lock<std::mutex> lock(mu);
@@ -323,7 +326,7 @@ struct Pipeline::Impl {
       ++polls_in_flight;
       poller_busy_since[index] = deps.clock->Now();
       lock.unlock();
-      MonoTime due = PollShard(*id, decoder, page, lines);
+      MonoTime due = PollShard(*id, decoder, splitter, page, lines);
       lock.lock();
       poller_busy_since[index] = MonoTime{};
       --polls_in_flight;
@@ -336,14 +339,15 @@ struct Pipeline::Impl {
     std::string partition;
     std::string table;
     std::string text;
-    std::string_view seq;
+    std::string pos;          // common/seqnum.h position: "seq", or "seq.sub" for a KPL sub-record
+    bool ends_record = true;  // the last line of its Kinesis record
     bool error = false;
   };
 
   // One GetRecords call on one shard, and its records into batches.
   // Returns when the shard is next due. Called without mu.
-  MonoTime PollShard(const std::string& id, decode::Decoder& decoder, poll::RecordsPage& page,
-                     std::vector<Line>& lines) {
+  MonoTime PollShard(const std::string& id, decode::Decoder& decoder, decode::KplSplitter& splitter,
+                     poll::RecordsPage& page, std::vector<Line>& lines) {
     std::string iterator;
     IteratorStart start;
     bool check_retention = false;
@@ -376,26 +380,37 @@ struct Pipeline::Impl {
       return Failed(id, "GetRecords", st);
     }
 
-    // decode + partition, outside the lock
-    lines.resize(page.records.size());
+    // decode + partition, outside the lock; a KPL aggregate (decode/kpl.h)
+    // becomes one line per sub-record
+    size_t n = 0;
     decode::DecodedRecord rec;
+    std::vector<decode::KplUnit> units;
     uint64_t errors = 0;
-    for (size_t i = 0; i < page.records.size(); ++i) {
-      const auto& r = page.records[i];
-      decoder.Decode(r, id, &rec);
-      Line& l = lines[i];
-      l.seq = r.sequence_number;
-      l.error = !rec.ok;
-      l.partition.clear();
-      partition::PartitionFields f{rec.table, rec.event_name, stream_name, id, rec.error, rec.event_time_us, r.arrival_ms};
-      (rec.ok ? *record_prefix : *error_prefix).Render(f, &l.partition);
-      l.text.swap(rec.line);
-      l.table = rec.ok ? rec.table : "(errors)";
-      if (!rec.ok) {
-        ++errors;
-        m.error_records.With({rec.error}).Inc();
+    for (const auto& r : page.records) {
+      splitter.Split(r, &units);
+      for (const decode::KplUnit& u : units) {
+        if (u.error.empty()) {
+          decoder.Decode(u.view, id, &rec);
+        } else {
+          decoder.WriteErrorLine(decode::kBadAggregate, u.error, u.view, id, &rec);
+        }
+        if (n == lines.size()) lines.emplace_back();
+        Line& l = lines[n++];
+        l.pos.assign(u.position);
+        l.ends_record = u.ends_record;
+        l.error = !rec.ok;
+        l.partition.clear();
+        partition::PartitionFields f{rec.table, rec.event_name, stream_name, id, rec.error, rec.event_time_us, r.arrival_ms};
+        (rec.ok ? *record_prefix : *error_prefix).Render(f, &l.partition);
+        l.text.swap(rec.line);
+        l.table = rec.ok ? rec.table : "(errors)";
+        if (!rec.ok) {
+          ++errors;
+          m.error_records.With({rec.error}).Inc();
+        }
       }
     }
+    lines.resize(n);
     m.records_in.With({id}).Inc(page.records.size());
     m.bytes_in.With({id}).Inc(page.data_bytes / 4 * 3);
     stats.records_in += page.records.size();
@@ -410,19 +425,21 @@ struct Pipeline::Impl {
     std::lock_guard<std::mutex> lock(mu);
     std::string cut_key;
     for (const Line& l : lines) {
-      switch (journal.Match(l.partition, id, l.seq, &cut_key)) {
+      switch (journal.Match(l.partition, id, l.pos, &cut_key)) {
         case checkpoint::Journal::Route::kSkip:  // durable already
-          progress.OnSkipped(id, l.seq);
+          progress.OnSkipped(id, l.pos, l.ends_record);
           stats.records_skipped++;
           m.records_skipped.Get().Inc();
           break;
         case checkpoint::Journal::Route::kReplay:  // re-forms a journaled batch
-          progress.OnAppended(id, l.seq, replay_buffer.Append(cut_key, l.text, id, l.seq, now, &sealed, l.table));
+          progress.OnAppended(id, l.pos, replay_buffer.Append(cut_key, l.text, id, l.pos, now, &sealed, l.table),
+                              l.ends_record);
           break;
         case checkpoint::Journal::Route::kNew: {
           const size_t open_before = buffer.open_batches();
           const size_t sealed_before = sealed.size();
-          progress.OnAppended(id, l.seq, buffer.Append(l.partition, l.text, id, l.seq, now, &sealed, l.table));
+          progress.OnAppended(id, l.pos, buffer.Append(l.partition, l.text, id, l.pos, now, &sealed, l.table),
+                              l.ends_record);
           if (buffer.open_batches() > open_before || sealed.size() > sealed_before) {
             spdlog::debug("batch opened for {}", l.partition);
           }
@@ -526,7 +543,7 @@ struct Pipeline::Impl {
       for (const auto& [shard, range] : cut.ranges) {
         const poll::ShardEntry* e = shards.Find(shard);
         const bool passed = !e || e->state == ShardState::kExhausted || e->state == ShardState::kFinished ||
-                            (!e->last_read_seq.empty() && CompareSeq(e->last_read_seq, range.last) >= 0);
+                            (!e->last_read_seq.empty() && CompareSeq(e->last_read_seq, SeqOfPos(range.last)) >= 0);
         if (!passed) {
           complete = false;
           break;

@@ -13,6 +13,12 @@
 // the given text (when that text is valid UTF-8); ok unmarshalled lines carry
 // the event_id / event_name / table reported in DecodedRecord; decoding is
 // deterministic across buffer reuse.
+// 4. KPL (decode/kpl.h): the input as the protobuf of an aggregate (magic +
+//    input + its MD5), and the magic + input as is (a digest that almost
+//    never matches): decode::KplSplitter gives either one unit per
+//    sub-record at positions "seq.0", "seq.1", ... (the last one ending the
+//    record) or one bad_aggregate unit for the whole record; every unit
+//    decodes into one valid line.
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
@@ -20,7 +26,12 @@
 #include <string_view>
 
 #include "common/base64.h"
+#include <openssl/evp.h>
+
+#include <vector>
+
 #include "decode/change_record.h"
+#include "decode/kpl.h"
 #include "fuzz_util.h"
 
 namespace {
@@ -41,7 +52,8 @@ std::string_view Str(const rapidjson::Value& obj, const char* name) {
 }
 
 bool IsKnownReason(std::string_view r) {
-  return r == "bad_base64" || r == "not_json" || r == "not_change_record" || r == "bad_attribute";
+  return r == "bad_base64" || r == "not_json" || r == "not_change_record" || r == "bad_attribute" ||
+         r == "bad_aggregate";
 }
 
 void CheckLine(const DecodedRecord& out, OutputFormat format, const KinesisRecordView& rec) {
@@ -102,6 +114,36 @@ void DecodeBoth(Pair* p, const KinesisRecordView& rec, DecodedRecord* u, Decoded
   FUZZ_CHECK(u->event_time_us == r->event_time_us, "formats disagree on event time");
 }
 
+void SplitAndDecode(Pair* p, std::string_view data) {
+  static auto* splitter = new shardhose::decode::KplSplitter();
+  static auto* units = new std::vector<shardhose::decode::KplUnit>();
+  const std::string encoded = shardhose::Base64Encode(data);
+  const std::string_view seq = "49590338271490256608559692538361571095921575989136588802";
+  KinesisRecordView rec{encoded, seq, "outer-pk", 1716200000123};
+  splitter->Split(rec, units);
+  FUZZ_CHECK(!units->empty(), "a record gave no units");
+  FUZZ_CHECK(units->back().ends_record, "the last unit must end the record");
+  const bool aggregated = units->size() > 1 || units->front().position != seq;
+  for (size_t i = 0; i < units->size(); ++i) {
+    const auto& unit = (*units)[i];
+    if (aggregated) {
+      FUZZ_CHECK(unit.error.empty(), "error unit inside a split aggregate");
+      FUZZ_CHECK(unit.position == std::string(seq) + "." + std::to_string(i), "sub-record position");
+      FUZZ_CHECK(unit.view.sequence_number == unit.position, "sub-record sequence_number");
+      FUZZ_CHECK(unit.ends_record == (i + 1 == units->size()), "ends_record");
+    }
+    DecodedRecord u, r;
+    if (unit.error.empty()) {
+      DecodeBoth(p, unit.view, &u, &r);
+    } else {
+      FUZZ_CHECK(!aggregated && shardhose::decode::IsAggregated(data), "bad_aggregate for plain data");
+      p->unmarshalled.WriteErrorLine(shardhose::decode::kBadAggregate, unit.error, unit.view, kShard, &u);
+      CheckLine(u, OutputFormat::kUnmarshalled, unit.view);
+      FUZZ_CHECK(u.error == "bad_aggregate", "bad_aggregate reason");
+    }
+  }
+}
+
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
@@ -139,5 +181,14 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   DecodeBoth(decoders, rec, &u3, &r3);
   FUZZ_CHECK(u3.line == u1.line, "unmarshalled output changed on re-decode");
   FUZZ_CHECK(r3.line == r1.line, "raw output changed on re-decode");
+
+  // 4. KPL aggregates.
+  unsigned char md5[EVP_MAX_MD_SIZE];
+  unsigned int md5_len = 0;
+  EVP_Digest(data, size, md5, &md5_len, EVP_md5(), nullptr);
+  std::string agg(shardhose::decode::kKplMagic);
+  agg.append(input);
+  SplitAndDecode(decoders, agg + std::string(reinterpret_cast<const char*>(md5), md5_len));
+  SplitAndDecode(decoders, agg);
   return 0;
 }

@@ -44,6 +44,31 @@ def write(target, name, data):
         f.write(data)
 
 
+def pb_varint(v):
+    out = bytearray()
+    while v >= 0x80:
+        out.append((v & 0x7F) | 0x80)
+        v >>= 7
+    out.append(v)
+    return bytes(out)
+
+
+def pb_len(field, data):
+    return pb_varint(field << 3 | 2) + pb_varint(len(data)) + data
+
+
+def kpl_protobuf(records):
+    """The AggregatedRecord protobuf of [(partition key, data)] (decode/kpl.h);
+    decode_fuzz adds the magic and MD5 itself."""
+    keys = []
+    body = b""
+    for pk, data in records:
+        if pk not in keys:
+            keys.append(pk)
+        body += pb_len(3, pb_varint(1 << 3) + pb_varint(keys.index(pk)) + pb_len(3, data))
+    return b"".join(pb_len(1, k) for k in keys) + body
+
+
 def decode_seeds():
     t = "decode_fuzz"
     recdir = os.path.join(ROOT, "tests", "data", "records")
@@ -77,6 +102,9 @@ def decode_seeds():
     write(t, "surrogates", record(b'{"a":{"S":"\\ud83d\\ude00 \\udc00"}}'))
     write(t, "empty", b"")
     write(t, "bad_base64", b"not base64!")
+    write(t, "kpl_aggregate", kpl_protobuf([(b"pk-a", record(b'{"pk":{"S":"order#1"}}')),
+                                            (b"pk-b", record(b'{"pk":{"S":"order#2"}}', table="users")),
+                                            (b"pk-a", b"not json")]))
 
 
 def template_seeds():

@@ -271,9 +271,9 @@ TEST(Checkpoint, ChecksumMismatchMessage) {
 }
 
 TEST(Checkpoint, WrongVersion) {
-  std::string v2 = Frame(Body());
-  v2.replace(v2.find(R"("version":1)") + 10, 1, "2");
-  EXPECT_EQ(Decode(v2).status().message(), "unsupported version 2");
+  std::string v3 = Frame(Body());
+  v3.replace(v3.find(R"("version":1)") + 10, 1, "3");
+  EXPECT_EQ(Decode(v3).status().message(), "unsupported version 3");
   std::string v7 = Frame(Body());
   v7.replace(v7.find(R"("version":1)") + 10, 1, "7");
   EXPECT_EQ(Decode(v7).status().message(), "unsupported version 7");
@@ -289,12 +289,42 @@ TEST(Checkpoint, WrongVersion) {
   std::string none = Frame(Body());
   none.replace(none.find(R"("version":1)") + 10, 1, "\"1\"");
   EXPECT_TRUE(Decode(none).status().IsCorruption());
-  // A version 2 file may have any framing after the version; still "unsupported".
-  EXPECT_EQ(Decode(R"({"format":"shardhose-checkpoint","version":2,"whatever":[]})"
+  // A version 3 file may have any framing after the version; still "unsupported".
+  EXPECT_EQ(Decode(R"({"format":"shardhose-checkpoint","version":3,"whatever":[]})"
                    "\n")
                 .status()
                 .message(),
-            "unsupported version 2");
+            "unsupported version 3");
+}
+
+// KPL sub-record positions ("seq.sub") in cut ranges: version 2, written only
+// when one is present, so files without them stay version 1.
+TEST(Checkpoint, SubRecordPositionsAreVersion2) {
+  Checkpoint cp = Rich();
+  EXPECT_NE(Encode(cp).find(R"("version":1,)"), std::string::npos);
+  cp.pending[0].ranges["shardId-000000000002"] = {"100.3", "200"};
+  cp.pending[1].ranges["shardId-000000000009"] = {"7", "7.12"};
+  const std::string bytes = Encode(cp);
+  EXPECT_NE(bytes.find(R"("version":2,)"), std::string::npos);
+  Result<Checkpoint> back = Decode(bytes);
+  ASSERT_TRUE(back.ok()) << back.status().ToString();
+  EXPECT_EQ(*back, cp);
+
+  // Version 1 never holds one.
+  const std::string pending = R"([{"partition":"p","key":"k","uploaded":false,"ranges":{"s":{"first":"1.0","last":"2"}}}])";
+  EXPECT_EQ(BodyError(Body(kShard, pending)),
+            "version 1 file with a sub-record position (\"seq.sub\") in a cut");
+  // Malformed positions.
+  for (std::string_view bad : {"1.", "1.01", "1.2.3", ".1", "1.x"}) {
+    const std::string p = fmt::format(
+        R"([{{"partition":"p","key":"k","uploaded":false,"ranges":{{"s":{{"first":"1","last":"{}"}}}}}}])", bad);
+    EXPECT_EQ(BodyError(Body(kShard, p)), fmt::format("pending[0] range s: last is not a position: \"{}\"", bad))
+        << bad;
+  }
+  // A shard's sequence is always a whole record.
+  std::string shard(kShard);
+  shard.replace(shard.find(R"("sequence":"5")"), 14, R"("sequence":"5.1")");
+  EXPECT_EQ(BodyError(Body(shard)), "shard shardId-1: sequence is not a number: \"5.1\"");
 }
 
 TEST(Checkpoint, BadFraming) {
@@ -369,11 +399,11 @@ TEST(Checkpoint, BodyValidation) {
   EXPECT_PRED2(has,
                BodyError(Body(kShard, R"([{"partition":"p","key":"k","ranges":)"
                                       R"({"s":{"first":"","last":"2"}}}])")),
-               "pending[0] range s: first is not a number");
+               "pending[0] range s: first is not a position");
   EXPECT_PRED2(has,
                BodyError(Body(kShard, R"([{"partition":"p","key":"k","ranges":)"
                                       R"({"s":{"first":"1","last":"x"}}}])")),
-               "pending[0] range s: last is not a number");
+               "pending[0] range s: last is not a position");
 
   // Enums.
   EXPECT_PRED2(has, BodyError(shard_with(R"("state":"open")", R"("state":"closed")")),
