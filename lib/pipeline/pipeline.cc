@@ -61,11 +61,6 @@ int64_t EpochMs(WallTime t) {
   return std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count();
 }
 
-// The object key of a sealed batch: its partition, then a name that depends
-// only on which records it holds (stream, the lowest shard and its first
-// position -- "seq", or "seq.sub" for a KPL sub-record -- and a hash of
-// every shard's range), so that writing the
-// same records again replaces the same object instead of adding a copy.
 // Open batches are held gzip'd as they grow, unless compression is "none".
 batch::BodyEncoding Encoding(const config::Config& cfg) {
   batch::BodyEncoding e;
@@ -74,6 +69,11 @@ batch::BodyEncoding Encoding(const config::Config& cfg) {
   return e;
 }
 
+// The object key of a sealed batch: its partition, then a name that depends
+// only on which records it holds (stream, the lowest shard and its first
+// position -- "seq", or "seq.sub" for a KPL sub-record -- and a hash of
+// every shard's range), so that writing the same records again replaces the
+// same object instead of adding a copy.
 std::string ObjectKey(const SealedBatch& b, std::string_view stream, compress::Codec codec) {
   std::string ranges;
   for (const auto& [shard, span] : b.shards) {
