@@ -334,7 +334,13 @@ class S3Client:
             q = {"list-type": "2", "prefix": prefix, "max-keys": str(page_size)}
             if token:
                 q["continuation-token"] = token
-            status, data = self._request("GET", "", query=q)
+            # s3rver answers 500 when it lists an object whose PUT is still
+            # being written (its metadata file is not there yet): retry.
+            for attempt in range(10):
+                status, data = self._request("GET", "", query=q)
+                if status < 500:
+                    break
+                time.sleep(0.2)
             if status != 200:
                 raise AwsError(status, data.decode("utf-8", "replace"), "ListObjectsV2")
             root = ET.fromstring(data)
