@@ -13,6 +13,7 @@
 #include "aws/http.h"
 #include "checkpoint/checkpoint.h"
 #include "common/logging.h"
+#include "compress/compress.h"
 #include "config/config.h"
 #include "pipeline/pipeline.h"
 #include "poll/kinesis_client.h"
@@ -81,7 +82,9 @@ int RunCommand(const CommonOptions& options, bool drain) {
   checkpoint::CheckpointFile checkpoint_file(FileSystem::Default(), cfg->checkpoint.path);
 
   spdlog::info("shardhose {} starting: stream {}, output {}, format {}, compression {}{}", SHARDHOSE_VERSION,
-               cfg->StreamDisplayName(), store->Describe(), cfg->output.format, cfg->output.compression,
+               cfg->StreamDisplayName(), store->Describe(), cfg->output.format,
+               compress::Describe(cfg->output.compression == "none" ? compress::Codec::kNone : compress::Codec::kGzip,
+                                  static_cast<int>(cfg->output.compression_level)),
                drain ? ", drain mode" : "");
   if (auto c = creds->Get(); !c.ok()) {
     spdlog::error("no AWS credentials: {}", c.status().ToString());

@@ -2,16 +2,34 @@
 //
 // Compression of a finished batch body into the bytes of one object.
 //
-//   kGzip - one standard gzip member (RFC 1952), readable by gzip -d, zlib,
-//           Java's GZIPInputStream (Athena/Hive/Trino) and DuckDB. Produced
-//           with libdeflate, which is about twice as fast as zlib at the
-//           same level and ratio (see bench/).
+//   kGzip - one standard gzip member (RFC 1952: a 10-byte header, one raw
+//           deflate stream ending in a final block, CRC-32 and size),
+//           readable by gzip -d, zlib, Java's GZIPInputStream
+//           (Athena/Hive/Trino) and DuckDB (tests/e2e/test_gzip_readers.py).
 //   kNone - the body as is.
 //
-// Thread-safety: Compress() is thread-safe; each thread keeps its own
-// compressor state per level.
+// Levels. `compression_level` is one scale, 1..9, ordered by ratio; each
+// level is served by the faster of the two compressors we link, chosen on
+// measurements (bench/README.md, "Compression"):
+//
+//   level   engine       native level   on the bench corpus, one core
+//   1       ISA-L igzip  1              the default: fastest, ratio ~0.9x zlib-6
+//   2       ISA-L igzip  2
+//   3       ISA-L igzip  3
+//   4..9    libdeflate   4..9           zlib's levels' meaning, ~2x zlib's speed
+//
+// Determinism: the output is a pure function of (codec, level, input) for a
+// given build and CPU: the same batch re-formed after a crash compresses to
+// the same bytes (the exactly-once protocol relies on it, see
+// checkpoint/journal.h). Neither library promises identical bytes across
+// versions, so an upgrade between a crash and its recovery may re-upload a
+// batch under its (unchanged) key with different but equivalent bytes.
+//
+// Thread-safety: every function is thread-safe; each thread keeps its own
+// compressor state per engine and level, allocated on first use.
 #pragma once
 
+#include <cstdint>
 #include <string>
 #include <string_view>
 
@@ -28,9 +46,55 @@ std::string_view ObjectSuffix(Codec codec);
 // Value for Content-Encoding: "gzip" / "".
 std::string_view ContentEncoding(Codec codec);
 
-// Replaces *out with the compressed form of `in`. `level` is 1..12 for
-// gzip (libdeflate levels; 1..9 mean what they mean for zlib).
+// The `compression_level` scale.
+inline constexpr int kMinLevel = 1;
+inline constexpr int kMaxLevel = 9;
+inline constexpr int kDefaultLevel = 1;
+
+// OK if `level` is valid for `codec`: 1..9 for kGzip; anything for kNone
+// (the level is ignored).
+Status CheckLevel(Codec codec, int level);
+
+enum class Engine { kIgzip, kLibdeflate };
+std::string_view EngineName(Engine e);  // "igzip" | "libdeflate"
+
+struct Backend {
+  Engine engine;
+  int native_level;  // igzip 0..3, libdeflate 1..12
+};
+// The engine and native level serving a `compression_level` (table above).
+// REQUIRES: kMinLevel <= level <= kMaxLevel.
+Backend BackendFor(int level);
+
+// For logs: "gzip level 1 (igzip 1)", "gzip level 6 (libdeflate 6)", "none".
+std::string Describe(Codec codec, int level);
+
+// Replaces *out with the compressed form of `in`. InvalidArgument if
+// CheckLevel fails; Internal if a compressor cannot be allocated.
 Status Compress(Codec codec, int level, std::string_view in, std::string* out);
+
+// Replaces *out with one gzip member of `in` made by a given engine at its
+// native level (igzip 0..3, libdeflate 1..12): Compress() without the
+// level mapping, for benchmarks and tests.
+Status GzipWith(Backend backend, std::string_view in, std::string* out);
+
+// Building blocks of a gzip member, for streaming compression of a batch in
+// independent pieces (header, then chunks, then trailer; the chunks'
+// CRC-32s joined with crc32_combine):
+//
+// Appends the 10-byte gzip header shardhose writes (no name, mtime 0,
+// OS unknown), so that members are byte-identical across runs.
+void AppendGzipHeader(std::string* out);
+// Appends the 8-byte trailer: CRC-32 of the uncompressed data and its size
+// modulo 2^32, little-endian.
+void AppendGzipTrailer(uint32_t crc, uint64_t size, std::string* out);
+// CRC-32 (gzip's) of `data`, continuing from `crc` (0 to start).
+uint32_t Crc32(uint32_t crc, std::string_view data);
+// Appends `in` as raw deflate at igzip native level 0..3, with no history
+// from any earlier chunk. If `final`, the last block has BFINAL set;
+// otherwise the chunk ends with a full flush (byte-aligned, non-final), so
+// chunks can be concatenated and ended by a final one.
+Status IgzipDeflateChunk(int native_level, std::string_view in, bool final, std::string* out);
 
 // Inverse of Compress for kGzip (used by tests and tools). Accepts
 // concatenated gzip members.
