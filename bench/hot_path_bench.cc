@@ -7,7 +7,7 @@
 //   "zlib gzip"   - zlib deflate (gzip wrapper) at the same level
 //   "decode only" - parse + decode + serialise, no batching or compression
 // and then every compressor candidate on the same NDJSON (compress only):
-// ISA-L igzip 0..3, libdeflate 1/4/6/9/12, zlib 1/6/9, speed and ratio.
+// ISA-L igzip 0..3, libdeflate 1/2/3/4/6/9/12, zlib 1/6/9, speed and ratio.
 //
 // Usage: hot_path_bench [--records N] [--rounds R] [--format unmarshalled|raw] [--level L]
 //                       [--candidates 0|1]
@@ -111,7 +111,8 @@ void Candidates(const std::string& ndjson, int rounds) {
   const Candidate all[] = {
       {"ISA-L igzip 0", false, {Engine::kIgzip, 0}},      {"ISA-L igzip 1", false, {Engine::kIgzip, 1}},
       {"ISA-L igzip 2", false, {Engine::kIgzip, 2}},      {"ISA-L igzip 3", false, {Engine::kIgzip, 3}},
-      {"libdeflate 1", false, {Engine::kLibdeflate, 1}},  {"libdeflate 4", false, {Engine::kLibdeflate, 4}},
+      {"libdeflate 1", false, {Engine::kLibdeflate, 1}},  {"libdeflate 2", false, {Engine::kLibdeflate, 2}},
+      {"libdeflate 3", false, {Engine::kLibdeflate, 3}},  {"libdeflate 4", false, {Engine::kLibdeflate, 4}},
       {"libdeflate 6", false, {Engine::kLibdeflate, 6}},  {"libdeflate 9", false, {Engine::kLibdeflate, 9}},
       {"libdeflate 12", false, {Engine::kLibdeflate, 12}}, {"zlib 1", true, {Engine::kLibdeflate, 1}},
       {"zlib 6", true, {Engine::kLibdeflate, 6}},         {"zlib 9", true, {Engine::kLibdeflate, 9}},

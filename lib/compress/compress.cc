@@ -86,7 +86,7 @@ Status CheckLevel(Codec codec, int level) {
 std::string_view EngineName(Engine e) { return e == Engine::kIgzip ? "igzip" : "libdeflate"; }
 
 Backend BackendFor(int level) {
-  if (level <= 3) return {Engine::kIgzip, level};
+  if (level <= 2) return {Engine::kIgzip, level};
   return {Engine::kLibdeflate, level};
 }
 

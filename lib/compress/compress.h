@@ -12,11 +12,16 @@
 // level is served by the faster of the two compressors we link, chosen on
 // measurements (bench/README.md, "Compression"):
 //
-//   level   engine       native level   on the bench corpus, one core
-//   1       ISA-L igzip  1              the default: fastest, ratio ~0.9x zlib-6
-//   2       ISA-L igzip  2
-//   3       ISA-L igzip  3
-//   4..9    libdeflate   4..9           zlib's levels' meaning, ~2x zlib's speed
+//   level   engine       native level
+//   1       ISA-L igzip  1     the default; ~8x zlib-6's speed, objects ~20%
+//                              larger than zlib-6's
+//   2       ISA-L igzip  2     about level 1's speed, a hair smaller
+//   3..9    libdeflate   3..9  zlib's levels' meaning and ratio (or better),
+//                              1.2-2x zlib's speed
+//
+// Not used: igzip 0 (only ~15% faster than igzip 1, objects ~30% larger),
+// igzip 3 (a third of igzip 2's speed and no smaller on NDJSON: libdeflate
+// does better there), zlib (slower than libdeflate at every level).
 //
 // Determinism: the output is a pure function of (codec, level, input) for a
 // given build and CPU: the same batch re-formed after a crash compresses to

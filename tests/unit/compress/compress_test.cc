@@ -111,6 +111,9 @@ TEST(Compress, LevelScaleAndChecks) {
   EXPECT_EQ(kDefaultLevel, 1);
   EXPECT_EQ(BackendFor(1).engine, Engine::kIgzip);
   EXPECT_EQ(BackendFor(1).native_level, 1);
+  EXPECT_EQ(BackendFor(2).engine, Engine::kIgzip);
+  EXPECT_EQ(BackendFor(3).engine, Engine::kLibdeflate);
+  EXPECT_EQ(BackendFor(3).native_level, 3);
   EXPECT_EQ(BackendFor(9).engine, Engine::kLibdeflate);
   EXPECT_EQ(BackendFor(9).native_level, 9);
   EXPECT_TRUE(CheckLevel(Codec::kGzip, 1).ok());
