@@ -13,22 +13,25 @@
 // measurements (bench/README.md, "Compression"):
 //
 //   level   engine       native level
-//   1       ISA-L igzip  1     the default; ~8x zlib-6's speed, objects ~20%
+//   1       ISA-L igzip  1     the default; ~10x zlib-6's speed, objects ~20%
 //                              larger than zlib-6's
 //   2       ISA-L igzip  2     about level 1's speed, a hair smaller
 //   3..9    libdeflate   3..9  zlib's levels' meaning and ratio (or better),
-//                              1.2-2x zlib's speed
+//                              1.2-3x zlib's speed
 //
 // Not used: igzip 0 (only ~15% faster than igzip 1, objects ~30% larger),
 // igzip 3 (a third of igzip 2's speed and no smaller on NDJSON: libdeflate
 // does better there), zlib (slower than libdeflate at every level).
 //
 // Determinism: the output is a pure function of (codec, level, input) for a
-// given build and CPU: the same batch re-formed after a crash compresses to
-// the same bytes (the exactly-once protocol relies on it, see
-// checkpoint/journal.h). Neither library promises identical bytes across
-// versions, so an upgrade between a crash and its recovery may re-upload a
-// batch under its (unchanged) key with different but equivalent bytes.
+// given build on a given CPU type: the same batch re-formed after a crash
+// compresses to the same bytes (the exactly-once protocol relies on it, see
+// checkpoint/journal.h; tested in tests/unit/compress). Neither library
+// promises identical bytes across versions, and ISA-L picks SSE/AVX2/AVX-512
+// code at run time (identical output across those is not verified here), so
+// an upgrade, or a move to another CPU type, between a crash and its recovery
+// may re-upload a batch under its (unchanged) key with different bytes of the
+// same content.
 //
 // Thread-safety: every function is thread-safe; each thread keeps its own
 // compressor state per engine and level, allocated on first use.
