@@ -17,8 +17,7 @@ std::string SampleNdjson(size_t lines) {
   std::string s;
   std::mt19937 rng(7);
   for (size_t i = 0; i < lines; ++i) {
-    s += "{\"event_id\":\"" + std::to_string(rng()) +
-         "\",\"table\":\"orders\",\"n\":" + std::to_string(i) + "}\n";
+    s += "{\"event_id\":\"" + std::to_string(rng()) + "\",\"table\":\"orders\",\"n\":" + std::to_string(i) + "}\n";
   }
   return s;
 }
