@@ -13,6 +13,7 @@
 #include "aws/http.h"
 #include "checkpoint/checkpoint.h"
 #include "common/logging.h"
+#include "compress/gzip_chunks.h"
 #include "config/config.h"
 #include "pipeline/pipeline.h"
 #include "poll/efo_reader.h"
@@ -90,7 +91,11 @@ int RunCommand(const CommonOptions& options, bool drain) {
   checkpoint::CheckpointFile checkpoint_file(FileSystem::Default(), cfg->checkpoint.path);
 
   spdlog::info("shardhose {} starting: stream {}, output {}, format {}, compression {}{}", SHARDHOSE_VERSION,
-               cfg->StreamDisplayName(), store->Describe(), cfg->output.format, cfg->output.compression,
+               cfg->StreamDisplayName(), store->Describe(), cfg->output.format,
+               cfg->output.compression == "none"
+                   ? std::string("none")
+                   : "gzip level " + std::to_string(cfg->output.compression_level) + " (" +
+                         compress::ChunkEngine(static_cast<int>(cfg->output.compression_level)) + ")",
                drain ? ", drain mode" : "");
   if (auto c = creds->Get(); !c.ok()) {
     spdlog::error("no AWS credentials: {}", c.status().ToString());

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs everything needed to build and test shardhose on Debian 12, as
 # root: build tools and libraries from apt, and the local AWS emulators
-# (tests/emulators: kinesis-local, s3rver) from npm with `npm ci`.
+# (tests/emulators: kinesis-local, s3rver) and the DuckDB reader the gzip
+# e2e test uses (tests/readers) from npm with `npm ci`.
 # Idempotent: apt only runs when a package is missing, npm only when
 # node_modules does not match package-lock.json.
 set -euo pipefail
@@ -17,6 +18,7 @@ PACKAGES=(
   libgtest-dev libgmock-dev
   prometheus
   clang libclang-rt-14-dev
+  openjdk-17-jdk-headless
 )
 if ! command -v node >/dev/null 2>&1; then
   PACKAGES+=(nodejs npm)
@@ -58,6 +60,26 @@ if [ ! -f "$STAMP" ] || [ "$(cat "$STAMP")" != "$want" ] || \
   echo "install-deps: npm ci in tests/emulators"
   log="$(mktemp)"
   if ! (cd "$EMU" && npm ci --no-audit --no-fund --loglevel=error) >"$log" 2>&1; then
+    cat "$log" >&2
+    rm -f "$log"
+    echo "install-deps: npm ci failed" >&2
+    exit 1
+  fi
+  rm -f "$log"
+  echo "$want" >"$STAMP"
+fi
+
+# DuckDB for tests/e2e/test_gzip_readers.py: same stamp pattern. The
+# platform binary is an npm package (@duckdb/node-bindings-linux-x64); no
+# install scripts, nothing downloaded from elsewhere.
+RDR="$ROOT/tests/readers"
+STAMP="$RDR/node_modules/.shardhose-lock.sha256"
+want="$(sha256sum "$RDR/package-lock.json" | cut -d' ' -f1)"
+if [ ! -f "$STAMP" ] || [ "$(cat "$STAMP")" != "$want" ] || \
+   [ ! -f "$RDR/node_modules/@duckdb/node-api/package.json" ]; then
+  echo "install-deps: npm ci in tests/readers"
+  log="$(mktemp)"
+  if ! (cd "$RDR" && npm ci --no-audit --no-fund --loglevel=error) >"$log" 2>&1; then
     cat "$log" >&2
     rm -f "$log"
     echo "install-deps: npm ci failed" >&2

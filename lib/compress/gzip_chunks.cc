@@ -14,6 +14,8 @@
 namespace shardhose::compress {
 namespace {
 
+constexpr int kMaxIgzipLevel = 2;
+
 // igzip's level buffers, one per level, allocated on first use.
 struct IgzipState {
   std::array<std::vector<uint8_t>, 4> level_buf;
@@ -107,7 +109,11 @@ Status CompressChunk(int level, std::string_view in, std::string* out) {
   }
   if (in.empty()) return Status::OK();
   if (in.size() > UINT_MAX / 2) return Status::InvalidArgument("chunk too large");
-  return level <= 3 ? IgzipChunk(level, in, out) : ZlibChunk(level, in, out);
+  return level <= kMaxIgzipLevel ? IgzipChunk(level, in, out) : ZlibChunk(level, in, out);
+}
+
+std::string ChunkEngine(int level) {
+  return fmt::format("{} {}", level <= kMaxIgzipLevel ? "igzip" : "zlib", level);
 }
 
 uint32_t Crc32(uint32_t crc, std::string_view data) {

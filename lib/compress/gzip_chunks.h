@@ -15,10 +15,14 @@
 // The result is ONE standard gzip member (RFC 1951/1952), readable by
 // gzip -d, zlib, Java's GZIPInputStream and DuckDB alike.
 //
-// Levels: 1..3 use ISA-L's igzip at its levels 1..3 (1 is the default: about
-// 600 MB/s per core on NDJSON, see bench/), 4..9 use zlib's deflate at that
-// level. A chunk's bytes depend only on its input and level, on one build
-// and CPU (ISA-L picks its code path by CPU features at run time).
+// Levels: 1..2 use ISA-L's igzip at its levels 1..2 (1 is the default: about
+// 500 MB/s per core on NDJSON, ratio ~20% below zlib 6; see bench/README.md,
+// "Compression"), 3..9 use zlib's deflate at that level (igzip 3 is slower
+// than zlib's fast levels at no better ratio; libdeflate cannot end a chunk
+// without ending the stream). A chunk's bytes depend only on its input and
+// level, on one build and CPU (ISA-L picks its code path by CPU features at
+// run time; a re-formed batch on another CPU may differ in bytes, never in
+// content).
 //
 // Thread-safety: CompressChunk() is thread-safe; each thread keeps its own
 // compressor state per level.
@@ -34,6 +38,9 @@ namespace shardhose::compress {
 
 constexpr int kMinChunkLevel = 1;
 constexpr int kMaxChunkLevel = 9;
+
+// "igzip 1", "zlib 6": the engine behind a level, for logs.
+std::string ChunkEngine(int level);
 
 // Appends the compressed form of `in` (non-empty) to *out as one chunk.
 Status CompressChunk(int level, std::string_view in, std::string* out);

@@ -139,7 +139,7 @@ const std::vector<Option>& Options() {
     {SH_KEY(output, error_prefix),          Any().Check(CheckErrorTemplate),          "Key prefix template for records that failed to decode; may also use {error}."},
     {SH_KEY(output, format),                OneOf("unmarshalled|raw"),                "unmarshalled = plain JSON per change record; raw = the Kinesis record data as received."},
     {SH_KEY(output, compression),           OneOf("gzip|none"),                       "Object compression."},
-    {SH_KEY(output, compression_level),     Range(1, 9),                              "gzip level: 1-3 ISA-L igzip (fast), 4-9 zlib."},
+    {SH_KEY(output, compression_level),     Range(1, 9),                              "gzip level: 1-2 ISA-L igzip (fast), 3-9 zlib."},
     {SH_KEY(output, sse),                   OneOf("|AES256|aws:kms"),                 "Server-side encryption: \"\" (bucket default), AES256 or aws:kms."},
     {SH_KEY(output, sse_kms_key_id),        Any(),                                    "KMS key for sse = \"aws:kms\"; empty = the AWS-managed key."},
     {SH_KEY(output, upload_threads),        Range(1, 256),                            "Concurrent uploads."},

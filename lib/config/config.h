@@ -89,7 +89,7 @@ struct OutputConfig {
   std::string error_prefix = "errors/{error}/dt={arrival_time:%Y-%m-%d}/";
   std::string format = "unmarshalled";  // | raw
   std::string compression = "gzip";     // | none
-  int64_t compression_level = 1;        // 1..9 (gzip): 1-3 ISA-L igzip, 4-9 zlib
+  int64_t compression_level = 1;        // 1..9 (gzip): 1-2 ISA-L igzip, 3-9 zlib
   std::string sse;                      // "" | AES256 | aws:kms
   std::string sse_kms_key_id;
   int64_t upload_threads = 4;

@@ -95,7 +95,22 @@ TEST_F(ConfigTest, DefaultsNeedOnlyAStreamAndABucket) {
   EXPECT_EQ(ok->source.region, "us-east-1");
   EXPECT_EQ(ok->batch.max_bytes, 134217728);
   EXPECT_EQ(ok->output.compression, "gzip");
+  EXPECT_EQ(ok->output.compression_level, 1);
   EXPECT_EQ(ok->source.initial_timestamp_ms, 0);
+}
+
+TEST(Config, CompressionLevelFromEnvironment) {
+  auto ok = Load("", Env({{"SHARDHOSE_SOURCE_STREAM_NAME", "orders"},
+                          {"SHARDHOSE_OUTPUT_BUCKET", "lake"},
+                          {"SHARDHOSE_OUTPUT_COMPRESSION_LEVEL", "9"}}));
+  ASSERT_TRUE(ok.ok()) << ok.status().ToString();
+  EXPECT_EQ(ok->output.compression_level, 9);
+  auto bad = Load("", Env({{"SHARDHOSE_SOURCE_STREAM_NAME", "orders"},
+                           {"SHARDHOSE_OUTPUT_BUCKET", "lake"},
+                           {"SHARDHOSE_OUTPUT_COMPRESSION_LEVEL", "12"}}));
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(bad.status().message(),
+            "output.compression_level: must be between 1 and 9, got 12 (from SHARDHOSE_OUTPUT_COMPRESSION_LEVEL)");
 }
 
 TEST_F(ConfigTest, MinimalFile) {
