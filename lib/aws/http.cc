@@ -81,11 +81,26 @@ class HeaderList {
 // Per-request state the callbacks write into.
 struct Transfer {
   HttpResponse response;
+  std::string* body = &response.body;  // or the request's body_sink
 };
 
 size_t WriteBody(char* data, size_t size, size_t nmemb, void* user) {
   auto* t = static_cast<Transfer*>(user);
-  t->response.body.append(data, size * nmemb);
+  if (t->body->empty() && t->body->capacity() < (1u << 16)) {
+    // First bytes: size the buffer from Content-Length once, instead of
+    // doubling through a large answer.
+    const std::string_view length = t->response.Header("Content-Length");
+    size_t n = 0;
+    for (char c : length) {
+      if (c < '0' || c > '9' || n > (size_t{1} << 40)) {
+        n = 0;
+        break;
+      }
+      n = n * 10 + static_cast<size_t>(c - '0');
+    }
+    if (n > 0 && n <= (size_t{64} << 20)) t->body->reserve(n);
+  }
+  t->body->append(data, size * nmemb);
   return size * nmemb;
 }
 
@@ -152,6 +167,10 @@ class CurlHttpClient final : public HttpClient {
     curl_easy_reset(h);
 
     Transfer transfer;
+    if (req.body_sink != nullptr) {
+      req.body_sink->clear();
+      transfer.body = req.body_sink;
+    }
     char errbuf[CURL_ERROR_SIZE];
     errbuf[0] = '\0';
 

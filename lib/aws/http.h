@@ -49,6 +49,13 @@ struct HttpRequest {
   std::string_view body;
   std::chrono::milliseconds connect_timeout{5000};
   std::chrono::milliseconds timeout{60000};  // whole request, 0 = none
+  // Where the response body goes; nullptr = HttpResponse::body. A caller
+  // that sends many requests with large answers (a poller's GetRecords
+  // page) passes one buffer it reuses: it is cleared, its capacity kept, so
+  // no reallocation and no freshly faulted-in pages per answer.
+  // REQUIRES: the string outlives Send() and nothing else touches it meanwhile.
+  // (Test doubles may ignore it and answer in HttpResponse::body.)
+  std::string* body_sink = nullptr;
 
   // Sets (replacing, case-insensitively) or adds a header.
   void SetHeader(std::string_view name, std::string value);

@@ -179,14 +179,17 @@ class KinesisClientImpl final : public KinesisClient {
       w.String(stream.arn.c_str(), static_cast<rapidjson::SizeType>(stream.arn.size()));
     }
     w.EndObject();
-    auto resp = Call("GetRecords", sb.GetString());
+    // The answer (up to 10 MB) goes straight into the page's reused buffer.
+    auto resp = Call("GetRecords", sb.GetString(), &page->body);
     if (!resp.ok()) return resp.status();
-    page->body = std::move(resp->body);
     return ParseGetRecords(page);
   }
 
  private:
-  Result<aws::HttpResponse> Call(std::string_view op, std::string body) {
+  // One signed JSON call. With `body_sink`, a successful answer's body is
+  // left there (HttpRequest::body_sink); an error answer's is moved back
+  // into the response to be classified.
+  Result<aws::HttpResponse> Call(std::string_view op, std::string body, std::string* body_sink = nullptr) {
     auto creds = creds_->Get();
     if (!creds.ok()) return creds.status();
     aws::HttpRequest req;
@@ -194,6 +197,7 @@ class KinesisClientImpl final : public KinesisClient {
     req.url = url_;
     req.body = body;
     req.timeout = options_.timeout;
+    req.body_sink = body_sink;
     req.SetHeader("Content-Type", "application/x-amz-json-1.1");
     req.SetHeader("X-Amz-Target", fmt::format("Kinesis_20131202.{}", op));
     aws::SigningParams params;
@@ -203,6 +207,13 @@ class KinesisClientImpl final : public KinesisClient {
     SHARDHOSE_RETURN_IF_ERROR(aws::SignRequest(&req, *creds, params));
     auto resp = http_->Send(req);
     if (!resp.ok()) return resp.status().WithContext(op);
+    if (body_sink != nullptr) {
+      if (resp->status != 200) {
+        resp->body = std::move(*body_sink);
+      } else if (body_sink->empty() && !resp->body.empty()) {
+        *body_sink = std::move(resp->body);  // a client that ignores body_sink (a test double)
+      }
+    }
     Status st = aws::ClassifyResponse(op, *resp);
     if (!st.ok()) return st;
     return std::move(resp).value();
