@@ -98,7 +98,9 @@ size_t WriteBody(char* data, size_t size, size_t nmemb, void* user) {
       }
       n = n * 10 + static_cast<size_t>(c - '0');
     }
-    if (n > 0 && n <= (size_t{64} << 20)) t->body->reserve(n);
+    // + room for a parser's SIMD padding (poll/kinesis_client.cc pads in
+    // place), so that does not reallocate either.
+    if (n > 0 && n <= (size_t{64} << 20)) t->body->reserve(n + 64);
   }
   t->body->append(data, size * nmemb);
   return size * nmemb;
