@@ -46,6 +46,9 @@ uint64_t BatchBuffer::Append(std::string_view partition, std::string_view line,
   }
   Part& part = part_it->second;
   if (encoding_.gzip) {
+    // One allocation for the chunk being filled (a string growing by
+    // doubling would keep up to twice the chunk per shard run).
+    if (part.tail.capacity() < encoding_.chunk_bytes) part.tail.reserve(encoding_.chunk_bytes + 4096);
     part.tail.append(line);
     if (part.tail.size() >= encoding_.chunk_bytes) {
       const uint64_t before = part.body.size() + part.tail.size();
@@ -107,11 +110,20 @@ std::optional<MonoTime> BatchBuffer::OldestLine() const {
 
 void BatchBuffer::FinishChunk(Part& part) {
   if (part.tail.empty()) return;
+  // Compressed into a scratch buffer, then appended with the run growing
+  // by a quarter at a time, not by doubling (nor by the compressor's
+  // worst-case bound): the runs are what open batches hold, and with many
+  // partitions the slack adds up.
+  scratch_.clear();
+  const bool ok = compress::CompressChunk(encoding_.level, part.tail, &scratch_).ok();
   const size_t before = part.body.size();
-  if (!compress::CompressChunk(encoding_.level, part.tail, &part.body).ok()) {
+  if (ok) {
+    const size_t need = before + scratch_.size();
+    if (part.body.capacity() < need) part.body.reserve(std::max(need, before + before / 4));
+    part.body.append(scratch_);
+  } else {
     // Cannot happen with a valid level short of running out of memory; keep
     // the output correct anyway: stored (uncompressed) deflate blocks.
-    part.body.resize(before);
     std::string_view rest = part.tail;
     while (!rest.empty()) {
       const size_t n = std::min<size_t>(rest.size(), 65535);

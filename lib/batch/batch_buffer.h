@@ -129,6 +129,7 @@ class BatchBuffer {
 
   FlushLimits limits_;
   BodyEncoding encoding_;
+  std::string scratch_;  // FinishChunk's compressor output
   std::unordered_map<std::string, Open> open_;
   uint64_t open_bytes_ = 0;
   uint64_t next_id_;
