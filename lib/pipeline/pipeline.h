@@ -89,7 +89,7 @@ struct Health {
   std::string stalled;
   size_t shards = 0, shards_active = 0, shards_finished = 0;
   int64_t max_millis_behind = -1;  // -1 = unknown
-  uint64_t buffered_bytes = 0;     // open + in-flight batches, uncompressed
+  uint64_t buffered_bytes = 0;     // held by open + in-flight batches (compressed, see batch_buffer.h)
   size_t open_batches = 0;
   std::optional<WallTime> last_upload;
   std::optional<WallTime> last_checkpoint;
