@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "batch/batch_buffer.h"
+#include "change_records.h"
 #include "common/base64.h"
 #include "compress/compress.h"
 #include "compress/gzip_chunks.h"
@@ -33,30 +34,6 @@ namespace {
 using WallClock = std::chrono::steady_clock;
 using namespace shardhose;
 
-// A realistic change record: an order with nested items, a few types.
-std::string ChangeRecord(std::mt19937_64& rng, int i) {
-  const char* names[] = {"INSERT", "MODIFY", "REMOVE"};
-  const char* ev = names[rng() % 3];
-  std::string id = std::to_string(rng());
-  int64_t ms = 1716200000000 + static_cast<int64_t>(rng() % 86400000);
-  std::string image = R"({"pk":{"S":"order#)" + id + R"("},"sk":{"N":")" + std::to_string(i) +
-                      R"("},"status":{"S":"SHIPPED"},"total":{"N":"1234.56"},"customer":{"M":{"name":{"S":"Ada Lovelace"},"email":{"S":"ada@example.com"},"vip":{"BOOL":true}}},"items":{"L":[)";
-  for (int k = 0; k < 3; ++k) {
-    if (k) image += ',';
-    image += R"({"M":{"sku":{"S":"SKU-)" + std::to_string(rng() % 100000) + R"("},"qty":{"N":")" +
-             std::to_string(1 + rng() % 5) + R"("},"price":{"N":"19.99"}}})";
-  }
-  image += R"(]},"tags":{"SS":["gift","express"]},"note":{"NULL":true}})";
-  std::string r = R"({"awsRegion":"us-east-1","eventID":")" + id + R"(","eventName":")" + ev +
-                  R"(","userIdentity":null,"recordFormat":"application/json","tableName":"orders","dynamodb":{"ApproximateCreationDateTime":)" +
-                  std::to_string(ms) + R"(,"Keys":{"pk":{"S":"order#)" + id + R"("},"sk":{"N":")" + std::to_string(i) +
-                  R"("}},)";
-  if (std::strcmp(ev, "REMOVE") != 0) r += R"("NewImage":)" + image + ",";
-  if (std::strcmp(ev, "INSERT") != 0) r += R"("OldImage":)" + image + ",";
-  r += R"("SizeBytes":512},"eventSource":"aws:dynamodb"})";
-  return r;
-}
-
 // GetRecords response bodies of up to 1000 records each.
 std::vector<std::string> MakePages(int records) {
   std::mt19937_64 rng(42);
@@ -66,7 +43,7 @@ std::vector<std::string> MakePages(int records) {
     std::string body = "{\"Records\":[";
     for (int k = 0; k < 1000 && i < records; ++k, ++i) {
       if (k) body += ',';
-      body += "{\"Data\":\"" + Base64Encode(ChangeRecord(rng, i)) +
+      body += "{\"Data\":\"" + Base64Encode(bench::ChangeRecord(rng, i)) +
               "\",\"PartitionKey\":\"pk\",\"SequenceNumber\":\"" + seq_prefix + std::to_string(1000000 + i) +
               "\",\"ApproximateArrivalTimestamp\":1716200000.123}";
     }

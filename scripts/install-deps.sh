@@ -51,41 +51,34 @@ fi
 command -v node >/dev/null 2>&1 || { echo "install-deps: node is still missing" >&2; exit 1; }
 command -v npm >/dev/null 2>&1 || { echo "install-deps: npm is still missing" >&2; exit 1; }
 
-# Emulators: npm ci unless node_modules was installed from this exact lockfile.
-EMU="$ROOT/tests/emulators"
-STAMP="$EMU/node_modules/.shardhose-lock.sha256"
-want="$(sha256sum "$EMU/package-lock.json" | cut -d' ' -f1)"
-if [ ! -f "$STAMP" ] || [ "$(cat "$STAMP")" != "$want" ] || \
-   [ ! -f "$EMU/node_modules/kinesis-local/main.js" ] || [ ! -f "$EMU/node_modules/s3rver/bin/s3rver.js" ]; then
-  echo "install-deps: npm ci in tests/emulators"
+# npm_ci <dir relative to the repo> <file that must exist under node_modules>...:
+# npm ci in that directory unless its node_modules was installed from this
+# exact package-lock.json (a stamp file holds the lockfile's hash).
+npm_ci() {
+  local dir="$ROOT/$1"; shift
+  local stamp="$dir/node_modules/.shardhose-lock.sha256" want f missing=0
+  want="$(sha256sum "$dir/package-lock.json" | cut -d' ' -f1)"
+  for f in "$@"; do [ -f "$dir/node_modules/$f" ] || missing=1; done
+  if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ] && [ "$missing" = 0 ]; then
+    return 0
+  fi
+  echo "install-deps: npm ci in ${dir#"$ROOT"/}"
+  local log
   log="$(mktemp)"
-  if ! (cd "$EMU" && npm ci --no-audit --no-fund --loglevel=error) >"$log" 2>&1; then
+  if ! (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error) >"$log" 2>&1; then
     cat "$log" >&2
     rm -f "$log"
     echo "install-deps: npm ci failed" >&2
     exit 1
   fi
   rm -f "$log"
-  echo "$want" >"$STAMP"
-fi
+  echo "$want" >"$stamp"
+}
 
-# DuckDB for tests/e2e/test_gzip_readers.py: same stamp pattern. The
-# platform binary is an npm package (@duckdb/node-bindings-linux-x64); no
-# install scripts, nothing downloaded from elsewhere.
-RDR="$ROOT/tests/readers"
-STAMP="$RDR/node_modules/.shardhose-lock.sha256"
-want="$(sha256sum "$RDR/package-lock.json" | cut -d' ' -f1)"
-if [ ! -f "$STAMP" ] || [ "$(cat "$STAMP")" != "$want" ] || \
-   [ ! -f "$RDR/node_modules/@duckdb/node-api/package.json" ]; then
-  echo "install-deps: npm ci in tests/readers"
-  log="$(mktemp)"
-  if ! (cd "$RDR" && npm ci --no-audit --no-fund --loglevel=error) >"$log" 2>&1; then
-    cat "$log" >&2
-    rm -f "$log"
-    echo "install-deps: npm ci failed" >&2
-    exit 1
-  fi
-  rm -f "$log"
-  echo "$want" >"$STAMP"
-fi
+# The emulators the e2e tests run against.
+npm_ci tests/emulators kinesis-local/main.js s3rver/bin/s3rver.js
+# DuckDB for tests/e2e/test_gzip_readers.py. The platform binary is an npm
+# package (@duckdb/node-bindings-linux-x64); no install scripts, nothing
+# downloaded from elsewhere.
+npm_ci tests/readers @duckdb/node-api/package.json
 echo "install-deps: ok"

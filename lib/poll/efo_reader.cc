@@ -24,17 +24,6 @@ namespace {
 
 using Writer = rapidjson::Writer<rapidjson::StringBuffer>;
 
-std::string_view TypeName(IteratorType t) {
-  switch (t) {
-    case IteratorType::kTrimHorizon: return "TRIM_HORIZON";
-    case IteratorType::kLatest: return "LATEST";
-    case IteratorType::kAtTimestamp: return "AT_TIMESTAMP";
-    case IteratorType::kAfterSequenceNumber: return "AFTER_SEQUENCE_NUMBER";
-    case IteratorType::kAtSequenceNumber: return "AT_SEQUENCE_NUMBER";
-  }
-  return "TRIM_HORIZON";
-}
-
 void Str(Writer& w, const std::string& s) { w.String(s.c_str(), static_cast<rapidjson::SizeType>(s.size())); }
 
 std::string GetString(const rapidjson::Value& obj, const char* name) {
@@ -227,7 +216,7 @@ class Subscription {
     w.Key("StartingPosition");
     w.StartObject();
     w.Key("Type");
-    auto type = TypeName(pos->type);
+    auto type = IteratorTypeName(pos->type);
     w.String(type.data(), static_cast<rapidjson::SizeType>(type.size()));
     if (pos->type == IteratorType::kAfterSequenceNumber || pos->type == IteratorType::kAtSequenceNumber) {
       w.Key("SequenceNumber");
@@ -270,7 +259,7 @@ class Subscription {
     curl_easy_setopt(curl, CURLOPT_NOPROGRESS, 0L);
     curl_easy_setopt(curl, CURLOPT_XFERINFOFUNCTION, &Subscription::OnProgress);
     curl_easy_setopt(curl, CURLOPT_XFERINFODATA, &t);
-    spdlog::debug("shard {}: SubscribeToShard {} {}", shard_, TypeName(pos->type), pos->sequence);
+    spdlog::debug("shard {}: SubscribeToShard {} {}", shard_, IteratorTypeName(pos->type), pos->sequence);
     const CURLcode rc = curl_easy_perform(curl);
     if (t.status == 0) curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &t.status);
     curl_easy_cleanup(curl);
@@ -480,7 +469,7 @@ class EfoClient final : public KinesisClient {
 
 std::string EncodeEfoIterator(const std::string& shard_id, const IteratorStart& start) {
   std::string arg = start.type == IteratorType::kAtTimestamp ? std::to_string(start.timestamp_ms) : start.sequence;
-  return fmt::format("efo|{}|{}|{}", shard_id, TypeName(start.type), arg);
+  return fmt::format("efo|{}|{}|{}", shard_id, IteratorTypeName(start.type), arg);
 }
 
 Status DecodeEfoIterator(const std::string& iterator, std::string* shard_id, IteratorStart* start) {
@@ -497,7 +486,7 @@ Status DecodeEfoIterator(const std::string& iterator, std::string* shard_id, Ite
   bool found = false;
   for (IteratorType t : {IteratorType::kTrimHorizon, IteratorType::kLatest, IteratorType::kAtTimestamp,
                          IteratorType::kAfterSequenceNumber, IteratorType::kAtSequenceNumber}) {
-    if (TypeName(t) == type) {
+    if (IteratorTypeName(t) == type) {
       s.type = t;
       found = true;
     }

@@ -11,7 +11,6 @@
 #include "aws/sigv4.h"
 
 namespace shardhose::poll {
-namespace {
 
 std::string_view IteratorTypeName(IteratorType t) {
   switch (t) {
@@ -23,6 +22,8 @@ std::string_view IteratorTypeName(IteratorType t) {
   }
   return "TRIM_HORIZON";
 }
+
+namespace {
 
 std::string GetString(const rapidjson::Value& obj, const char* name) {
   if (!obj.IsObject()) return {};

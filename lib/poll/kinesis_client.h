@@ -49,6 +49,8 @@ struct ShardInfo {
 };
 
 enum class IteratorType { kTrimHorizon, kLatest, kAtTimestamp, kAfterSequenceNumber, kAtSequenceNumber };
+// The API's name of a type: "TRIM_HORIZON", "AFTER_SEQUENCE_NUMBER", ...
+std::string_view IteratorTypeName(IteratorType t);
 
 struct IteratorStart {
   IteratorType type = IteratorType::kTrimHorizon;
