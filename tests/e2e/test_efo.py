@@ -5,6 +5,7 @@ from the checkpoint, reuses the consumer and writes nothing twice; a
 checkpoint written by polling is continued by efo (and back) without loss
 or duplicates."""
 
+import time
 import unittest
 
 import harness as h
@@ -50,8 +51,15 @@ class EfoTest(unittest.TestCase):
             objs1 = self.check_run(first, {}, emu)
             h.check_error_lines(self, first, h.Output(list(objs1.values())), STREAM)
 
-            # Restart: resumes from the checkpoint, reuses the consumer.
+            # Restart: resumes from the checkpoint, reuses the consumer. A
+            # consumer may not resubscribe to a shard within 5 s of its last
+            # SubscribeToShard (ResourceInUseException, on AWS and in
+            # kinesis-local): wait that out, as a restarted service would.
+            # (Restarting at once, the daemon retries through the
+            # ResourceInUseException but a no-news drain then sometimes never
+            # sees its caught-up event: a known issue, see the README's EFO note.)
             second = h.produce(emu.kinesis, STREAM, gen.batch(1000), gen.malformed()[3:])
+            time.sleep(6)
             out = sh.drain(timeout=300)
             self.assertNotIn("registered stream consumer", out)
             self.assertEqual(len(consumers(emu)), 1)
@@ -59,6 +67,7 @@ class EfoTest(unittest.TestCase):
             h.check_exactly_once(self, merged(first, second), h.Output(list(objs2.values())))
 
             # Nothing new: nothing written.
+            time.sleep(6)
             sh.drain(timeout=120)
             self.assertEqual({k for k, _ in emu.s3.list_objects()}, set(objs2),
                              "a drain with nothing new changed the bucket")
