@@ -188,12 +188,18 @@ TEST_F(CurlHttpTest, ConcurrentSends) {
 }
 
 TEST_F(CurlHttpTest, TimeoutIsNetworkError) {
-  std::mutex mu;
-  std::condition_variable cv;
-  bool release = false;
-  server_.set_handler([&](const httplib::Request&, httplib::Response& res) {
-    std::unique_lock<std::mutex> lock(mu);
-    cv.wait_for(lock, std::chrono::seconds(10), [&] { return release; });
+  // Shared with the handler, which may still be returning on the server's
+  // thread after this test body has ended (it held a stack mutex once and
+  // crashed, rarely, when the test's locals were gone first).
+  struct Gate {
+    std::mutex mu;
+    std::condition_variable cv;
+    bool release = false;
+  };
+  auto gate = std::make_shared<Gate>();
+  server_.set_handler([gate](const httplib::Request&, httplib::Response& res) {
+    std::unique_lock<std::mutex> lock(gate->mu);
+    gate->cv.wait_for(lock, std::chrono::seconds(10), [&] { return gate->release; });
     res.status = 200;
   });
   HttpRequest req;
@@ -201,10 +207,10 @@ TEST_F(CurlHttpTest, TimeoutIsNetworkError) {
   req.timeout = std::chrono::milliseconds(200);
   Result<HttpResponse> r = client_->Send(req);
   {
-    std::lock_guard<std::mutex> lock(mu);
-    release = true;
+    std::lock_guard<std::mutex> lock(gate->mu);
+    gate->release = true;
   }
-  cv.notify_all();
+  gate->cv.notify_all();
   ASSERT_FALSE(r.ok());
   EXPECT_TRUE(r.status().IsUnavailable());
   EXPECT_EQ(r.status().retry_class(), RetryClass::kNetwork);
