@@ -3,6 +3,7 @@
 #include <isa-l/igzip_lib.h>
 #include <zlib.h>
 
+#include <algorithm>
 #include <array>
 #include <climits>
 #include <cstring>
