@@ -255,6 +255,19 @@ class PipelineTest : public ::testing::Test {
     return cp->value();
   }
 
+  // A restart after a crash: the checkpoint file as the crash left it, a
+  // store holding `objects`, one drain. Fills *after with what the store
+  // then holds.
+  void RestartFromCrash(FakeKinesis& k, const std::string& crash_checkpoint,
+                        const std::map<std::string, std::string>& objects, FakeStore* after) {
+    ASSERT_TRUE(FileSystem::Default()->WriteFile(cfg_.checkpoint.path, crash_checkpoint, true).ok());
+    after->objects = objects;
+    checkpoint::CheckpointFile file(FileSystem::Default(), cfg_.checkpoint.path);
+    Pipeline p(cfg_, Deps{&k, after, &file, Clock::Real()});
+    ASSERT_TRUE(p.Start().ok());
+    ASSERT_TRUE(p.Run(true).ok());
+  }
+
   std::string dir_;
   config::Config cfg_;
   FakeKinesis kinesis_;
@@ -528,15 +541,9 @@ TEST_F(PipelineTest, CrashAtEveryUploadRecoversExactlyOnce) {
         }
       }
       // Restart from the crash state.
-      ASSERT_TRUE(FileSystem::Default()->WriteFile(cfg_.checkpoint.path, crash_checkpoint, true).ok());
       FakeStore after;
-      after.objects = crash_objects;
-      {
-        checkpoint::CheckpointFile file(FileSystem::Default(), cfg_.checkpoint.path);
-        Pipeline p(cfg_, Deps{&k, &after, &file, Clock::Real()});
-        ASSERT_TRUE(p.Start().ok());
-        ASSERT_TRUE(p.Run(true).ok());
-      }
+      RestartFromCrash(k, crash_checkpoint, crash_objects, &after);
+      if (HasFatalFailure()) return;
       std::vector<std::string> error_keys;
       auto ids = after.EventIds(&error_keys);
       EXPECT_EQ(ids.size(), static_cast<size_t>(n));
@@ -832,15 +839,9 @@ TEST_F(PipelineTest, CrashAtEveryUploadRecoversExactlyOnceWithAggregates) {
           }
         }
       }
-      ASSERT_TRUE(FileSystem::Default()->WriteFile(cfg_.checkpoint.path, crash_checkpoint, true).ok());
       FakeStore after;
-      after.objects = crash_objects;
-      {
-        checkpoint::CheckpointFile file(FileSystem::Default(), cfg_.checkpoint.path);
-        Pipeline p(cfg_, Deps{&k, &after, &file, Clock::Real()});
-        ASSERT_TRUE(p.Start().ok());
-        ASSERT_TRUE(p.Run(true).ok());
-      }
+      RestartFromCrash(k, crash_checkpoint, crash_objects, &after);
+      if (HasFatalFailure()) return;
       std::vector<std::string> error_keys;
       auto ids = after.EventIds(&error_keys);
       EXPECT_EQ(ids.size(), static_cast<size_t>(n));
