@@ -8,6 +8,7 @@
 #include <string>
 
 #include "aws/credentials_internal.h"
+#include "aws/xml.h"
 
 namespace shardhose::aws::internal {
 namespace {
@@ -27,69 +28,6 @@ bool Digits(std::string_view s, size_t pos, size_t n, int* out) {
   *out = v;
   return true;
 }
-
-// Decodes the five predefined XML entities and numeric references (ASCII
-// only; credentials are ASCII). False on anything else.
-bool XmlUnescape(std::string_view in, std::string* out) {
-  out->clear();
-  for (size_t i = 0; i < in.size(); ++i) {
-    if (in[i] != '&') {
-      out->push_back(in[i]);
-      continue;
-    }
-    size_t semi = in.find(';', i);
-    if (semi == std::string_view::npos) return false;
-    std::string_view ent = in.substr(i + 1, semi - i - 1);
-    if (ent == "amp") {
-      out->push_back('&');
-    } else if (ent == "lt") {
-      out->push_back('<');
-    } else if (ent == "gt") {
-      out->push_back('>');
-    } else if (ent == "quot") {
-      out->push_back('"');
-    } else if (ent == "apos") {
-      out->push_back('\'');
-    } else if (ent.size() >= 2 && ent[0] == '#') {
-      const bool hex = ent[1] == 'x' || ent[1] == 'X';
-      std::string_view num = ent.substr(hex ? 2 : 1);
-      if (num.empty() || num.size() > 6) return false;
-      unsigned long v = 0;
-      for (char c : num) {
-        int d;
-        if (c >= '0' && c <= '9') {
-          d = c - '0';
-        } else if (hex && c >= 'a' && c <= 'f') {
-          d = c - 'a' + 10;
-        } else if (hex && c >= 'A' && c <= 'F') {
-          d = c - 'A' + 10;
-        } else {
-          return false;
-        }
-        v = v * (hex ? 16 : 10) + static_cast<unsigned long>(d);
-      }
-      if (v == 0 || v > 0x7f) return false;
-      out->push_back(static_cast<char>(v));
-    } else {
-      return false;
-    }
-    i = semi;
-  }
-  return true;
-}
-
-// The text of the first <tag>...</tag> inside `xml`, or nullopt.
-std::optional<std::string_view> Element(std::string_view xml, std::string_view tag) {
-  const std::string open = "<" + std::string(tag) + ">";
-  const std::string close = "</" + std::string(tag) + ">";
-  size_t b = xml.find(open);
-  if (b == std::string_view::npos) return std::nullopt;
-  b += open.size();
-  size_t e = xml.find(close, b);
-  if (e == std::string_view::npos) return std::nullopt;
-  return xml.substr(b, e - b);
-}
-
 
 }  // namespace
 
@@ -186,7 +124,7 @@ Result<Credentials> ParseJsonCredentials(std::string_view body, std::string_view
 
 Result<Credentials> ParseStsCredentials(std::string_view xml) {
   constexpr std::string_view kWhat = "STS AssumeRoleWithWebIdentity";
-  std::optional<std::string_view> block = Element(xml, "Credentials");
+  std::optional<std::string_view> block = XmlElement(xml, "Credentials");
   if (!block) return Malformed(kWhat, "no <Credentials>");
   Credentials c;
   struct Field {
@@ -197,7 +135,7 @@ Result<Credentials> ParseStsCredentials(std::string_view xml) {
   for (Field f : {Field{"AccessKeyId", &c.access_key_id},
                   Field{"SecretAccessKey", &c.secret_access_key},
                   Field{"SessionToken", &c.session_token}, Field{"Expiration", &expiration}}) {
-    std::optional<std::string_view> v = Element(*block, f.tag);
+    std::optional<std::string_view> v = XmlElement(*block, f.tag);
     if (!v) return Malformed(kWhat, std::string("no <") + f.tag + ">");
     if (!XmlUnescape(TrimWs(*v), f.out) || f.out->empty()) {
       return Malformed(kWhat, std::string("bad <") + f.tag + ">");

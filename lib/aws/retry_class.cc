@@ -4,6 +4,8 @@
 
 #include <string>
 
+#include "aws/xml.h"
+
 namespace shardhose::aws {
 namespace {
 
@@ -28,18 +30,6 @@ std::string SanitizeCode(std::string_view code) {
   size_t hash = code.rfind('#');
   if (hash != std::string_view::npos) code = code.substr(hash + 1);
   return std::string(Trim(code));
-}
-
-// The text between the first <tag> and </tag>, "" if none.
-std::string_view XmlElement(std::string_view body, std::string_view tag) {
-  std::string open = "<" + std::string(tag) + ">";
-  std::string close = "</" + std::string(tag) + ">";
-  size_t b = body.find(open);
-  if (b == std::string_view::npos) return {};
-  b += open.size();
-  size_t e = body.find(close, b);
-  if (e == std::string_view::npos) return {};
-  return body.substr(b, e - b);
 }
 
 bool LooksLikeJson(std::string_view body) {
@@ -79,8 +69,8 @@ ErrorInfo ParseError(const HttpResponse& r) {
       }
     }
   } else if (r.body.find('<') != std::string::npos) {
-    info.code = SanitizeCode(XmlElement(r.body, "Code"));
-    info.message = std::string(Trim(XmlElement(r.body, "Message")));
+    info.code = SanitizeCode(XmlElement(r.body, "Code").value_or(""));
+    info.message = std::string(Trim(XmlElement(r.body, "Message").value_or("")));
   }
   if (info.code.empty()) info.code = SanitizeCode(r.Header("x-amzn-ErrorType"));
   if (info.message.size() > kMaxMessage) info.message.resize(kMaxMessage);
@@ -115,7 +105,7 @@ bool IsRetryableAuth(std::string_view code, std::string_view message) {
 
 bool IsNotFound(int status, std::string_view code) {
   return code == "ResourceNotFoundException" || code == "NoSuchBucket" || code == "NoSuchKey" ||
-         (status == 404 && code.empty());
+         code == "NoSuchUpload" || (status == 404 && code.empty());
 }
 
 bool IsPermission(int status, std::string_view code) {

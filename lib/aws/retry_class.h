@@ -19,7 +19,7 @@
 //                                            retry after refresh/re-sign)
 //   other 4xx                             -> kClientError; status code
 //        kNotFound (ResourceNotFoundException, NoSuchBucket, NoSuchKey,
-//          404 without a code),
+//          NoSuchUpload, 404 without a code),
 //        kPermissionDenied (AccessDenied*, InvalidAccessKeyId,
 //          UnrecognizedClientException, signature errors, 401/403),
 //        kInvalidArgument otherwise (ExpiredIteratorException included:

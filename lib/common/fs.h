@@ -14,6 +14,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "common/status.h"
 
@@ -44,6 +45,11 @@ class FileSystem {
   virtual Status CreateDirs(const std::string& dir) = 0;
   virtual Status Remove(const std::string& path) = 0;
   virtual bool Exists(const std::string& path) = 0;
+  // The names of the entries of `dir` (without "." and ".."), in no
+  // particular order; kNotFound if `dir` does not exist.
+  virtual Result<std::vector<std::string>> ListDir(const std::string& dir) = 0;
+  // rmdir(2): removes an empty directory; OK if it does not exist.
+  virtual Status RemoveDir(const std::string& dir) = 0;
 
   // The process-wide POSIX filesystem. Never null, never destroyed.
   static FileSystem* Default();
@@ -69,6 +75,8 @@ class FileSystemWrapper : public FileSystem {
   Status CreateDirs(const std::string& d) override { return target_->CreateDirs(d); }
   Status Remove(const std::string& p) override { return target_->Remove(p); }
   bool Exists(const std::string& p) override { return target_->Exists(p); }
+  Result<std::vector<std::string>> ListDir(const std::string& d) override { return target_->ListDir(d); }
+  Status RemoveDir(const std::string& d) override { return target_->RemoveDir(d); }
 
  private:
   FileSystem* target_;

@@ -1,8 +1,9 @@
 // File: upload/object_store.h
 //
 // Where finished batches go. An ObjectStore writes one whole object per
-// call; it makes exactly one attempt and never sleeps. Retries, backoff and
-// deadlines belong to the uploader (pipeline/uploader.h), which decides from
+// Put() (or takes one step of a multipart upload per call); it makes
+// exactly one attempt and never sleeps. Retries, backoff and deadlines
+// belong to the uploader (pipeline/uploader.h), which decides from
 // Status::IsRetryable()/retry_class().
 //
 // Implementations:
@@ -13,28 +14,53 @@
 //                     virtual-hosted addressing, optional SSE. Checked
 //                     against s3rver 3.7.1 (which accepts all of these).
 //                     The body is sent with Content-Length, never chunked.
+//                     Multipart: the S3 multipart API, parts with
+//                     Content-MD5 only.
 //   FileObjectStore - the same key layout under a local directory
 //                     (endpoint_url = "file:///some/dir"); each object is
 //                     written atomically (temp file, fsync, rename).
+//                     Multipart uploads are kept under
+//                     <root>/.shardhose-multipart/<upload id>/.
 //
 // Errors: Put() returns the Status of aws/retry_class.h for an S3 answer
 // (kNetwork if none arrived); key problems are kInvalidArgument (the file
-// store rejects empty keys, keys starting with '/', ending with '/' or
-// with a ".." segment); local failures are kIOError. A credentials failure
-// is returned as the provider reported it (not retryable).
+// store rejects empty keys, keys starting with '/', ending with '/', with
+// a ".." segment or under ".shardhose-multipart/"); local failures are
+// kIOError; an upload the store does not know is kNotFound (S3: 404
+// NoSuchUpload). A credentials failure is returned as the provider
+// reported it (not retryable).
 //
 // Put() returning OK means the object is durable at the store: S3 answered
 // 200, or the file and its directory were fsynced. Writing the same key
 // again replaces the object (that is what makes replays idempotent).
 //
-// Thread-safety: Put() and Holds() may be called concurrently, but not
-// for the same key at the same time (the file store's temp file is
-// "<path>.tmp").
+// Multipart (a batch larger than one part, batch.part_bytes): the object
+// is written as numbered parts under an upload id and becomes visible only
+// at CompleteMultipart, all at once; until then nothing under `key`
+// changes. An upload that is never completed leaves no object (S3 keeps
+// its parts, billed, until AbortMultipart or a bucket lifecycle rule
+// AbortIncompleteMultipartUpload removes them). Part numbers are 1..10000;
+// every part but the last must be at least 5 MiB on S3 (s3rver and the
+// file store accept any size).
+//
+// s3rver 3.7.1 departs from S3 here: UploadPart to an unknown upload id
+// answers 200 (storing the part under that id); CompleteMultipart of an
+// upload that is gone answers 500 InternalError (S3: 404 NoSuchUpload),
+// so retrying it never succeeds; CompleteMultipart naming a part that was
+// never uploaded makes the s3rver process exit (unhandled ENOENT): that
+// request and all later ones fail with kNetwork. It cannot abort (405) or
+// list (501) uploads.
+//
+// Thread-safety: every method may be called concurrently, but not for the
+// same key at the same time (the file store's temp file is "<path>.tmp"),
+// except UploadPart calls for different part numbers of one upload.
 #pragma once
 
+#include <cstdint>
 #include <memory>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "aws/credentials.h"
 #include "aws/http.h"
@@ -49,6 +75,20 @@ struct ObjectMeta {
   std::string content_encoding;  // "gzip" or ""
 };
 
+// The receipt of one uploaded part, listed again at CompleteMultipart.
+struct PartReceipt {
+  int number = 0;
+  std::string etag;  // as the store returned it (S3: quoted hex MD5)
+};
+
+// What an object should be, for checking it without its bytes at hand: a
+// multipart object's parts have been uploaded and let go.
+struct ObjectDigest {
+  uint64_t size = 0;                   // bytes of the whole object
+  std::string md5;                     // raw 16-byte MD5 of the whole object
+  std::vector<std::string> part_md5s;  // raw 16-byte MD5 of each part, in order
+};
+
 class ObjectStore {
  public:
   virtual ~ObjectStore() = default;
@@ -60,6 +100,40 @@ class ObjectStore {
   // original PUT completed, it is not written again; a partial object (a
   // store whose PUT is not atomic, like s3rver) is not mistaken for it.
   virtual Result<bool> Holds(const std::string& key, std::string_view body) = 0;
+  // Whether the object under `key` is the one `digest` describes. S3: HEAD,
+  // then Content-Length, then the ETag when it is a digest (not under
+  // SSE-KMS): hex MD5 of the whole object (single PUT; also what s3rver
+  // answers for a completed multipart upload) or hex MD5 of the
+  // concatenated part MD5s followed by "-<parts>" (S3 multipart; with no
+  // part_md5s, as from Holds(), such an ETag is not checked). File store:
+  // size and MD5 of the file. One attempt. Holds(key, body) is
+  // HoldsDigest with body's size and MD5 on S3.
+  virtual Result<bool> HoldsDigest(const std::string& key, const ObjectDigest& digest) = 0;
+
+  // Multipart upload, one attempt per call, errors as for Put().
+  // Starts an upload of `key`; returns its upload id.
+  virtual Result<std::string> CreateMultipart(const std::string& key, const ObjectMeta& meta) = 0;
+  // Uploads (or replaces) part `number` of the upload; returns its ETag
+  // (S3: the ETag header, quoted; file store: hex MD5).
+  virtual Result<std::string> UploadPart(const std::string& key, const std::string& upload_id, int number,
+                                         std::string_view body) = 0;
+  // Makes the object out of `parts` (ascending numbers, a subset of those
+  // uploaded). OK = durable. S3 may answer 200 and then an <Error>
+  // document: that is a retryable failure, classified as a 500 would be.
+  // The file store checks each ETag against the stored part
+  // (kInvalidArgument if it differs or the part is missing).
+  virtual Status CompleteMultipart(const std::string& key, const std::string& upload_id,
+                                   const std::vector<PartReceipt>& parts) = 0;
+  // Discards the upload and its parts. OK also when the upload is already
+  // gone (404 NoSuchUpload). A store that cannot abort (s3rver answers 405)
+  // returns kFailedPrecondition saying so; the caller logs it and goes on.
+  virtual Status AbortMultipart(const std::string& key, const std::string& upload_id) = 0;
+  // Upload ids of the uploads in progress for exactly `key` (S3:
+  // ListMultipartUploads with prefix=key, keeping exact matches, following
+  // pagination, in S3's order; file store: sorted). kFailedPrecondition
+  // where the store cannot list them (s3rver answers 501 NotImplemented).
+  virtual Result<std::vector<std::string>> ListMultipart(const std::string& key) = 0;
+
   // "s3://bucket (http://127.0.0.1:4569, path-style)" / "file:///tmp/out"
   virtual std::string Describe() const = 0;
 };

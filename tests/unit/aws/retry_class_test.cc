@@ -106,6 +106,10 @@ TEST(ClassifyResponse, ClientErrors) {
   EXPECT_TRUE(s.IsNotFound());
   EXPECT_EQ(s.peer_code(), "NoSuchBucket");
 
+  s = ClassifyResponse("UploadPart", Resp(404, S3Error("NoSuchUpload", "The specified upload does not exist")));
+  EXPECT_TRUE(s.IsNotFound());
+  EXPECT_FALSE(s.IsRetryable());
+
   s = ClassifyResponse("DescribeStream", Resp(400, R"({"__type":"ResourceNotFoundException"})"));
   EXPECT_TRUE(s.IsNotFound());
 

@@ -3,6 +3,11 @@
 #include <gtest/gtest.h>
 #include <stdlib.h>
 
+#include <algorithm>
+#include <filesystem>
+#include <string>
+#include <vector>
+
 namespace shardhose {
 namespace {
 
@@ -29,6 +34,28 @@ TEST(Fs, AtomicWriteReplacesAndSurvivesFailure) {
   EXPECT_TRUE(fs->ReadFile(std::string(tmpl) + "/missing").status().IsNotFound());
   EXPECT_EQ(DirName("a/b/c"), "a/b");
   EXPECT_EQ(DirName("c"), ".");
+}
+
+TEST(Fs, ListDirAndRemoveDir) {
+  char tmpl[] = "/tmp/shardhose-fs-XXXXXX";
+  ASSERT_NE(mkdtemp(tmpl), nullptr);
+  const std::string dir = std::string(tmpl) + "/d";
+  FileSystem* fs = FileSystem::Default();
+  EXPECT_TRUE(fs->ListDir(dir).status().IsNotFound());
+  EXPECT_TRUE(fs->RemoveDir(dir).ok());  // missing is fine
+  ASSERT_TRUE(fs->CreateDirs(dir + "/sub").ok());
+  ASSERT_TRUE(fs->WriteFile(dir + "/f", "x", /*sync=*/false).ok());
+  Result<std::vector<std::string>> names = fs->ListDir(dir);
+  ASSERT_TRUE(names.ok()) << names.status().ToString();
+  std::sort(names->begin(), names->end());
+  EXPECT_EQ(*names, (std::vector<std::string>{"f", "sub"}));
+
+  EXPECT_TRUE(fs->RemoveDir(dir).IsIOError());  // not empty
+  ASSERT_TRUE(fs->Remove(dir + "/f").ok());
+  ASSERT_TRUE(fs->RemoveDir(dir + "/sub").ok());
+  ASSERT_TRUE(fs->RemoveDir(dir).ok());
+  EXPECT_FALSE(fs->Exists(dir));
+  std::filesystem::remove_all(tmpl);
 }
 
 }  // namespace

@@ -21,6 +21,17 @@ std::string Digest(const EVP_MD* md, std::string_view data) {
   return std::string(reinterpret_cast<char*>(out), len);
 }
 
+std::string ToHexForTest(std::string_view raw) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out;
+  for (char ch : raw) {
+    auto c = static_cast<unsigned char>(ch);
+    out.push_back(kHex[c >> 4]);
+    out.push_back(kHex[c & 0xF]);
+  }
+  return out;
+}
+
 std::string S3Error(const std::string& code) {
   return "<?xml version=\"1.0\" encoding=\"UTF-8\"?><Error><Code>" + code +
          "</Code><Message>m</Message></Error>";
@@ -255,6 +266,399 @@ TEST_F(S3StoreTest, HoldsIsSignedHeadComparingSizeAndMd5) {
   EXPECT_EQ(store->Holds("k", "x").status().code(), StatusCode::kPermissionDenied);
   Answer(&server_, 503, "");
   EXPECT_EQ(store->Holds("k", "x").status().retry_class(), RetryClass::kServerError);
+}
+
+// --- multipart ----------------------------------------------------------------
+
+std::string Signature(const RecordedRequest& r) {
+  const std::string auth = r.Header("Authorization");
+  return auth.size() < 64 ? auth : auth.substr(auth.size() - 64);
+}
+
+TEST_F(S3StoreTest, CreateMultipartIsSignedPostWithMetaAndSse) {
+  S3Options o;
+  o.sse = "aws:kms";
+  o.sse_kms_key_id = "key-1";
+  auto store = MakeStore(o);
+  server_.set_handler([](const httplib::Request&, httplib::Response& res) {
+    res.set_content(
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<InitiateMultipartUploadResult "
+        "xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\"><Bucket>lake</Bucket><Key>a b</Key>"
+        "<UploadId> VXBsb2FkIElE&amp;x </UploadId></InitiateMultipartUploadResult>",
+        "application/xml");
+  });
+  ObjectMeta meta;
+  meta.content_encoding = "gzip";
+  Result<std::string> id = store->CreateMultipart("t=1/a b.json.gz", meta);
+  ASSERT_TRUE(id.ok()) << id.status().ToString();
+  EXPECT_EQ(*id, "VXBsb2FkIElE&x");
+
+  auto reqs = server_.requests();
+  ASSERT_EQ(reqs.size(), 1u);
+  const RecordedRequest& r = reqs[0];
+  EXPECT_EQ(r.method, "POST");
+  EXPECT_EQ(r.target, "/lake/t%3D1/a%20b.json.gz?uploads");
+  EXPECT_EQ(r.body, "");
+  EXPECT_EQ(r.Header("Content-Length"), "0");
+  EXPECT_EQ(r.Header("Content-Type"), "application/x-ndjson");
+  EXPECT_EQ(r.Header("Content-Encoding"), "gzip");
+  EXPECT_EQ(r.Header("x-amz-server-side-encryption"), "aws:kms");
+  EXPECT_EQ(r.Header("x-amz-server-side-encryption-aws-kms-key-id"), "key-1");
+  EXPECT_EQ(r.Header("x-amz-content-sha256"), aws::HexSha256(""));
+  EXPECT_FALSE(r.HasHeader("Content-MD5"));
+  EXPECT_EQ(Signature(r), RecomputeSignature(r, server_.base_url(), Creds(), clock_.WallNow()));
+}
+
+TEST_F(S3StoreTest, CreateMultipartErrors) {
+  auto store = MakeStore();
+  Answer(&server_, 200, "<InitiateMultipartUploadResult></InitiateMultipartUploadResult>");
+  Status s = store->CreateMultipart("k", ObjectMeta{}).status();
+  EXPECT_TRUE(s.IsUnavailable()) << s.ToString();
+  EXPECT_EQ(s.retry_class(), RetryClass::kServerError);
+  EXPECT_NE(s.message().find("no <UploadId>"), std::string::npos) << s.message();
+
+  Answer(&server_, 403, S3Error("AccessDenied"));
+  s = store->CreateMultipart("k", ObjectMeta{}).status();
+  EXPECT_EQ(s.code(), StatusCode::kPermissionDenied);
+  EXPECT_NE(s.message().find("CreateMultipartUpload s3://lake/k"), std::string::npos);
+
+  EXPECT_TRUE(store->CreateMultipart("", ObjectMeta{}).status().IsInvalidArgument());
+  EXPECT_EQ(server_.requests().size(), 2u);
+}
+
+TEST_F(S3StoreTest, UploadPartIsSignedPutWithMd5ReturningTheEtag) {
+  S3Options o;
+  o.sse = "AES256";  // not sent with parts: the upload has it
+  auto store = MakeStore(o);
+  server_.set_handler([](const httplib::Request&, httplib::Response& res) {
+    res.set_header("ETag", "\"0df68495b5ef53a8ce2a9d4076cc6252\"");
+  });
+  const std::string body(70000, 'p');
+  Result<std::string> etag = store->UploadPart("a/k", "id+/=.~x", 3, body);
+  ASSERT_TRUE(etag.ok()) << etag.status().ToString();
+  EXPECT_EQ(*etag, "\"0df68495b5ef53a8ce2a9d4076cc6252\"");
+
+  auto reqs = server_.requests();
+  ASSERT_EQ(reqs.size(), 1u);
+  const RecordedRequest& r = reqs[0];
+  EXPECT_EQ(r.method, "PUT");
+  EXPECT_EQ(r.target, "/lake/a/k?partNumber=3&uploadId=id%2B%2F%3D.~x");
+  EXPECT_EQ(r.body, body);
+  EXPECT_EQ(r.Header("Content-Length"), "70000");
+  EXPECT_EQ(r.Header("Content-MD5"), Base64Encode(Digest(EVP_md5(), body)));
+  EXPECT_EQ(r.Header("x-amz-content-sha256"), aws::HexSha256(body));
+  EXPECT_FALSE(r.HasHeader("x-amz-checksum-sha256"));
+  EXPECT_FALSE(r.HasHeader("x-amz-server-side-encryption"));
+  EXPECT_FALSE(r.HasHeader("Content-Type"));
+  EXPECT_FALSE(r.HasHeader("Expect"));
+  EXPECT_EQ(Signature(r), RecomputeSignature(r, server_.base_url(), Creds(), clock_.WallNow()));
+}
+
+TEST_F(S3StoreTest, UploadPartErrors) {
+  auto store = MakeStore();
+  Answer(&server_, 200, "");  // no ETag
+  Status s = store->UploadPart("k", "id", 1, "x").status();
+  EXPECT_EQ(s.retry_class(), RetryClass::kServerError) << s.ToString();
+
+  Answer(&server_, 404, S3Error("NoSuchUpload"));
+  s = store->UploadPart("k", "id", 1, "x").status();
+  EXPECT_TRUE(s.IsNotFound()) << s.ToString();
+  EXPECT_EQ(s.peer_code(), "NoSuchUpload");
+
+  EXPECT_TRUE(store->UploadPart("k", "id", 0, "x").status().IsInvalidArgument());
+  EXPECT_TRUE(store->UploadPart("k", "id", 10001, "x").status().IsInvalidArgument());
+  EXPECT_TRUE(store->UploadPart("k", "", 1, "x").status().IsInvalidArgument());
+  EXPECT_EQ(server_.requests().size(), 2u);
+}
+
+TEST_F(S3StoreTest, CompleteMultipartSendsThePartList) {
+  auto store = MakeStore();
+  Answer(&server_, 200,
+         "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<CompleteMultipartUploadResult "
+         "xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\"><Location>x</Location><Bucket>lake"
+         "</Bucket><Key>k</Key><ETag>&quot;3858f62230ac3c915f300c664312c11f-2&quot;</ETag>"
+         "</CompleteMultipartUploadResult>");
+  Status s = store->CompleteMultipart("a/k", "up.id", {{1, "\"aa\""}, {2, "\"b&b\""}});
+  ASSERT_TRUE(s.ok()) << s.ToString();
+
+  auto reqs = server_.requests();
+  ASSERT_EQ(reqs.size(), 1u);
+  const RecordedRequest& r = reqs[0];
+  EXPECT_EQ(r.method, "POST");
+  EXPECT_EQ(r.target, "/lake/a/k?uploadId=up.id");
+  EXPECT_EQ(r.body,
+            "<CompleteMultipartUpload>"
+            "<Part><PartNumber>1</PartNumber><ETag>\"aa\"</ETag></Part>"
+            "<Part><PartNumber>2</PartNumber><ETag>\"b&amp;b\"</ETag></Part>"
+            "</CompleteMultipartUpload>");
+  EXPECT_EQ(r.Header("x-amz-content-sha256"), aws::HexSha256(r.body));
+  EXPECT_EQ(Signature(r), RecomputeSignature(r, server_.base_url(), Creds(), clock_.WallNow()));
+}
+
+TEST_F(S3StoreTest, CompleteMultipartErrorInA200IsRetryable) {
+  auto store = MakeStore();
+  const std::vector<PartReceipt> parts = {{1, "\"e\""}};
+
+  // S3 answers 200 as soon as it starts assembling, then fails in the body.
+  Answer(&server_, 200,
+         "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n\n<Error><Code>InternalError</Code>"
+         "<Message>We encountered an internal error. Please try again.</Message></Error>");
+  Status s = store->CompleteMultipart("k", "id", parts);
+  EXPECT_TRUE(s.IsUnavailable()) << s.ToString();
+  EXPECT_EQ(s.retry_class(), RetryClass::kServerError);
+  EXPECT_EQ(s.peer_code(), "InternalError");
+  EXPECT_TRUE(s.IsRetryable());
+  EXPECT_NE(s.message().find("200"), std::string::npos) << s.message();
+
+  Answer(&server_, 200, S3Error("SlowDown"));
+  s = store->CompleteMultipart("k", "id", parts);
+  EXPECT_EQ(s.retry_class(), RetryClass::kThrottled) << s.ToString();
+
+  Answer(&server_, 400, S3Error("InvalidPart"));
+  s = store->CompleteMultipart("k", "id", parts);
+  EXPECT_TRUE(s.IsInvalidArgument()) << s.ToString();
+  EXPECT_EQ(s.peer_code(), "InvalidPart");
+  EXPECT_FALSE(s.IsRetryable());
+
+  Answer(&server_, 500, S3Error("InternalError"));
+  EXPECT_EQ(store->CompleteMultipart("k", "id", parts).retry_class(), RetryClass::kServerError);
+
+  // Refused before sending.
+  EXPECT_TRUE(store->CompleteMultipart("k", "id", {}).IsInvalidArgument());
+  EXPECT_TRUE(store->CompleteMultipart("k", "id", {{2, "a"}, {1, "b"}}).IsInvalidArgument());
+  EXPECT_TRUE(store->CompleteMultipart("k", "id", {{1, "a"}, {1, "b"}}).IsInvalidArgument());
+  EXPECT_TRUE(store->CompleteMultipart("k", "id", {{0, "a"}}).IsInvalidArgument());
+  EXPECT_EQ(server_.requests().size(), 4u);
+}
+
+TEST_F(S3StoreTest, AbortMultipart) {
+  auto store = MakeStore();
+  Answer(&server_, 204, "");
+  ASSERT_TRUE(store->AbortMultipart("a/k", "up id").ok());
+  auto reqs = server_.requests();
+  ASSERT_EQ(reqs.size(), 1u);
+  EXPECT_EQ(reqs[0].method, "DELETE");
+  EXPECT_EQ(reqs[0].target, "/lake/a/k?uploadId=up%20id");
+  EXPECT_EQ(reqs[0].Header("x-amz-content-sha256"), aws::HexSha256(""));
+  EXPECT_EQ(Signature(reqs[0]),
+            RecomputeSignature(reqs[0], server_.base_url(), Creds(), clock_.WallNow()));
+
+  Answer(&server_, 200, "");
+  EXPECT_TRUE(store->AbortMultipart("k", "id").ok());
+  Answer(&server_, 404, S3Error("NoSuchUpload"));  // gone already
+  EXPECT_TRUE(store->AbortMultipart("k", "id").ok());
+
+  Answer(&server_, 404, S3Error("NoSuchBucket"));  // a configuration error
+  EXPECT_TRUE(store->AbortMultipart("k", "id").IsNotFound());
+
+  // What s3rver answers.
+  Answer(&server_, 405,
+         "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error><Code>MethodNotAllowed</Code>"
+         "<Message>The specified method is not allowed against this resource.</Message>"
+         "<Method>DELETE</Method><ResourceType>UPLOADID</ResourceType></Error>");
+  Status s = store->AbortMultipart("k", "id");
+  EXPECT_EQ(s.code(), StatusCode::kFailedPrecondition) << s.ToString();
+  EXPECT_FALSE(s.IsRetryable());
+  EXPECT_TRUE(s.message().starts_with("the store cannot abort multipart uploads (")) << s.message();
+  EXPECT_NE(s.message().find("HTTP 405 MethodNotAllowed"), std::string::npos) << s.message();
+
+  Answer(&server_, 501, S3Error("NotImplemented"));
+  EXPECT_EQ(store->AbortMultipart("k", "id").code(), StatusCode::kFailedPrecondition);
+  Answer(&server_, 503, S3Error("SlowDown"));
+  EXPECT_EQ(store->AbortMultipart("k", "id").retry_class(), RetryClass::kThrottled);
+  Answer(&server_, 403, S3Error("AccessDenied"));
+  EXPECT_EQ(store->AbortMultipart("k", "id").code(), StatusCode::kPermissionDenied);
+}
+
+std::string UploadXml(const std::string& key, const std::string& id) {
+  return "<Upload><Key>" + key + "</Key><UploadId>" + id +
+         "</UploadId><Initiator><ID>i</ID></Initiator><StorageClass>STANDARD</StorageClass>"
+         "<Initiated>2023-11-14T22:13:20.000Z</Initiated></Upload>";
+}
+
+TEST_F(S3StoreTest, ListMultipartFollowsPagesAndKeepsExactKeys) {
+  auto store = MakeStore();
+  server_.set_handler([](const httplib::Request& req, httplib::Response& res) {
+    std::string xml =
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<ListMultipartUploadsResult "
+        "xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\"><Bucket>lake</Bucket>"
+        "<Prefix>a/k&amp;1</Prefix>";
+    if (!req.has_param("key-marker")) {
+      xml +=
+          "<KeyMarker></KeyMarker><UploadIdMarker></UploadIdMarker>"
+          "<NextKeyMarker>a/k&amp;1</NextKeyMarker><NextUploadIdMarker>id+2</NextUploadIdMarker>"
+          "<MaxUploads>2</MaxUploads><IsTruncated>true</IsTruncated>" +
+          UploadXml("a/k&amp;1", "id1") + UploadXml("a/k&amp;1", "id+2");
+    } else {
+      xml +=
+          "<KeyMarker>a/k&amp;1</KeyMarker><UploadIdMarker>id+2</UploadIdMarker>"
+          "<NextKeyMarker>a/k&amp;10</NextKeyMarker><NextUploadIdMarker>id4"
+          "</NextUploadIdMarker><IsTruncated>false</IsTruncated>" +
+          UploadXml("a/k&amp;1", "id3") + UploadXml("a/k&amp;10", "id4");
+    }
+    res.set_content(xml + "</ListMultipartUploadsResult>", "application/xml");
+  });
+  Result<std::vector<std::string>> ids = store->ListMultipart("a/k&1");
+  ASSERT_TRUE(ids.ok()) << ids.status().ToString();
+  EXPECT_EQ(*ids, (std::vector<std::string>{"id1", "id+2", "id3"}));
+
+  auto reqs = server_.requests();
+  ASSERT_EQ(reqs.size(), 2u);
+  EXPECT_EQ(reqs[0].method, "GET");
+  EXPECT_EQ(reqs[0].target, "/lake/?uploads&prefix=a%2Fk%261");
+  EXPECT_EQ(reqs[1].target,
+            "/lake/?uploads&prefix=a%2Fk%261&key-marker=a%2Fk%261&upload-id-marker=id%2B2");
+  for (const RecordedRequest& r : reqs) {
+    EXPECT_EQ(Signature(r), RecomputeSignature(r, server_.base_url(), Creds(), clock_.WallNow()));
+  }
+}
+
+TEST_F(S3StoreTest, ListMultipartErrors) {
+  auto store = MakeStore();
+  // What s3rver answers.
+  Answer(&server_, 501,
+         "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error><Code>NotImplemented</Code><Message>A "
+         "parameter you provided implies functionality that is not implemented</Message></Error>");
+  Status s = store->ListMultipart("k").status();
+  EXPECT_EQ(s.code(), StatusCode::kFailedPrecondition) << s.ToString();
+  EXPECT_FALSE(s.IsRetryable());
+  EXPECT_TRUE(s.message().starts_with("the store cannot list multipart uploads (")) << s.message();
+  EXPECT_EQ(s.peer_code(), "NotImplemented");
+
+  Answer(&server_, 405, S3Error("MethodNotAllowed"));
+  EXPECT_EQ(store->ListMultipart("k").status().code(), StatusCode::kFailedPrecondition);
+  Answer(&server_, 500, S3Error("InternalError"));
+  EXPECT_EQ(store->ListMultipart("k").status().retry_class(), RetryClass::kServerError);
+  Answer(&server_, 200, "not xml");
+  EXPECT_EQ(store->ListMultipart("k").status().retry_class(), RetryClass::kServerError);
+
+  // A truncated page that does not move the markers on must not loop.
+  Answer(&server_, 200,
+         "<ListMultipartUploadsResult><IsTruncated>true</IsTruncated>" + UploadXml("k", "id1") +
+             "</ListMultipartUploadsResult>");
+  const size_t before = server_.requests().size();
+  s = store->ListMultipart("k").status();
+  EXPECT_EQ(s.retry_class(), RetryClass::kServerError) << s.ToString();
+  EXPECT_EQ(server_.requests().size(), before + 1);
+
+  Answer(&server_, 200,
+         "<ListMultipartUploadsResult><IsTruncated>true</IsTruncated><NextKeyMarker>k"
+         "</NextKeyMarker><NextUploadIdMarker>id1</NextUploadIdMarker>" +
+             UploadXml("k", "id1") + "</ListMultipartUploadsResult>");
+  s = store->ListMultipart("k").status();
+  EXPECT_EQ(s.retry_class(), RetryClass::kServerError) << s.ToString();
+  EXPECT_EQ(server_.requests().size(), before + 3);
+}
+
+// Answers HEAD with a fixed Content-Length and ETag.
+void AnswerHead(TestServer* server, std::string length, std::string etag) {
+  server->set_handler([length, etag](const httplib::Request&, httplib::Response& res) {
+    res.set_header("Content-Length", length);
+    res.set_header("ETag", etag);
+  });
+}
+
+TEST_F(S3StoreTest, HoldsDigestSingleAndMultipartEtags) {
+  auto store = MakeStore();
+  const std::string p1(100, 'a'), p2(50, 'b'), p3 = "c";
+  ObjectDigest d;
+  d.size = 151;
+  d.md5 = Digest(EVP_md5(), p1 + p2 + p3);
+  d.part_md5s = {Digest(EVP_md5(), p1), Digest(EVP_md5(), p2), Digest(EVP_md5(), p3)};
+  const std::string whole_md5 = ToHexForTest(d.md5);
+  const std::string multi =
+      ToHexForTest(Digest(EVP_md5(), d.part_md5s[0] + d.part_md5s[1] + d.part_md5s[2]));
+
+  // S3: md5 of the part md5s, "-<parts>".
+  AnswerHead(&server_, "151", "\"" + multi + "-3\"");
+  EXPECT_TRUE(*store->HoldsDigest("k", d));
+  AnswerHead(&server_, "151", "\"" + multi + "-2\"");
+  EXPECT_FALSE(*store->HoldsDigest("k", d));
+  AnswerHead(&server_, "151", "\"00000000000000000000000000000000-3\"");
+  EXPECT_FALSE(*store->HoldsDigest("k", d));
+  // s3rver: the md5 of the whole object.
+  AnswerHead(&server_, "151", "\"" + whole_md5 + "\"");
+  EXPECT_TRUE(*store->HoldsDigest("k", d));
+  AnswerHead(&server_, "151", "\"00000000000000000000000000000000\"");
+  EXPECT_FALSE(*store->HoldsDigest("k", d));
+  // A torn object.
+  AnswerHead(&server_, "150", "\"" + whole_md5 + "\"");
+  EXPECT_FALSE(*store->HoldsDigest("k", d));
+  // An ETag that is no digest: size alone.
+  AnswerHead(&server_, "151", "\"opaque\"");
+  EXPECT_TRUE(*store->HoldsDigest("k", d));
+  // Without part MD5s a multipart ETag cannot be checked: size alone.
+  ObjectDigest whole_only = d;
+  whole_only.part_md5s.clear();
+  AnswerHead(&server_, "151", "\"" + multi + "-3\"");
+  EXPECT_TRUE(*store->HoldsDigest("k", whole_only));
+  // Holds() has no part boundaries either.
+  EXPECT_TRUE(*store->Holds("k", p1 + p2 + p3));
+  EXPECT_TRUE(*store->Holds("k", p1 + p2 + "d"));
+}
+
+TEST_F(S3StoreTest, HoldsDigestUnderSseKmsComparesSizeOnly) {
+  S3Options o;
+  o.sse = "aws:kms";
+  auto store = MakeStore(o);
+  ObjectDigest d;
+  d.size = 5;
+  d.md5 = Digest(EVP_md5(), "hello");
+  d.part_md5s = {d.md5};
+  AnswerHead(&server_, "5", "\"00000000000000000000000000000000-1\"");
+  EXPECT_TRUE(*store->HoldsDigest("k", d));
+  AnswerHead(&server_, "5", "\"00000000000000000000000000000000\"");
+  EXPECT_TRUE(*store->HoldsDigest("k", d));
+  AnswerHead(&server_, "4", "\"00000000000000000000000000000000\"");
+  EXPECT_FALSE(*store->HoldsDigest("k", d));
+}
+
+TEST_F(S3StoreTest, HoldsDigestHeadAndErrors) {
+  auto store = MakeStore();
+  ObjectDigest d;
+  d.size = 1;
+  d.md5 = Digest(EVP_md5(), "x");
+  Answer(&server_, 404, "");
+  Result<bool> e = store->HoldsDigest("a b/k", d);
+  ASSERT_TRUE(e.ok()) << e.status().ToString();
+  EXPECT_FALSE(*e);
+  auto reqs = server_.requests();
+  ASSERT_EQ(reqs.size(), 1u);
+  EXPECT_EQ(reqs[0].method, "HEAD");
+  EXPECT_EQ(reqs[0].target, "/lake/a%20b/k");
+  Answer(&server_, 403, "");
+  EXPECT_EQ(store->HoldsDigest("k", d).status().code(), StatusCode::kPermissionDenied);
+  EXPECT_TRUE(store->HoldsDigest("", d).status().IsInvalidArgument());
+}
+
+// Records request lines and answers each with one page of uploads: for
+// virtual-hosted addressing, which needs a host name the in-process server
+// cannot have.
+class RecordingHttp : public aws::HttpClient {
+ public:
+  Result<aws::HttpResponse> Send(const aws::HttpRequest& r) override {
+    urls.push_back(r.method + " " + r.url);
+    aws::HttpResponse resp;
+    resp.status = 200;
+    resp.body = "<ListMultipartUploadsResult><IsTruncated>false</IsTruncated>" +
+                UploadXml("k", "id1") + "</ListMultipartUploadsResult>";
+    return resp;
+  }
+  std::vector<std::string> urls;
+};
+
+TEST_F(S3StoreTest, VirtualHostedMultipartUrls) {
+  RecordingHttp http;
+  creds_ = aws::NewStaticCredentialsProvider(Creds());
+  S3Options o;
+  o.bucket = "lake";
+  o.region = "eu-west-1";
+  auto store = NewS3ObjectStore(o, &http, creds_.get(), &clock_);
+  ASSERT_TRUE(store->ListMultipart("k").ok());
+  EXPECT_TRUE(store->AbortMultipart("k", "id1").ok());
+  ASSERT_EQ(http.urls.size(), 2u);
+  EXPECT_EQ(http.urls[0], "GET https://lake.s3.eu-west-1.amazonaws.com/?uploads&prefix=k");
+  EXPECT_EQ(http.urls[1], "DELETE https://lake.s3.eu-west-1.amazonaws.com/k?uploadId=id1");
 }
 
 TEST_F(S3StoreTest, Describe) {
