@@ -24,13 +24,15 @@ std::string_view FlushCauseName(FlushCause cause) {
 uint64_t BatchBuffer::Append(std::string_view partition, std::string_view line,
                              std::string_view shard, std::string_view seq, MonoTime now,
                              std::vector<SealedBatch>* sealed, std::string_view tag) {
-  auto it = open_.find(std::string(partition));
+  std::string open_key = OpenKey(partition, shard);
+  auto it = open_.find(open_key);
   if (it != open_.end() && MustCutBefore(it->second.stats, line.size(), limits_)) {
     sealed->push_back(Seal(it, FlushCause::kSize));
     it = open_.end();
   }
   if (it == open_.end()) {
-    it = open_.emplace(std::string(partition), Open{next_id_++, BatchStats{}, {}, std::string(tag)}).first;
+    Open fresh{next_id_++, BatchStats{}, {}, std::string(tag), std::string(partition)};
+    it = open_.emplace(std::move(open_key), std::move(fresh)).first;
     it->second.stats.oldest = now;
   }
   Open& b = it->second;
@@ -63,6 +65,11 @@ uint64_t BatchBuffer::Append(std::string_view partition, std::string_view line,
   ShardSpan& span = part.span;
   span.last_seq.assign(seq);
   span.records += 1;
+  // A part ends where a chunk just ended (the tail is empty only then).
+  if (encoding_.part_bytes > 0 && b.parts.size() == 1 && part.tail.empty() &&
+      part.body.size() >= encoding_.part_bytes) {
+    sealed->push_back(TakePart(b));
+  }
 
   const uint64_t id = b.id;
   FlushCause cause = DueCause(b.stats, limits_, now);
@@ -79,6 +86,15 @@ void BatchBuffer::SealDue(MonoTime now, std::vector<SealedBatch>* sealed) {
     if (cause != FlushCause::kNone) sealed->push_back(Seal(it, cause));
     it = next;
   }
+}
+
+std::string BatchBuffer::OpenKey(std::string_view partition, std::string_view shard) const {
+  std::string key(partition);
+  if (encoding_.per_shard) {
+    key.push_back('\0');
+    key.append(shard);
+  }
+  return key;
 }
 
 std::optional<SealedBatch> BatchBuffer::SealPartition(std::string_view partition, FlushCause cause) {
@@ -139,13 +155,43 @@ void BatchBuffer::FinishChunk(Part& part) {
   part.tail.clear();
 }
 
-SealedBatch BatchBuffer::Seal(std::unordered_map<std::string, Open>::iterator it, FlushCause cause) {
+SealedBatch BatchBuffer::Piece(const Open& b) const {
   SealedBatch out;
-  Open& b = it->second;
   out.id = b.id;
-  out.partition = it->first;
-  out.bytes = b.stats.bytes;
+  out.partition = b.partition;
+  out.tag = b.tag;
+  for (const auto& [shard, part] : b.parts) out.shards.emplace(shard, part.span);
+  out.records = b.stats.records - b.records_out;
+  out.bytes = b.stats.bytes - b.bytes_out;
+  out.oldest = b.stats.oldest;
+  return out;
+}
+
+SealedBatch BatchBuffer::TakePart(Open& b) {
+  SealedBatch out = Piece(b);
+  Part& part = b.parts.begin()->second;
+  out.part = ++b.parts_out;
+  out.last_part = false;
+  b.records_out = b.stats.records;
+  b.bytes_out = b.stats.bytes;
+  b.held -= part.body.size();
+  open_bytes_ -= part.body.size();
+  if (encoding_.gzip && out.part == 1) {
+    out.body.reserve(part.body.size() + 10);
+    compress::AppendGzipHeader(&out.body);
+    out.body.append(part.body);
+    std::string().swap(part.body);
+  } else {
+    out.body.swap(part.body);
+  }
+  return out;
+}
+
+SealedBatch BatchBuffer::Seal(OpenMap::iterator it, FlushCause cause) {
+  Open& b = it->second;
+  SealedBatch out = Piece(b);
   out.tag = std::move(b.tag);
+  out.part = b.parts_out > 0 ? b.parts_out + 1 : 0;
   if (encoding_.gzip) {
     uint64_t compressed = 0;
     for (auto& [_, part] : b.parts) {
@@ -153,7 +199,7 @@ SealedBatch BatchBuffer::Seal(std::unordered_map<std::string, Open>::iterator it
       compressed += part.body.size();
     }
     out.body.reserve(compressed + 20);
-    compress::AppendGzipHeader(&out.body);
+    if (b.parts_out == 0) compress::AppendGzipHeader(&out.body);
     uint32_t crc = 0;
     for (auto& [_, part] : b.parts) {
       out.body.append(part.body);
@@ -167,9 +213,6 @@ SealedBatch BatchBuffer::Seal(std::unordered_map<std::string, Open>::iterator it
     out.body.reserve(out.bytes);
     for (auto& [_, part] : b.parts) out.body.append(part.body);
   }
-  for (auto& [shard, part] : b.parts) out.shards.emplace(shard, std::move(part.span));
-  out.records = b.stats.records;
-  out.oldest = b.stats.oldest;
   out.cause = cause;
   open_bytes_ -= b.held;
   open_.erase(it);

@@ -24,6 +24,21 @@
 // one gzip member: SealedBatch::body is the object, ready to upload. With
 // gzip off, body is the lines themselves.
 //
+// Parts (BodyEncoding::part_bytes > 0, for objects bigger than is wise to
+// hold: the pipeline streams them as a multipart upload): a batch holding
+// the lines of a single shard hands back its finished chunks as a part
+// (SealedBatch::part = 1, 2, ...; the first starts with the gzip header)
+// whenever they reach part_bytes, and stays open; sealing then hands back
+// the last part (the rest, the final block and the trailer). The parts put
+// together are byte for byte the body the batch would have had unsplit:
+// chunk boundaries do not move, and a part always ends at a chunk
+// boundary, after a whole line. So where a part ends is decided by the
+// shard's lines alone, and a batch re-formed from the same lines splits the
+// same way. Only a single shard's run can be streamed (bodies are grouped
+// by shard); with BodyEncoding::per_shard every (partition, shard) has its
+// own batch, so every batch can be. Without gzip a part is the lines so far
+// once they reach part_bytes.
+//
 // Memory: open_bytes() is what the open batches hold (compressed chunks
 // plus uncompressed tails); the caller enforces the global cap
 // (SealLargest) and counts sealed batches until they are durable.
@@ -56,6 +71,8 @@ struct BodyEncoding {
   bool gzip = false;
   int level = 1;                       // compress/gzip_chunks.h levels
   size_t chunk_bytes = 64 * 1024;      // uncompressed bytes per chunk
+  uint64_t part_bytes = 0;             // hand back parts of this many body bytes; 0 = never
+  bool per_shard = false;              // one open batch per (partition, shard)
 };
 
 struct SealedBatch {
@@ -65,9 +82,14 @@ struct SealedBatch {
   bool replay = false;                       // re-formed from a journaled cut (pipeline)
   std::string tag;                           // see Append()
   uint64_t journal_version = 0;              // checkpoint version that must be durable first
-  std::string body;                          // the object: gzip member, or the lines
-  uint64_t bytes = 0;                        // uncompressed bytes of the lines
-  uint64_t records = 0;
+  std::string body;                          // the object (or part): gzip member, or the lines
+  // 0: body is the whole object. k >= 1: body is the object's k-th part;
+  // last_part says whether the batch is sealed with it. For a part, shards
+  // spans the object so far (first line of the batch to last of the part).
+  int part = 0;
+  bool last_part = true;
+  uint64_t bytes = 0;                        // uncompressed bytes of the lines (of this part)
+  uint64_t records = 0;                      // (of this part)
   FlushCause cause = FlushCause::kNone;
   MonoTime oldest{};
   std::map<std::string, ShardSpan> shards;   // shard id -> span, sorted
@@ -94,7 +116,8 @@ class BatchBuffer {
 
   // Seals every batch whose DueCause(now) is not kNone.
   void SealDue(MonoTime now, std::vector<SealedBatch>* sealed);
-  // Seals the open batch of `partition`, if there is one.
+  // Seals the open batch of `partition`, if there is one. REQUIRES: not
+  // per_shard.
   std::optional<SealedBatch> SealPartition(std::string_view partition, FlushCause cause);
   // Seals every open batch with the given cause.
   void SealAll(FlushCause cause, std::vector<SealedBatch>* sealed);
@@ -121,16 +144,26 @@ class BatchBuffer {
     BatchStats stats;
     std::map<std::string, Part, std::less<>> parts;  // by shard id
     std::string tag;
+    std::string partition;
     uint64_t held = 0;  // bytes held: bodies + tails
+    int parts_out = 0;  // parts handed back so far
+    uint64_t records_out = 0, bytes_out = 0;  // lines in those parts
   };
-  SealedBatch Seal(std::unordered_map<std::string, Open>::iterator it, FlushCause cause);
+  using OpenMap = std::unordered_map<std::string, Open>;
+  // open_'s key: the partition, or with per_shard the partition and shard.
+  std::string OpenKey(std::string_view partition, std::string_view shard) const;
+  SealedBatch Seal(OpenMap::iterator it, FlushCause cause);
+  // The finished chunks of a single-shard batch as its next part.
+  SealedBatch TakePart(Open& b);
+  // What Seal() and TakePart() share: id, partition, tag, spans.
+  SealedBatch Piece(const Open& b) const;
   // Compresses part.tail into part.body; keeps open_bytes_ in step.
   void FinishChunk(Part& part);
 
   FlushLimits limits_;
   BodyEncoding encoding_;
   std::string scratch_;  // FinishChunk's compressor output
-  std::unordered_map<std::string, Open> open_;
+  OpenMap open_;
   uint64_t open_bytes_ = 0;
   uint64_t next_id_;
 };

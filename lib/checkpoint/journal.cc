@@ -40,6 +40,11 @@ uint64_t Journal::Add(PendingCut cut) {
   return ++version_;
 }
 
+uint64_t Journal::Extend(const std::string& key, const std::string& shard, const std::string& last) {
+  cuts_.at(key).ranges.at(shard).last = last;
+  return ++version_;
+}
+
 void Journal::MarkUploaded(const std::string& key) {
   auto it = cuts_.find(key);
   if (it == cuts_.end()) return;

@@ -36,6 +36,15 @@
 //     was in no batch that reached the journal, so no object holds it).
 // Every record therefore ends up in exactly one object.
 //
+// A batch uploaded in parts (a multipart upload, batch/batch_buffer.h
+// "Parts") is journaled part by part: its cut is added with the first
+// part's range and Extend()ed with each later part, always before that part
+// is uploaded. A crash in between leaves a cut ending at the last journaled
+// part: after the restart it is re-formed from exactly those lines (and
+// completed as an object of its own); the records after it were in no
+// journaled part, so they are kNew. The upload the crash left behind never
+// completes (nothing is visible until then), and is aborted at start.
+//
 // Only cuts loaded from the checkpoint at start can match in Route(): a
 // record is never read twice within one run.
 //
@@ -71,6 +80,10 @@ class Journal {
   // Step 1: a new cut. Returns the journal version that must be durable in
   // the checkpoint file before the batch is uploaded.
   uint64_t Add(PendingCut cut);
+  // A later part of the cut under `key` (not yet uploaded): its range of
+  // `shard` now ends at `last`. Returns the version that must be durable
+  // before that part is uploaded. REQUIRES: the cut exists and has `shard`.
+  uint64_t Extend(const std::string& key, const std::string& shard, const std::string& last);
   // Step 3. No-op for unknown keys.
   void MarkUploaded(const std::string& key);
   // Step 4: drops uploaded cuts that are entirely at or below the durable

@@ -41,6 +41,9 @@ namespace shardhose::config {
 namespace {
 
 constexpr int64_t kMaxObjectBytes = 5368709120;  // 5 GiB: S3's single-PUT limit
+constexpr int64_t kMinPartBytes = 5242880;       // 5 MiB: S3's smallest part (but the last)
+constexpr int64_t kMaxPartBytes = 5368709120;    // 5 GiB: S3's largest part
+constexpr int64_t kMaxObjectBytesMultipart = 5497558138880;  // 5 TiB: S3's largest object
 constexpr int64_t kNoMin = INT64_MIN;
 constexpr int64_t kNoMax = INT64_MAX;
 
@@ -126,10 +129,11 @@ const std::vector<Option>& Options() {
     {SH_KEY(source, consumer),              OneOf("polling|efo"),                     "How shards are read: \"polling\" (GetRecords) or \"efo\" (enhanced fan-out: a registered stream consumer, SubscribeToShard)."},
     {SH_KEY(source, consumer_name),         NonEmpty().Check(CheckConsumerName),      "Stream consumer registered (or reused) with consumer = \"efo\"."},
 
-    {SH_KEY(batch, max_bytes),              Range(1, kMaxObjectBytes),                "Uncompressed bytes per object; a batch is flushed when it would exceed this."},
+    {SH_KEY(batch, max_bytes),              Range(1, kMaxObjectBytesMultipart),       "Uncompressed bytes per object; a batch is flushed when it would exceed this. Above 5 GiB (S3's single PUT) needs part_bytes."},
     {SH_KEY(batch, max_interval_s),         Range(0, 86400),                          "Flush a batch when its oldest line is this old; 0 = flush after every poll."},
     {SH_KEY(batch, max_records),            Range(0),                                 "Flush a batch at this many records; 0 = unlimited."},
-    {SH_KEY(batch, max_buffered_bytes),     Range(1),                                 "Cap on bytes held in all open and in-flight batches; polling pauses above it. Must be >= max_bytes."},
+    {SH_KEY(batch, max_buffered_bytes),     Range(1),                                 "Cap on bytes held in all open and in-flight batches; polling pauses above it. Must be >= max_bytes (>= 2 x part_bytes with part_bytes)."},
+    {SH_KEY(batch, part_bytes),             Range(0, kMaxPartBytes),                  "0 = one PUT per object. Otherwise each (partition, shard) gets its own batch, streamed to S3 as a multipart upload in parts of this many compressed bytes as it grows (>= 5242880), so max_bytes can be many GiB."},
 
     {SH_KEY(output, bucket),                Any().Check(CheckBucket),                 "S3 bucket. Required unless endpoint_url is a file:// directory."},
     {SH_KEY(output, region),                NonEmpty().Aws("AWS_REGION", "AWS_DEFAULT_REGION"), "AWS region of the bucket. If not set in the file: AWS_REGION, then AWS_DEFAULT_REGION."},
@@ -748,7 +752,24 @@ void Loader::ValidateTogether() {
     }
   }
 
-  if (!Invalid({"batch.max_bytes", "batch.max_buffered_bytes"}) &&
+  const bool parts = !Invalid({"batch.part_bytes"}) && c.batch.part_bytes > 0;
+  if (parts && c.batch.part_bytes < kMinPartBytes) {
+    problem("batch.part_bytes", "must be 0 or at least " + std::to_string(kMinPartBytes) +
+                                    " (S3's smallest part), got " + std::to_string(c.batch.part_bytes));
+  } else if (parts && !Invalid({"batch.max_buffered_bytes"}) &&
+             c.batch.max_buffered_bytes < 2 * c.batch.part_bytes) {
+    problem("batch.max_buffered_bytes", "must be at least 2 x batch.part_bytes (" +
+                                            std::to_string(2 * c.batch.part_bytes) + "), got " +
+                                            std::to_string(c.batch.max_buffered_bytes));
+  }
+  const bool too_big = !parts && !Invalid({"batch.max_bytes", "batch.part_bytes"}) &&
+                       c.batch.max_bytes > kMaxObjectBytes;
+  if (too_big) {
+    problem("batch.max_bytes", "above " + std::to_string(kMaxObjectBytes) +
+                                   " (S3's single PUT) needs batch.part_bytes (multipart upload), got " +
+                                   std::to_string(c.batch.max_bytes));
+  }
+  if (!parts && !too_big && !Invalid({"batch.max_bytes", "batch.max_buffered_bytes"}) &&
       c.batch.max_buffered_bytes < c.batch.max_bytes) {
     problem("batch.max_buffered_bytes", "must be at least batch.max_bytes (" + std::to_string(c.batch.max_bytes) +
                                             "), got " + std::to_string(c.batch.max_buffered_bytes));

@@ -76,6 +76,7 @@ struct BatchConfig {
   int64_t max_interval_s = 300;            // age of the oldest line; 0 = every poll
   int64_t max_records = 0;                 // 0 = unlimited
   int64_t max_buffered_bytes = 1073741824; // cap on all open + in-flight batches
+  int64_t part_bytes = 0;                  // multipart part size (compressed); 0 = one PUT per object
 
   bool operator==(const BatchConfig&) const = default;
 };

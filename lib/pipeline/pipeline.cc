@@ -19,6 +19,7 @@
 #include <algorithm>
 #include <condition_variable>
 #include <deque>
+#include <functional>
 #include <set>
 #include <mutex>
 #include <thread>
@@ -38,6 +39,7 @@
 #include "decode/change_record.h"
 #include "decode/kpl.h"
 #include "partition/template.h"
+#include "upload/multipart.h"
 #include "pipeline/pipeline_metrics.h"
 #include "poll/shard_set.h"
 
@@ -66,6 +68,8 @@ batch::BodyEncoding Encoding(const config::Config& cfg) {
   batch::BodyEncoding e;
   e.gzip = cfg.output.compression != "none";
   e.level = static_cast<int>(cfg.output.compression_level);
+  e.part_bytes = static_cast<uint64_t>(cfg.batch.part_bytes);
+  e.per_shard = e.part_bytes > 0;
   return e;
 }
 
@@ -73,11 +77,13 @@ batch::BodyEncoding Encoding(const config::Config& cfg) {
 // only on which records it holds (stream, the lowest shard and its first
 // position -- "seq", or "seq.sub" for a KPL sub-record -- and a hash of
 // every shard's range), so that writing the same records again replaces the
-// same object instead of adding a copy.
-std::string ObjectKey(const SealedBatch& b, std::string_view stream, compress::Codec codec) {
+// same object instead of adding a copy. A batch streamed in parts has one
+// shard and is named before its end is known: by where it starts.
+std::string ObjectKey(const SealedBatch& b, std::string_view stream, compress::Codec codec, bool parts) {
   std::string ranges;
   for (const auto& [shard, span] : b.shards) {
-    ranges += fmt::format("{}:{}-{};", shard, span.first_seq, span.last_seq);
+    ranges += parts ? fmt::format("{}:{}-;", shard, span.first_seq)
+                    : fmt::format("{}:{}-{};", shard, span.first_seq, span.last_seq);
   }
   const auto& [first_shard, first_span] = *b.shards.begin();
   std::string_view shard_short = first_shard;
@@ -89,6 +95,18 @@ std::string ObjectKey(const SealedBatch& b, std::string_view stream, compress::C
 }  // namespace
 
 struct Pipeline::Impl {
+  static batch::FlushLimits ReplayLimits() {
+    return batch::FlushLimits{~0ull, std::chrono::hours(24 * 365 * 100), 0};
+  }
+  static constexpr uint64_t kReplayIds = uint64_t{1} << 62;
+  // Re-formed batches are keyed by their cut (whatever its shards), and
+  // split into parts as they were the first time.
+  static batch::BodyEncoding ReplayEncoding(const config::Config& cfg) {
+    batch::BodyEncoding e = Encoding(cfg);
+    e.per_shard = false;
+    return e;
+  }
+
   Impl(config::Config c, Deps d)
       : cfg(std::move(c)),
         deps(d),
@@ -101,8 +119,7 @@ struct Pipeline::Impl {
                                   Millis(cfg.batch.max_interval_s * 1000),
                                   static_cast<uint64_t>(cfg.batch.max_records)},
                1, Encoding(cfg)),
-        replay_buffer(batch::FlushLimits{~0ull, std::chrono::hours(24 * 365 * 100), 0}, uint64_t{1} << 62,
-                      Encoding(cfg)) {
+        replay_buffer(ReplayLimits(), kReplayIds, ReplayEncoding(cfg)) {
     stream.name = cfg.source.stream_name;
     stream.arn = cfg.source.stream_arn;
   }
@@ -133,6 +150,17 @@ struct Pipeline::Impl {
   // Held the same way as `buffer`, so a re-formed batch has the same bytes.
   batch::BatchBuffer replay_buffer;  // GUARDED_BY(mu)
   std::set<std::string> replays_sealed;  // GUARDED_BY(mu)
+  // Batches being streamed in parts: the key of each (by batch id), and the
+  // upload of each (by key; node-stable, used by one uploader at a time).
+  struct Streaming {
+    Streaming(const std::string& key, upload::ObjectMeta meta) : object(key, std::move(meta)) {}
+    upload::MultipartObject object;
+    uint64_t records = 0;  // in the parts uploaded
+    bool failed = false;   // a part was given up on: the object can never be completed
+  };
+  std::map<uint64_t, std::string> part_keys;  // GUARDED_BY(mu)
+  std::map<std::string, Streaming> streams;   // GUARDED_BY(mu)
+  std::set<std::string> uploading;  // keys an uploader holds; GUARDED_BY(mu)
   uint64_t journal_written = 0;        // journal version durable in the file; GUARDED_BY(mu)
   bool checkpoint_writer_busy = false;  // GUARDED_BY(mu)
   std::deque<SealedBatch> upload_queue;  // GUARDED_BY(mu)
@@ -158,6 +186,7 @@ struct Pipeline::Impl {
   std::vector<MonoTime> uploader_busy_since;    // GUARDED_BY(mu)
   std::optional<MonoTime> upload_failing_since;  // GUARDED_BY(mu)
   std::string upload_error;                     // GUARDED_BY(mu)
+  std::string fatal;                            // why the pipeline stopped itself; GUARDED_BY(mu)
   std::string checkpoint_error;                 // GUARDED_BY(mu)
   std::optional<WallTime> last_upload;          // GUARDED_BY(mu)
   std::optional<WallTime> last_checkpoint_time;  // GUARDED_BY(mu)
@@ -205,7 +234,19 @@ struct Pipeline::Impl {
         spdlog::info("{} batch(es) were being uploaded when the last run stopped; they will be re-formed "
                      "from the same records under the same keys", journal.replays().size());
       }
+      // A batch of several shards cannot be streamed in parts (one shard's
+      // run would have to end first): one from a run with part_bytes = 0 is
+      // re-formed whole.
+      for (const auto& [key, cut] : journal.replays()) {
+        if (cut.ranges.size() > 1 && cfg.batch.part_bytes > 0) {
+          batch::BodyEncoding whole = ReplayEncoding(cfg);
+          whole.part_bytes = 0;
+          replay_buffer = batch::BatchBuffer(ReplayLimits(), kReplayIds, whole);
+          break;
+        }
+      }
     }
+    AbortOrphanedUploads();
     SeedShards(cp, listed.value());
     shards.Activate(deps.clock->Now());
     // Record the resolved start positions (LATEST becomes a timestamp) before
@@ -227,6 +268,37 @@ struct Pipeline::Impl {
                  stream_name, summary->arn, shards.entries().size(), active, waiting, finished,
                  cp ? "loaded from " + deps.checkpoint->path() : "new at " + deps.checkpoint->path());
     return Status::OK();
+  }
+
+  // A crash during a multipart upload leaves it in progress: its parts are
+  // invisible, but S3 keeps (and bills) them. Their batches are about to be
+  // re-formed and uploaded afresh, so every upload in progress for the key
+  // of a batch to re-form is aborted. Best effort: a store that cannot list
+  // or abort (s3rver) is said once; a bucket lifecycle rule
+  // (AbortIncompleteMultipartUpload) is the backstop. REQUIRES: mu held.
+  void AbortOrphanedUploads() {
+    for (const auto& [key, cut] : journal.replays()) {
+      auto ids = deps.store->ListMultipart(key);
+      if (!ids.ok()) {
+        if (ids.status().code() == StatusCode::kFailedPrecondition) {
+          spdlog::info("{}: cannot look for multipart uploads left by the last run ({}); a bucket lifecycle "
+                       "rule AbortIncompleteMultipartUpload removes any",
+                       deps.store->Describe(), ids.status().ToString());
+          return;
+        }
+        spdlog::warn("listing multipart uploads of {} failed ({}); any left by the last run stay until a "
+                     "lifecycle rule removes them", key, ids.status().ToString());
+        continue;
+      }
+      for (const std::string& id : *ids) {
+        Status st = deps.store->AbortMultipart(key, id);
+        if (st.ok()) {
+          spdlog::info("aborted multipart upload {} of {}, left by the last run", id, key);
+        } else {
+          spdlog::warn("aborting multipart upload {} of {} failed ({})", id, key, st.ToString());
+        }
+      }
+    }
   }
 
   // Decides where every shard starts. REQUIRES: mu held.
@@ -421,7 +493,7 @@ struct Pipeline::Impl {
 
     // batch, under the lock
     const MonoTime now = deps.clock->Now();
-    std::vector<SealedBatch> sealed;
+    std::vector<SealedBatch> sealed, replayed;
     std::lock_guard<std::mutex> lock(mu);
     std::string cut_key;
     for (const Line& l : lines) {
@@ -432,7 +504,7 @@ struct Pipeline::Impl {
           m.records_skipped.Get().Inc();
           break;
         case checkpoint::Journal::Route::kReplay:  // re-forms a journaled batch
-          progress.OnAppended(id, l.pos, replay_buffer.Append(cut_key, l.text, id, l.pos, now, &sealed, l.table),
+          progress.OnAppended(id, l.pos, replay_buffer.Append(cut_key, l.text, id, l.pos, now, &replayed, l.table),
                               l.ends_record);
           break;
         case checkpoint::Journal::Route::kNew: {
@@ -474,6 +546,8 @@ struct Pipeline::Impl {
       refresh_shards = true;  // learn the children's full details
       checkpoint_dirty = true;
     }
+    for (SealedBatch& b : replayed) AdoptReplay(b);  // parts of big re-formed batches
+    Enqueue(std::move(replayed));
     Enqueue(std::move(sealed));
     SealCompleteReplays();
     return now + Millis(page.records.empty() ? cfg.source.idle_poll_interval_ms : cfg.source.poll_interval_ms);
@@ -557,12 +631,18 @@ struct Pipeline::Impl {
                      "(past the stream's retention?)", key);
         continue;
       }
-      b->partition = cut.partition;
-      b->key = key;
-      b->replay = true;
+      AdoptReplay(*b);
       sealed.push_back(std::move(*b));
     }
     Enqueue(std::move(sealed));
+  }
+
+  // A batch (or part) of replay_buffer, whose partition is the cut's key,
+  // takes the cut's key and partition. REQUIRES: mu held.
+  void AdoptReplay(SealedBatch& b) {
+    b.key = b.partition;
+    b.partition = journal.replays().at(b.key).partition;
+    b.replay = true;
   }
 
   static std::string_view MetricClass(const Status& st) {
@@ -575,18 +655,32 @@ struct Pipeline::Impl {
   // Journals and queues sealed batches for upload. REQUIRES: mu held.
   void Enqueue(std::vector<SealedBatch>&& sealed) {
     for (auto& b : sealed) {
-      m.flushes.With({batch::FlushCauseName(b.cause)}).Inc();
-      if (b.key.empty()) {
-        b.key = ObjectKey(b, stream_name, codec);
+      if (b.last_part) m.flushes.With({batch::FlushCauseName(b.cause)}).Inc();
+      if (b.replay) {
+        // journaled by the run that formed it first
+      } else if (b.part <= 1) {  // a whole batch, or the first part of one
+        b.key = ObjectKey(b, stream_name, codec, cfg.batch.part_bytes > 0);
         checkpoint::PendingCut cut;
         cut.partition = b.partition;
         cut.key = b.key;
         for (const auto& [shard, span] : b.shards) cut.ranges[shard] = {span.first_seq, span.last_seq};
         b.journal_version = journal.Add(std::move(cut));
+        if (b.part == 1) part_keys[b.id] = b.key;
+        checkpoint_dirty = true;
+      } else {  // a later part: the cut now reaches its end
+        b.key = part_keys.at(b.id);
+        const auto& [shard, span] = *b.shards.begin();
+        b.journal_version = journal.Extend(b.key, shard, span.last_seq);
+        if (b.last_part) part_keys.erase(b.id);
         checkpoint_dirty = true;
       }
-      spdlog::debug("flush {} ({}): {} records, {} bytes ({} bytes to upload)", b.partition,
-                    batch::FlushCauseName(b.cause), b.records, b.bytes, b.body.size());
+      if (b.part == 0) {
+        spdlog::debug("flush {} ({}): {} records, {} bytes ({} bytes to upload)", b.partition,
+                      batch::FlushCauseName(b.cause), b.records, b.bytes, b.body.size());
+      } else {
+        spdlog::debug("{} {} part {}: {} records, {} bytes ({} bytes to upload)", b.last_part ? "flush" : "stream",
+                      b.partition, b.part, b.records, b.bytes, b.body.size());
+      }
       sealed_bytes += b.body.size();
       upload_queue.push_back(std::move(b));
     }
@@ -594,13 +688,21 @@ struct Pipeline::Impl {
   }
 
   // --------------------------------------------------------------- upload
+  // The parts of one object go up one at a time, in order: an uploader
+  // takes the first queued batch whose key no other uploader holds.
   void UploadLoop(size_t index) {
     std::unique_lock<std::mutex> lock(mu);
     for (;;) {
-      cv.wait(lock, [&] { return !upload_queue.empty() || stop_uploading; });
-      if (upload_queue.empty()) break;  // stop_uploading and nothing left
-      SealedBatch b = std::move(upload_queue.front());
-      upload_queue.pop_front();
+      auto next = upload_queue.end();
+      cv.wait(lock, [&] {
+        next = std::find_if(upload_queue.begin(), upload_queue.end(),
+                            [&](const SealedBatch& q) { return !uploading.count(q.key); });
+        return next != upload_queue.end() || (stop_uploading && upload_queue.empty());
+      });
+      if (next == upload_queue.end()) break;  // stop_uploading and nothing left
+      SealedBatch b = std::move(*next);
+      upload_queue.erase(next);
+      uploading.insert(b.key);
       ++in_flight_uploads;
       uploader_busy_since[index] = deps.clock->Now();
       // Step 2 of the journal protocol: the cut is in the checkpoint file
@@ -609,60 +711,44 @@ struct Pipeline::Impl {
       if (EnsureJournaled(lock, b.journal_version)) {
         lock.unlock();
         SHARDHOSE_KILL_POINT("upload.after_journal");
-        durable = Upload(b);
-        if (durable) SHARDHOSE_KILL_POINT("upload.after_put");
+        durable = b.part == 0 ? Upload(b) : UploadPart(b);
+        if (durable) SHARDHOSE_KILL_POINT(b.last_part ? "upload.after_put" : "upload.after_part");
         lock.lock();
       }
       --in_flight_uploads;
+      uploading.erase(b.key);
       uploader_busy_since[index] = MonoTime{};
+      if (!durable && b.part > 0) {
+        // Its later parts must not be uploaded in its place: the object
+        // is given up, its records stay before the checkpoint.
+        auto it = streams.find(b.key);
+        if (it != streams.end()) it->second.failed = true;
+      }
       if (durable) {
         upload_failing_since.reset();
         upload_error.clear();
+        sealed_bytes -= b.body.size();
+      }
+      if (durable && b.last_part) {
         last_upload = deps.clock->WallNow();
         std::vector<std::string> ids;
         for (const auto& [shard, _] : b.shards) ids.push_back(shard);
         journal.MarkUploaded(b.key);
         progress.OnDurable(b.id, ids);
-        sealed_bytes -= b.body.size();
         checkpoint_dirty = true;
       }
       cv.notify_all();
     }
   }
 
-  // Uploads one batch (its body is the object, compressed as it was
-  // buffered), retrying until it is durable or the shutdown deadline
-  // abandons it. Called without mu; b.body is not changed.
-  bool Upload(const SealedBatch& b) {
-    const std::string& key = b.key;
-    const std::string& body = b.body;
-    Status st;
-    upload::ObjectMeta meta;
-    meta.content_encoding = std::string(compress::ContentEncoding(codec));
+  // Calls `attempt` until it succeeds (true) or the shutdown deadline
+  // abandons the upload (false), backing off between attempts and keeping
+  // the health state. Called without mu.
+  bool Retry(const std::string& key, uint64_t records, const std::function<Status()>& attempt) {
     Backoff backoff;
-    const MonoTime started = deps.clock->Now();
-    bool check_exists = b.replay;
     for (;;) {
-      if (check_exists) {
-        // A re-formed batch whose original upload had completed before the
-        // crash: the object is there, with exactly these bytes.
-        auto exists = deps.store->Holds(key, body);
-        st = exists.status();
-        if (!st.ok()) m.CountFailure("head_object", MetricClass(st), true);
-        if (exists.ok() && *exists) {
-          spdlog::info("{} was uploaded before the restart; not writing it again", key);
-          stats.replays_found++;
-          return true;
-        }
-        if (exists.ok()) check_exists = false;
-      }
-      if (!check_exists) {
-        const MonoTime attempt = deps.clock->Now();
-        st = deps.store->Put(key, body, meta);
-        m.upload_seconds.Get().Observe(std::chrono::duration<double>(deps.clock->Now() - attempt).count());
-        if (st.ok()) break;
-        m.CountFailure("put_object", MetricClass(st), true);
-      }
+      Status st = attempt();
+      if (st.ok()) return true;
       stats.upload_retries++;
       auto delay = backoff.Next(st.retry_class());
       {
@@ -679,19 +765,154 @@ struct Pipeline::Impl {
       std::unique_lock<std::mutex> lock(mu);
       if (cv.wait_for(lock, delay, [&] { return abandon_uploads; })) {
         spdlog::error("giving up on {} ({} records) at the shutdown deadline; its records stay before the "
-                      "checkpoint and will be read again on the next start", key, b.records);
+                      "checkpoint and will be read again on the next start", key, records);
         return false;
       }
     }
-    stats.objects_out++;
-    stats.records_out += b.records;
-    stats.bytes_out += body.size();
-    m.objects_out.With({b.tag}).Inc();
-    m.records_out.With({b.tag}).Inc(b.records);
-    m.bytes_out.With({b.tag}).Inc(body.size());
-    spdlog::debug("uploaded {} ({} records, {} -> {} bytes, {} ms)", key, b.records, b.bytes, body.size(),
-                  std::chrono::duration_cast<Millis>(deps.clock->Now() - started).count());
+  }
+
+  // Uploads one whole batch (its body is the object, compressed as it was
+  // buffered), retrying until it is durable or the shutdown deadline
+  // abandons it. Called without mu; b.body is not changed.
+  bool Upload(const SealedBatch& b) {
+    const std::string& key = b.key;
+    const std::string& body = b.body;
+    upload::ObjectMeta meta = Meta();
+    const MonoTime started = deps.clock->Now();
+    bool check_exists = b.replay;
+    bool found = false;
+    const bool ok = Retry(key, b.records, [&]() -> Status {
+      if (check_exists) {
+        // A re-formed batch whose original upload had completed before the
+        // crash: the object is there, with exactly these bytes.
+        auto exists = deps.store->Holds(key, body);
+        if (!exists.ok()) {
+          m.CountFailure("head_object", MetricClass(exists.status()), true);
+          return exists.status();
+        }
+        check_exists = false;
+        if (*exists) return (found = true, Status::OK());
+      }
+      const MonoTime attempt = deps.clock->Now();
+      Status st = deps.store->Put(key, body, meta);
+      m.upload_seconds.Get().Observe(std::chrono::duration<double>(deps.clock->Now() - attempt).count());
+      if (!st.ok()) m.CountFailure("put_object", MetricClass(st), true);
+      return st;
+    });
+    if (!ok) return false;
+    if (found) {
+      spdlog::info("{} was uploaded before the restart; not writing it again", key);
+      stats.replays_found++;
+      return true;
+    }
+    CountUploaded(b, b.records, body.size(), started);
     return true;
+  }
+
+  // Uploads one part of a batch streamed as a multipart upload (starting
+  // the upload with the first part) and, with the last, completes it: only
+  // then is it durable (true). For an intermediate part, true = the part is
+  // stored. Called without mu.
+  bool UploadPart(const SealedBatch& b) {
+    const std::string& key = b.key;
+    Streaming* stream;
+    {
+      std::lock_guard<std::mutex> lock(mu);
+      stream = &streams.try_emplace(key, key, Meta()).first->second;
+      if (stream->failed) return false;
+    }
+    upload::MultipartObject* mp = &stream->object;
+    const MonoTime started = deps.clock->Now();
+    // A part can be empty only as the last of an uncompressed batch whose
+    // size limit fell on a part boundary.
+    if (!b.body.empty() || mp->parts() == 0) {
+      bool vanished = false;
+      const bool ok = Retry(key, b.records, [&]() -> Status {
+        const MonoTime attempt = deps.clock->Now();
+        Status st = mp->AddPart(deps.store, b.body);
+        m.upload_seconds.Get().Observe(std::chrono::duration<double>(deps.clock->Now() - attempt).count());
+        if (!st.ok()) m.CountFailure("upload_part", MetricClass(st), true);
+        if (st.IsNotFound() && mp->parts() > 0) return (vanished = true, Status::OK());
+        return st;
+      });
+      if (vanished) {
+        // Aborted behind our back (a lifecycle rule?): the parts sent are
+        // gone, and only a restart can read their records again.
+        Fatal(fmt::format("the multipart upload of {} is gone (NoSuchUpload; aborted outside shardhose?) with "
+                          "{} part(s) sent; stopping so that the next start re-forms it from the stream",
+                          key, mp->parts()));
+        return false;
+      }
+      if (!ok) return false;
+    }
+    stream->records += b.records;
+    if (!b.last_part) {
+      spdlog::debug("uploaded part {} of {} ({} bytes)", mp->parts(), key, b.body.size());
+      return true;
+    }
+    bool check_exists = b.replay;
+    bool found = false;
+    const bool ok = Retry(key, b.records, [&]() -> Status {
+      if (check_exists) {
+        auto exists = deps.store->HoldsDigest(key, mp->digest());
+        if (!exists.ok()) {
+          m.CountFailure("head_object", MetricClass(exists.status()), true);
+          return exists.status();
+        }
+        check_exists = false;
+        if (*exists) return (found = true, Status::OK());
+      }
+      Status st = mp->Complete(deps.store);
+      if (!st.ok()) {
+        m.CountFailure("complete_multipart", MetricClass(st), true);
+        // The answer to a completion that took effect may have been lost:
+        // the upload is then gone, and a retry fails for good.
+        check_exists = true;
+      }
+      return st;
+    });
+    if (!ok) return false;
+    const uint64_t size = mp->digest().size;
+    if (found && mp->parts() > 0 && !b.replay) {
+      spdlog::info("{} is complete (the answer to an earlier attempt was lost)", key);
+      CountUploaded(b, stream->records, size, started);
+    } else if (found) {
+      spdlog::info("{} was uploaded before the restart; not writing it again", key);
+      stats.replays_found++;
+      Status st = mp->Abort(deps.store);
+      if (!st.ok()) spdlog::warn("aborting the second upload of {} failed ({})", key, st.ToString());
+    } else {
+      CountUploaded(b, stream->records, size, started);
+    }
+    std::lock_guard<std::mutex> lock(mu);
+    streams.erase(key);
+    return true;
+  }
+
+  // Stops the daemon with `why` as Run()'s error. Called without mu.
+  void Fatal(std::string why) {
+    spdlog::error("{}", why);
+    std::lock_guard<std::mutex> lock(mu);
+    if (fatal.empty()) fatal = std::move(why);
+    stop_requested = true;
+    cv.notify_all();
+  }
+
+  upload::ObjectMeta Meta() const {
+    upload::ObjectMeta meta;
+    meta.content_encoding = std::string(compress::ContentEncoding(codec));
+    return meta;
+  }
+
+  void CountUploaded(const SealedBatch& b, uint64_t records, uint64_t size, MonoTime started) {
+    stats.objects_out++;
+    stats.records_out += records;
+    stats.bytes_out += size;
+    m.objects_out.With({b.tag}).Inc();
+    m.records_out.With({b.tag}).Inc(records);
+    m.bytes_out.With({b.tag}).Inc(size);
+    spdlog::debug("uploaded {} ({} records, {} bytes, {} ms)", b.key, records, size,
+                  std::chrono::duration_cast<Millis>(deps.clock->Now() - started).count());
   }
 
   // ----------------------------------------------------------- checkpoint
@@ -894,6 +1115,7 @@ struct Pipeline::Impl {
                  stats.records_in.load(), stats.error_records.load(), stats.objects_out.load(),
                  stats.records_out.load(), stats.bytes_out.load(), stats.upload_retries.load(),
                  stats.poll_errors.load());
+    if (!fatal.empty()) return Status::FailedPrecondition(fatal);
     if (left > 0) {
       return Status::Unavailable(fmt::format(
           "shutdown deadline ({} s) passed with {} batch(es) not uploaded; the checkpoint covers only "

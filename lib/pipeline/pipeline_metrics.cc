@@ -42,7 +42,8 @@ PipelineMetrics::PipelineMetrics(metrics::Registry& r)
   for (std::string_view reason : {"bad_base64", "not_json", "not_change_record", "bad_attribute"}) {
     error_records.With({reason});
   }
-  for (std::string_view op : {"get_records", "get_shard_iterator", "put_object", "head_object"}) {
+  for (std::string_view op : {"get_records", "get_shard_iterator", "put_object", "head_object", "upload_part",
+                              "complete_multipart"}) {
     for (std::string_view cls : {"throttled", "server_error", "client_error", "network"}) {
       errors.With({op, cls});
       retries.With({op, cls});

@@ -260,3 +260,56 @@ TEST(BatchBufferGzip, OpenBytesCountsWhatIsHeld) {
 
 }  // namespace
 }  // namespace shardhose::batch
+
+namespace shardhose::batch {
+namespace {
+
+// Parts put together are the body the batch would have had unsplit; every
+// part but the last ends on a chunk boundary after a whole line; with
+// per_shard every (partition, shard) is its own batch; and the same lines
+// always split the same way.
+TEST(BatchBufferParts, PartsConcatenateToTheUnsplitBody) {
+  SimulatedClock clock;
+  const FlushLimits limits{.max_bytes = 1 << 30, .max_interval = std::chrono::seconds(300), .max_records = 0};
+  const std::vector<Rec> recs = Records(3000);
+  for (bool gzip : {true, false}) {
+    SCOPED_TRACE(gzip ? "gzip" : "plain");
+    auto run = [&](uint64_t part_bytes) {
+      BodyEncoding enc{.gzip = gzip, .level = 1, .chunk_bytes = 2000, .part_bytes = part_bytes, .per_shard = true};
+      BatchBuffer buf(limits, 1, enc);
+      std::vector<SealedBatch> out;
+      for (const auto& r : recs) buf.Append(r.partition, r.line, r.shard, r.seq, clock.Now(), &out);
+      buf.SealAll(FlushCause::kDrain, &out);
+      return out;
+    };
+    const auto whole = run(0);
+    const auto split = run(gzip ? 3000 : 20000);
+    ASSERT_EQ(whole.size(), 6u);  // 2 partitions x 3 shards
+    std::map<uint64_t, std::string> joined;
+    std::map<uint64_t, int> parts;
+    std::map<uint64_t, uint64_t> records;
+    for (const auto& b : split) {
+      ASSERT_EQ(b.shards.size(), 1u);
+      if (b.part == 0) {  // never reached a part: the whole object at once
+        EXPECT_EQ(parts.count(b.id), 0u) << b.id;
+        EXPECT_TRUE(b.last_part);
+      } else {
+        EXPECT_EQ(b.part, ++parts[b.id]) << b.id;
+      }
+      joined[b.id] += b.body;
+      records[b.id] += b.records;
+    }
+    for (const auto& w : whole) {
+      EXPECT_EQ(w.part, 0);
+      EXPECT_EQ(joined[w.id], w.body) << w.partition;
+      EXPECT_EQ(records[w.id], w.records);
+      if (w.partition == "p/a/") {
+        EXPECT_GE(parts[w.id], 3) << w.partition;
+      }
+    }
+    EXPECT_EQ(split.size(), run(gzip ? 3000 : 20000).size());
+  }
+}
+
+}  // namespace
+}  // namespace shardhose::batch

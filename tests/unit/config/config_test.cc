@@ -282,7 +282,7 @@ TEST_F(ConfigTest, EnvironmentValuesAreValidated) {
                          {"SHARDHOSE_BATCH_MAX_BYTES", "0"}}));
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.status().message(),
-            "batch.max_bytes: must be between 1 and 5368709120, got 0 (from SHARDHOSE_BATCH_MAX_BYTES)");
+            "batch.max_bytes: must be between 1 and 5497558138880, got 0 (from SHARDHOSE_BATCH_MAX_BYTES)");
 }
 
 TEST_F(ConfigTest, AwsRegionAppliesWhereTheFileIsSilent) {
@@ -380,8 +380,11 @@ struct RangeCase {
 
 TEST_F(ConfigTest, RangeErrors) {
   const std::vector<RangeCase> cases = {
-      {"batch", "max_bytes", 0, "must be between 1 and 5368709120, got 0"},
-      {"batch", "max_bytes", 5368709121, "must be between 1 and 5368709120, got 5368709121"},
+      {"batch", "max_bytes", 0, "must be between 1 and 5497558138880, got 0"},
+      {"batch", "max_bytes", 5497558138881, "must be between 1 and 5497558138880, got 5497558138881"},
+      {"batch", "max_bytes", 5368709121, "above 5368709120 (S3's single PUT) needs batch.part_bytes (multipart upload), got 5368709121"},
+      {"batch", "part_bytes", 5242879, "must be 0 or at least 5242880 (S3's smallest part), got 5242879"},
+      {"batch", "part_bytes", 5368709121, "must be between 0 and 5368709120, got 5368709121"},
       {"batch", "max_interval_s", -1, "must be between 0 and 86400, got -1"},
       {"batch", "max_interval_s", 86401, "must be between 0 and 86400, got 86401"},
       {"batch", "max_records", -1, "must be at least 0, got -1"},
@@ -415,6 +418,11 @@ TEST_F(ConfigTest, RangeErrors) {
 TEST_F(ConfigTest, BufferedBytesMustHoldOneBatch) {
   EXPECT_THAT(Problems(With("batch", "max_bytes = 2000\nmax_buffered_bytes = 1000")),
               ElementsAre("batch.max_buffered_bytes: must be at least batch.max_bytes (2000), got 1000 (line 8)"));
+  // Streamed in parts, a batch holds about a part, however big it gets.
+  EXPECT_TRUE(LoadText(With("batch", "max_bytes = 107374182400\npart_bytes = 8388608\nmax_buffered_bytes = 16777216")).ok());
+  EXPECT_THAT(Problems(With("batch", "max_bytes = 107374182400\npart_bytes = 8388608\nmax_buffered_bytes = 16777215")),
+              ElementsAre(StartsWith("batch.max_buffered_bytes: must be at least 2 x batch.part_bytes (16777216), "
+                                     "got 16777215")));
 }
 
 TEST_F(ConfigTest, StreamNameXorArn) {
@@ -701,13 +709,13 @@ TEST_F(ConfigTest, ToTomlListsEveryOption) {
 
 TEST_F(ConfigTest, ListOptions) {
   const auto options = ListOptions();
-  EXPECT_EQ(options.size(), 33u);
+  EXPECT_EQ(options.size(), 34u);
   const auto it = std::find_if(options.begin(), options.end(),
                                [](const OptionInfo& o) { return o.dotted() == "batch.max_bytes"; });
   ASSERT_NE(it, options.end());
   EXPECT_EQ(it->type, "integer");
   EXPECT_EQ(it->default_toml, "134217728");
-  EXPECT_EQ(it->allowed, "1..5368709120");
+  EXPECT_EQ(it->allowed, "1..5497558138880");
   EXPECT_EQ(it->env_var, "SHARDHOSE_BATCH_MAX_BYTES");
   EXPECT_FALSE(it->description.empty());
   for (const OptionInfo& o : options) EXPECT_FALSE(o.description.empty()) << o.dotted();
