@@ -28,7 +28,6 @@ namespace shardhose::upload {
 namespace {
 
 constexpr std::string_view kUploadsDir = ".shardhose-multipart";
-constexpr int kMaxParts = 10000;
 
 // Keys are relative paths made of normal segments, outside kUploadsDir.
 Status CheckKey(const std::string& key) {
@@ -149,16 +148,10 @@ class FileObjectStore final : public ObjectStore {
     SHARDHOSE_RETURN_IF_ERROR(CheckKey(key));
     SHARDHOSE_RETURN_IF_ERROR(CheckUpload(key, upload_id));
     const std::string what = "file store: upload " + upload_id + " of " + key;
-    if (parts.empty()) return Status::InvalidArgument(what + ": no parts");
+    SHARDHOSE_RETURN_IF_ERROR(CheckReceipts(what, parts));
     const std::string dir = UploadDir(upload_id);
     std::string object;
-    int last = 0;
     for (const PartReceipt& p : parts) {
-      if (p.number <= last || p.number > kMaxParts) {
-        return Status::InvalidArgument(what + ": part numbers must ascend within 1.." +
-                                       std::to_string(kMaxParts));
-      }
-      last = p.number;
       Result<std::string> bytes = fs_->ReadFile(dir + "/" + PartName(p.number));
       if (bytes.status().IsNotFound()) {
         return Status::InvalidArgument(what + ": part " + std::to_string(p.number) +

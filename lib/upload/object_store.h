@@ -81,6 +81,23 @@ struct PartReceipt {
   std::string etag;  // as the store returned it (S3: quoted hex MD5)
 };
 
+// Part numbers run 1..kMaxParts (S3's limit).
+inline constexpr int kMaxParts = 10000;
+
+// OK if `parts` is what CompleteMultipart takes: not empty, numbers
+// ascending within 1..kMaxParts; otherwise kInvalidArgument after `what`.
+inline Status CheckReceipts(const std::string& what, const std::vector<PartReceipt>& parts) {
+  if (parts.empty()) return Status::InvalidArgument(what + ": no parts");
+  int last = 0;
+  for (const PartReceipt& p : parts) {
+    if (p.number <= last || p.number > kMaxParts) {
+      return Status::InvalidArgument(what + ": part numbers must ascend within 1.." + std::to_string(kMaxParts));
+    }
+    last = p.number;
+  }
+  return Status::OK();
+}
+
 // What an object should be, for checking it without its bytes at hand: a
 // multipart object's parts have been uploaded and let go.
 struct ObjectDigest {

@@ -265,15 +265,9 @@ class S3ObjectStore final : public ObjectStore {
                            const std::vector<PartReceipt>& parts) override {
     const std::string what = "CompleteMultipartUpload " + Name(key) + " " + upload_id;
     SHARDHOSE_RETURN_IF_ERROR(CheckUpload(what, key, upload_id));
-    if (parts.empty()) return Status::InvalidArgument(what + ": no parts");
+    SHARDHOSE_RETURN_IF_ERROR(CheckReceipts(what, parts));
     std::string xml = "<CompleteMultipartUpload>";
-    int last = 0;
     for (const PartReceipt& p : parts) {
-      if (p.number <= last || p.number > kMaxParts) {
-        return Status::InvalidArgument(what + ": part numbers must ascend within 1.." +
-                                       std::to_string(kMaxParts));
-      }
-      last = p.number;
       xml += "<Part><PartNumber>" + std::to_string(p.number) + "</PartNumber><ETag>" +
              aws::XmlEscape(p.etag) + "</ETag></Part>";
     }
@@ -374,8 +368,6 @@ class S3ObjectStore final : public ObjectStore {
   std::string Describe() const override { return describe_; }
 
  private:
-  static constexpr int kMaxParts = 10000;
-
   // "s3://bucket/key", for messages.
   std::string Name(const std::string& key) const { return "s3://" + options_.bucket + "/" + key; }
 
