@@ -5,33 +5,36 @@
 namespace shardhose::checkpoint {
 
 void ShardProgress::Track(const std::string& shard, std::string durable_seq) {
-  shards_.try_emplace(shard, Shard{std::move(durable_seq), {}});
+  auto [it, added] = shards_.try_emplace(shard);
+  if (!added) return;
+  it->second.last_whole = durable_seq;
+  it->second.durable = std::move(durable_seq);
 }
 
 void ShardProgress::OnAppended(const std::string& shard, std::string_view pos, uint64_t batch_id,
                                bool ends_record) {
   Shard& s = shards_[shard];
-  if (s.runs.empty() || s.runs.back().batch_id != batch_id || s.runs.back().done) {
-    s.runs.push_back(Run{batch_id, std::string(pos), std::string(pos), {}});
-  } else {
-    s.runs.back().last.assign(pos);
+  if (!s.by_batch.count(batch_id)) {
+    s.pending.push_back(Pending{batch_id, s.last_whole});
+    s.by_batch.emplace(batch_id, std::prev(s.pending.end()));
   }
-  if (ends_record) s.runs.back().whole.assign(SeqOfPos(pos));
+  if (ends_record) s.last_whole.assign(SeqOfPos(pos));
 }
 
 void ShardProgress::OnSkipped(const std::string& shard, std::string_view pos, bool ends_record) {
   Shard& s = shards_[shard];
-  if (s.runs.empty()) {
-    // Durable already, and nothing before it is pending: only a whole
-    // record moves the durable sequence.
-    if (ends_record) s.durable.assign(SeqOfPos(pos));
-    return;
-  }
-  if (!(s.runs.back().done && s.runs.back().batch_id == 0)) {
-    s.runs.push_back(Run{0, std::string(pos), std::string(pos), {}, /*done=*/true});
-  }
-  s.runs.back().last.assign(pos);
-  if (ends_record) s.runs.back().whole.assign(SeqOfPos(pos));
+  if (!ends_record) return;
+  s.last_whole.assign(SeqOfPos(pos));
+  // Durable already; with nothing before it pending, the shard is durable
+  // through it.
+  if (s.pending.empty()) s.durable = s.last_whole;
+}
+
+bool ShardProgress::Advance(Shard& s) {
+  const std::string& now = s.pending.empty() ? s.last_whole : s.pending.front().before;
+  if (now.empty() || now == s.durable) return false;
+  s.durable = now;
+  return true;
 }
 
 bool ShardProgress::OnDurable(uint64_t batch_id, const std::vector<std::string>& shards) {
@@ -40,16 +43,11 @@ bool ShardProgress::OnDurable(uint64_t batch_id, const std::vector<std::string>&
     auto it = shards_.find(id);
     if (it == shards_.end()) continue;
     Shard& s = it->second;
-    for (Run& r : s.runs) {
-      if (r.batch_id == batch_id) r.done = true;
-    }
-    while (!s.runs.empty() && s.runs.front().done) {
-      if (!s.runs.front().whole.empty()) {
-        s.durable = std::move(s.runs.front().whole);
-        moved = true;
-      }
-      s.runs.pop_front();
-    }
+    auto b = s.by_batch.find(batch_id);
+    if (b == s.by_batch.end()) continue;
+    s.pending.erase(b->second);
+    s.by_batch.erase(b);
+    moved |= Advance(s);
   }
   return moved;
 }
@@ -62,12 +60,12 @@ const std::string& ShardProgress::DurableSeq(const std::string& shard) const {
 
 bool ShardProgress::AllDurable(const std::string& shard) const {
   auto it = shards_.find(shard);
-  return it == shards_.end() || it->second.runs.empty();
+  return it == shards_.end() || it->second.pending.empty();
 }
 
-uint64_t ShardProgress::pending_runs() const {
+uint64_t ShardProgress::pending_batches() const {
   uint64_t n = 0;
-  for (const auto& [_, s] : shards_) n += s.runs.size();
+  for (const auto& [_, s] : shards_) n += s.pending.size();
   return n;
 }
 

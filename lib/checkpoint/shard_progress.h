@@ -4,20 +4,26 @@
 // passes one that is not.
 //
 // Records of a shard are read in sequence order and scattered over many
-// open batches (one per partition). ShardProgress keeps, per shard, the
-// records read but not yet durable as runs of consecutive records that went
-// to the same batch:
+// open batches (one per partition):
 //
 //   shard A:  [b7: 100..140] [b9: 141..141] [b7: 142..180]   durable: 99
 //
-// When batch b9 becomes durable nothing moves (b7's first run is still
-// pending); when b7 becomes durable every run is done and the shard's
-// durable sequence becomes 180. The durable sequence of a shard is therefore
-// the last record of its longest fully-durable prefix: with many open
-// partitions, the point just before the lowest unflushed record.
+// When batch b9 becomes durable nothing moves (b7 still holds 100..140);
+// when b7 becomes durable every record is and the shard's durable sequence
+// becomes 180. The durable sequence of a shard is the last record of its
+// longest fully-durable prefix: with many open partitions, the point just
+// before the lowest record still in a batch that is not durable.
 //
-// Memory is one run per change of batch along the shard, not one entry per
-// record.
+// So all that is kept, per shard, is the batches holding its records that
+// are not durable yet, in the order of their first record of the shard,
+// each with the last whole record read before that first record:
+//
+//   shard A:  b7 (before: 99), b9 (before: 140)   last read: 180
+//
+// The durable sequence is the `before` of the first of them, or the last
+// record read when there is none. Memory is one entry per open batch (per
+// shard), however many records the batches hold -- what lets a batch grow
+// to many GiB (batch/batch_buffer.h, "Parts").
 //
 // KPL aggregation: the unit appended is a change record at a position
 // (common/seqnum.h: "seq" or "seq.sub"). The sub-records of one aggregated
@@ -32,7 +38,7 @@
 #pragma once
 
 #include <cstdint>
-#include <deque>
+#include <list>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -65,21 +71,23 @@ class ShardProgress {
   const std::string& DurableSeq(const std::string& shard) const;
   // True if every record of `shard` read so far is durable.
   bool AllDurable(const std::string& shard) const;
-  // Records read but not yet durable, across all shards.
-  uint64_t pending_runs() const;
+  // Batches holding records that are not durable yet, summed over shards
+  // (a batch counts once per shard it holds records of).
+  uint64_t pending_batches() const;
 
  private:
-  struct Run {
+  struct Pending {
     uint64_t batch_id;
-    std::string first;  // positions
-    std::string last;
-    std::string whole;  // sequence of the last Kinesis record that ends in this run ("" = none)
-    bool done = false;
+    std::string before;  // last whole Kinesis record read before the batch's first record here
   };
   struct Shard {
     std::string durable;
-    std::deque<Run> runs;
+    std::string last_whole;  // the last whole Kinesis record read ("" = none yet)
+    std::list<Pending> pending;  // in the order of their first record of this shard
+    std::unordered_map<uint64_t, std::list<Pending>::iterator> by_batch;
   };
+  // The durable sequence of `s` as of now; returns true if it moved.
+  static bool Advance(Shard& s);
   std::unordered_map<std::string, Shard> shards_;
 };
 

@@ -12,7 +12,7 @@ TEST(ShardProgress, DurableIsTheLongestDurablePrefix) {
   for (int s = 100; s <= 140; ++s) p.OnAppended("A", std::to_string(s), 7);
   p.OnAppended("A", "141", 9);
   for (int s = 142; s <= 180; ++s) p.OnAppended("A", std::to_string(s), 7);
-  EXPECT_EQ(p.pending_runs(), 3u);
+  EXPECT_EQ(p.pending_batches(), 2u);  // one entry per batch, not per record or run
 
   EXPECT_FALSE(p.OnDurable(9, {"A"}));  // 141 durable, but 100..140 are not
   EXPECT_EQ(p.DurableSeq("A"), "99");
@@ -21,7 +21,7 @@ TEST(ShardProgress, DurableIsTheLongestDurablePrefix) {
   EXPECT_TRUE(p.OnDurable(7, {"A"}));
   EXPECT_EQ(p.DurableSeq("A"), "180");
   EXPECT_TRUE(p.AllDurable("A"));
-  EXPECT_EQ(p.pending_runs(), 0u);
+  EXPECT_EQ(p.pending_batches(), 0u);
 }
 
 TEST(ShardProgress, PartialAdvanceAndSeveralShards) {
