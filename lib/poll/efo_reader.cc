@@ -2,11 +2,7 @@
 
 #include <curl/curl.h>
 
-#include <atomic>
-#include <condition_variable>
-#include <deque>
 #include <map>
-#include <mutex>
 #include <thread>
 #include <vector>
 
@@ -66,6 +62,15 @@ struct CurlSlist {
   ~CurlSlist() { curl_slist_free_all(list); }
 };
 
+// A failed SubscribeToShard, classified. ResourceInUseException there
+// means the consumer's previous subscription to the shard is still active
+// or ended less than 5 s ago (a fast restart): transient, so Unavailable,
+// and throttled, so the retry waits seconds rather than milliseconds.
+Status SubscribeError(Status st) {
+  if (st.peer_code() != "ResourceInUseException") return st;
+  return Status::Unavailable(st.message()).WithPeer(RetryClass::kThrottled, "ResourceInUseException");
+}
+
 // One shard's subscription: a thread streaming SubscribeToShard answers
 // into a queue of parsed pages.
 class Subscription {
@@ -78,45 +83,19 @@ class Subscription {
         shard_(std::move(shard)),
         creds_(creds),
         clock_(clock),
-        expected_(std::move(expected)) {
+        expected_(std::move(expected)),
+        queue_(options.max_buffered_events) {
     thread_ = std::thread([this, start] { Run(start); });
   }
   ~Subscription() {
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      stop_ = true;
-    }
-    space_.notify_all();
+    queue_.Stop();
     thread_.join();
   }
 
   const std::string& expected() const { return expected_; }
   void set_expected(std::string it) { expected_ = std::move(it); }
 
-  // Waits up to `wait` for a page. Returns true with *page filled, false
-  // with *error set (the subscription is over), or false with *error OK
-  // (nothing yet).
-  bool Take(std::chrono::milliseconds wait, RecordsPage* page, Status* error) {
-    std::unique_lock<std::mutex> lock(mu_);
-    ready_.wait_for(lock, wait, [&] { return !queue_.empty() || done_; });
-    if (!queue_.empty()) {
-      // A moved std::string keeps its heap buffer, so the record views
-      // stay valid (a body short enough for the small-string buffer holds
-      // no record).
-      *page = std::move(*queue_.front());
-      queue_.pop_front();
-      space_.notify_all();
-      return true;
-    }
-    if (done_) *error = error_.ok() ? Status::Unavailable("subscription ended").WithPeer(RetryClass::kNetwork, "")
-                                    : error_;
-    return false;
-  }
-
-  bool done() {
-    std::lock_guard<std::mutex> lock(mu_);
-    return done_ && queue_.empty();
-  }
+  EfoEventQueue& queue() { return queue_; }
 
  private:
   void Run(IteratorStart start) {
@@ -126,18 +105,14 @@ class Subscription {
       bool shard_end = false;
       int events = 0;
       st = StreamOnce(&pos, &shard_end, &events);
-      std::unique_lock<std::mutex> lock(mu_);
-      if (stop_ || shard_end || !st.ok()) break;
+      if (queue_.stopped() || shard_end || !st.ok()) break;
       // The server ended the subscription (5 minutes on AWS): continue
       // from the last continuation sequence number. An answer without any
       // event is not progress; pause so a misbehaving server cannot spin us.
       spdlog::debug("shard {}: subscription ended after {} events, resubscribing", shard_, events);
-      if (events == 0 && space_.wait_for(lock, std::chrono::seconds(1), [&] { return stop_; })) break;
+      if (events == 0 && queue_.WaitForStop(std::chrono::seconds(1))) break;
     }
-    std::lock_guard<std::mutex> lock(mu_);
-    error_ = st;
-    done_ = true;
-    ready_.notify_all();
+    queue_.Finish(st);
   }
 
   struct Transfer {
@@ -174,7 +149,7 @@ class Subscription {
       ++*t->events;
       const bool end = page->continuation_seq.empty();
       if (!end) *t->pos = IteratorStart{IteratorType::kAfterSequenceNumber, page->continuation_seq, 0};
-      if (!t->self->Push(std::move(page))) return 0;  // stopping
+      if (!t->self->queue_.Push(std::move(page))) return 0;  // stopping
       if (end) {
         *t->shard_end = true;
         return 0;
@@ -189,18 +164,7 @@ class Subscription {
 
   static int OnProgress(void* user, curl_off_t, curl_off_t, curl_off_t, curl_off_t) {
     auto* t = static_cast<Transfer*>(user);
-    std::lock_guard<std::mutex> lock(t->self->mu_);
-    return t->self->stop_ ? 1 : 0;
-  }
-
-  // Blocks while the queue is full. False if stopping.
-  bool Push(std::unique_ptr<RecordsPage> page) {
-    std::unique_lock<std::mutex> lock(mu_);
-    space_.wait(lock, [&] { return stop_ || queue_.size() < options_.max_buffered_events; });
-    if (stop_) return false;
-    queue_.push_back(std::move(page));
-    ready_.notify_all();
-    return true;
+    return t->self->queue_.stopped() ? 1 : 0;
   }
 
   // One SubscribeToShard call from *pos. OK when the server ended the
@@ -264,17 +228,14 @@ class Subscription {
     if (t.status == 0) curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &t.status);
     curl_easy_cleanup(curl);
 
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      if (stop_) return Status::OK();
-    }
+    if (queue_.stopped()) return Status::OK();
     if (*shard_end) return Status::OK();
     if (!t.error.ok()) return t.error;
     if (t.status != 200 && t.status != 0) {
       aws::HttpResponse resp;
       resp.status = static_cast<int>(t.status);
       resp.body = std::move(t.error_body);
-      return aws::ClassifyResponse("SubscribeToShard", resp);
+      return SubscribeError(aws::ClassifyResponse("SubscribeToShard", resp));
     }
     if (rc != CURLE_OK) {
       return Status::Unavailable(fmt::format("SubscribeToShard {}: {}", shard_, curl_easy_strerror(rc)))
@@ -294,14 +255,7 @@ class Subscription {
   aws::CredentialsProvider* creds_;
   Clock* clock_;
   std::string expected_;  // touched only by the one GetRecords caller of this shard
-
-  std::mutex mu_;
-  std::condition_variable ready_;  // queue_ grew or done_
-  std::condition_variable space_;  // queue_ shrank or stop_
-  std::deque<std::unique_ptr<RecordsPage>> queue_;  // guarded by mu_
-  bool stop_ = false;                               // guarded by mu_
-  bool done_ = false;                               // guarded by mu_
-  Status error_;                                    // guarded by mu_
+  EfoEventQueue queue_;
   std::thread thread_;
 };
 
@@ -349,7 +303,7 @@ class EfoClient final : public KinesisClient {
     {
       std::lock_guard<std::mutex> lock(mu_);
       auto& slot = subs_[shard];
-      if (slot == nullptr || slot->expected() != iterator || slot->done()) {
+      if (slot == nullptr || slot->expected() != iterator || slot->queue().ended()) {
         old = std::move(slot);
         slot = std::make_unique<Subscription>(options_, url_, *consumer, shard, start, iterator, creds_, clock_);
       }
@@ -358,14 +312,15 @@ class EfoClient final : public KinesisClient {
     old.reset();  // joins the replaced subscription, outside mu_
 
     Status error;
-    if (!sub->Take(options_.wait_for_event, page, &error)) {
-      if (!error.ok()) return error;
+    const EfoEventQueue::Took took = sub->queue().Take(options_.wait_for_event, page, &error);
+    if (took == EfoEventQueue::Took::kEnded) return error;
+    if (took != EfoEventQueue::Took::kPage) {
       page->body.clear();
       page->records.clear();
       page->child_shards.clear();
       page->continuation_seq.clear();
       page->data_bytes = 0;
-      page->millis_behind = -1;
+      page->millis_behind = took == EfoEventQueue::Took::kAtTip ? 0 : -1;
       page->next_iterator = iterator;
       return Status::OK();
     }
@@ -467,6 +422,62 @@ class EfoClient final : public KinesisClient {
 
 }  // namespace
 
+bool EfoEventQueue::Push(std::unique_ptr<RecordsPage> page) {
+  std::unique_lock<std::mutex> lock(mu_);
+  space_.wait(lock, [&] { return stopped_ || queue_.size() < capacity_; });
+  if (stopped_) return false;
+  queue_.push_back(std::move(page));
+  ready_.notify_all();
+  return true;
+}
+
+void EfoEventQueue::Finish(Status status) {
+  std::lock_guard<std::mutex> lock(mu_);
+  status_ = std::move(status);
+  finished_ = true;
+  ready_.notify_all();
+}
+
+void EfoEventQueue::Stop() {
+  std::lock_guard<std::mutex> lock(mu_);
+  stopped_ = true;
+  space_.notify_all();
+}
+
+bool EfoEventQueue::stopped() {
+  std::lock_guard<std::mutex> lock(mu_);
+  return stopped_;
+}
+
+bool EfoEventQueue::WaitForStop(std::chrono::milliseconds wait) {
+  std::unique_lock<std::mutex> lock(mu_);
+  return space_.wait_for(lock, wait, [&] { return stopped_; });
+}
+
+EfoEventQueue::Took EfoEventQueue::Take(std::chrono::milliseconds wait, RecordsPage* page, Status* error) {
+  std::unique_lock<std::mutex> lock(mu_);
+  if (queue_.empty() && !finished_ && at_tip_) return Took::kAtTip;
+  ready_.wait_for(lock, wait, [&] { return !queue_.empty() || finished_; });
+  if (!queue_.empty()) {
+    // A moved std::string keeps its heap buffer, so the record views stay
+    // valid (a body short enough for the small-string buffer holds no
+    // record).
+    *page = std::move(*queue_.front());
+    queue_.pop_front();
+    space_.notify_all();
+    at_tip_ = page->records.empty() && page->millis_behind == 0 && !page->continuation_seq.empty();
+    return Took::kPage;
+  }
+  if (!finished_) return Took::kNothing;
+  *error = status_.ok() ? Status::Unavailable("subscription ended").WithPeer(RetryClass::kNetwork, "") : status_;
+  return Took::kEnded;
+}
+
+bool EfoEventQueue::ended() {
+  std::lock_guard<std::mutex> lock(mu_);
+  return finished_ && queue_.empty();
+}
+
 std::string EncodeEfoIterator(const std::string& shard_id, const IteratorStart& start) {
   std::string arg = start.type == IteratorType::kAtTimestamp ? std::to_string(start.timestamp_ms) : start.sequence;
   return fmt::format("efo|{}|{}|{}", shard_id, IteratorTypeName(start.type), arg);
@@ -518,7 +529,7 @@ Result<bool> PageFromEvent(EventMessage&& message, RecordsPage* page) {
                                     : fmt::format(R"({{"message":"{}"}})", message.StringHeader(":error-message"));
     Status st = aws::ClassifyResponse("SubscribeToShard", resp);
     if (st.ok()) st = Status::Internal("SubscribeToShard: error event without a code");
-    return st;
+    return SubscribeError(std::move(st));
   }
   if (kind != "event") return Status::Corruption(fmt::format("SubscribeToShard: message type '{}'", kind));
   const std::string_view type = message.StringHeader(":event-type");

@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <thread>
+
 namespace shardhose::poll {
 namespace {
 
@@ -98,6 +100,9 @@ TEST(EfoEvent, ExceptionsAreClassified) {
                              &page);
   ASSERT_FALSE(inuse.ok());
   EXPECT_EQ(inuse.status().peer_code(), "ResourceInUseException");
+  // A fast restart's leftover subscription: transient, backed off like throttling.
+  EXPECT_TRUE(inuse.status().IsUnavailable());
+  EXPECT_EQ(inuse.status().retry_class(), RetryClass::kThrottled);
   auto limit = PageFromEvent(Event("LimitExceededException", R"({"message":"slow down"})", "exception"), &page);
   ASSERT_FALSE(limit.ok());
   EXPECT_EQ(limit.status().retry_class(), RetryClass::kThrottled);
@@ -106,6 +111,102 @@ TEST(EfoEvent, ExceptionsAreClassified) {
   EXPECT_EQ(internal.status().peer_code(), "InternalFailure");
   EXPECT_TRUE(PageFromEvent(Event("Surprise", "{}"), &page).status().IsCorruption());
   EXPECT_FALSE(PageFromEvent(Event("SubscribeToShardEvent", "not json"), &page).ok());
+}
+
+std::unique_ptr<RecordsPage> EventPage(int records, int64_t millis_behind, std::string continuation = "4968009") {
+  auto page = std::make_unique<RecordsPage>();
+  page->records.resize(static_cast<size_t>(records));
+  page->millis_behind = millis_behind;
+  page->continuation_seq = std::move(continuation);
+  return page;
+}
+
+constexpr std::chrono::milliseconds kWait{200};
+
+// Takes once; *waited is how long Take blocked.
+EfoEventQueue::Took TakeTimed(EfoEventQueue& q, RecordsPage* page, Status* error, std::chrono::milliseconds* waited) {
+  const auto start = std::chrono::steady_clock::now();
+  const auto took = q.Take(kWait, page, error);
+  *waited = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - start);
+  return took;
+}
+
+TEST(EfoEventQueue, WaitsForTheFirstEvent) {
+  EfoEventQueue q(8);
+  RecordsPage page;
+  Status error;
+  std::chrono::milliseconds waited;
+  EXPECT_EQ(TakeTimed(q, &page, &error, &waited), EfoEventQueue::Took::kNothing);
+  EXPECT_GE(waited, kWait);
+  EXPECT_TRUE(error.ok());
+}
+
+// The drain hang: at the tip, an empty queue must answer at once (a caught-up
+// page) instead of holding the poller for wait_for_event, or shards whose
+// pushes arrive at staggered phases leave the pipeline no moment with no
+// GetRecords in flight.
+TEST(EfoEventQueue, AtTheTipAnswersAtOnceUntilTheNextEvent) {
+  EfoEventQueue q(8);
+  RecordsPage page;
+  Status error;
+  std::chrono::milliseconds waited;
+  ASSERT_TRUE(q.Push(EventPage(0, 0)));
+  EXPECT_EQ(TakeTimed(q, &page, &error, &waited), EfoEventQueue::Took::kPage);
+  EXPECT_EQ(page.millis_behind, 0);
+  for (int i = 0; i < 3; ++i) {
+    EXPECT_EQ(TakeTimed(q, &page, &error, &waited), EfoEventQueue::Took::kAtTip);
+    EXPECT_LT(waited, kWait / 2);
+  }
+  // New records are pushed: taken next, and no longer at the tip.
+  ASSERT_TRUE(q.Push(EventPage(2, 0)));
+  EXPECT_EQ(TakeTimed(q, &page, &error, &waited), EfoEventQueue::Took::kPage);
+  EXPECT_EQ(page.records.size(), 2u);
+  EXPECT_EQ(TakeTimed(q, &page, &error, &waited), EfoEventQueue::Took::kNothing);
+  EXPECT_GE(waited, kWait);
+}
+
+TEST(EfoEventQueue, BehindOrClosedIsNotTheTip) {
+  EfoEventQueue q(8);
+  RecordsPage page;
+  Status error;
+  std::chrono::milliseconds waited;
+  ASSERT_TRUE(q.Push(EventPage(0, 1500)));  // empty but behind
+  EXPECT_EQ(TakeTimed(q, &page, &error, &waited), EfoEventQueue::Took::kPage);
+  EXPECT_EQ(TakeTimed(q, &page, &error, &waited), EfoEventQueue::Took::kNothing);
+  ASSERT_TRUE(q.Push(EventPage(0, 0, "")));  // the end of a closed shard
+  EXPECT_EQ(TakeTimed(q, &page, &error, &waited), EfoEventQueue::Took::kPage);
+  EXPECT_EQ(TakeTimed(q, &page, &error, &waited), EfoEventQueue::Took::kNothing);
+}
+
+TEST(EfoEventQueue, AnEndedSubscriptionIsReportedEvenAtTheTip) {
+  EfoEventQueue q(8);
+  RecordsPage page;
+  Status error;
+  ASSERT_TRUE(q.Push(EventPage(0, 0)));
+  q.Finish(Status::Unavailable("reset").WithPeer(RetryClass::kNetwork, ""));
+  EXPECT_FALSE(q.ended());  // one page still queued
+  EXPECT_EQ(q.Take(kWait, &page, &error), EfoEventQueue::Took::kPage);
+  EXPECT_TRUE(q.ended());
+  EXPECT_EQ(q.Take(kWait, &page, &error), EfoEventQueue::Took::kEnded);
+  EXPECT_TRUE(error.IsUnavailable());
+
+  EfoEventQueue clean(8);
+  clean.Finish(Status::OK());  // the server ended it: still an error to the reader, who resubscribes
+  EXPECT_EQ(clean.Take(kWait, &page, &error), EfoEventQueue::Took::kEnded);
+  EXPECT_EQ(error.retry_class(), RetryClass::kNetwork);
+}
+
+TEST(EfoEventQueue, StopReleasesABlockedPush) {
+  EfoEventQueue q(1);
+  ASSERT_TRUE(q.Push(EventPage(1, 0)));
+  bool pushed = true;
+  std::thread t([&] { pushed = q.Push(EventPage(1, 0)); });
+  EXPECT_FALSE(q.WaitForStop(std::chrono::milliseconds(50)));
+  q.Stop();
+  t.join();
+  EXPECT_FALSE(pushed);
+  EXPECT_TRUE(q.stopped());
+  EXPECT_TRUE(q.WaitForStop(std::chrono::milliseconds(0)));
 }
 
 }  // namespace
