@@ -107,17 +107,28 @@ class S3rver:
         self.emu.__exit__(None, None, None)
 
 
-def write_config(workdir, kinesis_url, output_url, extra_output=None):
-    # Defaults everywhere except where the data goes; the HTTP endpoint on a
-    # free port (its default port may be taken by another daemon).
-    lines = [
-        "[source]", 'stream_name = "bench"', 'region = "us-east-1"', 'endpoint_url = "%s"' % kinesis_url, "",
-        "[output]", 'bucket = "lake"', 'region = "us-east-1"', 'endpoint_url = "%s"' % output_url,
-    ]
-    for k, v in (extra_output or {}).items():
-        lines.append("%s = %s" % (k, json.dumps(v)))
-    lines += ["", "[checkpoint]", 'path = "%s"' % os.path.join(workdir, "checkpoint.json"), "",
-              "[server]", 'listen = "127.0.0.1:%d"' % free_port(), ""]
+def write_config(workdir, kinesis_url, output_url, extra_output=None, settings=()):
+    # Defaults everywhere except where the data goes, and any --set; the HTTP
+    # endpoint on a free port (its default port may be taken by another daemon).
+    sections = {
+        "source": {"stream_name": "bench", "region": "us-east-1", "endpoint_url": kinesis_url},
+        "output": dict({"bucket": "lake", "region": "us-east-1", "endpoint_url": output_url}, **(extra_output or {})),
+        "checkpoint": {"path": os.path.join(workdir, "checkpoint.json")},
+        "server": {"listen": "127.0.0.1:%d" % free_port()},
+    }
+    for setting in settings:  # "batch.part_bytes=8388608"
+        dotted, _, value = setting.partition("=")
+        section, _, key = dotted.partition(".")
+        try:
+            value = json.loads(value)
+        except ValueError:
+            pass  # a bare string
+        sections.setdefault(section, {})[key] = value
+    lines = []
+    for section, kv in sections.items():
+        lines.append("[%s]" % section)
+        lines += ["%s = %s" % (k, json.dumps(v)) for k, v in kv.items()]
+        lines.append("")
     path = os.path.join(workdir, "shardhose.toml")
     with open(path, "w") as f:
         f.write("\n".join(lines))
@@ -162,14 +173,16 @@ def wait4(proc, timeout):
 
 
 def ndjson_bytes(out_dir):
-    total = 0
-    for path in glob.glob(os.path.join(out_dir, "**", "*"), recursive=True):
+    """(NDJSON bytes, number of objects) written under out_dir."""
+    total = objects = 0
+    for path in glob.glob(os.path.join(out_dir, "**", "*"), recursive=True):  # skips .shardhose-multipart
         if not os.path.isfile(path):
             continue
         with open(path, "rb") as f:
             data = f.read()
         total += len(zlib.decompress(data, 31)) if path.endswith(".gz") else len(data)
-    return total
+        objects += 1
+    return total, objects
 
 
 def git_rev():
@@ -188,7 +201,7 @@ def run_drain(a):
     s3 = S3rver() if a.sink == "s3rver" else None
     try:
         extra = {"force_path_style": True} if s3 else None
-        config = write_config(workdir, server.url, s3.url() if s3 else "file://" + out_dir, extra)
+        config = write_config(workdir, server.url, s3.url() if s3 else "file://" + out_dir, extra, a.set)
         server_cpu0 = server.cpu_s()
         t0 = time.time()
         proc = start_daemon(a, config, workdir, drain=True)
@@ -202,7 +215,7 @@ def run_drain(a):
                 sys.stderr.write(f.read()[-4000:].decode("utf-8", "replace"))
             raise RuntimeError("shardhose exited %s; kept %s" % (rc, workdir))
         cpu = ru.ru_utime + ru.ru_stime
-        nd = ndjson_bytes(out_dir) if not s3 else None
+        nd, objects = ndjson_bytes(out_dir) if not s3 else (None, None)
         res = {
             "mode": "drain", "sink": a.sink, "shards": a.shards, "records": st["records"],
             "data_gb": st["data_bytes"] / 1e9, "ndjson_gb": nd / 1e9 if nd is not None else None,
@@ -210,13 +223,14 @@ def run_drain(a):
             "cpu_s_per_gb_data": cpu / (st["data_bytes"] / 1e9),
             "cpu_s_per_gb_ndjson": cpu / (nd / 1e9) if nd else None,
             "wall_s": wall, "data_mb_per_s_wall": st["data_bytes"] / 1e6 / wall,
-            "peak_rss_mib": ru.ru_maxrss / 1024, "max_threads": threads,
+            "peak_rss_mib": ru.ru_maxrss / 1024, "max_threads": threads, "objects": objects,
+            "settings": a.set,
             "get_records_calls": st["get_records_calls"], "server_cpu_s": server_cpu,
             "rev": git_rev(), "date": datetime.date.today().isoformat(),
         }
         print(json.dumps(res, indent=1))
-        print("| %s | drain, %d shards x %d records, sink %s | %.2f | %s | %.2f | %.1f | %.0f | %d | %.1f |" % (
-            res["date"], a.shards, a.records, a.sink, res["data_gb"],
+        print("| %s | drain, %d shards x %d records, sink %s%s | %.2f | %s | %.2f | %.1f | %.0f | %d | %.1f |" % (
+            res["date"], a.shards, a.records, a.sink, "".join(" --set " + x for x in a.set), res["data_gb"],
             "%.2f" % res["ndjson_gb"] if nd is not None else "-", res["cpu_s_per_gb_data"], res["cpu_s"],
             res["peak_rss_mib"], threads, res["data_mb_per_s_wall"]))
         return res
@@ -236,7 +250,7 @@ def run_shards(a):
                                         "--threads", a.server_threads])
     proc = None
     try:
-        config = write_config(workdir, server.url, "file://" + out_dir)
+        config = write_config(workdir, server.url, "file://" + out_dir, None, a.set)
         proc = start_daemon(a, config, workdir, drain=False)
         time.sleep(a.warmup)
         if proc.poll() is not None:
@@ -293,6 +307,8 @@ def main():
     p.add_argument("--timeout", type=float, default=1800)
     p.add_argument("--tmp", default="/dev/shm" if os.path.isdir("/dev/shm") else None)
     p.add_argument("--keep", action="store_true", help="keep the work dir (config, log, output)")
+    p.add_argument("--set", action="append", default=[], metavar="SECTION.KEY=VALUE",
+                   help="a setting other than the default (JSON value, or a bare string); repeatable")
     a = p.parse_args()
     if a.shards is None:
         a.shards = 4 if a.mode == "drain" else 1000
