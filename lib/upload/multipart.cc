@@ -45,7 +45,11 @@ Status MultipartObject::AddPart(ObjectStore* store, std::string_view body) {
   }
   const int number = parts() + 1;
   auto etag = store->UploadPart(key_, upload_id_, number, body);
-  if (!etag.ok()) return etag.status();
+  if (!etag.ok()) {
+    // Gone before it held anything: the next attempt starts a new one.
+    if (etag.status().IsNotFound() && receipts_.empty()) upload_id_.clear();
+    return etag.status();
+  }
   receipts_.push_back(PartReceipt{number, std::move(etag).value()});
   part_md5s_.push_back(Md5Of(body));
   whole_->Update(body);

@@ -33,7 +33,10 @@ class MultipartObject {
   MultipartObject& operator=(const MultipartObject&) = delete;
 
   // Uploads `body` as the next part, starting the upload first if there is
-  // none yet. REQUIRES: not completed.
+  // none yet. kNotFound: the upload is gone (aborted by someone else); if
+  // no part was stored yet, the next call starts a new one, otherwise the
+  // parts stored are lost and the object cannot be completed.
+  // REQUIRES: not completed.
   Status AddPart(ObjectStore* store, std::string_view body);
   // Completes the upload from the parts added. REQUIRES: at least one part.
   Status Complete(ObjectStore* store);

@@ -176,6 +176,9 @@ class FakeStore : public upload::ObjectStore {
   int completes = 0;   // CompleteMultipart calls that made an object
   int aborts = 0;
   int created = 0;
+  // The first UploadPart to an upload holding this many parts finds it gone
+  // (aborted by someone else); -1 = never.
+  int vanish_holding = -1;
   int fail_first = 0;  // the first N writes answer 503 SlowDown
   // Called at the start of every write with its number (1-based), under mu.
   std::function<void(int)> on_put;
@@ -223,6 +226,11 @@ class FakeStore : public upload::ObjectStore {
                                  std::string_view body) override {
     std::lock_guard<std::mutex> lock(mu);
     SHARDHOSE_RETURN_IF_ERROR(Write("part", key));
+    auto held = uploads.find(upload_id);
+    if (held != uploads.end() && static_cast<int>(held->second.parts.size()) == vanish_holding) {
+      uploads.erase(held);
+      vanish_holding = -1;  // once
+    }
     auto it = uploads.find(upload_id);
     if (it == uploads.end() || it->second.key != key) return Status::NotFound("NoSuchUpload");
     it->second.parts[number] = std::string(body);
@@ -1076,6 +1084,37 @@ TEST_F(PipelineTest, CrashAtEveryPartRecoversExactlyOnce) {
     }
   }
   EXPECT_GT(aborted, 0);
+}
+
+}  // namespace
+}  // namespace shardhose::pipeline
+
+namespace shardhose::pipeline {
+namespace {
+
+// An upload aborted behind the daemon's back (NoSuchUpload) before it held
+// a part is simply started again; after, it cannot be completed: the daemon
+// stops with an error naming it, the checkpoint stays before its records,
+// and the next start delivers them.
+TEST_F(PipelineTest, VanishedUploadStopsAndARestartDelivers) {
+  cfg_.output.compression = "none";
+  cfg_.batch.max_bytes = 1 << 20;
+  cfg_.batch.part_bytes = 2000;
+  const int n = PopulateForParts(kinesis_, 1, 60);
+  store_.vanish_holding = 0;
+  ASSERT_TRUE(Drain().ok());
+  EXPECT_EQ(store_.EventIds().size(), static_cast<size_t>(n));
+  // again, from the start, with the upload gone after its first part
+  std::remove(cfg_.checkpoint.path.c_str());
+  store_.objects.clear();
+  store_.vanish_holding = 1;
+  Status st = Drain();
+  EXPECT_EQ(st.code(), StatusCode::kFailedPrecondition) << st.ToString();
+  EXPECT_NE(st.message().find("is gone"), std::string::npos) << st.ToString();
+  ASSERT_TRUE(Drain().ok());
+  auto ids = store_.EventIds();
+  EXPECT_EQ(ids.size(), static_cast<size_t>(n));
+  for (const auto& [id, count] : ids) EXPECT_EQ(count, 1) << id;
 }
 
 }  // namespace
