@@ -65,7 +65,8 @@
 // Performance: Decode() parses in situ with a SAX reader and writes the
 // output while parsing (no DOM); once its buffers have grown to the largest
 // record seen it makes no heap allocations (tested). Stack depth is bounded
-// (iterative parser + kMaxDepth). bench/README.md ("Hot path") has figures.
+// (the recursive parser is stopped before nesting exceeds kMaxDepth).
+// bench/README.md ("Hot path") has figures.
 //
 // Thread-safety: a Decoder is not thread-safe (it reuses buffers); use one
 // per thread. Decoding is deterministic: the same input always gives the
