@@ -247,7 +247,13 @@ size_t FindInvalidUtf8(std::string_view s) {
   const size_t n = s.size();
   size_t i = 0;
   while (i < n) {
-    // ASCII fast path, 8 bytes at a time.
+    // ASCII fast path, 16 then 8 bytes at a time.
+#ifdef __SSE2__
+    while (i + 16 <= n &&
+           _mm_movemask_epi8(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p + i))) == 0) {
+      i += 16;
+    }
+#endif
     while (i + 8 <= n) {
       uint64_t w;
       std::memcpy(&w, p + i, 8);
@@ -273,6 +279,17 @@ size_t FindControlByte(std::string_view s) {
   constexpr uint64_t kHigh = 0x8080808080808080ULL;
   auto is_control = [](unsigned char c) { return c < 0x20 && c != '\t' && c != '\n' && c != '\r'; };
   size_t i = 0;
+#ifdef __SSE2__
+  // 16 bytes at a time: max(v, 0x1f) == 0x1f iff v <= 0x1f (unsigned).
+  const __m128i below_space = _mm_set1_epi8(0x1f);
+  for (; i + 16 <= n; i += 16) {
+    const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + i));
+    if (_mm_movemask_epi8(_mm_cmpeq_epi8(_mm_max_epu8(v, below_space), below_space)) == 0) continue;
+    for (size_t j = i; j < i + 16; ++j) {
+      if (is_control(p[j])) return j;
+    }
+  }
+#endif
   // 8 bytes at a time: (w - 0x20..) & ~w & 0x80.. is non-zero iff some byte
   // is below 0x20 (bytes >= 0x80 never set it: ~w clears their high bit).
   for (; i + 8 <= n; i += 8) {
