@@ -62,11 +62,11 @@
 //     data_base64 are JSON-escaped; bytes that are not valid UTF-8 become
 //     U+FFFD, so every output line is valid UTF-8 JSON.
 //
-// Performance: Decode() parses in situ into a DOM held in a reusable arena;
-// once its buffers have grown to the largest record seen it makes no heap
-// allocations (tested). Stack depth is bounded (iterative parser + kMaxDepth).
-// Measured on tests/data/records (one core, -O2): ~400 MB/s of record JSON
-// for base64 + parse + validate + serialize, both formats.
+// Performance: Decode() parses in situ with a SAX reader and writes the
+// output while parsing (no DOM); once its buffers have grown to the largest
+// record seen it makes no heap allocations (tested). Stack depth is bounded
+// (the recursive parser is stopped before nesting exceeds kMaxDepth).
+// bench/README.md ("Hot path") has figures.
 //
 // Thread-safety: a Decoder is not thread-safe (it reuses buffers); use one
 // per thread. Decoding is deterministic: the same input always gives the
