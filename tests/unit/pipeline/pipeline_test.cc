@@ -162,6 +162,19 @@ std::string Md5(std::string_view data) {
   return std::string(reinterpret_cast<char*>(out), len);
 }
 
+// Where two object bodies (gzip or not) first differ, for a failure message.
+std::string FirstDifference(const std::string& old_body, const std::string& new_body) {
+  std::string a = old_body, b = new_body;
+  if (old_body.starts_with("\x1f\x8b") && !compress::Gunzip(old_body, &a).ok()) return "old body is not gzip";
+  if (new_body.starts_with("\x1f\x8b") && !compress::Gunzip(new_body, &b).ok()) return "new body is not gzip";
+  if (a == b) return "same lines, different compressed bytes";
+  size_t i = 0;
+  while (i < a.size() && i < b.size() && a[i] == b[i]) ++i;
+  const size_t line = a.rfind('\n', i) == std::string::npos ? 0 : a.rfind('\n', i) + 1;
+  return "lines differ at byte " + std::to_string(i) + " (sizes " + std::to_string(a.size()) + ", " +
+         std::to_string(b.size()) + "): was " + a.substr(line, 200) + " now " + b.substr(line, 200);
+}
+
 class FakeStore : public upload::ObjectStore {
  public:
   struct Upload {
@@ -197,7 +210,7 @@ class FakeStore : public upload::ObjectStore {
   }
   void Store(const std::string& key, std::string body) {
     auto it = objects.find(key);
-    if (it != objects.end() && it->second != body) rewritten.push_back(key);
+    if (it != objects.end() && it->second != body) rewritten.push_back(key + ": " + FirstDifference(it->second, body));
     objects[key] = std::move(body);
   }
   Status Put(const std::string& key, std::string_view body, const upload::ObjectMeta&) override {
@@ -587,6 +600,7 @@ TEST_F(PipelineTest, CrashAtEveryUploadRecoversExactlyOnce) {
     ASSERT_TRUE(p.Start().ok());
     ASSERT_TRUE(p.Run(true).ok());
     EXPECT_EQ(store.EventIds().size(), static_cast<size_t>(n));
+    EXPECT_TRUE(store.rewritten.empty()) << store.rewritten.front();
     total_puts = store.puts;
     ASSERT_GT(total_puts, 10);
   }
@@ -907,6 +921,7 @@ TEST_F(PipelineTest, CrashAtEveryUploadRecoversExactlyOnceWithAggregates) {
     ASSERT_TRUE(p.Start().ok());
     ASSERT_TRUE(p.Run(true).ok());
     EXPECT_EQ(store.EventIds().size(), static_cast<size_t>(n));
+    EXPECT_TRUE(store.rewritten.empty()) << store.rewritten.front();
     total_puts = store.puts;
     ASSERT_GT(total_puts, 10);
   }
