@@ -278,6 +278,7 @@ struct Pipeline::Impl {
   // (AbortIncompleteMultipartUpload) is the backstop. REQUIRES: mu held.
   void AbortOrphanedUploads() {
     for (const auto& [key, cut] : journal.replays()) {
+      if (cut.ranges.size() != 1) continue;  // never streamed in parts: one shard per such batch
       auto ids = deps.store->ListMultipart(key);
       if (!ids.ok()) {
         if (ids.status().code() == StatusCode::kFailedPrecondition) {

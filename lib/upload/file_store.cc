@@ -13,7 +13,6 @@
 // written in one piece, as Put writes it) and then removes the upload
 // directory, "key" last: an upload whose removal failed part-way is still
 // listed and AbortMultipart finishes the job.
-#include <openssl/evp.h>
 #include <openssl/rand.h>
 
 #include <algorithm>
@@ -22,6 +21,7 @@
 #include <utility>
 #include <vector>
 
+#include "upload/multipart.h"
 #include "upload/object_store.h"
 
 namespace shardhose::upload {
@@ -62,13 +62,6 @@ std::string ToHex(const unsigned char* raw, size_t n) {
     out.push_back(kHex[raw[i] & 0xF]);
   }
   return out;
-}
-
-std::string Md5(std::string_view data) {
-  unsigned char out[EVP_MAX_MD_SIZE];
-  unsigned int len = 0;
-  EVP_Digest(data.data(), data.size(), out, &len, EVP_md5(), nullptr);
-  return std::string(reinterpret_cast<char*>(out), len);
 }
 
 std::string HexMd5(std::string_view data) {

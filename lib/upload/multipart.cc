@@ -6,10 +6,10 @@
 
 namespace shardhose::upload {
 
-struct MultipartObject::Md5 {
+struct MultipartObject::RunningMd5 {
   EVP_MD_CTX* ctx = EVP_MD_CTX_new();
-  Md5() { EVP_DigestInit_ex(ctx, EVP_md5(), nullptr); }
-  ~Md5() { EVP_MD_CTX_free(ctx); }
+  RunningMd5() { EVP_DigestInit_ex(ctx, EVP_md5(), nullptr); }
+  ~RunningMd5() { EVP_MD_CTX_free(ctx); }
   void Update(std::string_view data) { EVP_DigestUpdate(ctx, data.data(), data.size()); }
   // The digest so far, without ending the running one.
   std::string Peek() const {
@@ -23,17 +23,15 @@ struct MultipartObject::Md5 {
   }
 };
 
-namespace {
-std::string Md5Of(std::string_view data) {
+std::string Md5(std::string_view data) {
   unsigned char out[EVP_MAX_MD_SIZE];
   unsigned int len = 0;
   EVP_Digest(data.data(), data.size(), out, &len, EVP_md5(), nullptr);
   return std::string(reinterpret_cast<char*>(out), len);
 }
-}  // namespace
 
 MultipartObject::MultipartObject(std::string key, ObjectMeta meta)
-    : key_(std::move(key)), meta_(std::move(meta)), whole_(std::make_unique<Md5>()) {}
+    : key_(std::move(key)), meta_(std::move(meta)), whole_(std::make_unique<RunningMd5>()) {}
 
 MultipartObject::~MultipartObject() = default;
 
@@ -51,7 +49,7 @@ Status MultipartObject::AddPart(ObjectStore* store, std::string_view body) {
     return etag.status();
   }
   receipts_.push_back(PartReceipt{number, std::move(etag).value()});
-  part_md5s_.push_back(Md5Of(body));
+  part_md5s_.push_back(Md5(body));
   whole_->Update(body);
   size_ += body.size();
   return Status::OK();

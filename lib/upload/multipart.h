@@ -25,6 +25,9 @@
 
 namespace shardhose::upload {
 
+// The raw 16-byte MD5 of `data` (what ObjectDigest holds).
+std::string Md5(std::string_view data);
+
 class MultipartObject {
  public:
   MultipartObject(std::string key, ObjectMeta meta);
@@ -50,14 +53,14 @@ class MultipartObject {
   const std::string& key() const { return key_; }
 
  private:
-  struct Md5;
+  struct RunningMd5;
   std::string key_;
   ObjectMeta meta_;
   std::string upload_id_;
   std::vector<PartReceipt> receipts_;
   std::vector<std::string> part_md5s_;
   uint64_t size_ = 0;
-  std::unique_ptr<Md5> whole_;  // running MD5 of the parts added
+  std::unique_ptr<RunningMd5> whole_;  // running MD5 of the parts added
 };
 
 }  // namespace shardhose::upload
