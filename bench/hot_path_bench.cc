@@ -109,12 +109,18 @@ int main(int argc, char** argv) {
                        &part);
         buffer.Append(part, rec.line, "shardId-000000000000", r.sequence_number, now, &sealed);
       }
-      for (auto& b : sealed) gz_bytes += b.body.size();
+      for (auto& b : sealed) {
+        batch::Finish(&b);  // the uploader's step
+        gz_bytes += b.body.size();
+      }
       sealed.clear();
     }
     if (batch_and_compress) {
       buffer.SealAll(batch::FlushCause::kDrain, &sealed);
-      for (auto& b : sealed) gz_bytes += b.body.size();
+      for (auto& b : sealed) {
+        batch::Finish(&b);
+        gz_bytes += b.body.size();
+      }
     }
     return out;
   };

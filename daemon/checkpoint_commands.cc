@@ -12,6 +12,7 @@
 #include "aws/credentials.h"
 #include "aws/http.h"
 #include "checkpoint/checkpoint.h"
+#include "checkpoint/checkpoint_file.h"
 #include "poll/kinesis_client.h"
 #include "commands.h"
 #include "common/seqnum.h"

@@ -12,10 +12,12 @@
 #include "aws/credentials.h"
 #include "aws/http.h"
 #include "checkpoint/checkpoint.h"
+#include "checkpoint/checkpoint_file.h"
 #include "common/logging.h"
 #include "compress/gzip_chunks.h"
 #include "config/config.h"
 #include "pipeline/pipeline.h"
+#include "poll/change_source.h"
 #include "poll/efo_reader.h"
 #include "poll/kinesis_client.h"
 #include "shardhose/version.h"
@@ -106,7 +108,9 @@ int RunCommand(const CommonOptions& options, bool drain) {
   // Destroyed in reverse order: the HTTP server (which reads the pipeline
   // and the registry) goes first, the registry last.
   metrics::Registry registry;
-  pipeline::Pipeline pipeline(*cfg, pipeline::Deps{efo ? efo.get() : kinesis.get(), store.get(), &checkpoint_file, clock, &registry});
+  auto source = poll::NewKinesisSource(efo ? efo.get() : kinesis.get(),
+                                       poll::StreamRef{cfg->source.stream_name, cfg->source.stream_arn});
+  pipeline::Pipeline pipeline(*cfg, pipeline::Deps{source.get(), store.get(), &checkpoint_file, clock, &registry});
   ServiceNotifier notifier(&pipeline, clock);
   std::unique_ptr<HttpServer> server;
   if (!cfg->server.listen.empty()) {

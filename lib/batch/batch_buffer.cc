@@ -1,9 +1,6 @@
 #include "batch/batch_buffer.h"
 
 #include <algorithm>
-#include <cstdlib>
-
-#include "compress/gzip_chunks.h"
 
 namespace shardhose::batch {
 
@@ -21,69 +18,123 @@ std::string_view FlushCauseName(FlushCause cause) {
   return "unknown";
 }
 
-uint64_t BatchBuffer::Append(std::string_view partition, std::string_view line,
-                             std::string_view shard, std::string_view seq, MonoTime now,
-                             std::vector<SealedBatch>* sealed, std::string_view tag) {
+// One shard's run in a batch, and what the batch knows of it.
+struct BatchBuffer::Slot {
+  std::unique_ptr<ShardRun> run;
+  ShardSpan span;
+  uint64_t counted = 0;  // run->held() as last added to the batch's `held`
+};
+
+struct BatchBuffer::Open {
+  uint64_t id = 0;
+  BatchStats stats;
+  std::map<std::string, Slot, std::less<>> slots;  // by shard id
+  std::string tag;
+  std::string partition;
+  uint64_t held = 0;     // bytes held by the runs, as last counted
+  int parts_out = 0;     // parts handed back so far
+  uint64_t records_out = 0, bytes_out = 0;  // lines in those parts
+  uint64_t pending = 0;  // lines placed, not written yet
+  FlushCause closing = FlushCause::kNone;  // sealed, waiting for `pending`
+};
+
+BatchBuffer::BatchBuffer(FlushLimits limits, uint64_t first_id, BodyEncoding encoding)
+    : limits_(limits), encoding_(encoding), next_id_(first_id) {}
+BatchBuffer::~BatchBuffer() = default;
+BatchBuffer::BatchBuffer(BatchBuffer&&) noexcept = default;
+BatchBuffer& BatchBuffer::operator=(BatchBuffer&&) noexcept = default;
+
+BatchBuffer::Placement BatchBuffer::Place(std::string_view partition, std::string_view shard, std::string_view pos,
+                                          uint64_t line_bytes, MonoTime now, std::vector<SealedBatch>* sealed,
+                                          std::string_view tag) {
   std::string open_key = OpenKey(partition, shard);
   auto it = open_.find(open_key);
-  if (it != open_.end() && MustCutBefore(it->second.stats, line.size(), limits_)) {
-    sealed->push_back(Seal(it, FlushCause::kSize));
+  if (it != open_.end() && MustCutBefore(it->second->stats, line_bytes, limits_)) {
+    Seal(it, FlushCause::kSize, sealed);
     it = open_.end();
   }
-  if (it == open_.end()) {
-    Open fresh{next_id_++, BatchStats{}, {}, std::string(tag), std::string(partition)};
+  const bool opened = it == open_.end();
+  if (opened) {
+    auto fresh = std::make_unique<Open>();
+    fresh->id = next_id_++;
+    fresh->tag.assign(tag);
+    fresh->partition.assign(partition);
+    fresh->stats.oldest = now;
     it = open_.emplace(std::move(open_key), std::move(fresh)).first;
-    it->second.stats.oldest = now;
   }
-  Open& b = it->second;
+  Open& b = *it->second;
   if (b.tag != tag && b.tag != "(mixed)") b.tag = "(mixed)";
-  b.stats.bytes += line.size();
+  b.stats.bytes += line_bytes;
   b.stats.records += 1;
-  b.held += line.size();
-  open_bytes_ += line.size();
-  auto part_it = b.parts.find(shard);
-  if (part_it == b.parts.end()) {
-    part_it = b.parts.emplace(std::string(shard), Part{}).first;
-    part_it->second.span.first_seq.assign(seq);
+  ++b.pending;
+  auto slot_it = b.slots.find(shard);
+  if (slot_it == b.slots.end()) {
+    slot_it = b.slots.emplace(std::string(shard), Slot{}).first;
+    slot_it->second.run = std::make_unique<ShardRun>(encoding_);
+    slot_it->second.span.first_seq.assign(pos);
   }
-  Part& part = part_it->second;
-  if (encoding_.gzip) {
-    // One allocation for the chunk being filled (a string growing by
-    // doubling would keep up to twice the chunk per shard run).
-    if (part.tail.capacity() < encoding_.chunk_bytes) part.tail.reserve(encoding_.chunk_bytes + 4096);
-    part.tail.append(line);
-    if (part.tail.size() >= encoding_.chunk_bytes) {
-      const uint64_t before = part.body.size() + part.tail.size();
-      FinishChunk(part);
-      const uint64_t after = part.body.size();
-      b.held = b.held - before + after;
-      open_bytes_ = open_bytes_ - before + after;
-    }
-  } else {
-    part.body.append(line);
-  }
-  ShardSpan& span = part.span;
-  span.last_seq.assign(seq);
-  span.records += 1;
-  // A part ends where a chunk just ended (the tail is empty only then).
-  if (encoding_.part_bytes > 0 && b.parts.size() == 1 && part.tail.empty() &&
-      part.body.size() >= encoding_.part_bytes) {
-    sealed->push_back(TakePart(b));
-  }
+  Slot& slot = slot_it->second;
+  slot.span.last_seq.assign(pos);
+  slot.span.records += 1;
 
-  const uint64_t id = b.id;
-  FlushCause cause = DueCause(b.stats, limits_, now);
-  if (cause == FlushCause::kSize || cause == FlushCause::kRecords) {
-    sealed->push_back(Seal(it, cause));
+  Placement p;
+  p.batch_id = b.id;
+  p.run = slot.run.get();
+  p.opened = opened;
+  p.batch_ = &b;
+  p.slot_ = &slot;
+  const FlushCause cause = DueCause(b.stats, limits_, now);
+  if (cause == FlushCause::kSize || cause == FlushCause::kRecords) Seal(it, cause, sealed);
+  return p;
+}
+
+void BatchBuffer::Written(const Placement& p, std::vector<SealedBatch>* sealed) {
+  Open& b = *p.batch_;
+  Slot& slot = *p.slot_;
+  // Parts the run cut: handed back in order, the batch going on.
+  if (slot.run->has_parts()) {
+    for (ReadyPart& part : slot.run->TakeParts()) {
+      SealedBatch out = Piece(b);  // one shard: the batch's first line to the part's last
+      ShardSpan& span = out.shards.begin()->second;
+      span.last_seq = part.last_pos;
+      span.records = b.records_out + part.records;
+      out.part = ++b.parts_out;
+      out.last_part = false;
+      out.records = part.records;
+      out.bytes = part.bytes;
+      b.records_out += part.records;
+      b.bytes_out += part.bytes;
+      out.body = std::move(part.body);
+      out.held = out.body.size();
+      sealed->push_back(std::move(out));
+    }
   }
-  return id;
+  const uint64_t held = slot.run->held();
+  b.held = b.held - slot.counted + held;
+  uint64_t& total = b.closing == FlushCause::kNone ? open_bytes_ : closing_bytes_;
+  total = total - slot.counted + held;
+  slot.counted = held;
+  if (--b.pending == 0 && b.closing != FlushCause::kNone) {
+    auto node = closing_.extract(b.id);
+    closing_bytes_ -= b.held;
+    sealed->push_back(HandBack(b));
+  }
+}
+
+uint64_t BatchBuffer::Append(std::string_view partition, std::string_view line, std::string_view shard,
+                             std::string_view pos, MonoTime now, std::vector<SealedBatch>* sealed,
+                             std::string_view tag) {
+  Placement p = Place(partition, shard, pos, line.size(), now, sealed, tag);
+  p.run->Append(line, pos);
+  Written(p, sealed);
+  return p.batch_id;
 }
 
 void BatchBuffer::SealDue(MonoTime now, std::vector<SealedBatch>* sealed) {
   for (auto it = open_.begin(); it != open_.end();) {
     auto next = std::next(it);
-    FlushCause cause = DueCause(it->second.stats, limits_, now);
-    if (cause != FlushCause::kNone) sealed->push_back(Seal(it, cause));
+    FlushCause cause = DueCause(it->second->stats, limits_, now);
+    if (cause != FlushCause::kNone) Seal(it, cause, sealed);
     it = next;
   }
 }
@@ -97,62 +148,32 @@ std::string BatchBuffer::OpenKey(std::string_view partition, std::string_view sh
   return key;
 }
 
-std::optional<SealedBatch> BatchBuffer::SealPartition(std::string_view partition, FlushCause cause) {
+bool BatchBuffer::SealPartition(std::string_view partition, FlushCause cause, std::vector<SealedBatch>* sealed) {
   auto it = open_.find(std::string(partition));
-  if (it == open_.end()) return std::nullopt;
-  return Seal(it, cause);
+  if (it == open_.end()) return false;
+  Seal(it, cause, sealed);
+  return true;
 }
 
 void BatchBuffer::SealAll(FlushCause cause, std::vector<SealedBatch>* sealed) {
-  while (!open_.empty()) sealed->push_back(Seal(open_.begin(), cause));
+  while (!open_.empty()) Seal(open_.begin(), cause, sealed);
 }
 
 void BatchBuffer::SealLargest(uint64_t target_bytes, std::vector<SealedBatch>* sealed) {
   while (open_bytes_ > target_bytes && !open_.empty()) {
     auto largest = std::max_element(open_.begin(), open_.end(), [](const auto& a, const auto& b) {
-      return a.second.held < b.second.held;
+      return a.second->held < b.second->held;
     });
-    sealed->push_back(Seal(largest, FlushCause::kPressure));
+    Seal(largest, FlushCause::kPressure, sealed);
   }
 }
 
 std::optional<MonoTime> BatchBuffer::OldestLine() const {
   std::optional<MonoTime> oldest;
   for (const auto& [_, b] : open_) {
-    if (!oldest || b.stats.oldest < *oldest) oldest = b.stats.oldest;
+    if (!oldest || b->stats.oldest < *oldest) oldest = b->stats.oldest;
   }
   return oldest;
-}
-
-void BatchBuffer::FinishChunk(Part& part) {
-  if (part.tail.empty()) return;
-  // Compressed into a scratch buffer, then appended with the run growing
-  // by a quarter at a time, not by doubling (nor by the compressor's
-  // worst-case bound): the runs are what open batches hold, and with many
-  // partitions the slack adds up.
-  scratch_.clear();
-  const bool ok = compress::CompressChunk(encoding_.level, part.tail, &scratch_).ok();
-  const size_t before = part.body.size();
-  if (ok) {
-    const size_t need = before + scratch_.size();
-    if (part.body.capacity() < need) part.body.reserve(std::max(need, before + before / 4));
-    part.body.append(scratch_);
-  } else {
-    // Cannot happen with a valid level short of running out of memory; keep
-    // the output correct anyway: stored (uncompressed) deflate blocks.
-    std::string_view rest = part.tail;
-    while (!rest.empty()) {
-      const size_t n = std::min<size_t>(rest.size(), 65535);
-      const char header[5] = {0, static_cast<char>(n & 0xff), static_cast<char>(n >> 8),
-                              static_cast<char>(~n & 0xff), static_cast<char>((~n >> 8) & 0xff)};
-      part.body.append(header, sizeof(header));
-      part.body.append(rest.substr(0, n));
-      rest.remove_prefix(n);
-    }
-  }
-  part.crc = compress::Crc32(part.crc, part.tail);
-  part.raw += part.tail.size();
-  part.tail.clear();
 }
 
 SealedBatch BatchBuffer::Piece(const Open& b) const {
@@ -160,62 +181,38 @@ SealedBatch BatchBuffer::Piece(const Open& b) const {
   out.id = b.id;
   out.partition = b.partition;
   out.tag = b.tag;
-  for (const auto& [shard, part] : b.parts) out.shards.emplace(shard, part.span);
+  for (const auto& [shard, slot] : b.slots) out.shards.emplace(shard, slot.span);
   out.records = b.stats.records - b.records_out;
   out.bytes = b.stats.bytes - b.bytes_out;
   out.oldest = b.stats.oldest;
   return out;
 }
 
-SealedBatch BatchBuffer::TakePart(Open& b) {
-  SealedBatch out = Piece(b);
-  Part& part = b.parts.begin()->second;
-  out.part = ++b.parts_out;
-  out.last_part = false;
-  b.records_out = b.stats.records;
-  b.bytes_out = b.stats.bytes;
-  b.held -= part.body.size();
-  open_bytes_ -= part.body.size();
-  if (encoding_.gzip && out.part == 1) {
-    out.body.reserve(part.body.size() + 10);
-    compress::AppendGzipHeader(&out.body);
-    out.body.append(part.body);
-    std::string().swap(part.body);
-  } else {
-    out.body.swap(part.body);
+void BatchBuffer::Seal(std::unordered_map<std::string, std::unique_ptr<Open>>::iterator it, FlushCause cause,
+                       std::vector<SealedBatch>* sealed) {
+  std::unique_ptr<Open> b = std::move(it->second);
+  open_.erase(it);
+  open_bytes_ -= b->held;
+  b->closing = cause;
+  if (b->pending > 0) {
+    closing_bytes_ += b->held;
+    const uint64_t id = b->id;
+    closing_.emplace(id, std::move(b));
+    return;
   }
-  return out;
+  sealed->push_back(HandBack(*b));
 }
 
-SealedBatch BatchBuffer::Seal(OpenMap::iterator it, FlushCause cause) {
-  Open& b = it->second;
+SealedBatch BatchBuffer::HandBack(Open& b) {
   SealedBatch out = Piece(b);
-  out.tag = std::move(b.tag);
   out.part = b.parts_out > 0 ? b.parts_out + 1 : 0;
-  if (encoding_.gzip) {
-    uint64_t compressed = 0;
-    for (auto& [_, part] : b.parts) {
-      FinishChunk(part);
-      compressed += part.body.size();
-    }
-    out.body.reserve(compressed + 20);
-    if (b.parts_out == 0) compress::AppendGzipHeader(&out.body);
-    uint32_t crc = 0;
-    for (auto& [_, part] : b.parts) {
-      out.body.append(part.body);
-      crc = compress::Crc32Combine(crc, part.crc, part.raw);
-      std::string().swap(part.body);
-    }
-    compress::AppendGzipTrailer(crc, b.stats.bytes, &out.body);
-  } else if (b.parts.size() == 1) {
-    out.body = std::move(b.parts.begin()->second.body);
-  } else {
-    out.body.reserve(out.bytes);
-    for (auto& [_, part] : b.parts) out.body.append(part.body);
-  }
-  out.cause = cause;
-  open_bytes_ -= b.held;
-  open_.erase(it);
+  out.cause = b.closing;
+  out.held = b.held;
+  out.gzip = encoding_.gzip;
+  out.header = b.parts_out == 0;
+  out.total_bytes = b.stats.bytes;
+  out.runs.reserve(b.slots.size());
+  for (auto& [_, slot] : b.slots) out.runs.push_back(std::move(slot.run));
   return out;
 }
 

@@ -25,7 +25,7 @@
 //     "written_at":   string      RFC 3339 UTC, informational
 //     "shards":       { shard_id: SHARD, ... }
 //     "pending":      [ CUT, ... ]  the journal of batch cuts (see
-//                                   pipeline/journal.h): a batch's cut is
+//                                   journal.h): a batch's cut is
 //                                   written here before its upload starts
 //   SHARD    := {
 //     "state":     "open" | "finished"   finished = closed by a reshard and
@@ -60,8 +60,8 @@
 // kCorruption, and the daemon stops: it never silently restarts from
 // TRIM_HORIZON or LATEST.
 //
-// Thread-safety: values; CheckpointFile methods must not be called
-// concurrently with each other.
+// Thread-safety: values and pure functions. The file that holds a
+// checkpoint is checkpoint_file.h.
 #pragma once
 
 #include <cstdint>
@@ -134,37 +134,5 @@ Result<Checkpoint> Decode(std::string_view bytes);
 // CRC-32C (Castagnoli), exposed for tests.
 uint32_t Crc32c(std::string_view data);
 
-// The checkpoint file on disk.
-class CheckpointFile {
- public:
-  // REQUIRES: fs outlives this object.
-  CheckpointFile(FileSystem* fs, std::string path) : fs_(fs), path_(std::move(path)) {}
-
-  // nullopt if the file does not exist (first start). kCorruption, message
-  // prefixed with the path, if it exists but does not decode; kIOError naming
-  // the path if it cannot be read. A leftover `path.tmp` (crash during Save)
-  // is ignored.
-  Result<std::optional<Checkpoint>> Load();
-
-  // Atomically replaces the file (creating its directory if needed) via
-  // WriteFileAtomic: `path.tmp`, fsync, rename, fsync dir. On failure returns
-  // kIOError naming the path, and the file holds the previous checkpoint, or
-  // the new one if only the final directory fsync failed (the rename took
-  // place; whether it survives a power loss is unknown). Either is a valid
-  // checkpoint; a failed Save never leaves a torn file.
-  Status Save(const Checkpoint& cp);
-
-  // One writer per checkpoint file: takes the exclusive lock `<path>.lock`
-  // (creating its directory), held until the returned object is destroyed.
-  // kFailedPrecondition if another process (a running daemon, an operator
-  // command) holds it.
-  Result<std::unique_ptr<FileLock>> Lock();
-
-  const std::string& path() const { return path_; }
-
- private:
-  FileSystem* fs_;
-  std::string path_;
-};
 
 }  // namespace shardhose::checkpoint

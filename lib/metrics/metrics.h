@@ -53,6 +53,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <type_traits>
 #include <vector>
 
 namespace shardhose::metrics {
@@ -119,6 +120,18 @@ class Family {
   // The child without labels (for families declared with none).
   T& Get() { return With({}); }
 
+  // Counters: the sum over the children whose label values `keep` accepts
+  // (every child without a filter), for end-of-run summaries and tests.
+  uint64_t Total(const std::function<bool(const std::vector<std::string>&)>& keep = {}) const
+    requires std::is_same_v<T, Counter>
+  {
+    std::shared_lock<std::shared_mutex> lock(mu_);
+    uint64_t sum = 0;
+    for (const auto& [labels, child] : children_) {
+      if (!keep || keep(labels)) sum += child->value();
+    }
+    return sum;
+  }
   const std::string& name() const { return name_; }
   const std::string& help() const { return help_; }
   const std::vector<std::string>& label_names() const { return labels_; }

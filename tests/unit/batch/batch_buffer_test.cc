@@ -23,6 +23,7 @@ TEST(BatchBuffer, OneBatchPerPartitionWithShardSpans) {
   EXPECT_EQ(buf.open_bytes(), 8u);
 
   buf.SealAll(FlushCause::kShutdown, &sealed);
+  for (auto& done : sealed) Finish(&done);  // the uploader's step
   ASSERT_EQ(sealed.size(), 2u);
   const SealedBatch& pa = sealed[0].partition == "p/a/" ? sealed[0] : sealed[1];
   EXPECT_EQ(pa.body, "1\n4\n3\n");  // grouped by shard, canonical
@@ -90,14 +91,17 @@ TEST(BatchBuffer, AgeIsPerBatchFromItsOldestLine) {
   EXPECT_EQ(*buf.OldestLine(), clock.Now() - seconds(30));
   clock.Advance(seconds(29));
   buf.SealDue(clock.Now(), &sealed);
+  for (auto& done : sealed) Finish(&done);  // the uploader's step
   EXPECT_TRUE(sealed.empty());
   clock.Advance(seconds(1));
   buf.SealDue(clock.Now(), &sealed);
+  for (auto& done : sealed) Finish(&done);  // the uploader's step
   ASSERT_EQ(sealed.size(), 1u);
   EXPECT_EQ(sealed[0].partition, "old/");
   EXPECT_EQ(sealed[0].cause, FlushCause::kAge);
   clock.Advance(seconds(30));
   buf.SealDue(clock.Now(), &sealed);
+  for (auto& done : sealed) Finish(&done);  // the uploader's step
   ASSERT_EQ(sealed.size(), 2u);
   EXPECT_EQ(sealed[1].partition, "new/");
 }
@@ -110,11 +114,13 @@ TEST(BatchBuffer, PressureSealsLargestFirst) {
   buf.Append("big/", Line(300), "s", "2", clock.Now(), &sealed);
   buf.Append("mid/", Line(100), "s", "3", clock.Now(), &sealed);
   buf.SealLargest(150, &sealed);
+  for (auto& done : sealed) Finish(&done);  // the uploader's step
   ASSERT_EQ(sealed.size(), 1u);
   EXPECT_EQ(sealed[0].partition, "big/");
   EXPECT_EQ(sealed[0].cause, FlushCause::kPressure);
   EXPECT_EQ(buf.open_bytes(), 110u);
   buf.SealLargest(0, &sealed);
+  for (auto& done : sealed) Finish(&done);  // the uploader's step
   EXPECT_EQ(sealed.size(), 3u);
   EXPECT_EQ(buf.open_batches(), 0u);
 }
@@ -137,7 +143,9 @@ TEST(BatchBuffer, SealedBodyIsCanonicalWhateverTheInterleaving) {
   two.Append("p/", "b1\n", "shard-b", "1", clock.Now(), &b);
   two.Append("p/", "b2\n", "shard-b", "2", clock.Now(), &b);
   one.SealAll(FlushCause::kDrain, &a);
+  for (auto& done : a) Finish(&done);  // the uploader's step
   two.SealAll(FlushCause::kDrain, &b);
+  for (auto& done : b) Finish(&done);  // the uploader's step
   ASSERT_EQ(a.size(), 1u);
   ASSERT_EQ(b.size(), 1u);
   EXPECT_EQ(a[0].body, "a1\nb1\nb2\n");
@@ -196,6 +204,7 @@ TEST(BatchBufferGzip, SameLinesAndBytesAsPlainWhateverTheInterleaving) {
       *peak_open = std::max(*peak_open, buf.open_bytes());
     }
     buf.SealAll(FlushCause::kDrain, &sealed);
+    for (auto& done : sealed) Finish(&done);  // the uploader's step
     return sealed;
   };
   uint64_t peak_plain = 0, peak_gz = 0, peak_gz2 = 0;
@@ -250,6 +259,7 @@ TEST(BatchBufferGzip, OpenBytesCountsWhatIsHeld) {
   EXPECT_LT(buf.open_bytes(), 10000u);  // 10,000 bytes of lines, mostly compressed
   EXPECT_GT(buf.open_bytes(), 0u);
   buf.SealLargest(0, &sealed);
+  for (auto& done : sealed) Finish(&done);  // the uploader's step
   ASSERT_EQ(sealed.size(), 1u);
   EXPECT_EQ(buf.open_bytes(), 0u);
   EXPECT_EQ(sealed[0].bytes, 10000u);
@@ -280,6 +290,7 @@ TEST(BatchBufferParts, PartsConcatenateToTheUnsplitBody) {
       std::vector<SealedBatch> out;
       for (const auto& r : recs) buf.Append(r.partition, r.line, r.shard, r.seq, clock.Now(), &out);
       buf.SealAll(FlushCause::kDrain, &out);
+      for (auto& done : out) Finish(&done);  // the uploader's step
       return out;
     };
     const auto whole = run(0);
@@ -309,6 +320,63 @@ TEST(BatchBufferParts, PartsConcatenateToTheUnsplitBody) {
     }
     EXPECT_EQ(split.size(), run(gzip ? 3000 : 20000).size());
   }
+}
+
+}  // namespace
+}  // namespace shardhose::batch
+
+namespace shardhose::batch {
+namespace {
+
+// Place / append / Written (the pipeline's three steps): a batch sealed
+// while a placed line is not written yet leaves the open batches at once,
+// and is handed back -- with that line -- by the line's Written().
+TEST(BatchBufferSteps, ASealWaitsForLinesBeingWritten) {
+  SimulatedClock clock;
+  BatchBuffer buf({.max_bytes = 1000, .max_interval = seconds(300), .max_records = 0}, 1,
+                  {.gzip = true, .level = 1, .chunk_bytes = 64});
+  std::vector<SealedBatch> sealed;
+  const auto p1 = buf.Place("p/", "s", "1", 2, clock.Now(), &sealed);
+  const auto p2 = buf.Place("p/", "t", "7", 2, clock.Now(), &sealed);
+  buf.SealAll(FlushCause::kShutdown, &sealed);  // both lines still being written
+  EXPECT_TRUE(sealed.empty());
+  EXPECT_EQ(buf.open_batches(), 0u);
+  // A new line of the partition opens a new batch meanwhile.
+  const auto p3 = buf.Place("p/", "s", "2", 2, clock.Now(), &sealed);
+  EXPECT_NE(p3.batch_id, p1.batch_id);
+  p1.run->Append("a\n", "1");
+  buf.Written(p1, &sealed);
+  EXPECT_TRUE(sealed.empty());  // the line of shard t is still out
+  p2.run->Append("b\n", "7");
+  buf.Written(p2, &sealed);
+  ASSERT_EQ(sealed.size(), 1u);
+  EXPECT_EQ(sealed[0].cause, FlushCause::kShutdown);
+  EXPECT_EQ(sealed[0].records, 2u);
+  EXPECT_TRUE(sealed[0].body.empty());  // bytes come with Finish(), in the uploader
+  Finish(&sealed[0]);
+  EXPECT_EQ(Gunzipped(sealed[0].body), "a\nb\n");
+  p3.run->Append("c\n", "2");
+  buf.Written(p3, &sealed);
+  EXPECT_EQ(buf.open_batches(), 1u);
+  EXPECT_EQ(buf.open_bytes(), 2u);
+}
+
+// A run cuts a part where a chunk ends once the finished chunks reach
+// part_bytes, and the part ends with the last line of that chunk.
+TEST(ShardRun, PartsEndWhereAChunkEnds) {
+  ShardRun run({.gzip = true, .level = 1, .chunk_bytes = 10, .part_bytes = 1});
+  run.Append("12345\n", "1");
+  EXPECT_FALSE(run.has_parts());
+  run.Append("67890\n", "2");  // the chunk is full: compressed, and a part
+  run.Append("x\n", "3");
+  ASSERT_TRUE(run.has_parts());
+  std::vector<ReadyPart> parts = run.TakeParts();
+  ASSERT_EQ(parts.size(), 1u);
+  EXPECT_EQ(parts[0].last_pos, "2");
+  EXPECT_EQ(parts[0].records, 2u);
+  EXPECT_EQ(parts[0].bytes, 12u);
+  EXPECT_TRUE(parts[0].body.starts_with("\x1f\x8b"));  // the first part carries the header
+  EXPECT_EQ(run.held(), 2u);                         // "x\n", not compressed yet
 }
 
 }  // namespace

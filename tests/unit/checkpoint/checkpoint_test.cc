@@ -1,4 +1,5 @@
 #include "checkpoint/checkpoint.h"
+#include "checkpoint/checkpoint_file.h"
 
 #include <fmt/format.h>
 #include <gtest/gtest.h>

@@ -1,7 +1,9 @@
-// The pipeline end to end in one process: an in-memory Kinesis stream and
-// object store behind the project's own interfaces, a real checkpoint file.
-// (The same capabilities are tested against kinesis-local and s3rver in
-// tests/e2e/.)
+// The pipeline end to end in one process: an in-memory Kinesis stream,
+// object store and filesystem behind the project's own interfaces
+// (tests/unit/testing/), and simulated time: the clock auto-advances
+// whenever every pipeline thread waits (common/clock.h), so a backoff or a
+// 300 s age flush takes no real time and nothing sleeps. (The same
+// capabilities are tested against kinesis-local and s3rver in tests/e2e/.)
 #include "pipeline/pipeline.h"
 
 #include <gtest/gtest.h>
@@ -18,11 +20,14 @@
 #include "common/base64.h"
 #include "common/seqnum.h"
 #include "compress/compress.h"
+#include "poll/change_source.h"
 #include "poll/kinesis_client.h"
 #include "../decode/kpl_aggregate.h"
 #include "testing/change_records.h"
 #include "testing/fake_kinesis.h"
 #include "testing/fake_store.h"
+#include "testing/mem_fs.h"
+#include "checkpoint/checkpoint_file.h"
 
 namespace shardhose::pipeline {
 namespace {
@@ -31,12 +36,31 @@ using test::ChangeRecord;
 using test::FakeKinesis;
 using test::FakeStore;
 
+// What a run counted, from its metrics.
+struct Counts {
+  uint64_t records_in = 0, retention_gaps = 0, records_skipped = 0;
+};
+
+// The sum of every sample of `name` in a Prometheus exposition.
+uint64_t Sum(const std::string& text, std::string_view name) {
+  uint64_t sum = 0;
+  size_t at = 0;
+  while ((at = text.find(name, at)) != std::string::npos) {
+    const bool line_start = at == 0 || text[at - 1] == '\n';
+    const char next = text[at + name.size()];
+    at += name.size();
+    if (!line_start || (next != ' ' && next != '{')) continue;
+    const size_t sp = text.find(' ', text[at] == '{' ? text.find('}', at) : at);
+    sum += std::stoull(text.substr(sp + 1, text.find('\n', sp) - sp - 1));
+  }
+  return sum;
+}
+
 class PipelineTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    char tmpl[] = "/tmp/shardhose-pipeline-XXXXXX";
-    ASSERT_NE(mkdtemp(tmpl), nullptr);
-    dir_ = tmpl;
+    clock_.SetAutoAdvance(true);
+    dir_ = "/pipeline";
     cfg_.source.stream_name = "orders-changes";
     cfg_.source.poll_interval_ms = 1;
     cfg_.source.idle_poll_interval_ms = 5;
@@ -48,21 +72,31 @@ class PipelineTest : public ::testing::Test {
     cfg_.shutdown.grace_period_s = 20;
   }
 
-  Status Drain(Stats* stats = nullptr) {
-    checkpoint::CheckpointFile file(FileSystem::Default(), cfg_.checkpoint.path);
-    Pipeline p(cfg_, Deps{&kinesis_, &store_, &file, Clock::Real()});
+  // The pipeline's dependencies: `k` as the change source, the simulated
+  // clock.
+  Deps DepsOf(poll::KinesisClient* k, upload::ObjectStore* store, checkpoint::CheckpointStore* cp,
+              metrics::Registry* registry = nullptr) {
+    sources_.push_back(poll::NewKinesisSource(k, poll::StreamRef{cfg_.source.stream_name, ""}));
+    return Deps{sources_.back().get(), store, cp, &clock_, registry};
+  }
+
+  Status Drain(Counts* counts = nullptr) {
+    checkpoint::CheckpointFile file(&fs_, cfg_.checkpoint.path);
+    metrics::Registry registry;
+    Pipeline p(cfg_, DepsOf(&kinesis_, &store_, &file, &registry));
     SHARDHOSE_RETURN_IF_ERROR(p.Start());
     Status st = p.Run(/*drain=*/true);
-    if (stats) {
-      stats->records_in = p.stats().records_in.load();
-      stats->retention_gaps = p.stats().retention_gaps.load();
-      stats->records_skipped = p.stats().records_skipped.load();
+    if (counts) {
+      const std::string text = registry.Expose();
+      counts->records_in = Sum(text, "shardhose_records_in_total");
+      counts->retention_gaps = Sum(text, "shardhose_retention_gaps_total");
+      counts->records_skipped = Sum(text, "shardhose_records_skipped_total");
     }
     return st;
   }
 
   checkpoint::Checkpoint LoadCheckpoint() {
-    checkpoint::CheckpointFile file(FileSystem::Default(), cfg_.checkpoint.path);
+    checkpoint::CheckpointFile file(&fs_, cfg_.checkpoint.path);
     auto cp = file.Load();
     EXPECT_TRUE(cp.ok() && cp->has_value());
     return cp->value();
@@ -73,16 +107,19 @@ class PipelineTest : public ::testing::Test {
   // then holds.
   void RestartFromCrash(FakeKinesis& k, const std::string& crash_checkpoint,
                         const std::map<std::string, std::string>& objects, FakeStore* after) {
-    ASSERT_TRUE(FileSystem::Default()->WriteFile(cfg_.checkpoint.path, crash_checkpoint, true).ok());
+    ASSERT_TRUE(fs_.WriteFile(cfg_.checkpoint.path, crash_checkpoint, true).ok());
     after->objects = objects;
-    checkpoint::CheckpointFile file(FileSystem::Default(), cfg_.checkpoint.path);
-    Pipeline p(cfg_, Deps{&k, after, &file, Clock::Real()});
+    checkpoint::CheckpointFile file(&fs_, cfg_.checkpoint.path);
+    Pipeline p(cfg_, DepsOf(&k, after, &file));
     ASSERT_TRUE(p.Start().ok());
     ASSERT_TRUE(p.Run(true).ok());
   }
 
   std::string dir_;
   config::Config cfg_;
+  SimulatedClock clock_;
+  test::MemFileSystem fs_;
+  std::vector<std::unique_ptr<poll::ChangeSource>> sources_;
   FakeKinesis kinesis_;
   FakeStore store_;
 };
@@ -176,9 +213,9 @@ TEST_F(PipelineTest, ParentPastRetentionWhileRunningLetsItsChildrenStart) {
   for (int i = 0; i < 30; ++i) kinesis_.Put("shardId-2", ChangeRecord("c" + std::to_string(i), "t", 1716200000000));
   kinesis_.gone_after_first_list.insert("shardId-0");
 
-  Stats stats;
+  Counts stats;
   ASSERT_TRUE(Drain(&stats).ok());
-  EXPECT_EQ(stats.retention_gaps.load(), 1u);
+  EXPECT_EQ(stats.retention_gaps, 1u);
   auto ids = store_.EventIds();
   EXPECT_EQ(ids.size(), 50u);
   for (const auto& [id, count] : ids) {
@@ -222,12 +259,12 @@ TEST_F(PipelineTest, CheckpointOfAnotherStreamStops) {
 TEST_F(PipelineTest, CorruptCheckpointStops) {
   kinesis_.AddShard("shardId-0");
   kinesis_.Put("shardId-0", ChangeRecord("x", "t", 1716200000000));
-  ASSERT_TRUE(FileSystem::Default()->CreateDirs(dir_ + "/state").ok());
-  ASSERT_TRUE(FileSystem::Default()->WriteFile(cfg_.checkpoint.path, "{\"format\":\"shardhose-che", true).ok());
+  ASSERT_TRUE(fs_.CreateDirs(dir_ + "/state").ok());
+  ASSERT_TRUE(fs_.WriteFile(cfg_.checkpoint.path, "{\"format\":\"shardhose-che", true).ok());
   Status st = Drain();
   EXPECT_TRUE(st.IsCorruption()) << st.ToString();
   EXPECT_TRUE(store_.objects.empty());
-  EXPECT_EQ(*FileSystem::Default()->ReadFile(cfg_.checkpoint.path), "{\"format\":\"shardhose-che");
+  EXPECT_EQ(*fs_.ReadFile(cfg_.checkpoint.path), "{\"format\":\"shardhose-che");
 }
 
 TEST_F(PipelineTest, LatestIsPinnedToATimestampInTheCheckpoint) {
@@ -239,7 +276,8 @@ TEST_F(PipelineTest, LatestIsPinnedToATimestampInTheCheckpoint) {
   ASSERT_TRUE(Drain().ok());
   auto cp = LoadCheckpoint();
   EXPECT_EQ(cp.shards.at("shardId-0").start, checkpoint::ShardCheckpoint::Start::kAtTimestamp);
-  EXPECT_GT(cp.shards.at("shardId-0").start_timestamp_ms, 1700000000000);
+  // pinned to the (simulated) wall time of the first start
+  EXPECT_EQ(cp.shards.at("shardId-0").start_timestamp_ms, 1700000000000);
 }
 
 // The daemon was down longer than the stream's retention: the checkpointed
@@ -251,7 +289,7 @@ TEST_F(PipelineTest, CheckpointPastTheTrimHorizonIsReportedAndCounted) {
   ASSERT_TRUE(Drain().ok());
   // Mark the shard as last caught up long ago, as after a long outage.
   {
-    checkpoint::CheckpointFile file(FileSystem::Default(), cfg_.checkpoint.path);
+    checkpoint::CheckpointFile file(&fs_, cfg_.checkpoint.path);
     auto cp = file.Load();
     ASSERT_TRUE(cp.ok() && cp->has_value());
     checkpoint::Checkpoint c = **cp;
@@ -260,10 +298,10 @@ TEST_F(PipelineTest, CheckpointPastTheTrimHorizonIsReportedAndCounted) {
   }
   for (int i = 0; i < 10; ++i) kinesis_.Put("shardId-0", ChangeRecord("b" + std::to_string(i), "t", 1716200000000));
   kinesis_.Trim("shardId-0", 15);  // the 10 read + 5 never read expire
-  Stats stats;
+  Counts stats;
   ASSERT_TRUE(Drain(&stats).ok());
-  EXPECT_EQ(stats.retention_gaps.load(), 1u);
-  EXPECT_EQ(stats.records_in.load(), 5u);
+  EXPECT_EQ(stats.retention_gaps, 1u);
+  EXPECT_EQ(stats.records_in, 5u);
   auto ids = store_.EventIds();
   EXPECT_EQ(ids.size(), 15u);  // 10 + the 5 that survived
   for (int i = 5; i < 10; ++i) EXPECT_EQ(ids.count("b" + std::to_string(i)), 1u);
@@ -275,9 +313,9 @@ TEST_F(PipelineTest, ExpiredCheckpointOfAnIdleShardIsNotALoss) {
   ASSERT_TRUE(Drain().ok());  // caught up just now
   kinesis_.Trim("shardId-0", 10);
   for (int i = 0; i < 3; ++i) kinesis_.Put("shardId-0", ChangeRecord("b" + std::to_string(i), "t", 1716200000000));
-  Stats stats;
+  Counts stats;
   ASSERT_TRUE(Drain(&stats).ok());
-  EXPECT_EQ(stats.retention_gaps.load(), 0u);
+  EXPECT_EQ(stats.retention_gaps, 0u);
   EXPECT_EQ(store_.EventIds().size(), 13u);
 }
 
@@ -308,8 +346,8 @@ TEST_F(PipelineTest, CrashAtEveryUploadRecoversExactlyOnce) {
     FakeKinesis k;
     const int n = populate(k);
     FakeStore store;
-    checkpoint::CheckpointFile file(FileSystem::Default(), cfg_.checkpoint.path);
-    Pipeline p(cfg_, Deps{&k, &store, &file, Clock::Real()});
+    checkpoint::CheckpointFile file(&fs_, cfg_.checkpoint.path);
+    Pipeline p(cfg_, DepsOf(&k, &store, &file));
     ASSERT_TRUE(p.Start().ok());
     ASSERT_TRUE(p.Run(true).ok());
     EXPECT_EQ(store.EventIds().size(), static_cast<size_t>(n));
@@ -321,7 +359,7 @@ TEST_F(PipelineTest, CrashAtEveryUploadRecoversExactlyOnce) {
     for (bool after_put : {false, true}) {
       SCOPED_TRACE(::testing::Message() << "crash at put " << crash_at << (after_put ? " after" : " before")
                                         << " the object is written");
-      ASSERT_TRUE(FileSystem::Default()->Remove(cfg_.checkpoint.path).ok());
+      ASSERT_TRUE(fs_.Remove(cfg_.checkpoint.path).ok());
       FakeKinesis k;
       const int n = populate(k);
       FakeStore store;
@@ -330,12 +368,12 @@ TEST_F(PipelineTest, CrashAtEveryUploadRecoversExactlyOnce) {
       std::string crash_key;
       store.on_put = [&](int put) {
         if (put != crash_at) return;
-        crash_checkpoint = *FileSystem::Default()->ReadFile(cfg_.checkpoint.path);
+        crash_checkpoint = *fs_.ReadFile(cfg_.checkpoint.path);
         crash_objects = store.objects;
       };
       {
-        checkpoint::CheckpointFile file(FileSystem::Default(), cfg_.checkpoint.path);
-        Pipeline p(cfg_, Deps{&k, &store, &file, Clock::Real()});
+        checkpoint::CheckpointFile file(&fs_, cfg_.checkpoint.path);
+        Pipeline p(cfg_, DepsOf(&k, &store, &file));
         ASSERT_TRUE(p.Start().ok());
         ASSERT_TRUE(p.Run(true).ok());
       }
@@ -378,10 +416,10 @@ namespace {
 
 TEST_F(PipelineTest, OneWriterPerCheckpointFile) {
   kinesis_.AddShard("shardId-0");
-  checkpoint::CheckpointFile file(FileSystem::Default(), cfg_.checkpoint.path);
-  Pipeline first(cfg_, Deps{&kinesis_, &store_, &file, Clock::Real()});
+  checkpoint::CheckpointFile file(&fs_, cfg_.checkpoint.path);
+  Pipeline first(cfg_, DepsOf(&kinesis_, &store_, &file));
   ASSERT_TRUE(first.Start().ok());
-  Pipeline second(cfg_, Deps{&kinesis_, &store_, &file, Clock::Real()});
+  Pipeline second(cfg_, DepsOf(&kinesis_, &store_, &file));
   Status st = second.Start();
   EXPECT_EQ(st.code(), StatusCode::kFailedPrecondition) << st.ToString();
   EXPECT_NE(st.message().find("another shardhose"), std::string::npos) << st.message();
@@ -413,8 +451,8 @@ TEST_F(PipelineTest, MetricsCountWhatHappened) {
   kinesis_.throttle_every = 5;
   store_.fail_first = 2;
   metrics::Registry registry;
-  checkpoint::CheckpointFile file(FileSystem::Default(), cfg_.checkpoint.path);
-  Pipeline p(cfg_, Deps{&kinesis_, &store_, &file, Clock::Real(), &registry});
+  checkpoint::CheckpointFile file(&fs_, cfg_.checkpoint.path);
+  Pipeline p(cfg_, DepsOf(&kinesis_, &store_, &file, &registry));
   ASSERT_TRUE(p.Start().ok());
   ASSERT_TRUE(p.Run(true).ok());
   const std::string t = registry.Expose();
@@ -464,13 +502,14 @@ class FlakyDisk : public FileSystemWrapper {
 // checkpoint file at the moment of the PUT (step 2 of the protocol).
 class JournalChecker : public upload::ObjectStore {
  public:
-  JournalChecker(FakeStore* inner, std::string path) : inner_(inner), path_(std::move(path)) {}
+  JournalChecker(FakeStore* inner, FileSystem* fs, std::string path)
+      : inner_(inner), fs_(fs), path_(std::move(path)) {}
   Status Put(const std::string& key, std::string_view body, const upload::ObjectMeta& meta) override {
     Check(key);
     return inner_->Put(key, body, meta);
   }
   void Check(const std::string& key) {
-    auto bytes = FileSystem::Default()->ReadFile(path_);
+    auto bytes = fs_->ReadFile(path_);
     bool journaled = false;
     if (bytes.ok()) {
       auto cp = checkpoint::Decode(*bytes);
@@ -509,6 +548,7 @@ class JournalChecker : public upload::ObjectStore {
 
  private:
   FakeStore* inner_;
+  FileSystem* fs_;
   std::string path_;
   std::mutex mu_;
 };
@@ -523,14 +563,14 @@ TEST_F(PipelineTest, CheckpointWriteFailuresHoldUploadsBack) {
     kinesis_.Put(i % 2 ? "shardId-0" : "shardId-1",
                  ChangeRecord("e" + std::to_string(i), "t", 1716200000000 + i * 600000));
   }
-  FlakyDisk disk(FileSystem::Default());
-  JournalChecker checker(&store_, cfg_.checkpoint.path);
+  FlakyDisk disk(&fs_);
+  JournalChecker checker(&store_, &fs_, cfg_.checkpoint.path);
   checkpoint::CheckpointFile file(&disk, cfg_.checkpoint.path);
-  Pipeline p(cfg_, Deps{&kinesis_, &checker, &file, Clock::Real()});
+  Pipeline p(cfg_, DepsOf(&kinesis_, &checker, &file));
   ASSERT_TRUE(p.Start().ok());  // the initial checkpoint is written
   disk.fail_next = 3;           // then the disk is full for a while
   ASSERT_TRUE(p.Run(true).ok());
-  EXPECT_EQ(disk.failures.load(), 3);
+  EXPECT_EQ(disk.failures, 3);
   EXPECT_TRUE(checker.not_journaled.empty()) << checker.not_journaled.front();
   auto ids = store_.EventIds();
   EXPECT_EQ(ids.size(), 40u);
@@ -540,10 +580,10 @@ TEST_F(PipelineTest, CheckpointWriteFailuresHoldUploadsBack) {
 
 TEST_F(PipelineTest, DiskFullAtStartIsAClearError) {
   kinesis_.AddShard("shardId-0");
-  FlakyDisk disk(FileSystem::Default());
+  FlakyDisk disk(&fs_);
   disk.fail_next = 1;
   checkpoint::CheckpointFile file(&disk, cfg_.checkpoint.path);
-  Pipeline p(cfg_, Deps{&kinesis_, &store_, &file, Clock::Real()});
+  Pipeline p(cfg_, DepsOf(&kinesis_, &store_, &file));
   Status st = p.Start();
   EXPECT_TRUE(st.IsIOError()) << st.ToString();
   EXPECT_NE(st.message().find("No space left on device"), std::string::npos);
@@ -629,8 +669,8 @@ TEST_F(PipelineTest, CrashAtEveryUploadRecoversExactlyOnceWithAggregates) {
     FakeKinesis k;
     const int n = PopulateAggregates(k);
     FakeStore store;
-    checkpoint::CheckpointFile file(FileSystem::Default(), cfg_.checkpoint.path);
-    Pipeline p(cfg_, Deps{&k, &store, &file, Clock::Real()});
+    checkpoint::CheckpointFile file(&fs_, cfg_.checkpoint.path);
+    Pipeline p(cfg_, DepsOf(&k, &store, &file));
     ASSERT_TRUE(p.Start().ok());
     ASSERT_TRUE(p.Run(true).ok());
     EXPECT_EQ(store.EventIds().size(), static_cast<size_t>(n));
@@ -643,7 +683,7 @@ TEST_F(PipelineTest, CrashAtEveryUploadRecoversExactlyOnceWithAggregates) {
     for (bool after_put : {false, true}) {
       SCOPED_TRACE(::testing::Message() << "crash at put " << crash_at << (after_put ? " after" : " before")
                                         << " the object is written");
-      ASSERT_TRUE(FileSystem::Default()->Remove(cfg_.checkpoint.path).ok());
+      ASSERT_TRUE(fs_.Remove(cfg_.checkpoint.path).ok());
       FakeKinesis k;
       const int n = PopulateAggregates(k);
       FakeStore store;
@@ -651,12 +691,12 @@ TEST_F(PipelineTest, CrashAtEveryUploadRecoversExactlyOnceWithAggregates) {
       std::map<std::string, std::string> crash_objects;
       store.on_put = [&](int put) {
         if (put != crash_at) return;
-        crash_checkpoint = *FileSystem::Default()->ReadFile(cfg_.checkpoint.path);
+        crash_checkpoint = *fs_.ReadFile(cfg_.checkpoint.path);
         crash_objects = store.objects;
       };
       {
-        checkpoint::CheckpointFile file(FileSystem::Default(), cfg_.checkpoint.path);
-        Pipeline p(cfg_, Deps{&k, &store, &file, Clock::Real()});
+        checkpoint::CheckpointFile file(&fs_, cfg_.checkpoint.path);
+        Pipeline p(cfg_, DepsOf(&k, &store, &file));
         ASSERT_TRUE(p.Start().ok());
         ASSERT_TRUE(p.Run(true).ok());
       }
@@ -726,10 +766,10 @@ TEST_F(PipelineTest, BigBatchesAreStreamedInParts) {
     cfg_.batch.max_bytes = 1 << 30;
     cfg_.batch.part_bytes = std::string(compression) == "gzip" ? 100 : 65536;
     cfg_.batch.max_buffered_bytes = 1 << 30;
-    ASSERT_TRUE(FileSystem::Default()->Remove(cfg_.checkpoint.path).ok() || true);
+    ASSERT_TRUE(fs_.Remove(cfg_.checkpoint.path).ok() || true);
     FakeStore store;
-    checkpoint::CheckpointFile file(FileSystem::Default(), cfg_.checkpoint.path);
-    Pipeline p(cfg_, Deps{&k, &store, &file, Clock::Real()});
+    checkpoint::CheckpointFile file(&fs_, cfg_.checkpoint.path);
+    Pipeline p(cfg_, DepsOf(&k, &store, &file));
     ASSERT_TRUE(p.Start().ok());
     ASSERT_TRUE(p.Run(true).ok());
     auto ids = store.EventIds();
@@ -741,7 +781,7 @@ TEST_F(PipelineTest, BigBatchesAreStreamedInParts) {
     EXPECT_GE(store.parts_put, 2 * store.completes);
     EXPECT_TRUE(store.uploads.empty());
     for (const auto& cut : LoadCheckpoint().pending) EXPECT_TRUE(cut.uploaded) << cut.key;
-    std::remove(cfg_.checkpoint.path.c_str());
+    ASSERT_TRUE(fs_.Remove(cfg_.checkpoint.path).ok());
   }
 }
 
@@ -759,8 +799,8 @@ TEST_F(PipelineTest, CrashAtEveryPartRecoversExactlyOnce) {
     FakeKinesis k;
     const int n = PopulateForParts(k, 2, 40);
     FakeStore store;
-    checkpoint::CheckpointFile file(FileSystem::Default(), cfg_.checkpoint.path);
-    Pipeline p(cfg_, Deps{&k, &store, &file, Clock::Real()});
+    checkpoint::CheckpointFile file(&fs_, cfg_.checkpoint.path);
+    Pipeline p(cfg_, DepsOf(&k, &store, &file));
     ASSERT_TRUE(p.Start().ok());
     ASSERT_TRUE(p.Run(true).ok());
     EXPECT_EQ(store.EventIds().size(), static_cast<size_t>(n));
@@ -771,7 +811,7 @@ TEST_F(PipelineTest, CrashAtEveryPartRecoversExactlyOnce) {
   for (int crash_at = 1; crash_at <= total_writes; ++crash_at) {
     for (bool after_write : {false, true}) {
       SCOPED_TRACE(::testing::Message() << "crash at write " << crash_at << (after_write ? " after" : " before"));
-      ASSERT_TRUE(FileSystem::Default()->Remove(cfg_.checkpoint.path).ok());
+      ASSERT_TRUE(fs_.Remove(cfg_.checkpoint.path).ok());
       FakeKinesis k;
       const int n = PopulateForParts(k, 2, 40);
       FakeStore store;
@@ -781,14 +821,14 @@ TEST_F(PipelineTest, CrashAtEveryPartRecoversExactlyOnce) {
       std::string completing;  // the key whose completion crashed
       store.on_put = [&](int write) {
         if (write != crash_at) return;
-        crash_checkpoint = *FileSystem::Default()->ReadFile(cfg_.checkpoint.path);
+        crash_checkpoint = *fs_.ReadFile(cfg_.checkpoint.path);
         crash_objects = store.objects;
         crash_uploads = store.uploads;
         if (store.last_op == "complete") completing = store.last_key;
       };
       {
-        checkpoint::CheckpointFile file(FileSystem::Default(), cfg_.checkpoint.path);
-        Pipeline p(cfg_, Deps{&k, &store, &file, Clock::Real()});
+        checkpoint::CheckpointFile file(&fs_, cfg_.checkpoint.path);
+        Pipeline p(cfg_, DepsOf(&k, &store, &file));
         ASSERT_TRUE(p.Start().ok());
         ASSERT_TRUE(p.Run(true).ok());
       }
@@ -833,7 +873,7 @@ TEST_F(PipelineTest, VanishedUploadStopsAndARestartDelivers) {
   ASSERT_TRUE(Drain().ok());
   EXPECT_EQ(store_.EventIds().size(), static_cast<size_t>(n));
   // again, from the start, with the upload gone after its first part
-  std::remove(cfg_.checkpoint.path.c_str());
+  ASSERT_TRUE(fs_.Remove(cfg_.checkpoint.path).ok());
   store_.objects.clear();
   store_.vanish_holding = 1;
   Status st = Drain();

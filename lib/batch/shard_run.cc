@@ -1,0 +1,102 @@
+#include "batch/shard_run.h"
+
+#include <algorithm>
+
+#include "compress/gzip_chunks.h"
+
+namespace shardhose::batch {
+
+void ShardRun::Append(std::string_view line, std::string_view pos) {
+  if (!encoding_.gzip) {
+    body_.append(line);
+    held_ += line.size();
+    body_last_pos_.assign(pos);
+    ++body_records_;
+    body_bytes_ += line.size();
+    MaybeCutPart();
+    return;
+  }
+  // One allocation for the chunk being filled (a string growing by
+  // doubling would keep up to twice the chunk per run).
+  if (tail_.capacity() < encoding_.chunk_bytes) tail_.reserve(encoding_.chunk_bytes + 4096);
+  tail_.append(line);
+  held_ += line.size();
+  tail_last_pos_.assign(pos);
+  ++tail_records_;
+  tail_bytes_ += line.size();
+  if (tail_.size() >= encoding_.chunk_bytes) {
+    FinishChunk();
+    MaybeCutPart();  // a part ends where a chunk just ended
+  }
+}
+
+void ShardRun::MaybeCutPart() {
+  if (encoding_.part_bytes == 0 || body_.size() < encoding_.part_bytes) return;
+  ReadyPart part;
+  const uint64_t finished = body_.size();
+  if (encoding_.gzip && parts_cut_ == 0) {
+    part.body.reserve(body_.size() + 10);
+    compress::AppendGzipHeader(&part.body);
+    part.body.append(body_);
+    std::string().swap(body_);
+  } else {
+    part.body.swap(body_);
+  }
+  held_ += part.body.size() - finished;  // the header, if any
+  part.last_pos = body_last_pos_;
+  part.records = body_records_;
+  part.bytes = body_bytes_;
+  body_records_ = body_bytes_ = 0;
+  ++parts_cut_;
+  ready_.push_back(std::move(part));
+}
+
+std::vector<ReadyPart> ShardRun::TakeParts() {
+  std::vector<ReadyPart> out;
+  out.swap(ready_);
+  for (const ReadyPart& p : out) held_ -= p.body.size();
+  return out;
+}
+
+void ShardRun::Finish() {
+  if (encoding_.gzip) FinishChunk();
+}
+
+void ShardRun::FinishChunk() {
+  if (tail_.empty()) return;
+  // Compressed into a scratch buffer, then appended with the run growing
+  // by a quarter at a time, not by doubling (nor by the compressor's
+  // worst-case bound): the runs are what open batches hold, and with many
+  // partitions the slack adds up.
+  thread_local std::string scratch;
+  scratch.clear();
+  const bool ok = compress::CompressChunk(encoding_.level, tail_, &scratch).ok();
+  const size_t before = body_.size();
+  if (ok) {
+    const size_t need = before + scratch.size();
+    if (body_.capacity() < need) body_.reserve(std::max(need, before + before / 4));
+    body_.append(scratch);
+  } else {
+    // Cannot happen with a valid level short of running out of memory; keep
+    // the output correct anyway: stored (uncompressed) deflate blocks.
+    std::string_view rest = tail_;
+    while (!rest.empty()) {
+      const size_t n = std::min<size_t>(rest.size(), 65535);
+      const char header[5] = {0, static_cast<char>(n & 0xff), static_cast<char>(n >> 8),
+                              static_cast<char>(~n & 0xff), static_cast<char>((~n >> 8) & 0xff)};
+      body_.append(header, sizeof(header));
+      body_.append(rest.substr(0, n));
+      rest.remove_prefix(n);
+    }
+  }
+  crc_ = compress::Crc32(crc_, tail_);
+  raw_ += tail_.size();
+  held_ = held_ - tail_.size() + (body_.size() - before);
+  tail_.clear();
+  body_last_pos_ = tail_last_pos_;
+  body_records_ += tail_records_;
+  body_bytes_ += tail_bytes_;
+  tail_records_ = tail_bytes_ = 0;
+}
+
+}  // namespace shardhose::batch

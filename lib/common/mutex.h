@@ -1,0 +1,100 @@
+// File: common/mutex.h
+//
+// A mutex and a condition variable that clang's thread-safety analysis
+// understands (common/thread_annotations.h), after leveldb's port::Mutex
+// and abseil's Mutex. They are std::mutex and std::condition_variable
+// underneath; what they add is the annotations, and a condition variable
+// whose timed waits are measured on a Clock (common/clock.h), so that code
+// under test waits on simulated time.
+//
+//   Mutex mu_;
+//   CondVar cv_;
+//   bool ready_ GUARDED_BY(mu_) = false;
+//
+//   MutexLock lock(&mu_);
+//   while (!ready_) clock->WaitUntil(&cv_, &mu_, deadline);
+//
+// Thread-safety: as std::mutex / std::condition_variable.
+#pragma once
+
+#include <condition_variable>
+#include <mutex>
+
+#include "common/thread_annotations.h"
+
+namespace shardhose {
+
+class CAPABILITY("mutex") Mutex {
+ public:
+  Mutex() = default;
+  Mutex(const Mutex&) = delete;
+  Mutex& operator=(const Mutex&) = delete;
+
+  void Lock() ACQUIRE() { mu_.lock(); }
+  void Unlock() RELEASE() { mu_.unlock(); }
+  // For the analysis only: tells it the caller holds this mutex (e.g. in a
+  // callback the analysis cannot follow). Checks nothing at run time.
+  void AssertHeld() const SHARDHOSE_TSA(assert_capability(this)) {}
+
+  std::mutex& native() { return mu_; }
+
+ private:
+  std::mutex mu_;
+};
+
+// Holds a Mutex for its scope; Unlock()/Lock() let go of it and take it
+// back in between (e.g. around a network call).
+class SCOPED_CAPABILITY MutexLock {
+ public:
+  explicit MutexLock(Mutex* mu) ACQUIRE(mu) : mu_(mu) { mu_->Lock(); }
+  ~MutexLock() RELEASE() {
+    if (held_) mu_->Unlock();
+  }
+  MutexLock(const MutexLock&) = delete;
+  MutexLock& operator=(const MutexLock&) = delete;
+
+  void Unlock() RELEASE() {
+    held_ = false;
+    mu_->Unlock();
+  }
+  void Lock() ACQUIRE() {
+    mu_->Lock();
+    held_ = true;
+  }
+
+ private:
+  Mutex* mu_;
+  bool held_ = true;
+};
+
+// Releases a held Mutex for its scope and takes it back at the end:
+//   MutexUnlock unlocked(&mu_);  // network call here
+class SCOPED_CAPABILITY MutexUnlock {
+ public:
+  explicit MutexUnlock(Mutex* mu) RELEASE(mu) : mu_(mu) { mu_->Unlock(); }
+  ~MutexUnlock() ACQUIRE() { mu_->Lock(); }
+  MutexUnlock(const MutexUnlock&) = delete;
+  MutexUnlock& operator=(const MutexUnlock&) = delete;
+
+ private:
+  Mutex* mu_;
+};
+
+// A condition variable. Waiting goes through a Clock (Clock::Wait,
+// Clock::WaitUntil), which decides how long "until" is; notifying is
+// here. NotifyAll() wakes every waiter, whichever clock it waits on.
+class CondVar {
+ public:
+  CondVar() = default;
+  CondVar(const CondVar&) = delete;
+  CondVar& operator=(const CondVar&) = delete;
+
+  void NotifyAll();
+
+  std::condition_variable& native() { return cv_; }
+
+ private:
+  std::condition_variable cv_;
+};
+
+}  // namespace shardhose

@@ -1,0 +1,249 @@
+#include "pipeline/reader.h"
+
+#include <algorithm>
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include "common/seqnum.h"
+
+namespace shardhose::pipeline {
+namespace {
+
+using poll::IteratorStart;
+using poll::IteratorType;
+using poll::ShardState;
+
+constexpr Millis kTick{100};
+
+int64_t EpochMs(WallTime t) {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count();
+}
+
+std::string_view MetricClass(const Status& st) {
+  return st.retry_class() == RetryClass::kNone ? std::string_view("io") : RetryClassName(st.retry_class());
+}
+
+}  // namespace
+
+ShardReader::ShardReader(Shared& s, poll::ChangeSource* source, Batcher& batcher,
+                         std::function<uint64_t()> buffered)
+    : s_(s), source_(source), batcher_(batcher), buffered_(std::move(buffered)) {}
+
+Status ShardReader::Init() {
+  auto rp = partition::KeyTemplate::Parse(s_.cfg.output.prefix, partition::TemplateKind::kRecord);
+  if (!rp.ok()) return rp.status().WithContext("output.prefix");
+  auto ep = partition::KeyTemplate::Parse(s_.cfg.output.error_prefix, partition::TemplateKind::kError);
+  if (!ep.ok()) return ep.status().WithContext("output.error_prefix");
+  record_prefix_ = std::move(rp).value();
+  error_prefix_ = std::move(ep).value();
+  return Status::OK();
+}
+
+void ShardReader::Start(size_t threads) {
+  {
+    MutexLock lock(&s_.mu);
+    busy_since_.assign(threads, MonoTime{});
+  }
+  for (size_t i = 0; i < threads; ++i) threads_.emplace_back([this, i] { Loop(i); });
+}
+
+void ShardReader::Stop() {
+  {
+    MutexLock lock(&s_.mu);
+    stop_ = true;
+    s_.cv.NotifyAll();
+  }
+  for (auto& t : threads_) t.join();
+  threads_.clear();
+}
+
+void ShardReader::Loop(size_t index) {
+  ClockParticipant participant(s_.clock);
+  decode::Decoder decoder(s_.cfg.output.format == "raw" ? decode::OutputFormat::kRaw
+                                                        : decode::OutputFormat::kUnmarshalled,
+                          s_.stream_name);
+  decode::KplSplitter splitter;
+  poll::RecordsPage page;
+  std::vector<Line> lines;
+  MutexLock lock(&s_.mu);
+  while (!stop_) {
+    // Backpressure: wait while the buffer is at its cap.
+    if (buffered_() >= static_cast<uint64_t>(s_.cfg.batch.max_buffered_bytes)) {
+      s_.clock->WaitFor(&s_.cv, &s_.mu, kTick);
+      continue;
+    }
+    MonoTime next_due;
+    auto id = s_.shards.Next(s_.clock->Now(), &next_due);
+    if (!id) {
+      const MonoTime now = s_.clock->Now();
+      s_.clock->WaitUntil(&s_.cv, &s_.mu, std::clamp(next_due, now + Millis(1), now + kTick));
+      continue;
+    }
+    ++polls_in_flight_;
+    busy_since_[index] = s_.clock->Now();
+    MonoTime due;
+    {
+      MutexUnlock unlocked(&s_.mu);
+      due = PollShard(*id, decoder, splitter, page, lines);
+    }
+    busy_since_[index] = MonoTime{};
+    --polls_in_flight_;
+    s_.shards.Release(*id, due);
+    s_.cv.NotifyAll();
+  }
+}
+
+MonoTime ShardReader::PollShard(const std::string& id, decode::Decoder& decoder, decode::KplSplitter& splitter,
+                                poll::RecordsPage& page, std::vector<Line>& lines) {
+  std::string iterator;
+  IteratorStart start;
+  bool check_retention = false;
+  {
+    MutexLock lock(&s_.mu);
+    poll::ShardEntry* e = s_.shards.Find(id);
+    iterator = e->iterator;
+    start = e->start;
+    const std::string& resume = !e->last_read_seq.empty() ? e->last_read_seq : s_.progress.DurableSeq(id);
+    if (!resume.empty()) start = IteratorStart{IteratorType::kAfterSequenceNumber, resume, 0};
+    check_retention = !e->retention_checked && e->last_read_seq.empty() && !resume.empty();
+  }
+  if (iterator.empty() && check_retention) {
+    Status st = CheckRetention(id, start.sequence, &start);
+    if (!st.ok()) return Failed(id, "GetRecords (trim horizon check)", st);
+  }
+  if (iterator.empty()) {
+    auto it = source_->GetShardIterator(id, start);
+    if (!it.ok()) return Failed(id, "GetShardIterator", it.status());
+    iterator = std::move(it).value();
+  }
+  Status st = source_->GetRecords(iterator, static_cast<int>(s_.cfg.source.max_records_per_call), &page);
+  if (!st.ok()) {
+    if (st.peer_code() == "ExpiredIteratorException") {
+      spdlog::debug("shard {}: iterator expired, acquiring a new one", id);
+      MutexLock lock(&s_.mu);
+      s_.shards.Find(id)->iterator.clear();
+      return s_.clock->Now();
+    }
+    return Failed(id, "GetRecords", st);
+  }
+  Decode(id, page, decoder, splitter, lines);
+
+  const MonoTime now = s_.clock->Now();
+  MutexLock lock(&s_.mu);
+  batcher_.Add(id, lines, now);  // lets go of the lock while the bytes are appended
+  poll::ShardEntry* e = s_.shards.Find(id);
+  if (!page.records.empty()) e->last_read_seq.assign(page.records.back().sequence_number);
+  e->iterator = page.next_iterator;
+  e->millis_behind = page.millis_behind;
+  e->caught_up = page.records.empty() && page.millis_behind == 0;
+  if (e->caught_up && s_.progress.AllDurable(id)) {
+    // Remembered (coarsely, to spare checkpoint writes) so that a restart
+    // after the retention period can tell an idle shard from lost records.
+    const int64_t now_ms = EpochMs(s_.clock->WallNow());
+    if (now_ms - e->caught_up_ms >= 60000) {
+      e->caught_up_ms = now_ms;
+      s_.checkpoint_dirty = true;
+    }
+  }
+  e->backoff.Reset();
+  if (page.next_iterator.empty()) {
+    e->state = ShardState::kExhausted;
+    spdlog::info("shard {} is closed and fully read{}", id,
+                 page.child_shards.empty() ? "" : fmt::format("; {} child shard(s)", page.child_shards.size()));
+    s_.shards.Merge(page.child_shards, IteratorStart{});
+    for (const auto& c : page.child_shards) s_.progress.Track(c.id, "");
+    for (const auto& a : s_.shards.Activate(now)) spdlog::info("shard {} starts: its parents are read", a);
+    s_.refresh_shards = true;  // learn the children's full details
+    s_.checkpoint_dirty = true;
+  }
+  batcher_.SealCompleteReplays();
+  return now + Millis(page.records.empty() ? s_.cfg.source.idle_poll_interval_ms : s_.cfg.source.poll_interval_ms);
+}
+
+void ShardReader::Decode(const std::string& id, const poll::RecordsPage& page, decode::Decoder& decoder,
+                         decode::KplSplitter& splitter, std::vector<Line>& lines) {
+  size_t n = 0;
+  uint64_t errors = 0;
+  decode::DecodedRecord rec;
+  std::vector<decode::KplUnit> units;
+  for (const auto& r : page.records) {
+    splitter.Split(r, &units);
+    for (const decode::KplUnit& u : units) {
+      if (u.error.empty()) {
+        decoder.Decode(u.view, id, &rec);
+      } else {
+        decoder.WriteErrorLine(decode::kBadAggregate, u.error, u.view, id, &rec);
+      }
+      if (n == lines.size()) lines.emplace_back();
+      Line& l = lines[n++];
+      l.pos.assign(u.position);
+      l.ends_record = u.ends_record;
+      l.error = !rec.ok;
+      l.partition.clear();
+      partition::PartitionFields f{rec.table,   rec.event_name,    s_.stream_name, id,
+                                   rec.error,   rec.event_time_us, r.arrival_ms};
+      (rec.ok ? *record_prefix_ : *error_prefix_).Render(f, &l.partition);
+      l.text.swap(rec.line);
+      l.table = rec.ok ? rec.table : "(errors)";
+      if (!rec.ok) {
+        ++errors;
+        s_.m.error_records.With({rec.error}).Inc();
+      }
+    }
+  }
+  lines.resize(n);
+  s_.m.records_in.With({id}).Inc(page.records.size());
+  s_.m.bytes_in.With({id}).Inc(page.data_bytes / 4 * 3);
+  spdlog::debug("shard {}: {} records, {} errors, {} ms behind", id, page.records.size(), errors,
+                page.millis_behind);
+}
+
+Status ShardReader::CheckRetention(const std::string& id, const std::string& durable, IteratorStart* start) {
+  auto it = source_->GetShardIterator(id, IteratorStart{IteratorType::kTrimHorizon, "", 0});
+  if (!it.ok()) return it.status();
+  poll::RecordsPage probe;
+  SHARDHOSE_RETURN_IF_ERROR(source_->GetRecords(*it, 1, &probe));
+  MutexLock lock(&s_.mu);
+  poll::ShardEntry* e = s_.shards.Find(id);
+  e->retention_checked = true;
+  if (probe.records.empty()) return Status::OK();
+  const std::string oldest(probe.records.front().sequence_number);
+  if (CompareSeq(oldest, durable) <= 0) return Status::OK();  // the checkpoint is still readable
+  *start = IteratorStart{IteratorType::kAtSequenceNumber, oldest, 0};
+  // The checkpointed record itself has expired. Records after it were lost
+  // only if they arrived after the shard was last seen caught up and before
+  // the trim horizon.
+  const int64_t horizon_ms = EpochMs(s_.clock->WallNow()) - retention_ms_;
+  if (e->caught_up_ms >= horizon_ms) {
+    spdlog::info("shard {}: the checkpointed record {} has expired, but the shard was caught up at {} (after the "
+                 "trim horizon): nothing was lost; continuing from the oldest record {}",
+                 id, durable, decode::FormatIsoMillis(e->caught_up_ms * 1000), oldest);
+    return Status::OK();
+  }
+  s_.m.retention_gaps.With({id}).Inc();
+  spdlog::error("shard {}: the checkpoint (durable through {}) is older than the stream's trim horizon. Every "
+                "record that arrived between {} and {} expired unread and is LOST (Kinesis cannot say how "
+                "many there were). Continuing from the oldest available record {}.",
+                id, durable, e->caught_up_ms ? decode::FormatIsoMillis(e->caught_up_ms * 1000) : "the checkpoint",
+                decode::FormatIsoMillis(horizon_ms * 1000), oldest);
+  return Status::OK();
+}
+
+MonoTime ShardReader::Failed(const std::string& id, std::string_view op, const Status& st) {
+  s_.m.CountFailure(op == "GetShardIterator" ? "get_shard_iterator" : "get_records", MetricClass(st), true);
+  MutexLock lock(&s_.mu);
+  poll::ShardEntry* e = s_.shards.Find(id);
+  auto delay = e->backoff.Next(st.retry_class());
+  if (st.IsRetryable()) {
+    spdlog::warn("shard {}: {} failed ({}), retrying in {} ms", id, op, st.ToString(), delay.count());
+  } else {
+    spdlog::error("shard {}: {} failed ({}), retrying in {} ms", id, op, st.ToString(), delay.count());
+  }
+  e->iterator.clear();
+  // Gone from the stream (a closed shard past retention)? Relist now.
+  if (st.peer_code() == "ResourceNotFoundException") s_.refresh_shards = true;
+  return s_.clock->Now() + delay;
+}
+
+}  // namespace shardhose::pipeline

@@ -1,0 +1,87 @@
+// File: pipeline/reader.h
+//
+// Reading shards: source.poll_threads poller threads take due shards from
+// the ShardSet (poll/shard_set.h: one poller per shard at a time, parents
+// before children), read one page from the ChangeSource (poll/change_source.h),
+// decode each record into a line (decode/; a KPL aggregate becomes one line
+// per sub-record), render its partition (partition/), and hand the page's
+// lines to the Batcher. Decoding and rendering run without the shared
+// mutex; so do the network calls.
+//
+// Each shard resumes after its last record read in this process or, at
+// first, after its durable position; a resumed position past the stream's
+// trim horizon is reported as a loss (never silently). Failures back off
+// per shard; an expired iterator is simply renewed. A closed shard read to
+// its end becomes exhausted and its children start.
+//
+// Backpressure: a poller waits while the buffered bytes (open batches plus
+// sealed ones not yet durable) are at batch.max_buffered_bytes.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "decode/change_record.h"
+#include "decode/kpl.h"
+#include "partition/template.h"
+#include "pipeline/batcher.h"
+#include "pipeline/shared.h"
+#include "poll/change_source.h"
+
+namespace shardhose::pipeline {
+
+class ShardReader {
+ public:
+  // `buffered` is what counts against batch.max_buffered_bytes, called with
+  // the mutex held. REQUIRES: every argument outlives the reader.
+  ShardReader(Shared& s, poll::ChangeSource* source, Batcher& batcher, std::function<uint64_t()> buffered);
+
+  // The partition templates; kInvalidArgument naming the key.
+  Status Init();
+
+  void Start(size_t threads) EXCLUDES(s_.mu);
+  // Stops taking shards, and joins the pollers once their pages are in.
+  void Stop() EXCLUDES(s_.mu);
+  // No page being read or batched.
+  bool Idle() const REQUIRES(s_.mu) { return polls_in_flight_ == 0; }
+  // Per poller: since when it has been in one poll (MonoTime{} = idle).
+  const std::vector<MonoTime>& busy_since() const REQUIRES(s_.mu) { return busy_since_; }
+
+  int64_t retention_ms() const { return retention_ms_; }
+  void set_retention_ms(int64_t ms) { retention_ms_ = ms; }
+
+ private:
+  void Loop(size_t index) EXCLUDES(s_.mu);
+  // One GetRecords on one shard, its records into batches. Returns when
+  // the shard is next due.
+  MonoTime PollShard(const std::string& id, decode::Decoder& decoder, decode::KplSplitter& splitter,
+                     poll::RecordsPage& page, std::vector<Line>& lines) EXCLUDES(s_.mu);
+  // A shard resumed from a checkpoint: compares its position with the
+  // trim horizon, and says so loudly if records expired unread.
+  Status CheckRetention(const std::string& id, const std::string& durable, poll::IteratorStart* start)
+      EXCLUDES(s_.mu);
+  // Counts and logs a failed call; returns when to try the shard again.
+  MonoTime Failed(const std::string& id, std::string_view op, const Status& st) EXCLUDES(s_.mu);
+  // The page's records as lines (decode + partition), without the lock.
+  void Decode(const std::string& id, const poll::RecordsPage& page, decode::Decoder& decoder,
+              decode::KplSplitter& splitter, std::vector<Line>& lines);
+
+  Shared& s_;
+  poll::ChangeSource* const source_;
+  Batcher& batcher_;
+  const std::function<uint64_t()> buffered_;
+  std::optional<partition::KeyTemplate> record_prefix_;  // set by Init()
+  std::optional<partition::KeyTemplate> error_prefix_;
+  int64_t retention_ms_ = 24 * 3600 * 1000;  // set at start, then read-only
+
+  std::vector<std::thread> threads_;
+  bool stop_ GUARDED_BY(s_.mu) = false;
+  uint64_t polls_in_flight_ GUARDED_BY(s_.mu) = 0;
+  std::vector<MonoTime> busy_since_ GUARDED_BY(s_.mu);
+};
+
+}  // namespace shardhose::pipeline

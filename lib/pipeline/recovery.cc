@@ -1,0 +1,192 @@
+#include "pipeline/recovery.h"
+
+#include <map>
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include "common/backoff.h"
+
+namespace shardhose::pipeline {
+namespace {
+
+using poll::IteratorStart;
+using poll::IteratorType;
+using poll::ShardState;
+
+int64_t EpochMs(WallTime t) {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count();
+}
+
+}  // namespace
+
+template <typename F>
+auto Recovery::Retry(std::string_view what, F call) -> decltype(call()) {
+  Backoff backoff;
+  for (;;) {
+    auto r = call();
+    if (r.ok() || !r.status().IsRetryable() || s_.stop_requested.load()) return r;
+    auto delay = backoff.Next(r.status().retry_class());
+    spdlog::warn("{} failed ({}), retrying in {} ms", what, r.status().ToString(), delay.count());
+    MutexLock lock(&s_.mu);
+    const MonoTime until = s_.clock->Now() + delay;
+    while (!s_.stop_requested.load() && s_.clock->Now() < until) s_.clock->WaitUntil(&s_.cv, &s_.mu, until);
+  }
+}
+
+Status Recovery::Run() {
+  // 1. The checkpoint.
+  SHARDHOSE_RETURN_IF_ERROR(store_->Acquire());
+  auto loaded = store_->Load();
+  if (!loaded.ok()) return loaded.status();
+  std::optional<checkpoint::Checkpoint> cp = std::move(loaded).value();
+
+  // 2. The stream.
+  auto summary = Retry("DescribeStreamSummary", [&] { return source_->Describe(); });
+  if (!summary.ok()) return summary.status();
+  s_.stream_name = summary->name.empty() ? s_.cfg.StreamDisplayName() : summary->name;
+  if (summary->retention_hours > 0) reader_.set_retention_ms(summary->retention_hours * 3600 * 1000);
+  if (cp) {
+    const bool name_differs = !cp->stream_name.empty() && cp->stream_name != s_.stream_name;
+    const bool arn_differs = !cp->stream_arn.empty() && !summary->arn.empty() && cp->stream_arn != summary->arn;
+    if (name_differs || arn_differs) {
+      return Status::FailedPrecondition(fmt::format(
+          "checkpoint {} belongs to stream '{}' ({}), not to '{}' ({}); point checkpoint.path "
+          "elsewhere or remove the file deliberately",
+          store_->Describe(), cp->stream_name, cp->stream_arn, s_.stream_name, summary->arn));
+    }
+  }
+  auto listed = Retry("ListShards", [&] { return source_->ListShards(); });
+  if (!listed.ok()) return listed.status();
+
+  // 3. The journal of the last run.
+  std::vector<std::string> streamed_keys;  // cuts that may have been streamed in parts
+  {
+    MutexLock lock(&s_.mu);
+    checkpointer_.Begin(cp, s_.stream_name, summary->arn);
+    if (cp) {
+      s_.journal.Load(cp->pending);
+      if (!s_.journal.replays().empty()) {
+        spdlog::info("{} batch(es) were being uploaded when the last run stopped; they will be re-formed "
+                     "from the same records under the same keys", s_.journal.replays().size());
+      }
+      bool several_shards = false;
+      for (const auto& [key, cut] : s_.journal.replays()) {
+        if (cut.ranges.size() == 1) {
+          streamed_keys.push_back(key);  // only one shard's batch is ever streamed in parts
+        } else {
+          several_shards = true;
+        }
+      }
+      // A cut of several shards from a run with part_bytes = 0 is re-formed whole.
+      if (several_shards && s_.cfg.batch.part_bytes > 0) batcher_.FormReplaysWhole();
+    }
+  }
+  AbortOrphanedUploads(streamed_keys);
+
+  // 4. Where every shard starts; 5. the initial checkpoint.
+  MutexLock lock(&s_.mu);
+  SeedShards(cp, listed.value());
+  s_.shards.Activate(s_.clock->Now());
+  SHARDHOSE_RETURN_IF_ERROR(checkpointer_.WriteInitial());
+  size_t active = 0, waiting = 0, finished = 0;
+  for (const auto& [_, e] : s_.shards.entries()) {
+    active += e.state == ShardState::kActive;
+    waiting += e.state == ShardState::kWaiting;
+    finished += e.state == ShardState::kFinished;
+  }
+  spdlog::info("stream {} ({}): {} shards, {} active, {} waiting for parents, {} finished; checkpoint {}",
+               s_.stream_name, summary->arn, s_.shards.entries().size(), active, waiting, finished,
+               cp ? "loaded from " + store_->Describe() : "new at " + store_->Describe());
+  return Status::OK();
+}
+
+// A crash during a multipart upload leaves it in progress: its parts are
+// invisible, but S3 keeps (and bills) them. Their batches are about to be
+// re-formed and uploaded afresh, so every upload in progress for the key
+// of a batch to re-form is aborted. Best effort: a store that cannot list
+// or abort (s3rver) is said once.
+void Recovery::AbortOrphanedUploads(const std::vector<std::string>& keys) {
+  for (const std::string& key : keys) {
+    auto ids = objects_->ListMultipart(key);
+    if (!ids.ok()) {
+      if (ids.status().code() == StatusCode::kFailedPrecondition) {
+        spdlog::info("{}: cannot look for multipart uploads left by the last run ({}); a bucket lifecycle "
+                     "rule AbortIncompleteMultipartUpload removes any",
+                     objects_->Describe(), ids.status().ToString());
+        return;
+      }
+      spdlog::warn("listing multipart uploads of {} failed ({}); any left by the last run stay until a "
+                   "lifecycle rule removes them", key, ids.status().ToString());
+      continue;
+    }
+    for (const std::string& id : *ids) {
+      Status st = objects_->AbortMultipart(key, id);
+      if (st.ok()) {
+        spdlog::info("aborted multipart upload {} of {}, left by the last run", id, key);
+      } else {
+        spdlog::warn("aborting multipart upload {} of {} failed ({})", id, key, st.ToString());
+      }
+    }
+  }
+}
+
+void Recovery::SeedShards(const std::optional<checkpoint::Checkpoint>& cp, const std::vector<poll::ShardInfo>& listed) {
+  std::map<std::string, poll::ShardInfo> by_id;
+  for (const auto& s : listed) by_id[s.id] = s;
+
+  if (cp) {
+    for (const auto& [id, sc] : cp->shards) {
+      poll::ShardInfo info;
+      auto it = by_id.find(id);
+      if (it != by_id.end()) {
+        info = it->second;
+      } else {
+        if (sc.state != checkpoint::ShardCheckpoint::State::kFinished) {
+          spdlog::error("shard {} is in the checkpoint (durable up to '{}') but no longer in the stream: "
+                        "its remaining records, if it had any, expired unread and are LOST",
+                        id, sc.sequence.empty() ? "nothing" : sc.sequence);
+          s_.m.retention_gaps.With({id}).Inc();
+        }
+        continue;  // trimmed: forget it
+      }
+      info.parent = sc.parent.empty() ? info.parent : sc.parent;
+      info.adjacent_parent = sc.adjacent_parent.empty() ? info.adjacent_parent : sc.adjacent_parent;
+      IteratorStart start;
+      start.type = sc.start == checkpoint::ShardCheckpoint::Start::kAtTimestamp ? IteratorType::kAtTimestamp
+                                                                               : IteratorType::kTrimHorizon;
+      start.timestamp_ms = sc.start_timestamp_ms;
+      const bool finished = sc.state == checkpoint::ShardCheckpoint::State::kFinished;
+      s_.shards.Put(info, finished ? ShardState::kFinished : ShardState::kWaiting, start).caught_up_ms =
+          sc.caught_up_ms;
+      s_.progress.Track(id, sc.sequence);
+    }
+  }
+
+  // Shards the checkpoint does not know. On a first start they begin at
+  // source.initial_position; once a checkpoint exists, any new shard is a
+  // child from a reshard and is read from its beginning.
+  const int64_t now_ms = EpochMs(s_.clock->WallNow());
+  for (const auto& s : listed) {
+    if (s_.shards.Find(s.id)) continue;
+    IteratorStart start;
+    ShardState state = ShardState::kWaiting;
+    if (!cp) {
+      const auto& pos = s_.cfg.source.initial_position;
+      if (pos == "LATEST") {
+        // LATEST is pinned to a timestamp now, so that a restart before the
+        // first record does not skip what arrived in between.
+        start.type = IteratorType::kAtTimestamp;
+        start.timestamp_ms = now_ms;
+        if (s.closed()) state = ShardState::kFinished;  // nothing new will arrive
+      } else if (pos == "AT_TIMESTAMP") {
+        start.type = IteratorType::kAtTimestamp;
+        start.timestamp_ms = s_.cfg.source.initial_timestamp_ms;
+      }
+    }
+    s_.shards.Put(s, state, start);
+    s_.progress.Track(s.id, "");
+  }
+}
+
+}  // namespace shardhose::pipeline

@@ -1,0 +1,261 @@
+#include "pipeline/uploader.h"
+
+#include <algorithm>
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include "common/backoff.h"
+#include "common/kill_point.h"
+
+namespace shardhose::pipeline {
+namespace {
+
+upload::ObjectMeta Meta(const config::Config& cfg) {
+  upload::ObjectMeta meta;
+  meta.content_encoding = std::string(compress::ContentEncoding(
+      cfg.output.compression == "none" ? compress::Codec::kNone : compress::Codec::kGzip));
+  return meta;
+}
+
+std::string_view MetricClass(const Status& st) {
+  return st.retry_class() == RetryClass::kNone ? std::string_view("io") : RetryClassName(st.retry_class());
+}
+
+double Seconds(MonoTime::duration d) { return std::chrono::duration<double>(d).count(); }
+
+}  // namespace
+
+Uploader::Uploader(Shared& s, upload::ObjectStore* store, Checkpointer& checkpointer)
+    : s_(s), store_(store), checkpointer_(checkpointer), meta_(Meta(s.cfg)) {}
+
+void Uploader::Enqueue(batch::SealedBatch b) {
+  sealed_bytes_ += b.held;
+  queue_.push_back(std::move(b));
+  s_.cv.NotifyAll();
+}
+
+void Uploader::Start(size_t threads) {
+  {
+    MutexLock lock(&s_.mu);
+    state_.busy_since.assign(threads, MonoTime{});
+  }
+  for (size_t i = 0; i < threads; ++i) threads_.emplace_back([this, i] { Loop(i); });
+}
+
+void Uploader::Stop(bool abandon) {
+  {
+    MutexLock lock(&s_.mu);
+    stop_ = true;
+    if (abandon) {
+      abandon_ = true;
+      for (const auto& b : queue_) sealed_bytes_ -= b.held;
+      queue_.clear();
+    }
+    s_.cv.NotifyAll();
+  }
+  for (auto& t : threads_) t.join();
+  threads_.clear();
+}
+
+void Uploader::Loop(size_t index) {
+  ClockParticipant participant(s_.clock);
+  MutexLock lock(&s_.mu);
+  for (;;) {
+    auto next = std::find_if(queue_.begin(), queue_.end(),
+                             [&](const batch::SealedBatch& q) { return !holding_.count(q.key); });
+    if (next == queue_.end()) {
+      if (stop_ && queue_.empty()) break;
+      s_.clock->Wait(&s_.cv, &s_.mu);
+      continue;
+    }
+    batch::SealedBatch b = std::move(*next);
+    queue_.erase(next);
+    holding_.insert(b.key);
+    ++in_flight_;
+    state_.busy_since[index] = s_.clock->Now();
+    // Step 2 of the journal protocol: the cut is in the checkpoint before
+    // the upload starts.
+    bool durable = false;
+    if (EnsureJournaled(b.journal_version)) {
+      MutexUnlock unlocked(&s_.mu);
+      SHARDHOSE_KILL_POINT("upload.after_journal");
+      batch::Finish(&b);
+      durable = Deliver(b);
+      if (durable) SHARDHOSE_KILL_POINT(b.last_part ? "upload.after_put" : "upload.after_part");
+    }
+    --in_flight_;
+    holding_.erase(b.key);
+    state_.busy_since[index] = MonoTime{};
+    sealed_bytes_ -= b.held;
+    if (!durable && b.part > 0) {
+      // Its later parts must not be uploaded in its place: the object is
+      // given up, its records stay before the checkpoint.
+      auto it = streams_.find(b.key);
+      if (it != streams_.end()) it->second.failed = true;
+    }
+    if (durable) {
+      state_.failing_since.reset();
+      state_.error.clear();
+    }
+    if (durable && b.last_part) {
+      state_.last_upload = s_.clock->WallNow();
+      std::vector<std::string> ids;
+      for (const auto& [shard, _] : b.shards) ids.push_back(shard);
+      s_.journal.MarkUploaded(b.key);
+      s_.progress.OnDurable(b.id, ids);
+      s_.checkpoint_dirty = true;
+    }
+    s_.cv.NotifyAll();
+  }
+}
+
+bool Uploader::EnsureJournaled(uint64_t version) {
+  while (checkpointer_.journal_written() < version) {
+    if (abandon_) return false;
+    if (!checkpointer_.Write()) s_.clock->WaitFor(&s_.cv, &s_.mu, std::chrono::seconds(1));
+  }
+  return true;
+}
+
+bool Uploader::Deliver(const batch::SealedBatch& b) { return b.part == 0 ? PutWhole(b) : PutPart(b); }
+
+bool Uploader::Retry(const std::string& key, uint64_t records, const std::function<Status()>& attempt) {
+  Backoff backoff;
+  for (;;) {
+    Status st = attempt();
+    if (st.ok()) return true;
+    auto delay = backoff.Next(st.retry_class());
+    if (st.IsRetryable()) {
+      spdlog::warn("upload {} failed ({}), retrying in {} ms", key, st.ToString(), delay.count());
+    } else {
+      spdlog::error("upload {} failed ({}); will keep retrying in {} ms until it succeeds or shutdown gives up",
+                    key, st.ToString(), delay.count());
+    }
+    MutexLock lock(&s_.mu);
+    if (!state_.failing_since) state_.failing_since = s_.clock->Now();
+    state_.error = st.ToString();
+    const MonoTime until = s_.clock->Now() + delay;
+    while (!abandon_ && s_.clock->Now() < until) s_.clock->WaitUntil(&s_.cv, &s_.mu, until);
+    if (abandon_) {
+      spdlog::error("giving up on {} ({} records) at the shutdown deadline; its records stay before the "
+                    "checkpoint and will be read again on the next start", key, records);
+      return false;
+    }
+  }
+}
+
+Result<bool> Uploader::AlreadyThere(const std::string& key, const upload::ObjectDigest& digest) {
+  auto there = store_->HoldsDigest(key, digest);
+  if (!there.ok()) s_.m.CountFailure("head_object", MetricClass(there.status()), true);
+  return there;
+}
+
+bool Uploader::PutWhole(const batch::SealedBatch& b) {
+  const MonoTime started = s_.clock->Now();
+  // A re-formed batch whose original upload completed before the crash:
+  // the object is there, with exactly these bytes.
+  bool check = b.replay;
+  bool found = false;
+  const bool ok = Retry(b.key, b.records, [&]() -> Status {
+    if (check) {
+      auto there = AlreadyThere(b.key, upload::ObjectDigest{b.body.size(), upload::Md5(b.body), {}});
+      if (!there.ok()) return there.status();
+      check = false;
+      if (*there) return (found = true, Status::OK());
+    }
+    const MonoTime attempt = s_.clock->Now();
+    Status st = store_->Put(b.key, b.body, meta_);
+    s_.m.upload_seconds.Get().Observe(Seconds(s_.clock->Now() - attempt));
+    if (!st.ok()) s_.m.CountFailure("put_object", MetricClass(st), true);
+    return st;
+  });
+  if (!ok) return false;
+  if (found) {
+    spdlog::info("{} was uploaded before the restart; not writing it again", b.key);
+    return true;
+  }
+  CountUploaded(b, b.records, b.body.size(), started);
+  return true;
+}
+
+bool Uploader::PutPart(const batch::SealedBatch& b) {
+  Streaming* stream;
+  {
+    MutexLock lock(&s_.mu);
+    stream = &streams_.try_emplace(b.key, b.key, meta_).first->second;
+    if (stream->failed) return false;
+  }
+  upload::MultipartObject* mp = &stream->object;
+  const MonoTime started = s_.clock->Now();
+  // A part can be empty only as the last of an uncompressed batch whose
+  // size limit fell on a part boundary.
+  if (!b.body.empty() || mp->parts() == 0) {
+    bool vanished = false;
+    const bool ok = Retry(b.key, b.records, [&]() -> Status {
+      const MonoTime attempt = s_.clock->Now();
+      Status st = mp->AddPart(store_, b.body);
+      s_.m.upload_seconds.Get().Observe(Seconds(s_.clock->Now() - attempt));
+      if (!st.ok()) s_.m.CountFailure("upload_part", MetricClass(st), true);
+      if (st.IsNotFound() && mp->parts() > 0) return (vanished = true, Status::OK());
+      return st;
+    });
+    if (vanished) {
+      // Aborted behind our back (a lifecycle rule?): the parts sent are
+      // gone, and only a restart can read their records again.
+      s_.Fatal(fmt::format("the multipart upload of {} is gone (NoSuchUpload; aborted outside shardhose?) with {} "
+                           "part(s) sent; stopping so that the next start re-forms it from the stream",
+                           b.key, mp->parts()));
+      return false;
+    }
+    if (!ok) return false;
+  }
+  stream->records += b.records;
+  if (!b.last_part) {
+    spdlog::debug("uploaded part {} of {} ({} bytes)", mp->parts(), b.key, b.body.size());
+    return true;
+  }
+  bool check = b.replay;
+  bool found = false;
+  const bool ok = Retry(b.key, b.records, [&]() -> Status {
+    if (check) {
+      auto there = AlreadyThere(b.key, mp->digest());
+      if (!there.ok()) return there.status();
+      check = false;
+      if (*there) return (found = true, Status::OK());
+    }
+    Status st = mp->Complete(store_);
+    if (!st.ok()) {
+      s_.m.CountFailure("complete_multipart", MetricClass(st), true);
+      // The answer to a completion that took effect may have been lost:
+      // the upload is then gone, and a retry fails for good.
+      check = true;
+    }
+    return st;
+  });
+  if (!ok) return false;
+  const uint64_t size = mp->digest().size;
+  if (found && mp->parts() > 0 && !b.replay) {
+    spdlog::info("{} is complete (the answer to an earlier attempt was lost)", b.key);
+    CountUploaded(b, stream->records, size, started);
+  } else if (found) {
+    spdlog::info("{} was uploaded before the restart; not writing it again", b.key);
+    Status st = mp->Abort(store_);
+    if (!st.ok()) spdlog::warn("aborting the second upload of {} failed ({})", b.key, st.ToString());
+  } else {
+    CountUploaded(b, stream->records, size, started);
+  }
+  MutexLock lock(&s_.mu);
+  streams_.erase(b.key);
+  return true;
+}
+
+void Uploader::CountUploaded(const batch::SealedBatch& b, uint64_t records, uint64_t size, MonoTime started) {
+  s_.m.objects_out.With({b.tag}).Inc();
+  s_.m.records_out.With({b.tag}).Inc(records);
+  s_.m.bytes_out.With({b.tag}).Inc(size);
+  spdlog::debug("uploaded {} ({} records, {} bytes, {} ms)", b.key, records, size,
+                std::chrono::duration_cast<Millis>(s_.clock->Now() - started).count());
+}
+
+}  // namespace shardhose::pipeline

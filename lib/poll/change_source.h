@@ -1,0 +1,56 @@
+// File: poll/change_source.h
+//
+// What the pipeline asks of "a stream": who it is, its shards with their
+// lineage, and a page of records from a position -- whatever API serves
+// them. The pipeline reads every source the same way (poll/shard_set.h
+// schedules the shards, parents before children).
+//
+// Implementations:
+//   NewKinesisSource - a Kinesis data stream, through a KinesisClient:
+//                      GetRecords polling (kinesis_client.h) or enhanced
+//                      fan-out (efo_reader.h).
+// (DynamoDB Streams is the next one; its records are JSON, not base64.)
+//
+// Each method makes ONE attempt and never sleeps; failures are classified
+// at the edge (aws/retry_class.h) and the caller retries. GetRecords fills
+// *page (reusing its buffers): records, the next iterator ("" once a closed
+// shard is read to its end, with its children), and how far behind the tip
+// the page is.
+//
+// Thread-safety: every method may be called concurrently, for different
+// shards.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "common/status.h"
+#include "poll/kinesis_client.h"
+
+namespace shardhose::poll {
+
+// How a source's records carry their change records.
+enum class RecordFormat {
+  // Kinesis Data Streams for DynamoDB: Data is the base64 of a change
+  // record, possibly KPL-aggregated (decode/kpl.h).
+  kKinesisDynamoDb,
+};
+
+class ChangeSource {
+ public:
+  virtual ~ChangeSource() = default;
+  // Name, ARN, retention; the name is what keys and error lines carry.
+  virtual Result<StreamSummary> Describe() = 0;
+  // Every shard the stream still has (open, and closed within retention).
+  virtual Result<std::vector<ShardInfo>> ListShards() = 0;
+  virtual Result<std::string> GetShardIterator(const std::string& shard_id, const IteratorStart& start) = 0;
+  virtual Status GetRecords(const std::string& iterator, int limit, RecordsPage* page) = 0;
+  virtual RecordFormat format() const = 0;
+};
+
+// The stream `stream` read through `client`. REQUIRES: client outlives
+// the source.
+std::unique_ptr<ChangeSource> NewKinesisSource(KinesisClient* client, StreamRef stream);
+
+}  // namespace shardhose::poll
