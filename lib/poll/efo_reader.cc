@@ -40,8 +40,7 @@ std::string SubscribeBody(const std::string& consumer_arn, const std::string& sh
     WriteJsonString(w, pos.sequence);
   } else if (pos.type == IteratorType::kAtTimestamp) {
     w.Key("Timestamp");
-    w.RawValue(fmt::format("{}.{:03}", pos.timestamp_ms / 1000, pos.timestamp_ms % 1000).c_str(), 0,
-               rapidjson::kNumberType);
+    WriteJsonEpochSeconds(w, pos.timestamp_ms);
   }
   w.EndObject();
   w.EndObject();

@@ -2,8 +2,6 @@
 
 #include <cmath>
 
-#include <fmt/format.h>
-
 #include "poll/kinesis_request.h"
 
 namespace shardhose::poll {
@@ -123,9 +121,7 @@ class KinesisClientImpl final : public KinesisClient {
       w.String(start.sequence.c_str(), static_cast<rapidjson::SizeType>(start.sequence.size()));
     } else if (start.type == IteratorType::kAtTimestamp) {
       w.Key("Timestamp");
-      // Epoch seconds with millisecond precision, as the AWS SDKs send it.
-      w.RawValue(fmt::format("{}.{:03}", start.timestamp_ms / 1000, start.timestamp_ms % 1000).c_str(),
-                 0, rapidjson::kNumberType);
+      WriteJsonEpochSeconds(w, start.timestamp_ms);
     }
     w.EndObject();
     auto resp = Call("GetShardIterator", sb);

@@ -60,6 +60,11 @@ void WriteJsonString(JsonWriter& w, std::string_view s) {
   w.String(s.data(), static_cast<rapidjson::SizeType>(s.size()));
 }
 
+void WriteJsonEpochSeconds(JsonWriter& w, int64_t ms) {
+  const std::string s = fmt::format("{}.{:03}", ms / 1000, ms % 1000);
+  w.RawValue(s.data(), s.size(), rapidjson::kNumberType);
+}
+
 std::string JsonString(const rapidjson::Value& obj, const char* name) {
   if (!obj.IsObject()) return {};
   auto it = obj.FindMember(name);

@@ -28,6 +28,7 @@
 #include <rapidjson/writer.h>
 
 #include <chrono>
+#include <cstdint>
 #include <string>
 #include <string_view>
 
@@ -79,6 +80,10 @@ class KinesisRequestBuilder {
 // JSON helpers (rapidjson) shared by the Kinesis clients.
 using JsonWriter = rapidjson::Writer<rapidjson::StringBuffer>;
 void WriteJsonString(JsonWriter& w, std::string_view s);
+// `ms` (epoch milliseconds, >= 0) as a JSON number of epoch seconds with
+// millisecond precision, 1716200000.123, as the AWS SDKs send Kinesis
+// timestamps.
+void WriteJsonEpochSeconds(JsonWriter& w, int64_t ms);
 // The string member `name` of `obj`, or "" if absent, not a string, or
 // `obj` is not an object.
 std::string JsonString(const rapidjson::Value& obj, const char* name);

@@ -511,6 +511,21 @@ TEST_F(EfoClientTest, NetworkErrorsAndCutMessagesAreNetworkErrors) {
   for (const auto& c : calls) EXPECT_NE(c.body.find(R"({"Type":"TRIM_HORIZON"})"), std::string::npos);
 }
 
+TEST_F(EfoClientTest, SubscribesAtATimestamp) {
+  Answer a;
+  a.body = RecordsEvent("601", "601");
+  a.hold = true;
+  http_.Script(a);
+  RecordsPage page;
+  const std::string it = EncodeEfoIterator(kShard, IteratorStart{IteratorType::kAtTimestamp, "", 1716200000123});
+  ASSERT_TRUE(efo_->GetRecords(StreamRef{"", kStreamArn}, it, 10000, &page).ok());
+  auto calls = http_.streams();
+  ASSERT_EQ(calls.size(), 1u);
+  EXPECT_NE(calls[0].body.find(R"("StartingPosition":{"Type":"AT_TIMESTAMP","Timestamp":1716200000.123}})"),
+            std::string::npos)
+      << calls[0].body;
+}
+
 TEST_F(EfoClientTest, TheShardsEndPassesChildShardsOn) {
   Answer end;
   end.body = Wire(Event("SubscribeToShardEvent",

@@ -5,6 +5,8 @@
 
 #include <gtest/gtest.h>
 
+#include "poll/kinesis_client.h"
+
 namespace shardhose::poll {
 namespace {
 
@@ -139,6 +141,33 @@ TEST(KinesisJson, Helpers) {
   EXPECT_EQ(JsonString(d, "n"), "");
   EXPECT_EQ(JsonString(d, "missing"), "");
   EXPECT_EQ(JsonString(d["n"], "s"), "");
+}
+
+TEST(KinesisJson, EpochSecondsWithMilliseconds) {
+  rapidjson::StringBuffer sb;
+  JsonWriter w(sb);
+  w.StartArray();
+  WriteJsonEpochSeconds(w, 1716200000123);
+  WriteJsonEpochSeconds(w, 1716200000007);
+  WriteJsonEpochSeconds(w, 0);
+  w.EndArray();
+  EXPECT_EQ(std::string(sb.GetString(), sb.GetSize()), "[1716200000.123,1716200000.007,0.000]");
+}
+
+// AT_TIMESTAMP once sent "Timestamp":} (a raw value written with length 0).
+TEST_F(KinesisRequestTest, GetShardIteratorAtTimestampSendsValidJson) {
+  ScriptedHttp http;
+  http.answer = aws::HttpResponse{200, {}, R"({"ShardIterator":"AAAA"})"};
+  KinesisOptions o;
+  o.endpoint_url = "http://localhost:4567";
+  auto kinesis = NewKinesisClient(o, &http, creds_.get(), &clock_);
+  auto it = kinesis->GetShardIterator(StreamRef{"s", ""}, "shardId-000000000001",
+                                      IteratorStart{IteratorType::kAtTimestamp, "", 1716200000123});
+  ASSERT_TRUE(it.ok()) << it.status().ToString();
+  EXPECT_EQ(
+      http.last_body,
+      R"({"StreamName":"s","ShardId":"shardId-000000000001","ShardIteratorType":"AT_TIMESTAMP",)"
+      R"("Timestamp":1716200000.123})");
 }
 
 }  // namespace
