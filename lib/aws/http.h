@@ -20,11 +20,38 @@
 //     Content-Type of its own. Redirects are not followed. Error messages
 //     name the URL without its query (presigned queries carry secrets).
 //
-// Thread-safety: Send() may be called concurrently from any number of
-// threads. Connections are pooled and reused (keep-alive).
+// Contract of Stream() (a long response read as it arrives, e.g. Kinesis
+// SubscribeToShard's HTTP/2 event stream, open for up to 5 minutes):
+//   - Sends the request as Send() does (but in HTTP/2 if asked), then
+//     calls `on_head(head)` once with the final status and headers (head.body
+//     empty; interim 1xx responses are skipped), and `on_body(bytes)` with
+//     the body's bytes in order as they arrive, in pieces of any size > 0.
+//     Both run on the calling thread; they may block (reading stops, and
+//     TCP or HTTP/2 flow control holds the server back).
+//   - Returns StreamEnd::kComplete when the whole response arrived (any
+//     status, as Send()), StreamEnd::kStopped when a callback returned
+//     false or `*stop` was seen true: the transfer is abandoned and its
+//     connection closed. `*stop` may be set from any thread and is seen
+//     within about a second, also while no bytes arrive.
+//   - Errors as Send(): RetryClass::kNetwork when no complete response
+//     arrived (connect failure, reset, TLS failure, the request's
+//     `timeout` -- the whole stream, 0 = none, which a stream usually
+//     wants -- a stall (see stall_timeout), the connection ending
+//     mid-body); the callbacks may have seen part of the response by then.
+//     InvalidArgument for an unusable URL. Never retries, never sleeps.
+//   - `body_sink` is ignored. Each stream runs on a connection of its own,
+//     closed at the end (streams are few and long; none is pooled).
+//   The default implementation, for test doubles that answer only Send(),
+//   sends with Send() and delivers the whole body in one piece.
+//
+// Thread-safety: Send() and Stream() may be called concurrently from any
+// number of threads. Send()'s connections are pooled and reused
+// (keep-alive).
 #pragma once
 
+#include <atomic>
 #include <chrono>
+#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -71,13 +98,41 @@ struct HttpResponse {
   std::string_view Header(std::string_view name) const;  // case-insensitive
 };
 
+// How a Stream() is read (see the contract at the top).
+struct HttpStreamOptions {
+  // HTTP/2: negotiated by ALPN for https:// (HTTP/1.1 if the server does
+  // not offer h2), by prior knowledge for http:// (the server must speak
+  // h2c). false = HTTP/1.1, as Send().
+  bool http2 = false;
+  // No byte of the response for this long (from the start, or since the
+  // last byte, time spent in the callbacks not counted) ends the stream
+  // with kNetwork; 0 = no limit. Checked about once a second.
+  std::chrono::milliseconds stall_timeout{0};
+  // Polled while streaming; true stops the stream (kStopped).
+  // REQUIRES: outlives Stream(). nullptr = never.
+  const std::atomic<bool>* stop = nullptr;
+  // The response head: final status and headers. false = stop. nullptr =
+  // go on.
+  std::function<bool(const HttpResponse& head)> on_head;
+  // The next bytes of the body. false = stop. Required.
+  std::function<bool(std::string_view bytes)> on_body;
+};
+
+enum class StreamEnd {
+  kComplete,  // the whole response arrived
+  kStopped,   // a callback returned false, or *stop was set
+};
+
 class HttpClient {
  public:
   virtual ~HttpClient() = default;
   virtual Result<HttpResponse> Send(const HttpRequest& request) = 0;
+  // REQUIRES: options.on_body is set.
+  virtual Result<StreamEnd> Stream(const HttpRequest& request, const HttpStreamOptions& options);
 };
 
-// The libcurl implementation. Thread-safe; keeps a pool of easy handles.
+// The libcurl implementation. Thread-safe; keeps a pool of easy handles
+// for Send(); each Stream() uses a handle of its own.
 std::unique_ptr<HttpClient> NewCurlHttpClient();
 
 // URI-encodes per SigV4 rules: unreserved characters (A-Z a-z 0-9 - _ . ~)

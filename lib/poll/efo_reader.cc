@@ -1,66 +1,18 @@
 #include "poll/efo_reader.h"
 
-#include <curl/curl.h>
-
+#include <atomic>
 #include <map>
 #include <thread>
 #include <vector>
 
 #include <fmt/format.h>
-#include <rapidjson/document.h>
-#include <rapidjson/stringbuffer.h>
-#include <rapidjson/writer.h>
 #include <spdlog/spdlog.h>
 
 #include "aws/retry_class.h"
-#include "aws/sigv4.h"
+#include "poll/kinesis_request.h"
 
 namespace shardhose::poll {
 namespace {
-
-using Writer = rapidjson::Writer<rapidjson::StringBuffer>;
-
-void Str(Writer& w, const std::string& s) { w.String(s.c_str(), static_cast<rapidjson::SizeType>(s.size())); }
-
-std::string GetString(const rapidjson::Value& obj, const char* name) {
-  if (!obj.IsObject()) return {};
-  auto it = obj.FindMember(name);
-  if (it == obj.MemberEnd() || !it->value.IsString()) return {};
-  return std::string(it->value.GetString(), it->value.GetStringLength());
-}
-
-std::string DefaultUrl(const EfoOptions& o) {
-  std::string url =
-      o.endpoint_url.empty() ? fmt::format("https://kinesis.{}.amazonaws.com/", o.region) : o.endpoint_url;
-  if (url.find('/', url.find("://") + 3) == std::string::npos) url += '/';
-  return url;
-}
-
-// A signed Kinesis JSON request (not yet sent).
-Result<aws::HttpRequest> SignedRequest(const EfoOptions& o, const std::string& url, std::string_view op,
-                                       std::string_view body, aws::CredentialsProvider* creds, Clock* clock) {
-  auto c = creds->Get();
-  if (!c.ok()) return c.status();
-  aws::HttpRequest req;
-  req.method = "POST";
-  req.url = url;
-  req.body = body;
-  req.timeout = o.call_timeout;
-  req.connect_timeout = o.connect_timeout;
-  req.SetHeader("Content-Type", "application/x-amz-json-1.1");
-  req.SetHeader("X-Amz-Target", fmt::format("Kinesis_20131202.{}", op));
-  aws::SigningParams params;
-  params.region = o.region;
-  params.service = "kinesis";
-  params.time = clock->WallNow();
-  SHARDHOSE_RETURN_IF_ERROR(aws::SignRequest(&req, *c, params));
-  return req;
-}
-
-struct CurlSlist {
-  curl_slist* list = nullptr;
-  ~CurlSlist() { curl_slist_free_all(list); }
-};
 
 // A failed SubscribeToShard, classified. ResourceInUseException there
 // means the consumer's previous subscription to the shard is still active
@@ -71,24 +23,48 @@ Status SubscribeError(Status st) {
   return Status::Unavailable(st.message()).WithPeer(RetryClass::kThrottled, "ResourceInUseException");
 }
 
+std::string SubscribeBody(const std::string& consumer_arn, const std::string& shard, const IteratorStart& pos) {
+  rapidjson::StringBuffer sb;
+  JsonWriter w(sb);
+  w.StartObject();
+  w.Key("ConsumerARN");
+  WriteJsonString(w, consumer_arn);
+  w.Key("ShardId");
+  WriteJsonString(w, shard);
+  w.Key("StartingPosition");
+  w.StartObject();
+  w.Key("Type");
+  WriteJsonString(w, IteratorTypeName(pos.type));
+  if (pos.type == IteratorType::kAfterSequenceNumber || pos.type == IteratorType::kAtSequenceNumber) {
+    w.Key("SequenceNumber");
+    WriteJsonString(w, pos.sequence);
+  } else if (pos.type == IteratorType::kAtTimestamp) {
+    w.Key("Timestamp");
+    WriteJsonEpochSeconds(w, pos.timestamp_ms);
+  }
+  w.EndObject();
+  w.EndObject();
+  return std::string(sb.GetString(), sb.GetSize());
+}
+
 // One shard's subscription: a thread streaming SubscribeToShard answers
 // into a queue of parsed pages.
 class Subscription {
  public:
-  Subscription(const EfoOptions& options, std::string url, std::string consumer_arn, std::string shard,
-               IteratorStart start, std::string expected, aws::CredentialsProvider* creds, Clock* clock)
+  Subscription(const EfoOptions& options, const KinesisRequestBuilder& requests, aws::HttpClient* http,
+               std::string consumer_arn, std::string shard, IteratorStart start, std::string expected)
       : options_(options),
-        url_(std::move(url)),
+        requests_(requests),
+        http_(http),
         consumer_arn_(std::move(consumer_arn)),
         shard_(std::move(shard)),
-        creds_(creds),
-        clock_(clock),
         expected_(std::move(expected)),
         queue_(options.max_buffered_events) {
     thread_ = std::thread([this, start] { Run(start); });
   }
   ~Subscription() {
-    queue_.Stop();
+    stop_ = true;   // ends a stream waiting for bytes
+    queue_.Stop();  // ends a Push waiting for room, and the pause in Run
     thread_.join();
   }
 
@@ -105,7 +81,7 @@ class Subscription {
       bool shard_end = false;
       int events = 0;
       st = StreamOnce(&pos, &shard_end, &events);
-      if (queue_.stopped() || shard_end || !st.ok()) break;
+      if (stop_ || shard_end || !st.ok()) break;
       // The server ended the subscription (5 minutes on AWS): continue
       // from the last continuation sequence number. An answer without any
       // event is not progress; pause so a misbehaving server cannot spin us.
@@ -115,133 +91,79 @@ class Subscription {
     queue_.Finish(st);
   }
 
-  struct Transfer {
-    Subscription* self;
-    CURL* curl;
-    EventStreamDecoder decoder;
-    std::vector<EventMessage> messages;
-    long status = 0;
-    std::string error_body;
-    Status error;
+  // One SubscribeToShard answer as it is read.
+  struct Answer {
     IteratorStart* pos;
     bool* shard_end;
     int* events;
+    EventStreamDecoder decoder;
+    std::vector<EventMessage> messages;
+    aws::HttpResponse head;  // body: an error answer's (first 64 KiB)
+    Status error;            // a failing event or bad framing
   };
 
-  static size_t OnData(char* data, size_t size, size_t n, void* user) {
-    auto* t = static_cast<Transfer*>(user);
-    const size_t len = size * n;
-    if (t->status == 0) curl_easy_getinfo(t->curl, CURLINFO_RESPONSE_CODE, &t->status);
-    if (t->status != 200) {
-      if (t->error_body.size() < 65536) t->error_body.append(data, std::min<size_t>(len, 65536));
-      return len;
+  // Body bytes: an error answer's are kept; a 200's are decoded and their
+  // events queued. False stops the stream (an error, the shard's end, or
+  // stopping).
+  bool OnBody(Answer* a, std::string_view bytes) {
+    if (a->head.status != 200) {
+      if (a->head.body.size() < 65536) a->head.body.append(bytes.substr(0, 65536));
+      return true;
     }
-    t->messages.clear();
-    Status st = t->decoder.Feed(std::string_view(data, len), &t->messages);
-    for (auto& m : t->messages) {
+    a->messages.clear();
+    Status st = a->decoder.Feed(bytes, &a->messages);
+    for (auto& m : a->messages) {
       auto page = std::make_unique<RecordsPage>();
       auto r = PageFromEvent(std::move(m), page.get());
       if (!r.ok()) {
-        t->error = r.status();
-        return 0;
+        a->error = r.status();
+        return false;
       }
       if (!*r) continue;
-      ++*t->events;
+      ++*a->events;
       const bool end = page->continuation_seq.empty();
-      if (!end) *t->pos = IteratorStart{IteratorType::kAfterSequenceNumber, page->continuation_seq, 0};
-      if (!t->self->queue_.Push(std::move(page))) return 0;  // stopping
+      if (!end) *a->pos = IteratorStart{IteratorType::kAfterSequenceNumber, page->continuation_seq, 0};
+      if (!queue_.Push(std::move(page))) return false;  // stopping
       if (end) {
-        *t->shard_end = true;
-        return 0;
+        *a->shard_end = true;
+        return false;
       }
     }
     if (!st.ok()) {
-      t->error = st.WithContext("SubscribeToShard").WithPeer(RetryClass::kNetwork, "");
-      return 0;
+      a->error = st.WithContext("SubscribeToShard").WithPeer(RetryClass::kNetwork, "");
+      return false;
     }
-    return len;
-  }
-
-  static int OnProgress(void* user, curl_off_t, curl_off_t, curl_off_t, curl_off_t) {
-    auto* t = static_cast<Transfer*>(user);
-    return t->self->queue_.stopped() ? 1 : 0;
+    return true;
   }
 
   // One SubscribeToShard call from *pos. OK when the server ended the
   // stream cleanly (or on stop / shard end).
   Status StreamOnce(IteratorStart* pos, bool* shard_end, int* events) {
-    rapidjson::StringBuffer sb;
-    Writer w(sb);
-    w.StartObject();
-    w.Key("ConsumerARN");
-    Str(w, consumer_arn_);
-    w.Key("ShardId");
-    Str(w, shard_);
-    w.Key("StartingPosition");
-    w.StartObject();
-    w.Key("Type");
-    auto type = IteratorTypeName(pos->type);
-    w.String(type.data(), static_cast<rapidjson::SizeType>(type.size()));
-    if (pos->type == IteratorType::kAfterSequenceNumber || pos->type == IteratorType::kAtSequenceNumber) {
-      w.Key("SequenceNumber");
-      Str(w, pos->sequence);
-    } else if (pos->type == IteratorType::kAtTimestamp) {
-      w.Key("Timestamp");
-      w.RawValue(fmt::format("{}.{:03}", pos->timestamp_ms / 1000, pos->timestamp_ms % 1000).c_str(), 0,
-                 rapidjson::kNumberType);
-    }
-    w.EndObject();
-    w.EndObject();
-    const std::string body = sb.GetString();
-    auto req = SignedRequest(options_, url_, "SubscribeToShard", body, creds_, clock_);
+    const std::string body = SubscribeBody(consumer_arn_, shard_, *pos);
+    auto req = requests_.Build("SubscribeToShard", body);
     if (!req.ok()) return req.status();
-
-    CURL* curl = curl_easy_init();
-    if (curl == nullptr) return Status::Internal("curl_easy_init failed");
-    CurlSlist headers;
-    for (const auto& h : req->headers) {
-      if (h.name == "Content-Length" || h.name == "content-length") continue;  // curl sets it
-      headers.list = curl_slist_append(headers.list, fmt::format("{}: {}", h.name, h.value).c_str());
-    }
-    headers.list = curl_slist_append(headers.list, "Expect:");
-    Transfer t{this, curl, EventStreamDecoder(options_.max_message_bytes), {}, 0, {}, Status::OK(),
-               pos, shard_end, events};
-    const bool tls = url_.rfind("https://", 0) == 0;
-    curl_easy_setopt(curl, CURLOPT_URL, url_.c_str());
-    curl_easy_setopt(curl, CURLOPT_HTTP_VERSION,
-                     tls ? long{CURL_HTTP_VERSION_2TLS} : long{CURL_HTTP_VERSION_2_PRIOR_KNOWLEDGE});
-    curl_easy_setopt(curl, CURLOPT_POST, 1L);
-    curl_easy_setopt(curl, CURLOPT_POSTFIELDS, body.data());
-    curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE, static_cast<long>(body.size()));
-    curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers.list);
-    curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(options_.connect_timeout.count()));
-    curl_easy_setopt(curl, CURLOPT_LOW_SPEED_LIMIT, 1L);
-    curl_easy_setopt(curl, CURLOPT_LOW_SPEED_TIME, static_cast<long>(options_.stall_timeout.count()));
-    curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, &Subscription::OnData);
-    curl_easy_setopt(curl, CURLOPT_WRITEDATA, &t);
-    curl_easy_setopt(curl, CURLOPT_NOPROGRESS, 0L);
-    curl_easy_setopt(curl, CURLOPT_XFERINFOFUNCTION, &Subscription::OnProgress);
-    curl_easy_setopt(curl, CURLOPT_XFERINFODATA, &t);
+    req->timeout = std::chrono::milliseconds(0);  // up to 5 minutes; stall_timeout guards it
+    Answer a{pos, shard_end, events, EventStreamDecoder(options_.max_message_bytes), {}, {}, Status::OK()};
+    aws::HttpStreamOptions stream;
+    stream.http2 = true;  // SubscribeToShard is HTTP/2 only
+    stream.stall_timeout = options_.stall_timeout;
+    stream.stop = &stop_;
+    stream.on_head = [&a](const aws::HttpResponse& head) {
+      a.head = head;
+      return true;
+    };
+    stream.on_body = [this, &a](std::string_view bytes) { return OnBody(&a, bytes); };
     spdlog::debug("shard {}: SubscribeToShard {} {}", shard_, IteratorTypeName(pos->type), pos->sequence);
-    const CURLcode rc = curl_easy_perform(curl);
-    if (t.status == 0) curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &t.status);
-    curl_easy_cleanup(curl);
+    const Result<aws::StreamEnd> end = http_->Stream(*req, stream);
 
-    if (queue_.stopped()) return Status::OK();
+    if (stop_) return Status::OK();
     if (*shard_end) return Status::OK();
-    if (!t.error.ok()) return t.error;
-    if (t.status != 200 && t.status != 0) {
-      aws::HttpResponse resp;
-      resp.status = static_cast<int>(t.status);
-      resp.body = std::move(t.error_body);
-      return SubscribeError(aws::ClassifyResponse("SubscribeToShard", resp));
+    if (!a.error.ok()) return a.error;
+    if (a.head.status != 200 && a.head.status != 0) {
+      return SubscribeError(aws::ClassifyResponse("SubscribeToShard", a.head));
     }
-    if (rc != CURLE_OK) {
-      return Status::Unavailable(fmt::format("SubscribeToShard {}: {}", shard_, curl_easy_strerror(rc)))
-          .WithPeer(RetryClass::kNetwork, "");
-    }
-    if (t.decoder.buffered() > 0) {
+    if (!end.ok()) return end.status().WithContext(fmt::format("SubscribeToShard {}", shard_));
+    if (a.decoder.buffered() > 0) {
       return Status::Unavailable("SubscribeToShard: the stream ended inside a message")
           .WithPeer(RetryClass::kNetwork, "");
     }
@@ -249,12 +171,12 @@ class Subscription {
   }
 
   const EfoOptions& options_;
-  const std::string url_;
+  const KinesisRequestBuilder& requests_;
+  aws::HttpClient* const http_;
   const std::string consumer_arn_;
   const std::string shard_;
-  aws::CredentialsProvider* creds_;
-  Clock* clock_;
   std::string expected_;  // touched only by the one GetRecords caller of this shard
+  std::atomic<bool> stop_{false};
   EfoEventQueue queue_;
   std::thread thread_;
 };
@@ -263,9 +185,11 @@ class EfoClient final : public KinesisClient {
  public:
   EfoClient(EfoOptions options, KinesisClient* polling, aws::HttpClient* http, aws::CredentialsProvider* creds,
             Clock* clock)
-      : options_(std::move(options)), polling_(polling), http_(http), creds_(creds), clock_(clock) {
-    url_ = DefaultUrl(options_);
-  }
+      : options_(std::move(options)),
+        polling_(polling),
+        http_(http),
+        clock_(clock),
+        requests_(Endpoint(options_), creds, clock) {}
 
   ~EfoClient() override {
     std::map<std::string, std::unique_ptr<Subscription>> subs;
@@ -305,7 +229,7 @@ class EfoClient final : public KinesisClient {
       auto& slot = subs_[shard];
       if (slot == nullptr || slot->expected() != iterator || slot->queue().ended()) {
         old = std::move(slot);
-        slot = std::make_unique<Subscription>(options_, url_, *consumer, shard, start, iterator, creds_, clock_);
+        slot = std::make_unique<Subscription>(options_, requests_, http_, *consumer, shard, start, iterator);
       }
       sub = slot.get();
     }
@@ -333,26 +257,29 @@ class EfoClient final : public KinesisClient {
   }
 
  private:
+  static KinesisEndpoint Endpoint(const EfoOptions& o) {
+    KinesisEndpoint e;
+    e.region = o.region;
+    e.endpoint_url = o.endpoint_url;
+    e.timeout = o.call_timeout;
+    e.connect_timeout = o.connect_timeout;
+    return e;
+  }
+
   Result<aws::HttpResponse> Call(std::string_view op, const std::string& body) {
-    auto req = SignedRequest(options_, url_, op, body, creds_, clock_);
-    if (!req.ok()) return req.status();
-    auto resp = http_->Send(*req);
-    if (!resp.ok()) return resp.status().WithContext(op);
-    Status st = aws::ClassifyResponse(op, *resp);
-    if (!st.ok()) return st;
-    return std::move(resp).value();
+    return requests_.Call(http_, op, body);
   }
 
   std::string ConsumerBody(const std::string& stream_arn) {
     rapidjson::StringBuffer sb;
-    Writer w(sb);
+    JsonWriter w(sb);
     w.StartObject();
     w.Key("StreamARN");
-    Str(w, stream_arn);
+    WriteJsonString(w, stream_arn);
     w.Key("ConsumerName");
-    Str(w, options_.consumer_name);
+    WriteJsonString(w, options_.consumer_name);
     w.EndObject();
-    return sb.GetString();
+    return std::string(sb.GetString(), sb.GetSize());
   }
 
   // Describes the consumer: its ARN and status.
@@ -360,12 +287,12 @@ class EfoClient final : public KinesisClient {
     auto resp = Call("DescribeStreamConsumer", ConsumerBody(stream_arn));
     if (!resp.ok()) return resp.status();
     rapidjson::Document d;
-    d.Parse<rapidjson::kParseIterativeFlag>(resp->body.data(), resp->body.size());
+    ParseJsonInPlace(resp->body, &d);
     if (d.HasParseError() || !d.IsObject() || !d.HasMember("ConsumerDescription")) {
       return Status::Internal("DescribeStreamConsumer: unexpected answer");
     }
     const auto& c = d["ConsumerDescription"];
-    std::pair<std::string, std::string> out{GetString(c, "ConsumerARN"), GetString(c, "ConsumerStatus")};
+    std::pair<std::string, std::string> out{JsonString(c, "ConsumerARN"), JsonString(c, "ConsumerStatus")};
     if (out.first.empty()) return Status::Internal("DescribeStreamConsumer: no ConsumerARN");
     return out;
   }
@@ -409,9 +336,8 @@ class EfoClient final : public KinesisClient {
   const EfoOptions options_;
   KinesisClient* polling_;
   aws::HttpClient* http_;
-  aws::CredentialsProvider* creds_;
   Clock* clock_;
-  std::string url_;
+  const KinesisRequestBuilder requests_;
 
   std::mutex consumer_mu_;
   std::string consumer_arn_;  // guarded by consumer_mu_

@@ -24,8 +24,9 @@
 //                                         subscription.
 //
 // Subscriptions. One per shard, started by the first GetRecords for it and
-// run by its own thread (one libcurl HTTP/2 stream: prior knowledge for
-// http://, ALPN for https://, SigV4-signed). Decoded events queue up (at
+// run by its own thread (one HTTP/2 stream, aws::HttpClient::Stream():
+// prior knowledge for http://, ALPN for https://; the request built and
+// SigV4-signed by kinesis_request.h). Decoded events queue up (at
 // most `max_buffered_events`; the reading thread then stops reading and
 // HTTP/2 flow control holds the server back). When the server ends the
 // subscription (every 5 minutes on AWS) the thread resubscribes at once

@@ -2,13 +2,7 @@
 
 #include <cmath>
 
-#include <fmt/format.h>
-#include <rapidjson/document.h>
-#include <rapidjson/stringbuffer.h>
-#include <rapidjson/writer.h>
-
-#include "aws/retry_class.h"
-#include "aws/sigv4.h"
+#include "poll/kinesis_request.h"
 
 namespace shardhose::poll {
 
@@ -25,79 +19,54 @@ std::string_view IteratorTypeName(IteratorType t) {
 
 namespace {
 
-std::string GetString(const rapidjson::Value& obj, const char* name) {
-  if (!obj.IsObject()) return {};
-  auto it = obj.FindMember(name);
-  if (it == obj.MemberEnd() || !it->value.IsString()) return {};
-  return std::string(it->value.GetString(), it->value.GetStringLength());
-}
-
-using Writer = rapidjson::Writer<rapidjson::StringBuffer>;
-
-// Parses an answer body in place. rapidjson's SSE2 scanning may read up to
-// 15 bytes past the terminating NUL (within its 16-byte block), so the body
-// is padded to keep those reads inside the allocation; the iterative parser
-// bounds the stack whatever the nesting.
-void ParseBody(std::string& body, rapidjson::Document* d) {
-  const size_t size = body.size();
-  body.append(16, '\0');
-  body.resize(size);
-  d->ParseInsitu<rapidjson::kParseIterativeFlag>(body.data());
-}
-
-void AddStream(Writer& w, const StreamRef& s) {
+void AddStream(JsonWriter& w, const StreamRef& s) {
   if (!s.arn.empty()) {
     w.Key("StreamARN");
-    w.String(s.arn.c_str(), static_cast<rapidjson::SizeType>(s.arn.size()));
+    WriteJsonString(w, s.arn);
   } else {
     w.Key("StreamName");
-    w.String(s.name.c_str(), static_cast<rapidjson::SizeType>(s.name.size()));
+    WriteJsonString(w, s.name);
   }
 }
 
 ShardInfo ParseShard(const rapidjson::Value& v) {
   ShardInfo s;
   if (!v.IsObject()) return s;
-  s.id = GetString(v, "ShardId");
-  s.parent = GetString(v, "ParentShardId");
-  s.adjacent_parent = GetString(v, "AdjacentParentShardId");
+  s.id = JsonString(v, "ShardId");
+  s.parent = JsonString(v, "ParentShardId");
+  s.adjacent_parent = JsonString(v, "AdjacentParentShardId");
   auto range = v.FindMember("SequenceNumberRange");
   if (range != v.MemberEnd() && range->value.IsObject()) {
-    s.starting_seq = GetString(range->value, "StartingSequenceNumber");
-    s.ending_seq = GetString(range->value, "EndingSequenceNumber");
+    s.starting_seq = JsonString(range->value, "StartingSequenceNumber");
+    s.ending_seq = JsonString(range->value, "EndingSequenceNumber");
   }
   return s;
 }
 
 class KinesisClientImpl final : public KinesisClient {
  public:
-  KinesisClientImpl(KinesisOptions options, aws::HttpClient* http, aws::CredentialsProvider* creds,
+  KinesisClientImpl(const KinesisOptions& options, aws::HttpClient* http, aws::CredentialsProvider* creds,
                     Clock* clock)
-      : options_(std::move(options)), http_(http), creds_(creds), clock_(clock) {
-    url_ = options_.endpoint_url.empty()
-               ? fmt::format("https://kinesis.{}.amazonaws.com/", options_.region)
-               : options_.endpoint_url;
-    if (url_.find('/', url_.find("://") + 3) == std::string::npos) url_ += '/';
-  }
+      : http_(http), requests_(Endpoint(options), creds, clock) {}
 
   Result<StreamSummary> DescribeStreamSummary(const StreamRef& stream) override {
     rapidjson::StringBuffer sb;
-    Writer w(sb);
+    JsonWriter w(sb);
     w.StartObject();
     AddStream(w, stream);
     w.EndObject();
-    auto resp = Call("DescribeStreamSummary", sb.GetString());
+    auto resp = Call("DescribeStreamSummary", sb);
     if (!resp.ok()) return resp.status();
     rapidjson::Document d;
-    ParseBody(resp->body, &d);
+    ParseJsonInPlace(resp->body, &d);
     if (d.HasParseError() || !d.IsObject() || !d.HasMember("StreamDescriptionSummary")) {
       return Status::Internal("DescribeStreamSummary: unexpected answer");
     }
     const auto& s = d["StreamDescriptionSummary"];
     StreamSummary out;
-    out.name = GetString(s, "StreamName");
-    out.arn = GetString(s, "StreamARN");
-    out.status = GetString(s, "StreamStatus");
+    out.name = JsonString(s, "StreamName");
+    out.arn = JsonString(s, "StreamARN");
+    out.status = JsonString(s, "StreamStatus");
     if (s.HasMember("RetentionPeriodHours") && s["RetentionPeriodHours"].IsInt64())
       out.retention_hours = s["RetentionPeriodHours"].GetInt64();
     if (s.HasMember("OpenShardCount") && s["OpenShardCount"].IsInt64())
@@ -110,7 +79,7 @@ class KinesisClientImpl final : public KinesisClient {
     std::string token;
     for (int page = 0; page < 100000; ++page) {
       rapidjson::StringBuffer sb;
-      Writer w(sb);
+      JsonWriter w(sb);
       w.StartObject();
       if (token.empty()) {
         AddStream(w, stream);
@@ -119,10 +88,10 @@ class KinesisClientImpl final : public KinesisClient {
         w.String(token.c_str(), static_cast<rapidjson::SizeType>(token.size()));
       }
       w.EndObject();
-      auto resp = Call("ListShards", sb.GetString());
+      auto resp = Call("ListShards", sb);
       if (!resp.ok()) return resp.status();
       rapidjson::Document d;
-      ParseBody(resp->body, &d);
+      ParseJsonInPlace(resp->body, &d);
       if (d.HasParseError() || !d.IsObject() || !d.HasMember("Shards") || !d["Shards"].IsArray()) {
         return Status::Internal("ListShards: unexpected answer");
       }
@@ -130,7 +99,7 @@ class KinesisClientImpl final : public KinesisClient {
         ShardInfo info = ParseShard(s);
         if (!info.id.empty()) shards.push_back(std::move(info));
       }
-      token = GetString(d, "NextToken");
+      token = JsonString(d, "NextToken");
       if (token.empty()) return shards;
     }
     return Status::Internal("ListShards: too many pages");
@@ -139,7 +108,7 @@ class KinesisClientImpl final : public KinesisClient {
   Result<std::string> GetShardIterator(const StreamRef& stream, const std::string& shard_id,
                                        const IteratorStart& start) override {
     rapidjson::StringBuffer sb;
-    Writer w(sb);
+    JsonWriter w(sb);
     w.StartObject();
     AddStream(w, stream);
     w.Key("ShardId");
@@ -152,16 +121,14 @@ class KinesisClientImpl final : public KinesisClient {
       w.String(start.sequence.c_str(), static_cast<rapidjson::SizeType>(start.sequence.size()));
     } else if (start.type == IteratorType::kAtTimestamp) {
       w.Key("Timestamp");
-      // Epoch seconds with millisecond precision, as the AWS SDKs send it.
-      w.RawValue(fmt::format("{}.{:03}", start.timestamp_ms / 1000, start.timestamp_ms % 1000).c_str(),
-                 0, rapidjson::kNumberType);
+      WriteJsonEpochSeconds(w, start.timestamp_ms);
     }
     w.EndObject();
-    auto resp = Call("GetShardIterator", sb.GetString());
+    auto resp = Call("GetShardIterator", sb);
     if (!resp.ok()) return resp.status();
     rapidjson::Document d;
-    ParseBody(resp->body, &d);
-    std::string it = d.HasParseError() ? std::string() : GetString(d, "ShardIterator");
+    ParseJsonInPlace(resp->body, &d);
+    std::string it = d.HasParseError() ? std::string() : JsonString(d, "ShardIterator");
     if (it.empty()) return Status::Internal("GetShardIterator: no ShardIterator in answer");
     return it;
   }
@@ -169,7 +136,7 @@ class KinesisClientImpl final : public KinesisClient {
   Status GetRecords(const StreamRef& stream, const std::string& iterator, int limit,
                     RecordsPage* page) override {
     rapidjson::StringBuffer sb;
-    Writer w(sb);
+    JsonWriter w(sb);
     w.StartObject();
     w.Key("ShardIterator");
     w.String(iterator.c_str(), static_cast<rapidjson::SizeType>(iterator.size()));
@@ -181,50 +148,28 @@ class KinesisClientImpl final : public KinesisClient {
     }
     w.EndObject();
     // The answer (up to 10 MB) goes straight into the page's reused buffer.
-    auto resp = Call("GetRecords", sb.GetString(), &page->body);
+    auto resp = Call("GetRecords", sb, &page->body);
     if (!resp.ok()) return resp.status();
     return ParseGetRecords(page);
   }
 
  private:
-  // One signed JSON call. With `body_sink`, a successful answer's body is
-  // left there (HttpRequest::body_sink); an error answer's is moved back
-  // into the response to be classified.
-  Result<aws::HttpResponse> Call(std::string_view op, std::string body, std::string* body_sink = nullptr) {
-    auto creds = creds_->Get();
-    if (!creds.ok()) return creds.status();
-    aws::HttpRequest req;
-    req.method = "POST";
-    req.url = url_;
-    req.body = body;
-    req.timeout = options_.timeout;
-    req.body_sink = body_sink;
-    req.SetHeader("Content-Type", "application/x-amz-json-1.1");
-    req.SetHeader("X-Amz-Target", fmt::format("Kinesis_20131202.{}", op));
-    aws::SigningParams params;
-    params.region = options_.region;
-    params.service = "kinesis";
-    params.time = clock_->WallNow();
-    SHARDHOSE_RETURN_IF_ERROR(aws::SignRequest(&req, *creds, params));
-    auto resp = http_->Send(req);
-    if (!resp.ok()) return resp.status().WithContext(op);
-    if (body_sink != nullptr) {
-      if (resp->status != 200) {
-        resp->body = std::move(*body_sink);
-      } else if (body_sink->empty() && !resp->body.empty()) {
-        *body_sink = std::move(resp->body);  // a client that ignores body_sink (a test double)
-      }
-    }
-    Status st = aws::ClassifyResponse(op, *resp);
-    if (!st.ok()) return st;
-    return std::move(resp).value();
+  static KinesisEndpoint Endpoint(const KinesisOptions& o) {
+    KinesisEndpoint e;
+    e.region = o.region;
+    e.endpoint_url = o.endpoint_url;
+    e.timeout = o.timeout;
+    return e;
   }
 
-  KinesisOptions options_;
+  // One signed JSON call (KinesisRequestBuilder::Call).
+  Result<aws::HttpResponse> Call(std::string_view op, const rapidjson::StringBuffer& body,
+                                 std::string* body_sink = nullptr) {
+    return requests_.Call(http_, op, std::string_view(body.GetString(), body.GetSize()), body_sink);
+  }
+
   aws::HttpClient* http_;
-  aws::CredentialsProvider* creds_;
-  Clock* clock_;
-  std::string url_;
+  const KinesisRequestBuilder requests_;
 };
 
 }  // namespace
@@ -239,7 +184,7 @@ Status ParseGetRecords(RecordsPage* page) {
   rapidjson::Document d;
   // In situ: strings are unescaped inside page->body, so the record views
   // point into the page's own buffer.
-  ParseBody(page->body, &d);
+  ParseJsonInPlace(page->body, &d);
   if (d.HasParseError() || !d.IsObject()) return Status::Internal("GetRecords: answer is not JSON");
   auto recs = d.FindMember("Records");
   if (recs == d.MemberEnd() || !recs->value.IsArray()) {
@@ -280,7 +225,7 @@ Status ParseGetRecords(RecordsPage* page) {
     for (const auto& c : children->value.GetArray()) {
       if (!c.IsObject()) continue;
       ShardInfo s;
-      s.id = GetString(c, "ShardId");
+      s.id = JsonString(c, "ShardId");
       auto parents = c.FindMember("ParentShards");
       if (parents != c.MemberEnd() && parents->value.IsArray()) {
         const auto& p = parents->value;

@@ -1,6 +1,7 @@
 // The libcurl HttpClient against an in-process server on 127.0.0.1. The
-// timeout test waits for a real (short) timeout: there is no other way to
-// exercise curl's timer.
+// timeout, stall and stop tests wait for real (short) times: there is no
+// other way to exercise curl's timers and its idle progress callback (about
+// once a second).
 #include "aws/http.h"
 
 #include <gtest/gtest.h>
@@ -8,6 +9,7 @@
 #include <atomic>
 #include <condition_variable>
 #include <thread>
+#include <vector>
 
 #include "test_server.h"
 
@@ -255,6 +257,325 @@ TEST(CurlHttp, QueryIsNotLoggedInErrors) {
   Result<HttpResponse> r = client->Send(req);
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.status().message().find("SECRET"), std::string::npos) << r.status().message();
+}
+
+// ---- Stream() ----
+
+// A one-shot event shared by the test and the server's handler thread,
+// which may still be running after the test body has ended (hence
+// shared_ptr, as in TimeoutIsNetworkError).
+struct Signal {
+  std::mutex mu;
+  std::condition_variable cv;
+  bool set = false;
+  void Set() {
+    {
+      std::lock_guard<std::mutex> lock(mu);
+      set = true;
+    }
+    cv.notify_all();
+  }
+  // True if set within `wait`.
+  bool WaitFor(std::chrono::milliseconds wait) {
+    std::unique_lock<std::mutex> lock(mu);
+    return cv.wait_for(lock, wait, [&] { return set; });
+  }
+};
+
+// A streamed answer: "first", then (once `next` is set, or after 10 s)
+// "second" and the end; with `cut`, the connection is dropped after
+// "first" instead (once `next` is set).
+void StreamTwoChunks(TestServer& server, std::shared_ptr<Signal> next, bool cut = false,
+                     std::shared_ptr<std::atomic<bool>> waited_for_next = nullptr) {
+  server.set_handler([next, cut, waited_for_next](const httplib::Request&, httplib::Response& res) {
+    res.status = 200;
+    res.set_header("x-amzn-RequestId", "R1");
+    res.set_chunked_content_provider(
+        "application/vnd.amazon.eventstream",
+        [next, cut, waited_for_next](size_t offset, httplib::DataSink& sink) {
+          if (offset == 0) return sink.write("first", 5);
+          const bool woken = next->WaitFor(std::chrono::seconds(10));
+          if (waited_for_next) *waited_for_next = woken;
+          if (cut) return false;  // httplib closes the connection mid-body
+          sink.write("second", 6);
+          sink.done();
+          return true;
+        });
+  });
+}
+
+HttpRequest StreamRequest(const TestServer& server, const std::string& body) {
+  HttpRequest req;
+  req.method = "POST";
+  req.url = server.base_url() + "/stream";
+  req.body = body;
+  req.timeout = std::chrono::milliseconds(0);
+  req.SetHeader("Content-Type", "application/x-amz-json-1.1");
+  return req;
+}
+
+// What the callbacks saw, in order: "head:<status>", then each body piece.
+struct Seen {
+  std::vector<std::string> events;
+  HttpResponse head;
+  std::string body;
+};
+
+HttpStreamOptions Recording(Seen* seen) {
+  HttpStreamOptions o;
+  o.on_head = [seen](const HttpResponse& head) {
+    seen->head = head;
+    seen->events.push_back("head:" + std::to_string(head.status));
+    return true;
+  };
+  o.on_body = [seen](std::string_view bytes) {
+    seen->events.emplace_back(bytes);
+    seen->body.append(bytes);
+    return true;
+  };
+  return o;
+}
+
+TEST_F(CurlHttpTest, StreamDeliversChunksAsTheyArrive) {
+  auto next = std::make_shared<Signal>();
+  auto waited = std::make_shared<std::atomic<bool>>(false);
+  StreamTwoChunks(server_, next, false, waited);
+  Seen seen;
+  HttpStreamOptions o = Recording(&seen);
+  o.on_body = [&seen, next](std::string_view bytes) {
+    seen.events.emplace_back(bytes);
+    seen.body.append(bytes);
+    // The server sends "second" only after this: a client that held the
+    // body back until the end would wait 10 s and see one piece.
+    if (seen.body == "first") next->Set();
+    return true;
+  };
+  const std::string body = R"({"ShardId":"s"})";
+  Result<StreamEnd> r = client_->Stream(StreamRequest(server_, body), o);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(*r, StreamEnd::kComplete);
+  EXPECT_TRUE(waited->load());
+  EXPECT_EQ(seen.body, "firstsecond");
+  ASSERT_GE(seen.events.size(), 3u);
+  EXPECT_EQ(seen.events[0], "head:200");
+  EXPECT_EQ(seen.events[1], "first");
+  EXPECT_EQ(seen.head.Header("X-Amzn-RequestId"), "R1");
+  EXPECT_TRUE(seen.head.body.empty());
+
+  // Sent as Send() sends: Content-Length, the caller's Content-Type.
+  auto reqs = server_.requests();
+  ASSERT_EQ(reqs.size(), 1u);
+  EXPECT_EQ(reqs[0].method, "POST");
+  EXPECT_EQ(reqs[0].body, body);
+  EXPECT_EQ(reqs[0].Header("Content-Length"), std::to_string(body.size()));
+  EXPECT_EQ(reqs[0].Header("Content-Type"), "application/x-amz-json-1.1");
+  EXPECT_FALSE(reqs[0].HasHeader("Expect"));
+  EXPECT_FALSE(reqs[0].HasHeader("Transfer-Encoding"));
+}
+
+TEST_F(CurlHttpTest, StreamStopsWhenACallbackSaysSo) {
+  auto next = std::make_shared<Signal>();
+  StreamTwoChunks(server_, next);
+  Seen seen;
+  HttpStreamOptions o = Recording(&seen);
+  o.on_body = [&seen](std::string_view bytes) {
+    seen.body.append(bytes);
+    return false;
+  };
+  const auto start = std::chrono::steady_clock::now();
+  Result<StreamEnd> r = client_->Stream(StreamRequest(server_, "{}"), o);
+  const auto took = std::chrono::steady_clock::now() - start;
+  next->Set();
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(*r, StreamEnd::kStopped);
+  EXPECT_EQ(seen.body, "first");
+  EXPECT_LT(took, std::chrono::seconds(5));  // not the server's 10 s
+
+  // Stopped at the head: no body is delivered.
+  Seen at_head;
+  HttpStreamOptions h = Recording(&at_head);
+  h.on_head = [](const HttpResponse&) { return false; };
+  auto next2 = std::make_shared<Signal>();
+  StreamTwoChunks(server_, next2);
+  r = client_->Stream(StreamRequest(server_, "{}"), h);
+  next2->Set();
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(*r, StreamEnd::kStopped);
+  EXPECT_TRUE(at_head.body.empty());
+}
+
+TEST_F(CurlHttpTest, StreamStopFlagEndsAnIdleStream) {
+  auto next = std::make_shared<Signal>();
+  StreamTwoChunks(server_, next);
+  Seen seen;
+  std::atomic<bool> stop{false};
+  HttpStreamOptions o = Recording(&seen);
+  o.stop = &stop;
+  // Set from another thread once "first" is in; no byte arrives after it.
+  auto first = std::make_shared<Signal>();
+  o.on_body = [&seen, first](std::string_view bytes) {
+    seen.body.append(bytes);
+    first->Set();
+    return true;
+  };
+  std::thread stopper([&] {
+    if (!first->WaitFor(std::chrono::seconds(10))) return;
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));  // the stream is idle by now
+    stop = true;
+  });
+  const auto start = std::chrono::steady_clock::now();
+  Result<StreamEnd> r = client_->Stream(StreamRequest(server_, "{}"), o);
+  const auto took = std::chrono::steady_clock::now() - start;
+  stopper.join();
+  next->Set();
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(*r, StreamEnd::kStopped);
+  EXPECT_EQ(seen.body, "first");
+  EXPECT_LT(took, std::chrono::seconds(5));
+}
+
+TEST_F(CurlHttpTest, StreamErrorStatusDeliversHeadAndBody) {
+  server_.set_handler([](const httplib::Request&, httplib::Response& res) {
+    res.status = 400;
+    res.set_header("x-amzn-ErrorType", "ResourceInUseException");
+    res.set_content(R"({"message":"in use"})", "application/x-amz-json-1.1");
+  });
+  Seen seen;
+  Result<StreamEnd> r = client_->Stream(StreamRequest(server_, "{}"), Recording(&seen));
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(*r, StreamEnd::kComplete);
+  ASSERT_FALSE(seen.events.empty());
+  EXPECT_EQ(seen.events[0], "head:400");
+  EXPECT_EQ(seen.head.Header("X-Amzn-ErrorType"), "ResourceInUseException");
+  EXPECT_EQ(seen.body, R"({"message":"in use"})");
+}
+
+TEST_F(CurlHttpTest, StreamWithoutBodyStillDeliversTheHead) {
+  server_.set_handler([](const httplib::Request&, httplib::Response& res) { res.status = 204; });
+  Seen seen;
+  Result<StreamEnd> r = client_->Stream(StreamRequest(server_, "{}"), Recording(&seen));
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(*r, StreamEnd::kComplete);
+  EXPECT_EQ(seen.events, std::vector<std::string>{"head:204"});
+}
+
+TEST_F(CurlHttpTest, StreamCutMidBodyIsNetworkError) {
+  auto next = std::make_shared<Signal>();
+  StreamTwoChunks(server_, next, /*cut=*/true);
+  Seen seen;
+  HttpStreamOptions o = Recording(&seen);
+  o.on_body = [&seen, next](std::string_view bytes) {
+    seen.body.append(bytes);
+    next->Set();
+    return true;
+  };
+  Result<StreamEnd> r = client_->Stream(StreamRequest(server_, "{}"), o);
+  ASSERT_FALSE(r.ok());
+  EXPECT_TRUE(r.status().IsUnavailable()) << r.status().ToString();
+  EXPECT_EQ(r.status().retry_class(), RetryClass::kNetwork);
+  EXPECT_EQ(seen.body, "first");  // what arrived was delivered
+}
+
+TEST_F(CurlHttpTest, StreamTimeoutIsNetworkError) {
+  auto next = std::make_shared<Signal>();
+  StreamTwoChunks(server_, next);
+  Seen seen;
+  HttpRequest req = StreamRequest(server_, "{}");
+  req.timeout = std::chrono::milliseconds(300);  // the whole stream
+  Result<StreamEnd> r = client_->Stream(req, Recording(&seen));
+  next->Set();
+  ASSERT_FALSE(r.ok());
+  EXPECT_TRUE(r.status().IsUnavailable()) << r.status().ToString();
+  EXPECT_EQ(r.status().retry_class(), RetryClass::kNetwork);
+  EXPECT_NE(r.status().message().find("/stream"), std::string::npos);
+  EXPECT_EQ(seen.body, "first");
+}
+
+TEST_F(CurlHttpTest, StreamStallIsNetworkError) {
+  auto next = std::make_shared<Signal>();
+  StreamTwoChunks(server_, next);
+  Seen seen;
+  HttpStreamOptions o = Recording(&seen);
+  o.stall_timeout = std::chrono::milliseconds(300);
+  const auto start = std::chrono::steady_clock::now();
+  Result<StreamEnd> r = client_->Stream(StreamRequest(server_, "{}"), o);
+  const auto took = std::chrono::steady_clock::now() - start;
+  next->Set();
+  ASSERT_FALSE(r.ok());
+  EXPECT_TRUE(r.status().IsUnavailable()) << r.status().ToString();
+  EXPECT_EQ(r.status().retry_class(), RetryClass::kNetwork);
+  EXPECT_NE(r.status().message().find("/stream"), std::string::npos);
+  EXPECT_EQ(seen.body, "first");
+  EXPECT_GE(took, std::chrono::milliseconds(300));
+  EXPECT_LT(took, std::chrono::seconds(5));  // not the server's 10 s
+
+  // Time spent in the callbacks is no stall.
+  auto next2 = std::make_shared<Signal>();
+  StreamTwoChunks(server_, next2);
+  HttpStreamOptions slow = Recording(&seen);
+  slow.stall_timeout = std::chrono::milliseconds(300);
+  slow.on_body = [next2](std::string_view) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(600));
+    next2->Set();
+    return true;
+  };
+  r = client_->Stream(StreamRequest(server_, "{}"), slow);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(*r, StreamEnd::kComplete);
+}
+
+TEST(CurlHttp, StreamConnectionRefusedIsNetworkError) {
+  std::string url;
+  {
+    TestServer gone;
+    url = gone.base_url() + "/x";
+  }
+  auto client = NewCurlHttpClient();
+  HttpRequest req;
+  req.method = "POST";
+  req.url = url;
+  Seen seen;
+  Result<StreamEnd> r = client->Stream(req, Recording(&seen));
+  ASSERT_FALSE(r.ok());
+  EXPECT_TRUE(r.status().IsUnavailable());
+  EXPECT_EQ(r.status().retry_class(), RetryClass::kNetwork);
+  EXPECT_TRUE(seen.events.empty());
+}
+
+// A test double that answers only Send(): the default Stream().
+class SendOnly final : public HttpClient {
+ public:
+  Result<HttpResponse> Send(const HttpRequest& request) override {
+    sink_was_set = request.body_sink != nullptr;
+    HttpResponse r;
+    r.status = 200;
+    r.headers = {{"x-h", "v"}};
+    r.body = "whole body";
+    return r;
+  }
+  bool sink_was_set = true;
+};
+
+TEST(HttpClientDefaultStream, DeliversTheBodyInOnePiece) {
+  SendOnly http;
+  std::string sink;
+  HttpRequest req;
+  req.body_sink = &sink;  // ignored by Stream()
+  Seen seen;
+  Result<StreamEnd> r = http.Stream(req, Recording(&seen));
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(*r, StreamEnd::kComplete);
+  EXPECT_FALSE(http.sink_was_set);
+  EXPECT_EQ(seen.events, (std::vector<std::string>{"head:200", "whole body"}));
+  EXPECT_EQ(seen.head.Header("X-H"), "v");
+  EXPECT_TRUE(seen.head.body.empty());
+
+  std::atomic<bool> stop{true};
+  HttpStreamOptions o = Recording(&seen);
+  o.stop = &stop;
+  r = http.Stream(req, o);
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(*r, StreamEnd::kStopped);
 }
 
 }  // namespace
