@@ -2,10 +2,11 @@
 # Sanitizer builds and their tests, one command each (CI runs them from
 # scripts/test.sh after the main build's ctest):
 #
+#   bash scripts/sanitize.sh tsa     # build-tsa: clang -Wthread-safety, build only
 #   bash scripts/sanitize.sh asan    # build-asan: ASan+UBSan (gcc), unit + e2e tests
 #   bash scripts/sanitize.sh tsan    # build-tsan: TSan (gcc), the threaded tests
 #   bash scripts/sanitize.sh fuzz    # build-fuzz: clang libFuzzer targets, ctest -L fuzz
-#   bash scripts/sanitize.sh all     # the three, in that order (default)
+#   bash scripts/sanitize.sh all     # the four, in that order (default)
 #
 # Every stage fails on any sanitizer report: the runtimes halt on the first
 # error, and every report is also written under <build>/sanitizer-reports/
@@ -14,6 +15,15 @@
 # fails the stage. Each stage prints its wall time.
 #
 # What each stage runs:
+#   tsa   CC=clang CXX=clang++ cmake -DSHARDHOSE_WERROR=ON -DSHARDHOSE_KILL_POINTS=ON
+#         -DCMAKE_CXX_FLAGS=-Wthread-safety, at -O0 -g0 (compile errors are all it
+#         is for); builds every target: each lib/ library, the daemon and the unit
+#         tests (bench and fuzz targets are off). Runs nothing. Clang's
+#         thread-safety analysis turns lock annotations (GUARDED_BY, REQUIRES, ...)
+#         into compile errors, and the stage keeps the code warning-free under
+#         clang's -Wall -Wextra as well as gcc's. No sanitizer, so no reports.
+#         The few sources clang 14 cannot compile go to g++ instead
+#         (scripts/tsa-compile.sh, the compiler launcher, lists them and why).
 #   asan  cmake -DSHARDHOSE_SANITIZE=ON -DSHARDHOSE_KILL_POINTS=ON (gcc), then
 #         ctest -L 'unit|e2e' -E "$ASAN_E2E_EXCLUDE". The default excludes only
 #         e2e_s3_faults: its test_s3_down_memory_bounded asserts RSS <= cap + 64 MiB,
@@ -37,9 +47,10 @@
 #   ASAN_E2E_EXCLUDE=regex   ctest -E for the asan stage (default '^e2e_s3_faults$';
 #                            '' runs every unit and e2e test)
 #   SHARDHOSE_FUZZ_SECONDS=N fuzzing time per target (default 30)
-#   ASAN_BUILD_DIR / TSAN_BUILD_DIR / FUZZ_BUILD_DIR  (default build-asan / build-tsan / build-fuzz)
+#   TSA_BUILD_DIR / ASAN_BUILD_DIR / TSAN_BUILD_DIR / FUZZ_BUILD_DIR
+#                            (default build-tsa / build-asan / build-tsan / build-fuzz)
 # Uses ccache when it is installed (CCACHE_BASEDIR defaults to the repository).
-# Dependencies: scripts/install-deps.sh (clang + libclang-rt-14-dev for fuzz;
+# Dependencies: scripts/install-deps.sh (clang for tsa; clang + libclang-rt-14-dev for fuzz;
 # gcc's libasan/libubsan/libtsan come with build-essential).
 set -euo pipefail
 
@@ -48,6 +59,7 @@ cd "$ROOT"
 
 JOBS="${JOBS:-$(nproc)}"
 if [ "$JOBS" -gt 2 ]; then JOBS=2; fi
+TSA_BUILD="${TSA_BUILD_DIR:-build-tsa}"
 ASAN_BUILD="${ASAN_BUILD_DIR:-build-asan}"
 TSAN_BUILD="${TSAN_BUILD_DIR:-build-tsan}"
 FUZZ_BUILD="${FUZZ_BUILD_DIR:-build-fuzz}"
@@ -102,6 +114,22 @@ lsan_works() {
     *"LeakSanitizer has encountered a fatal error"*) return 1 ;;
   esac
   return 0
+}
+
+stage_tsa() {
+  local start=$SECONDS
+  say "tsa: configure + build $TSA_BUILD (clang -Wthread-safety, -O0 -g0; every target)"
+  # -O0 -g0 replaces RelWithDebInfo's -O2 -g (NDEBUG kept, as in the main
+  # build). -Wno-ambiguous-reversed-operator: rapidjson 1.1, as in fuzz.
+  # scripts/tsa-compile.sh hands the sources clang 14 cannot compile to g++.
+  local launcher="$ROOT/scripts/tsa-compile.sh"
+  if command -v ccache >/dev/null 2>&1; then launcher+=";ccache"; fi
+  CC=clang CXX=clang++ configure "$TSA_BUILD" -DSHARDHOSE_KILL_POINTS=ON \
+    "-DCMAKE_CXX_COMPILER_LAUNCHER=$launcher" \
+    "-DCMAKE_CXX_FLAGS=-Wthread-safety -Wno-ambiguous-reversed-operator" \
+    "-DCMAKE_CXX_FLAGS_RELWITHDEBINFO=-O0 -g0 -DNDEBUG"
+  cmake --build "$TSA_BUILD" -j"$JOBS"
+  say "tsa: stage $((SECONDS - start)) s"
 }
 
 stage_asan() {
@@ -188,17 +216,19 @@ stage_fuzz() {
 
 what="${1:-all}"
 case "$what" in
+  tsa) stage_tsa ;;
   asan) stage_asan ;;
   tsan) stage_tsan ;;
   fuzz) stage_fuzz ;;
   fuzz-configure) fuzz_configure ;;  # for tests/fuzz/run.sh
   all)
     rc=0
+    stage_tsa || { rc=1; say "tsa: FAILED"; }
     stage_asan || { rc=1; say "asan: FAILED"; }
     stage_tsan || { rc=1; say "tsan: FAILED"; }
     stage_fuzz || { rc=1; say "fuzz: FAILED"; }
     exit "$rc"
     ;;
   -h|--help) sed -n '2,/^set -euo/p' "$0" | grep '^#' | sed 's/^# \{0,1\}//' ;;
-  *) say "usage: sanitize.sh [asan|tsan|fuzz|all]"; exit 2 ;;
+  *) say "usage: sanitize.sh [tsa|asan|tsan|fuzz|all]"; exit 2 ;;
 esac

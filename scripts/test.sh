@@ -1,14 +1,15 @@
 #!/usr/bin/env bash
 # Installs dependencies, builds build/ (RelWithDebInfo, warnings as errors)
-# and runs every test (unit + e2e) with ctest; then the sanitizer stages of
-# scripts/sanitize.sh: asan (unit + e2e under ASan+UBSan), tsan (the threaded
-# tests under TSan) and fuzz (libFuzzer targets, bounded time). Non-zero on
-# any failure.
+# and runs every test (unit + e2e) with ctest; then the stages of
+# scripts/sanitize.sh: tsa (a clang -Wthread-safety build of every target, no
+# tests; cheap, so first), asan (unit + e2e under ASan+UBSan), tsan (the
+# threaded tests under TSan) and fuzz (libFuzzer targets, bounded time).
+# Non-zero on any failure.
 #   JOBS=N         build/test parallelism (default: nproc, at most 2)
 #   CTEST_ARGS=..  extra ctest arguments (e.g. "-L unit" or "-R e2e_pipeline")
 #   BUILD_DIR=dir  build directory (default: build)
 #   SHARDHOSE_SKIP_SANITIZERS=1  skip the sanitizer stages
-#   SANITIZERS="asan fuzz"       run only these stages (default: asan tsan fuzz)
+#   SANITIZERS="asan fuzz"       run only these stages (default: tsa asan tsan fuzz)
 # The sanitizer stages take their own variables (see scripts/sanitize.sh),
 # e.g. ASAN_E2E_EXCLUDE and SHARDHOSE_FUZZ_SECONDS.
 set -euo pipefail
@@ -45,7 +46,7 @@ fi
 export ASAN_E2E_EXCLUDE="${ASAN_E2E_EXCLUDE-e2e_(harness|s3_faults|kinesis_faults|shutdown|file_output|formats|athena_ddl|http_endpoints)}"
 export SHARDHOSE_FUZZ_SECONDS="${SHARDHOSE_FUZZ_SECONDS:-20}"
 rc=0
-for stage in ${SANITIZERS:-asan tsan fuzz}; do
+for stage in ${SANITIZERS:-tsa asan tsan fuzz}; do
   start=$SECONDS
   if JOBS="$JOBS" bash scripts/sanitize.sh "$stage"; then
     echo "test.sh: $stage passed in $((SECONDS - start)) s" >&2
