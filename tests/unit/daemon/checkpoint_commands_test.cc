@@ -8,6 +8,7 @@
 #include <filesystem>
 
 #include "checkpoint/checkpoint.h"
+#include "checkpoint/checkpoint_file.h"
 #include "command_fixture.h"
 #include "commands.h"
 

@@ -19,8 +19,10 @@
 #include <vector>
 
 #include "checkpoint/checkpoint.h"
+#include "checkpoint/checkpoint_file.h"
 #include "config/config.h"
 #include "pipeline/pipeline.h"
+#include "poll/change_source.h"
 #include "testing/change_records.h"
 #include "testing/fake_kinesis.h"
 #include "testing/fake_store.h"
@@ -162,7 +164,8 @@ TEST_F(ServiceNotifierTest, WatchdogIsFedWhileThePipelineIsAlive) {
   cfg.source.stream_name = "orders";
   cfg.output.bucket = "lake";
   cfg.checkpoint.path = file.path();
-  pipeline::Pipeline p(cfg, pipeline::Deps{&kinesis, &store, &file, Clock::Real()});
+  auto source = poll::NewKinesisSource(&kinesis, poll::StreamRef{cfg.source.stream_name, ""});
+  pipeline::Pipeline p(cfg, pipeline::Deps{source.get(), &store, &file, Clock::Real()});
   ASSERT_TRUE(p.Start().ok());
   Status run;
   std::thread runner([&] { run = p.Run(/*drain=*/false); });
