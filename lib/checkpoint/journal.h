@@ -12,7 +12,7 @@
 // (batch/batch_buffer.h), so the same cut always gives the same bytes, and
 // the object key is derived from the cut, so it gives the same key.
 //
-// Protocol (pipeline/pipeline.cc follows it):
+// Protocol (pipeline/batcher.cc and pipeline/uploader.cc follow it):
 //   1. seal:    a sealed batch's cut is added (uploaded = false);
 //   2. journal: the checkpoint holding the cut is written BEFORE the upload
 //               starts;

@@ -122,9 +122,9 @@ class Family {
 
   // Counters: the sum over the children whose label values `keep` accepts
   // (every child without a filter), for end-of-run summaries and tests.
-  uint64_t Total(const std::function<bool(const std::vector<std::string>&)>& keep = {}) const
-    requires std::is_same_v<T, Counter>
-  {
+  template <typename U = T>
+  uint64_t Total(const std::function<bool(const std::vector<std::string>&)>& keep = {}) const {
+    static_assert(std::is_same_v<U, Counter>, "Total() sums counters");
     std::shared_lock<std::shared_mutex> lock(mu_);
     uint64_t sum = 0;
     for (const auto& [labels, child] : children_) {
