@@ -11,6 +11,8 @@
 #include "common/clock.h"
 
 #include <condition_variable>
+#include <cstdio>
+#include <cstdlib>
 #include <mutex>
 #include <unordered_map>
 #include <vector>
@@ -24,11 +26,13 @@ class RealClock final : public Clock {
   WallTime WallNow() const override { return std::chrono::system_clock::now(); }
   void WaitUntil(CondVar* cv, Mutex* mu, MonoTime deadline) override REQUIRES(mu) {
     std::unique_lock<std::mutex> lock(mu->native(), std::adopt_lock);
+    mu->ReleasedByWait();
     if (deadline == MonoTime::max()) {
       cv->native().wait(lock);
     } else {
       cv->native().wait_until(lock, deadline);
     }
+    mu->TakenByWait();
     lock.release();  // still held: the caller's
   }
 };
@@ -92,6 +96,13 @@ struct SimulatedClock::State {
     WakeDue();
   }
 };
+
+void Mutex::AssertHeld() const {
+  if (owner_.load(std::memory_order_relaxed) != std::this_thread::get_id()) {
+    std::fprintf(stderr, "shardhose: Mutex::AssertHeld: the calling thread does not hold the mutex\n");
+    std::abort();
+  }
+}
 
 void CondVar::NotifyAll() {
   cv_.notify_all();

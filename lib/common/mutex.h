@@ -17,8 +17,10 @@
 // Thread-safety: as std::mutex / std::condition_variable.
 #pragma once
 
+#include <atomic>
 #include <condition_variable>
 #include <mutex>
+#include <thread>
 
 #include "common/thread_annotations.h"
 
@@ -30,16 +32,28 @@ class CAPABILITY("mutex") Mutex {
   Mutex(const Mutex&) = delete;
   Mutex& operator=(const Mutex&) = delete;
 
-  void Lock() ACQUIRE() { mu_.lock(); }
-  void Unlock() RELEASE() { mu_.unlock(); }
-  // For the analysis only: tells it the caller holds this mutex (e.g. in a
-  // callback the analysis cannot follow). Checks nothing at run time.
-  void AssertHeld() const SHARDHOSE_TSA(assert_capability(this)) {}
+  void Lock() ACQUIRE() {
+    mu_.lock();
+    owner_.store(std::this_thread::get_id(), std::memory_order_relaxed);
+  }
+  void Unlock() RELEASE() {
+    owner_.store(std::thread::id(), std::memory_order_relaxed);
+    mu_.unlock();
+  }
+  // Tells the analysis that the caller holds this mutex, where it cannot
+  // see it (a callback; another object's name for the same mutex), and
+  // checks that it does: aborts if the calling thread does not hold it.
+  void AssertHeld() const ASSERT_CAPABILITY(this);
 
+  // For Clock implementations that wait on native(): the mutex is let go
+  // and taken back behind Lock()/Unlock()'s back.
   std::mutex& native() { return mu_; }
+  void ReleasedByWait() { owner_.store(std::thread::id(), std::memory_order_relaxed); }
+  void TakenByWait() { owner_.store(std::this_thread::get_id(), std::memory_order_relaxed); }
 
  private:
   std::mutex mu_;
+  std::atomic<std::thread::id> owner_{};
 };
 
 // Holds a Mutex for its scope; Unlock()/Lock() let go of it and take it
@@ -72,7 +86,7 @@ class SCOPED_CAPABILITY MutexLock {
 class SCOPED_CAPABILITY MutexUnlock {
  public:
   explicit MutexUnlock(Mutex* mu) RELEASE(mu) : mu_(mu) { mu_->Unlock(); }
-  ~MutexUnlock() ACQUIRE() { mu_->Lock(); }
+  ~MutexUnlock() RELEASE() { mu_->Lock(); }  // (clang: releasing the scope takes mu back)
   MutexUnlock(const MutexUnlock&) = delete;
   MutexUnlock& operator=(const MutexUnlock&) = delete;
 

@@ -30,4 +30,5 @@
 #define ACQUIRE(...) SHARDHOSE_TSA(acquire_capability(__VA_ARGS__))
 #define RELEASE(...) SHARDHOSE_TSA(release_capability(__VA_ARGS__))
 #define RETURN_CAPABILITY(x) SHARDHOSE_TSA(lock_returned(x))
+#define ASSERT_CAPABILITY(...) SHARDHOSE_TSA(assert_capability(__VA_ARGS__))
 #define NO_THREAD_SAFETY_ANALYSIS SHARDHOSE_TSA(no_thread_safety_analysis)

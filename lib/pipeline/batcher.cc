@@ -163,6 +163,7 @@ void Batcher::SealAll(FlushCause cause) {
 }
 
 void Batcher::Enqueue(std::vector<SealedBatch>& sealed, bool replayed) {
+  uploader_.mu().AssertHeld();
   for (SealedBatch& b : sealed) {
     if (b.last_part) s_.m.flushes.With({batch::FlushCauseName(b.cause)}).Inc();
     if (replayed) {

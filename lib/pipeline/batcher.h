@@ -49,6 +49,10 @@ std::string ObjectKey(const batch::SealedBatch& b, std::string_view stream, comp
 
 class Batcher {
  public:
+  // The shared mutex (shared.h), as the thread-safety analysis names it
+  // for this room.
+  Mutex& mu() const RETURN_CAPABILITY(s_.mu) { return s_.mu; }
+
   // REQUIRES: s and uploader outlive the batcher.
   Batcher(Shared& s, Uploader& uploader);
 

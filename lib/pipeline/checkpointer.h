@@ -29,6 +29,10 @@ namespace shardhose::pipeline {
 
 class Checkpointer {
  public:
+  // The shared mutex (shared.h), as the thread-safety analysis names it
+  // for this room.
+  Mutex& mu() const RETURN_CAPABILITY(s_.mu) { return s_.mu; }
+
   // REQUIRES: s and store outlive the checkpointer.
   Checkpointer(Shared& s, checkpoint::CheckpointStore* store) : s_(s), store_(store) {}
 

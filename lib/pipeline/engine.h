@@ -36,9 +36,19 @@ struct Engine {
   Health GetHealth() EXCLUDES(s.mu);  // health.cc
   void UpdateGauges() EXCLUDES(s.mu);  // health.cc
 
+  // The rooms share s.mu but the thread-safety analysis knows it by each
+  // room's name for it: with s.mu held, this tells it that every room's is
+  // held (and checks at run time that s.mu is).
+  void RoomsHeld() const ASSERT_CAPABILITY(batcher.mu(), uploader.mu(), checkpointer.mu(), reader.mu()) {
+    s.mu.AssertHeld();
+  }
+
   // Bytes counted against batch.max_buffered_bytes: open batches and
   // sealed ones not yet durable.
-  uint64_t BufferedBytes() const REQUIRES(s.mu) { return batcher.open_bytes() + uploader.sealed_bytes(); }
+  uint64_t BufferedBytes() const REQUIRES(s.mu) {
+    RoomsHeld();
+    return batcher.open_bytes() + uploader.sealed_bytes();
+  }
 
   const config::Config cfg;
   const Deps deps;
@@ -59,7 +69,10 @@ struct Engine {
   // The main loop's periodic work (one tick).
   void SealByAgeAndPressure(MonoTime now) REQUIRES(s.mu);
   void RefreshShards() REQUIRES(s.mu);
+  bool MainLoop(bool drain) EXCLUDES(s.mu);
   Status Shutdown(bool drained) EXCLUDES(s.mu);
+  size_t FlushAndWait(bool drained, MonoTime deadline) EXCLUDES(s.mu);
+  Status Finish(size_t left) EXCLUDES(s.mu);
   std::optional<MonoTime> capped_since_;  // main loop only
   MonoTime last_cap_warning_{};
 };

@@ -12,6 +12,7 @@ namespace shardhose::pipeline {
 
 Health Engine::GetHealth() {
   MutexLock lock(&s.mu);
+  RoomsHeld();
   Health h;
   const MonoTime now = s.clock->Now();
   h.started = started;

@@ -80,33 +80,33 @@ Status Engine::Run(bool drain) {
   ClockParticipant participant(s.clock);
   reader.Start(static_cast<size_t>(cfg.source.poll_threads));
   uploader.Start(static_cast<size_t>(cfg.output.upload_threads));
-
-  MonoTime next_refresh = s.clock->Now() + std::chrono::seconds(cfg.source.shard_refresh_s);
-  bool drained = false;
-  {
-    MutexLock lock(&s.mu);
-    for (;;) {
-      s.clock->WaitFor(&s.cv, &s.mu, kTick);
-      if (s.stop_requested.load()) break;
-      const MonoTime now = s.clock->Now();
-      last_tick = now;
-      SealByAgeAndPressure(now);
-      checkpointer.MaybeWrite();
-      if (s.refresh_shards || now >= next_refresh) {
-        next_refresh = now + std::chrono::seconds(cfg.source.shard_refresh_s);
-        RefreshShards();
-      }
-      if (drain && reader.Idle() && s.shards.AllCaughtUp() && !s.refresh_shards) {
-        drained = true;
-        break;
-      }
-    }
-  }
+  const bool drained = MainLoop(drain);
   if (drained) spdlog::info("every shard is caught up; flushing");
   return Shutdown(drain && drained);
 }
 
+// Until Stop(), or with `drain` until every shard is caught up (true).
+bool Engine::MainLoop(bool drain) {
+  MonoTime next_refresh = s.clock->Now() + std::chrono::seconds(cfg.source.shard_refresh_s);
+  MutexLock lock(&s.mu);
+  RoomsHeld();
+  for (;;) {
+    s.clock->WaitFor(&s.cv, &s.mu, kTick);
+    if (s.stop_requested.load()) return false;
+    const MonoTime now = s.clock->Now();
+    last_tick = now;
+    SealByAgeAndPressure(now);
+    checkpointer.MaybeWrite();
+    if (s.refresh_shards || now >= next_refresh) {
+      next_refresh = now + std::chrono::seconds(cfg.source.shard_refresh_s);
+      RefreshShards();
+    }
+    if (drain && reader.Idle() && s.shards.AllCaughtUp() && !s.refresh_shards) return true;
+  }
+}
+
 void Engine::SealByAgeAndPressure(MonoTime now) {
+  RoomsHeld();
   batcher.SealDue(now);
   const uint64_t cap = static_cast<uint64_t>(cfg.batch.max_buffered_bytes);
   if (BufferedBytes() >= cap) {
@@ -156,29 +156,36 @@ void Engine::RefreshShards() {
 
 // ------------------------------------------------------------- shutdown
 Status Engine::Shutdown(bool drained) {
-  ClockParticipant participant(s.clock);
   const MonoTime deadline = s.clock->Now() + std::chrono::seconds(cfg.shutdown.grace_period_s);
   {
     MutexLock lock(&s.mu);
     stopping = true;
   }
   reader.Stop();
-
-  size_t left = 0;
-  {
-    MutexLock lock(&s.mu);
-    batcher.SealAll(drained ? batch::FlushCause::kDrain : batch::FlushCause::kShutdown);
-    while (!uploader.Idle()) {
-      last_tick = s.clock->Now();
-      checkpointer.MaybeWrite();
-      if (s.clock->Now() >= deadline) break;
-      s.clock->WaitUntil(&s.cv, &s.mu, std::min(deadline, s.clock->Now() + kTick));
-    }
-    left = uploader.Left();
-  }
+  const size_t left = FlushAndWait(drained, deadline);
   uploader.Stop(/*abandon=*/true);
+  return Finish(left);
+}
 
+// Seals every open batch and waits for the uploads, at most until
+// `deadline`. Returns the batches left.
+size_t Engine::FlushAndWait(bool drained, MonoTime deadline) {
   MutexLock lock(&s.mu);
+  RoomsHeld();
+  batcher.SealAll(drained ? batch::FlushCause::kDrain : batch::FlushCause::kShutdown);
+  while (!uploader.Idle()) {
+    last_tick = s.clock->Now();
+    checkpointer.MaybeWrite();
+    if (s.clock->Now() >= deadline) break;
+    s.clock->WaitUntil(&s.cv, &s.mu, std::min(deadline, s.clock->Now() + kTick));
+  }
+  return uploader.Left();
+}
+
+// The final checkpoint, the summary line, and Run()'s answer.
+Status Engine::Finish(size_t left) {
+  MutexLock lock(&s.mu);
+  RoomsHeld();
   // Shards whose last poll was at the tip and whose records are now all
   // durable were caught up as of now.
   const int64_t now_ms = EpochMs(s.clock->WallNow());

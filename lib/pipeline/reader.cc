@@ -131,6 +131,7 @@ MonoTime ShardReader::PollShard(const std::string& id, decode::Decoder& decoder,
 
   const MonoTime now = s_.clock->Now();
   MutexLock lock(&s_.mu);
+  batcher_.mu().AssertHeld();
   batcher_.Add(id, lines, now);  // lets go of the lock while the bytes are appended
   poll::ShardEntry* e = s_.shards.Find(id);
   if (!page.records.empty()) e->last_read_seq.assign(page.records.back().sequence_number);

@@ -36,6 +36,10 @@ namespace shardhose::pipeline {
 
 class ShardReader {
  public:
+  // The shared mutex (shared.h), as the thread-safety analysis names it
+  // for this room.
+  Mutex& mu() const RETURN_CAPABILITY(s_.mu) { return s_.mu; }
+
   // `buffered` is what counts against batch.max_buffered_bytes, called with
   // the mutex held. REQUIRES: every argument outlives the reader.
   ShardReader(Shared& s, poll::ChangeSource* source, Batcher& batcher, std::function<uint64_t()> buffered);

@@ -63,6 +63,8 @@ Status Recovery::Run() {
   std::vector<std::string> streamed_keys;  // cuts that may have been streamed in parts
   {
     MutexLock lock(&s_.mu);
+    checkpointer_.mu().AssertHeld();
+    batcher_.mu().AssertHeld();
     checkpointer_.Begin(cp, s_.stream_name, summary->arn);
     if (cp) {
       s_.journal.Load(cp->pending);
@@ -86,6 +88,7 @@ Status Recovery::Run() {
 
   // 4. Where every shard starts; 5. the initial checkpoint.
   MutexLock lock(&s_.mu);
+  checkpointer_.mu().AssertHeld();
   SeedShards(cp, listed.value());
   s_.shards.Activate(s_.clock->Now());
   SHARDHOSE_RETURN_IF_ERROR(checkpointer_.WriteInitial());

@@ -62,8 +62,8 @@ void Uploader::Loop(size_t index) {
   ClockParticipant participant(s_.clock);
   MutexLock lock(&s_.mu);
   for (;;) {
-    auto next = std::find_if(queue_.begin(), queue_.end(),
-                             [&](const batch::SealedBatch& q) { return !holding_.count(q.key); });
+    auto next = queue_.begin();
+    while (next != queue_.end() && holding_.count(next->key)) ++next;
     if (next == queue_.end()) {
       if (stop_ && queue_.empty()) break;
       s_.clock->Wait(&s_.cv, &s_.mu);
@@ -111,6 +111,7 @@ void Uploader::Loop(size_t index) {
 }
 
 bool Uploader::EnsureJournaled(uint64_t version) {
+  checkpointer_.mu().AssertHeld();
   while (checkpointer_.journal_written() < version) {
     if (abandon_) return false;
     if (!checkpointer_.Write()) s_.clock->WaitFor(&s_.cv, &s_.mu, std::chrono::seconds(1));

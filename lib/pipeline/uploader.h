@@ -50,6 +50,10 @@ namespace shardhose::pipeline {
 
 class Uploader {
  public:
+  // The shared mutex (shared.h), as the thread-safety analysis names it
+  // for this room.
+  Mutex& mu() const RETURN_CAPABILITY(s_.mu) { return s_.mu; }
+
   // REQUIRES: every argument outlives the uploader.
   Uploader(Shared& s, upload::ObjectStore* store, Checkpointer& checkpointer);
 
