@@ -17,7 +17,7 @@
 //      true/false/1/0, any case; strings as-is, empty included); these win
 //      over the file and the AWS variables.
 // Every key, with its type, default and allowed values, is listed in one
-// table in config.cc (see config/options.h and
+// table in config/schema.cc (see config/options.h and
 // config/shardhose.example.toml).
 //
 // Load() reports every problem at once, one per line, each starting with

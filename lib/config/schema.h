@@ -1,0 +1,124 @@
+// File: config/schema.h
+//
+// Internal to config/: the option table that drives Load(), ToToml() and
+// ListOptions(), and the helpers they share. A row names a key, its type
+// (from the Config field it points to), the allowed values, the AWS
+// variables that may supply it, an optional extra check, and its
+// description. Adding a key is a field in config.h plus one row in
+// schema.cc (and a line in config/shardhose.example.toml, which a test
+// checks).
+//
+// Thread-safety: the table is built once (a function-local static) and
+// never changes; everything here is a pure function of it.
+#pragma once
+
+#include <array>
+#include <climits>
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <variant>
+#include <vector>
+
+#include "config/config.h"
+
+namespace shardhose::config::internal {
+
+inline constexpr int64_t kMaxObjectBytes = 5368709120;  // 5 GiB: S3's single-PUT limit
+inline constexpr int64_t kMinPartBytes = 5242880;       // 5 MiB: S3's smallest part (but the last)
+inline constexpr int64_t kMaxPartBytes = 5368709120;    // 5 GiB: S3's largest part
+inline constexpr int64_t kMaxObjectBytesMultipart = 5497558138880;  // 5 TiB: S3's largest object
+inline constexpr int64_t kNoMin = INT64_MIN;
+inline constexpr int64_t kNoMax = INT64_MAX;
+
+// ---------------------------------------------------------------------------
+// The option table (schema.cc).
+
+using StrRef = std::string& (*)(Config&);
+using IntRef = int64_t& (*)(Config&);
+using BoolRef = bool& (*)(Config&);
+using Ref = std::variant<StrRef, IntRef, BoolRef>;
+
+// An extra check of a string value; returns the problem ("" if fine).
+using StrCheck = std::string (*)(const std::string& value);
+
+// What values a key accepts. Built with the helpers below.
+struct Spec {
+  bool timestamp = false;          // a string holding an RFC 3339 timestamp
+  int64_t min = kNoMin;            // integers
+  int64_t max = kNoMax;
+  std::string_view choices;        // strings: "a|b|c" ("" allowed if listed as "|a")
+  bool non_empty = false;          // strings
+  StrCheck check = nullptr;        // strings
+  std::array<std::string_view, 2> aws_env{};  // AWS variables, first found wins
+
+  constexpr Spec NonEmpty() const { Spec s = *this; s.non_empty = true; return s; }
+  constexpr Spec Check(StrCheck f) const { Spec s = *this; s.check = f; return s; }
+  constexpr Spec Aws(std::string_view a, std::string_view b = {}) const {
+    Spec s = *this;
+    s.aws_env = {a, b};
+    return s;
+  }
+};
+constexpr Spec Any() { return Spec{}; }
+constexpr Spec Range(int64_t lo, int64_t hi = kNoMax) { Spec s; s.min = lo; s.max = hi; return s; }
+constexpr Spec OneOf(std::string_view choices) { Spec s; s.choices = choices; return s; }
+constexpr Spec Timestamp() { Spec s; s.timestamp = true; return s; }
+constexpr Spec NonEmpty() { return Spec{}.NonEmpty(); }
+
+struct Option {
+  std::string_view section;
+  std::string_view key;
+  Ref ref;
+  Spec spec;
+  std::string_view description;
+};
+
+enum class Type { kString, kInt, kBool, kTimestamp };
+
+Type TypeOf(const Option& o);
+
+// Every key, in table order (the order of ToToml() and ListOptions()).
+const std::vector<Option>& Options();
+
+// ---------------------------------------------------------------------------
+// Names and text (schema.cc).
+
+// "section.key".
+std::string Dotted(const Option& o);
+std::string Upper(std::string_view s);
+// SHARDHOSE_<SECTION>_<KEY>.
+std::string EnvName(const Option& o);
+// s in double quotes, with '"' and '\\' escaped: for messages.
+std::string Quote(std::string_view s);
+bool StartsWith(std::string_view s, std::string_view p);
+// "a|b" -> {"a", "b"}; "|a" -> {"", "a"}.
+std::vector<std::string_view> SplitChoices(std::string_view choices);
+// The choices as messages show them: "" for the empty one.
+std::string ChoicesText(std::string_view choices);
+// What ListOptions() says a key allows: "1..10000", "gzip|none", "".
+std::string AllowedText(const Option& o);
+
+// ---------------------------------------------------------------------------
+// TOML text (config.cc).
+
+// A TOML basic string.
+std::string TomlString(std::string_view s);
+// The value of option `o` in `c` as a TOML value.
+std::string ValueAsToml(const Option& o, Config& c);
+
+// ---------------------------------------------------------------------------
+// Per-value checks used by the table (checks.cc): each returns the problem,
+// "" if the value is fine.
+
+std::string CheckStreamArn(const std::string& v);
+std::string CheckSourceEndpoint(const std::string& v);
+std::string CheckOutputEndpoint(const std::string& v);
+std::string CheckBucket(const std::string& v);
+std::string CheckRecordTemplate(const std::string& v);
+std::string CheckErrorTemplate(const std::string& v);
+std::string CheckTimestamp(const std::string& v);
+std::string CheckListen(const std::string& v);
+std::string CheckConsumerName(const std::string& v);
+
+}  // namespace shardhose::config::internal
