@@ -8,7 +8,8 @@
 namespace shardhose::decode::internal {
 
 void WriteErrorLine(std::string_view reason, std::string_view message, std::string_view stream,
-                    const KinesisRecordView& rec, std::string_view shard_id, DecodedRecord* out) {
+                    const poll::KinesisRecordView& rec, std::string_view shard_id,
+                    DecodedRecord* out) {
   out->ok = false;
   out->table.clear();
   out->event_name.clear();
