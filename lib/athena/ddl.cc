@@ -75,15 +75,9 @@ std::string internal::Join(const std::vector<std::string>& v, std::string_view s
 }
 
 Result<Ddl> GenerateDdl(const config::Config& config, const DdlOptions& options) {
-  DataFormat format;
-  if (config.output.format == "unmarshalled") {
-    format = DataFormat::kUnmarshalled;
-  } else if (config.output.format == "raw") {
-    format = DataFormat::kRaw;
-  } else {
-    return Status::InvalidArgument(
-        fmt::format("output.format \"{}\": unknown", config.output.format));
-  }
+  const DataFormat format = config.output.format == config::OutputFormat::kRaw
+                                ? DataFormat::kRaw
+                                : DataFormat::kUnmarshalled;
   auto database = CheckIdentifier("database", options.database);
   if (!database.ok()) return database.status();
   std::string table_in = options.table;

@@ -65,6 +65,8 @@ std::string ValueAsToml(const Option& o, Config& c) {
         using R = decltype(ref);
         if constexpr (std::is_same_v<R, StrRef>) {
           return TomlString(ref(c));
+        } else if constexpr (std::is_same_v<R, EnumRef>) {
+          return TomlString(o.spec.names[static_cast<size_t>(ref.get(c))]);
         } else if constexpr (std::is_same_v<R, IntRef>) {
           return std::to_string(ref(c));
         } else {

@@ -56,7 +56,8 @@ std::string TomlTypeName(toml::node_type t) {
 
 std::string ExpectedName(Type t) {
   switch (t) {
-    case Type::kString: return "a string";
+    case Type::kString:
+    case Type::kEnum: return "a string";
     case Type::kInt: return "an integer";
     case Type::kBool: return "a boolean";
     case Type::kTimestamp: return "an RFC 3339 timestamp (string or offset date-time)";
@@ -176,6 +177,10 @@ void Loader::SetFromToml(size_t i, const toml::node& node) {
       if (!node.is_boolean()) return wrong_type();
       std::get<BoolRef>(o.ref)(config_) = node.as_boolean()->get();
       return;
+    case Type::kEnum:
+      if (!node.is_string()) return wrong_type();
+      names_[i] = node.as_string()->get();
+      return;
   }
 }
 
@@ -185,6 +190,9 @@ void Loader::SetFromString(size_t i, const std::string& text) {
     case Type::kString:
     case Type::kTimestamp:
       std::get<StrRef>(o.ref)(config_) = text;
+      return;
+    case Type::kEnum:
+      names_[i] = text;
       return;
     case Type::kInt: {
       int64_t v = 0;

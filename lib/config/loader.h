@@ -49,7 +49,8 @@ struct Origin {
 
 class Loader {
  public:
-  explicit Loader(const std::vector<Option>& options) : options_(options), origins_(options.size()) {}
+  explicit Loader(const std::vector<Option>& options)
+      : options_(options), origins_(options.size()), names_(options.size()) {}
 
   void ApplyFile(const toml::table& root);
   void ApplyAwsEnv(const EnvLookup& env);
@@ -104,6 +105,9 @@ class Loader {
 
   const std::vector<Option>& options_;
   std::vector<Origin> origins_;
+  // Enum keys: the name given (by the file or the environment), turned into
+  // the value by ValidateEach().
+  std::vector<std::string> names_;
   Config config_;
   std::vector<std::string> problems_;
 };

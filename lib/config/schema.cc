@@ -1,5 +1,5 @@
-// The option table (see config/schema.h), the names derived from it, and
-// ListOptions().
+// The option table (see config/schema.h), the names derived from it, the
+// names of the enums' values (config.h) and ListOptions().
 #include "config/schema.h"
 
 #include <cctype>
@@ -12,11 +12,17 @@ namespace internal {
 Type TypeOf(const Option& o) {
   if (std::holds_alternative<IntRef>(o.ref)) return Type::kInt;
   if (std::holds_alternative<BoolRef>(o.ref)) return Type::kBool;
+  if (std::holds_alternative<EnumRef>(o.ref)) return Type::kEnum;
   return o.spec.timestamp ? Type::kTimestamp : Type::kString;
 }
 
 // "source, stream_name, <accessor>" for a row.
 #define SH_KEY(sec, key) #sec, #key, Ref(+[](Config& c) -> auto& { return c.sec.key; })
+// The same for an enum field.
+#define SH_ENUM(sec, key)                                                       \
+  #sec, #key,                                                                   \
+      Ref(EnumRef{+[](const Config& c) { return static_cast<int>(c.sec.key); }, \
+                  +[](Config& c, int i) { c.sec.key = static_cast<decltype(c.sec.key)>(i); }})
 
 // clang-format off
 const std::vector<Option>& Options() {
@@ -26,14 +32,14 @@ const std::vector<Option>& Options() {
     {SH_KEY(source, stream_arn),            Any().Check(CheckStreamArn),              "Kinesis stream ARN (arn:aws:kinesis:<region>:<account>:stream/<name>), instead of stream_name."},
     {SH_KEY(source, region),                NonEmpty().Aws("AWS_REGION", "AWS_DEFAULT_REGION"), "AWS region of the stream. If not set in the file: AWS_REGION, then AWS_DEFAULT_REGION."},
     {SH_KEY(source, endpoint_url),          Any().Check(CheckSourceEndpoint).Aws("AWS_ENDPOINT_URL_KINESIS", "AWS_ENDPOINT_URL"), "Kinesis endpoint, http(s)://host[:port]; empty = AWS's endpoint for the region. If not set in the file: AWS_ENDPOINT_URL_KINESIS, then AWS_ENDPOINT_URL."},
-    {SH_KEY(source, initial_position),      OneOf("TRIM_HORIZON|LATEST|AT_TIMESTAMP"), "Where to start reading a shard that has no checkpoint."},
+    {SH_ENUM(source, initial_position),     OneOf(kInitialPositionNames),             "Where to start reading a shard that has no checkpoint."},
     {SH_KEY(source, initial_timestamp),     Timestamp().Check(CheckTimestamp),        "RFC 3339 time to start from; required with, and only allowed with, initial_position = \"AT_TIMESTAMP\"."},
     {SH_KEY(source, max_records_per_call),  Range(1, 10000),                          "GetRecords Limit: records per call."},
     {SH_KEY(source, poll_interval_ms),      Range(0),                                 "Minimum gap between GetRecords calls on one shard (Kinesis allows 5 per second per shard)."},
     {SH_KEY(source, idle_poll_interval_ms), Range(0),                                 "Gap after a GetRecords call that returned no records."},
     {SH_KEY(source, shard_refresh_s),       Range(1),                                 "How often to list shards to find new ones (resharding)."},
     {SH_KEY(source, poll_threads),          Range(1, 256),                            "Threads polling shards; shards are multiplexed over them."},
-    {SH_KEY(source, consumer),              OneOf("polling|efo"),                     "How shards are read: \"polling\" (GetRecords) or \"efo\" (enhanced fan-out: a registered stream consumer, SubscribeToShard)."},
+    {SH_ENUM(source, consumer),             OneOf(kConsumerTypeNames),                "How shards are read: \"polling\" (GetRecords) or \"efo\" (enhanced fan-out: a registered stream consumer, SubscribeToShard)."},
     {SH_KEY(source, consumer_name),         NonEmpty().Check(CheckConsumerName),      "Stream consumer registered (or reused) with consumer = \"efo\"."},
 
     {SH_KEY(batch, max_bytes),              Range(1, kMaxObjectBytesMultipart),       "Uncompressed bytes per object; a batch is flushed when it would exceed this. Above 5 GiB (S3's single PUT) needs part_bytes."},
@@ -48,10 +54,10 @@ const std::vector<Option>& Options() {
     {SH_KEY(output, force_path_style),      Any(),                                    "Address the bucket as endpoint/bucket/key instead of bucket.endpoint/key (needed by most S3 emulators)."},
     {SH_KEY(output, prefix),                Any().Check(CheckRecordTemplate),         "Key prefix template for records: {table} {event_name} {stream} {shard_id} {event_time:%Y...} {arrival_time:%Y...}."},
     {SH_KEY(output, error_prefix),          Any().Check(CheckErrorTemplate),          "Key prefix template for records that failed to decode; may also use {error}."},
-    {SH_KEY(output, format),                OneOf("unmarshalled|raw"),                "unmarshalled = plain JSON per change record; raw = the Kinesis record data as received."},
-    {SH_KEY(output, compression),           OneOf("gzip|none"),                       "Object compression."},
+    {SH_ENUM(output, format),               OneOf(kOutputFormatNames),                "unmarshalled = plain JSON per change record; raw = the Kinesis record data as received."},
+    {SH_ENUM(output, compression),          OneOf(kCompressionNames),                 "Object compression."},
     {SH_KEY(output, compression_level),     Range(1, 9),                              "gzip level: 1-2 ISA-L igzip (fast), 3-9 zlib."},
-    {SH_KEY(output, sse),                   OneOf("|AES256|aws:kms"),                 "Server-side encryption: \"\" (bucket default), AES256 or aws:kms."},
+    {SH_ENUM(output, sse),                  OneOf(kSseNames),                         "Server-side encryption: \"\" (bucket default), AES256 or aws:kms."},
     {SH_KEY(output, sse_kms_key_id),        Any(),                                    "KMS key for sse = \"aws:kms\"; empty = the AWS-managed key."},
     {SH_KEY(output, upload_threads),        Range(1, 256),                            "Concurrent uploads."},
     {SH_KEY(output, upload_timeout_s),      Range(1, 3600),                           "Deadline for one upload attempt."},
@@ -66,6 +72,7 @@ const std::vector<Option>& Options() {
 }
 // clang-format on
 #undef SH_KEY
+#undef SH_ENUM
 
 // ---------------------------------------------------------------------------
 // Names and text.
@@ -90,21 +97,9 @@ std::string Quote(std::string_view s) {
   return out;
 }
 
-std::vector<std::string_view> SplitChoices(std::string_view choices) {
-  std::vector<std::string_view> out;
-  size_t start = 0;
-  while (true) {
-    size_t bar = choices.find('|', start);
-    out.push_back(choices.substr(start, bar == std::string_view::npos ? bar : bar - start));
-    if (bar == std::string_view::npos) break;
-    start = bar + 1;
-  }
-  return out;
-}
-
-std::string ChoicesText(std::string_view choices) {
+std::string ChoicesText(std::span<const std::string_view> names) {
   std::string out;
-  for (std::string_view c : SplitChoices(choices)) {
+  for (std::string_view c : names) {
     if (!out.empty()) out += '|';
     out += c.empty() ? "\"\"" : std::string(c);
   }
@@ -117,7 +112,7 @@ std::string AllowedText(const Option& o) {
     if (o.spec.max == kNoMax) return ">= " + std::to_string(o.spec.min);
     return std::to_string(o.spec.min) + ".." + std::to_string(o.spec.max);
   }
-  if (!o.spec.choices.empty()) return ChoicesText(o.spec.choices);
+  if (!o.spec.names.empty()) return ChoicesText(o.spec.names);
   if (o.spec.non_empty) return "non-empty";
   return "";
 }
@@ -126,13 +121,28 @@ bool StartsWith(std::string_view s, std::string_view p) { return s.substr(0, p.s
 
 }  // namespace internal
 
+std::string_view InitialPositionName(InitialPosition p) {
+  return internal::kInitialPositionNames[static_cast<size_t>(p)];
+}
+std::string_view ConsumerTypeName(ConsumerType c) {
+  return internal::kConsumerTypeNames[static_cast<size_t>(c)];
+}
+std::string_view OutputFormatName(OutputFormat f) {
+  return internal::kOutputFormatNames[static_cast<size_t>(f)];
+}
+std::string_view CompressionName(Compression c) {
+  return internal::kCompressionNames[static_cast<size_t>(c)];
+}
+std::string_view SseName(Sse s) { return internal::kSseNames[static_cast<size_t>(s)]; }
+
 std::vector<OptionInfo> ListOptions() {
   using internal::AllowedText;
   using internal::EnvName;
   using internal::Option;
   using internal::TypeOf;
   using internal::ValueAsToml;
-  static const char* const kTypeNames[] = {"string", "integer", "boolean", "timestamp"};
+  // By Type; an enum is a string in TOML and in the environment.
+  static const char* const kTypeNames[] = {"string", "integer", "boolean", "timestamp", "string"};
   Config defaults;
   std::vector<OptionInfo> out;
   for (const Option& o : internal::Options()) {

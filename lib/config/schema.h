@@ -15,6 +15,7 @@
 #include <array>
 #include <climits>
 #include <cstdint>
+#include <span>
 #include <string>
 #include <string_view>
 #include <variant>
@@ -37,7 +38,23 @@ inline constexpr int64_t kNoMax = INT64_MAX;
 using StrRef = std::string& (*)(Config&);
 using IntRef = int64_t& (*)(Config&);
 using BoolRef = bool& (*)(Config&);
-using Ref = std::variant<StrRef, IntRef, BoolRef>;
+// An enum field (config.h), seen as the index of its value in declaration
+// order; the row's Spec::names gives the names.
+struct EnumRef {
+  int (*get)(const Config&);
+  void (*set)(Config&, int index);
+};
+using Ref = std::variant<StrRef, IntRef, BoolRef, EnumRef>;
+
+// The names of each enum's values, in declaration order: the one list that
+// Load(), ToToml(), ListOptions() and the XxxName() functions of config.h
+// use.
+inline constexpr std::string_view kInitialPositionNames[] = {"TRIM_HORIZON", "LATEST",
+                                                            "AT_TIMESTAMP"};
+inline constexpr std::string_view kConsumerTypeNames[] = {"polling", "efo"};
+inline constexpr std::string_view kOutputFormatNames[] = {"unmarshalled", "raw"};
+inline constexpr std::string_view kCompressionNames[] = {"gzip", "none"};
+inline constexpr std::string_view kSseNames[] = {"", "AES256", "aws:kms"};
 
 // An extra check of a string value; returns the problem ("" if fine).
 using StrCheck = std::string (*)(const std::string& value);
@@ -47,7 +64,7 @@ struct Spec {
   bool timestamp = false;          // a string holding an RFC 3339 timestamp
   int64_t min = kNoMin;            // integers
   int64_t max = kNoMax;
-  std::string_view choices;        // strings: "a|b|c" ("" allowed if listed as "|a")
+  std::span<const std::string_view> names;  // enums: the values' names
   bool non_empty = false;          // strings
   StrCheck check = nullptr;        // strings
   std::array<std::string_view, 2> aws_env{};  // AWS variables, first found wins
@@ -62,7 +79,7 @@ struct Spec {
 };
 constexpr Spec Any() { return Spec{}; }
 constexpr Spec Range(int64_t lo, int64_t hi = kNoMax) { Spec s; s.min = lo; s.max = hi; return s; }
-constexpr Spec OneOf(std::string_view choices) { Spec s; s.choices = choices; return s; }
+constexpr Spec OneOf(std::span<const std::string_view> names) { Spec s; s.names = names; return s; }
 constexpr Spec Timestamp() { Spec s; s.timestamp = true; return s; }
 constexpr Spec NonEmpty() { return Spec{}.NonEmpty(); }
 
@@ -74,7 +91,7 @@ struct Option {
   std::string_view description;
 };
 
-enum class Type { kString, kInt, kBool, kTimestamp };
+enum class Type { kString, kInt, kBool, kTimestamp, kEnum };
 
 Type TypeOf(const Option& o);
 
@@ -92,10 +109,8 @@ std::string EnvName(const Option& o);
 // s in double quotes, with '"' and '\\' escaped: for messages.
 std::string Quote(std::string_view s);
 bool StartsWith(std::string_view s, std::string_view p);
-// "a|b" -> {"a", "b"}; "|a" -> {"", "a"}.
-std::vector<std::string_view> SplitChoices(std::string_view choices);
-// The choices as messages show them: "" for the empty one.
-std::string ChoicesText(std::string_view choices);
+// An enum's names as messages show them: "gzip|none", "\"\"|AES256|aws:kms".
+std::string ChoicesText(std::span<const std::string_view> names);
 // What ListOptions() says a key allows: "1..10000", "gzip|none", "".
 std::string AllowedText(const Option& o);
 

@@ -2,6 +2,8 @@
 // the row's extra check), skipping keys whose value was unusable; then the
 // rules that involve several keys, skipping those that involve an invalid
 // key.
+#include <algorithm>
+
 #include "config/loader.h"
 #include "config/rfc3339.h"
 
@@ -21,16 +23,20 @@ void Loader::ValidateEach() {
       }
       continue;
     }
+    if (const EnumRef* ref = std::get_if<EnumRef>(&o.ref)) {
+      if (origins_[i].kind == Origin::kDefault) continue;  // the default: a value already
+      const std::string& v = names_[i];
+      const auto it = std::find(o.spec.names.begin(), o.spec.names.end(), v);
+      if (it == o.spec.names.end()) {
+        ValueProblem(i, "must be one of " + ChoicesText(o.spec.names) + ", got " + Quote(v));
+        continue;
+      }
+      ref->set(config_, static_cast<int>(it - o.spec.names.begin()));
+      continue;
+    }
     const StrRef* ref = std::get_if<StrRef>(&o.ref);
     if (!ref) continue;
     const std::string& v = (*ref)(config_);
-    if (!o.spec.choices.empty()) {
-      auto choices = SplitChoices(o.spec.choices);
-      if (std::find(choices.begin(), choices.end(), v) == choices.end()) {
-        ValueProblem(i, "must be one of " + ChoicesText(o.spec.choices) + ", got " + Quote(v));
-        continue;
-      }
-    }
     if (o.spec.non_empty && v.empty()) {
       ValueProblem(i, "must not be empty");
       continue;
@@ -67,20 +73,20 @@ void Loader::ValidateTogether() {
     }
   }
 
-  if (c.source.consumer == "efo" && c.source.max_records_per_call < 2 &&
+  if (c.source.consumer == ConsumerType::kEfo && c.source.max_records_per_call < 2 &&
       !Invalid({"source.consumer", "source.max_records_per_call"})) {
     // A one-record read is the pipeline's trim-horizon probe (poll/efo_reader.h).
     problem("source.max_records_per_call", "must be at least 2 with source.consumer = \"efo\"");
   }
 
   if (!Invalid({"source.initial_position", "source.initial_timestamp"})) {
-    const bool at_ts = c.source.initial_position == "AT_TIMESTAMP";
+    const bool at_ts = c.source.initial_position == InitialPosition::kAtTimestamp;
     if (at_ts && c.source.initial_timestamp.empty()) {
       problem("source.initial_timestamp", "required when source.initial_position = \"AT_TIMESTAMP\"");
     } else if (!at_ts && !c.source.initial_timestamp.empty()) {
       problem("source.initial_timestamp",
               "only allowed with source.initial_position = \"AT_TIMESTAMP\", but initial_position is " +
-                  Quote(c.source.initial_position));
+                  Quote(InitialPositionName(c.source.initial_position)));
     } else if (at_ts) {
       auto ms = ParseRfc3339Millis(c.source.initial_timestamp);
       if (ms.ok()) c.source.initial_timestamp_ms = *ms;
@@ -116,8 +122,9 @@ void Loader::ValidateTogether() {
   }
 
   if (!Invalid({"output.sse", "output.sse_kms_key_id"}) && !c.output.sse_kms_key_id.empty() &&
-      c.output.sse != "aws:kms") {
-    problem("output.sse_kms_key_id", "requires output.sse = \"aws:kms\", but sse is " + Quote(c.output.sse));
+      c.output.sse != Sse::kKms) {
+    problem("output.sse_kms_key_id",
+            "requires output.sse = \"aws:kms\", but sse is " + Quote(SseName(c.output.sse)));
   }
 }
 

@@ -66,7 +66,7 @@ int64_t EpochMs(WallTime t) {
 // Open batches are held gzip'd as they grow, unless compression is "none".
 batch::BodyEncoding Encoding(const config::Config& cfg) {
   batch::BodyEncoding e;
-  e.gzip = cfg.output.compression != "none";
+  e.gzip = cfg.output.compression != config::Compression::kNone;
   e.level = static_cast<int>(cfg.output.compression_level);
   e.part_bytes = static_cast<uint64_t>(cfg.batch.part_bytes);
   e.per_shard = e.part_bytes > 0;
@@ -112,8 +112,8 @@ struct Pipeline::Impl {
         deps(d),
         own_registry(d.registry ? nullptr : std::make_unique<metrics::Registry>()),
         m(d.registry ? *d.registry : *own_registry),
-        codec(cfg.output.compression == "none" ? compress::Codec::kNone : compress::Codec::kGzip),
-        format(cfg.output.format == "raw" ? decode::OutputFormat::kRaw
+        codec(cfg.output.compression == config::Compression::kNone ? compress::Codec::kNone : compress::Codec::kGzip),
+        format(cfg.output.format == config::OutputFormat::kRaw ? decode::OutputFormat::kRaw
                                           : decode::OutputFormat::kUnmarshalled),
         buffer(batch::FlushLimits{static_cast<uint64_t>(cfg.batch.max_bytes),
                                   Millis(cfg.batch.max_interval_s * 1000),
@@ -346,13 +346,13 @@ struct Pipeline::Impl {
       ShardState state = ShardState::kWaiting;
       if (!cp) {
         const auto& pos = cfg.source.initial_position;
-        if (pos == "LATEST") {
+        if (pos == config::InitialPosition::kLatest) {
           // LATEST is pinned to a timestamp now, so that a restart before the
           // first record does not skip what arrived in between.
           start.type = IteratorType::kAtTimestamp;
           start.timestamp_ms = now_ms;
           if (s.closed()) state = ShardState::kFinished;  // nothing new will arrive
-        } else if (pos == "AT_TIMESTAMP") {
+        } else if (pos == config::InitialPosition::kAtTimestamp) {
           start.type = IteratorType::kAtTimestamp;
           start.timestamp_ms = cfg.source.initial_timestamp_ms;
         }
