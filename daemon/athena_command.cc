@@ -1,5 +1,5 @@
 // `shardhose athena-ddl`: the configuration in, Athena SQL out (the work is
-// in lib/athena/ddl.cc).
+// in lib/athena/, athena/ddl.h).
 #include "athena_command.h"
 
 #include <fmt/format.h>

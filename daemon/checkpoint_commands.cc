@@ -59,7 +59,8 @@ int CheckpointShowCommand(const CommonOptions& options) {
   }
   if (!loaded->has_value()) {
     std::printf("no checkpoint at %s: the next start begins at source.initial_position (%s)\n",
-                cfg->checkpoint.path.c_str(), cfg->source.initial_position.c_str());
+                cfg->checkpoint.path.c_str(),
+                std::string(config::InitialPositionName(cfg->source.initial_position)).c_str());
     return kExitOk;
   }
   const checkpoint::Checkpoint& cp = **loaded;
@@ -229,8 +230,10 @@ int CheckpointResetCommand(const CommonOptions& options, bool yes) {
   const std::string aside = fmt::format("{}.reset-{}", path, ::time(nullptr));
   std::printf("checkpoint %s (%s)\n  will be moved to %s\n  and the next start begins at source.initial_position = %s",
               path.c_str(), loaded.ok() ? "valid" : loaded.status().message().c_str(), aside.c_str(),
-              cfg->source.initial_position.c_str());
-  if (cfg->source.initial_position == "AT_TIMESTAMP") std::printf(" (%s)", cfg->source.initial_timestamp.c_str());
+              std::string(config::InitialPositionName(cfg->source.initial_position)).c_str());
+  if (cfg->source.initial_position == config::InitialPosition::kAtTimestamp) {
+    std::printf(" (%s)", cfg->source.initial_timestamp.c_str());
+  }
   std::printf("\n");
   if (!Confirmed(yes)) return kExitUsage;
   Status st = fs->Rename(path, aside);

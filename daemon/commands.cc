@@ -68,7 +68,7 @@ int RunCommand(const CommonOptions& options, bool drain) {
   kopts.endpoint_url = cfg->source.endpoint_url;
   auto kinesis = poll::NewKinesisClient(kopts, http.get(), creds.get(), clock);
   std::unique_ptr<poll::KinesisClient> efo;  // reads through `kinesis` for everything but records
-  if (cfg->source.consumer == "efo") {
+  if (cfg->source.consumer == config::ConsumerType::kEfo) {
     poll::EfoOptions eopts;
     eopts.region = kopts.region;
     eopts.endpoint_url = kopts.endpoint_url;
@@ -85,7 +85,7 @@ int RunCommand(const CommonOptions& options, bool drain) {
     s3.region = cfg->output.region;
     s3.endpoint_url = cfg->output.endpoint_url;
     s3.force_path_style = cfg->output.force_path_style;
-    s3.sse = cfg->output.sse;
+    s3.sse = std::string(config::SseName(cfg->output.sse));
     s3.sse_kms_key_id = cfg->output.sse_kms_key_id;
     s3.timeout = std::chrono::seconds(cfg->output.upload_timeout_s);
     store = upload::NewS3ObjectStore(s3, http.get(), creds.get(), clock);
@@ -93,8 +93,9 @@ int RunCommand(const CommonOptions& options, bool drain) {
   checkpoint::CheckpointFile checkpoint_file(FileSystem::Default(), cfg->checkpoint.path);
 
   spdlog::info("shardhose {} starting: stream {}, output {}, format {}, compression {}{}", SHARDHOSE_VERSION,
-               cfg->StreamDisplayName(), store->Describe(), cfg->output.format,
-               cfg->output.compression == "none"
+               cfg->StreamDisplayName(), store->Describe(),
+               config::OutputFormatName(cfg->output.format),
+               cfg->output.compression == config::Compression::kNone
                    ? std::string("none")
                    : "gzip level " + std::to_string(cfg->output.compression_level) + " (" +
                          compress::ChunkEngine(static_cast<int>(cfg->output.compression_level)) + ")",

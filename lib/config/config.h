@@ -17,7 +17,7 @@
 //      true/false/1/0, any case; strings as-is, empty included); these win
 //      over the file and the AWS variables.
 // Every key, with its type, default and allowed values, is listed in one
-// table in config.cc (see config/options.h and
+// table in config/schema.cc (see config/options.h and
 // config/shardhose.example.toml).
 //
 // Load() reports every problem at once, one per line, each starting with
@@ -45,18 +45,46 @@
 #include <functional>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "common/status.h"
 
 namespace shardhose::config {
 
+// The keys that take one of a few names are enums, parsed once by Load().
+// Each XxxName() gives a value's name as the configuration spells it (in the
+// file, the environment, ToToml() and messages), for logs too.
+
+// source.initial_position: where a shard without a checkpoint starts.
+enum class InitialPosition { kTrimHorizon, kLatest, kAtTimestamp };
+std::string_view InitialPositionName(InitialPosition p);  // "TRIM_HORIZON" "LATEST" "AT_TIMESTAMP"
+
+// source.consumer: how shards are read.
+enum class ConsumerType {
+  kPolling,  // GetRecords
+  kEfo,      // enhanced fan-out: SubscribeToShard (poll/efo_reader.h)
+};
+std::string_view ConsumerTypeName(ConsumerType c);  // "polling" "efo"
+
+// output.format: what a line holds (decode/change_record.h).
+enum class OutputFormat { kUnmarshalled, kRaw };
+std::string_view OutputFormatName(OutputFormat f);  // "unmarshalled" "raw"
+
+// output.compression.
+enum class Compression { kGzip, kNone };
+std::string_view CompressionName(Compression c);  // "gzip" "none"
+
+// output.sse: the server-side encryption asked of S3.
+enum class Sse { kBucketDefault, kAes256, kKms };
+std::string_view SseName(Sse s);  // "" "AES256" "aws:kms" (the header's value)
+
 struct SourceConfig {
   std::string stream_name;
   std::string stream_arn;
   std::string region = "us-east-1";
   std::string endpoint_url;              // "" = AWS's endpoint for the region
-  std::string initial_position = "TRIM_HORIZON";  // | LATEST | AT_TIMESTAMP
+  InitialPosition initial_position = InitialPosition::kTrimHorizon;
   std::string initial_timestamp;         // RFC 3339 with offset, with AT_TIMESTAMP
   int64_t initial_timestamp_ms = 0;      // derived from initial_timestamp by Load()
                                          // (ms since epoch; 0 unless AT_TIMESTAMP)
@@ -65,8 +93,8 @@ struct SourceConfig {
   int64_t idle_poll_interval_ms = 1000;  // gap after an empty GetRecords
   int64_t shard_refresh_s = 60;          // ListShards period
   int64_t poll_threads = 4;              // shards are multiplexed over these
-  std::string consumer = "polling";      // | "efo" (SubscribeToShard, poll/efo_reader.h)
-  std::string consumer_name = "shardhose";  // the stream consumer with "efo"
+  ConsumerType consumer = ConsumerType::kPolling;
+  std::string consumer_name = "shardhose";  // the stream consumer with kEfo
 
   bool operator==(const SourceConfig&) const = default;
 };
@@ -88,10 +116,10 @@ struct OutputConfig {
   bool force_path_style = false;
   std::string prefix = "ddb/{table}/dt={event_time:%Y-%m-%d}/hr={event_time:%H}/";
   std::string error_prefix = "errors/{error}/dt={arrival_time:%Y-%m-%d}/";
-  std::string format = "unmarshalled";  // | raw
-  std::string compression = "gzip";     // | none
+  OutputFormat format = OutputFormat::kUnmarshalled;
+  Compression compression = Compression::kGzip;
   int64_t compression_level = 1;        // 1..9 (gzip): 1-2 ISA-L igzip, 3-9 zlib
-  std::string sse;                      // "" | AES256 | aws:kms
+  Sse sse = Sse::kBucketDefault;
   std::string sse_kms_key_id;
   int64_t upload_threads = 4;
   int64_t upload_timeout_s = 120;

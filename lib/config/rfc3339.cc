@@ -2,26 +2,10 @@
 
 #include <string>
 
+#include "common/civil_time.h"
+
 namespace shardhose::config {
 namespace {
-
-// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's
-// days_from_civil).
-int64_t DaysFromCivil(int64_t y, unsigned m, unsigned d) {
-  y -= m <= 2;
-  const int64_t era = (y >= 0 ? y : y - 399) / 400;
-  const unsigned yoe = static_cast<unsigned>(y - era * 400);
-  const unsigned doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
-  const unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-  return era * 146097 + static_cast<int64_t>(doe) - 719468;
-}
-
-bool IsLeap(int y) { return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0; }
-
-int DaysInMonth(int y, int m) {
-  static constexpr int kDays[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-  return m == 2 && IsLeap(y) ? 29 : kDays[m - 1];
-}
 
 // Reads exactly `n` digits at *pos.
 bool Digits(std::string_view s, size_t* pos, int n, int* out) {
@@ -93,7 +77,9 @@ Result<int64_t> ParseRfc3339Millis(std::string_view s) {
   }
   if (p != s.size()) return bad("unexpected text after the offset");
   if (month < 1 || month > 12) return bad("month out of range");
-  if (day < 1 || day > DaysInMonth(year, month)) return bad("day out of range");
+  if (day < 1 || day > static_cast<int>(DaysInMonth(year, static_cast<unsigned>(month)))) {
+    return bad("day out of range");
+  }
   if (hour > 23 || minute > 59 || second > 60) return bad("time out of range");
   if (second == 60) {  // leap second: the last instant of the minute
     second = 59;

@@ -78,6 +78,8 @@
 #include <string>
 #include <string_view>
 
+#include "poll/record_view.h"
+
 namespace shardhose::decode {
 
 enum class OutputFormat { kUnmarshalled, kRaw };
@@ -86,14 +88,6 @@ enum class OutputFormat { kUnmarshalled, kRaw };
 // whole) is rejected as "not_json". DynamoDB itself allows 32 levels of
 // attribute nesting.
 inline constexpr int kMaxDepth = 128;
-
-// One record as returned by GetRecords. Views into the response buffer.
-struct KinesisRecordView {
-  std::string_view data_base64;
-  std::string_view sequence_number;
-  std::string_view partition_key;
-  int64_t arrival_ms = 0;  // ApproximateArrivalTimestamp, epoch ms
-};
 
 struct DecodedRecord {
   bool ok = false;
@@ -114,12 +108,13 @@ class Decoder {
 
   // Decodes `record` read from `shard_id` into *out (all fields replaced;
   // buffers reused).
-  void Decode(const KinesisRecordView& record, std::string_view shard_id, DecodedRecord* out);
+  void Decode(const poll::KinesisRecordView& record, std::string_view shard_id, DecodedRecord* out);
 
   // Writes the error line for `record` with `reason` and `message` into
   // *out, for a failure found before decoding (decode/kpl.h's
   // bad_aggregate). Same format and guarantees as Decode's error lines.
-  void WriteErrorLine(std::string_view reason, std::string_view message, const KinesisRecordView& record,
+  void WriteErrorLine(std::string_view reason, std::string_view message,
+                      const poll::KinesisRecordView& record,
                       std::string_view shard_id, DecodedRecord* out);
 
  private:

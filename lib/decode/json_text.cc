@@ -7,6 +7,8 @@
 #include <emmintrin.h>
 #endif
 
+#include "common/civil_time.h"
+
 namespace shardhose::decode {
 namespace {
 
@@ -316,17 +318,10 @@ void AppendIsoMillis(int64_t epoch_us, std::string* out) {
     ms_of_day += 86400000;
     --days;
   }
-  // civil_from_days (H. Hinnant), proleptic Gregorian.
-  const int64_t z = days + 719468;
-  const int64_t era = (z >= 0 ? z : z - 146096) / 146097;
-  const unsigned doe = static_cast<unsigned>(z - era * 146097);
-  const unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-  int64_t y = static_cast<int64_t>(yoe) + era * 400;
-  const unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-  const unsigned mp = (5 * doy + 2) / 153;
-  const unsigned d = doy - (153 * mp + 2) / 5 + 1;
-  const unsigned m = mp < 10 ? mp + 3 : mp - 9;
-  if (m <= 2) ++y;
+  const CivilDate date = CivilFromDays(days);
+  const int64_t y = date.year;
+  const unsigned m = date.month;
+  const unsigned d = date.day;
 
   if (y >= 0 && y <= 9999) {
     const unsigned yy = static_cast<unsigned>(y);

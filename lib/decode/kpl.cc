@@ -241,7 +241,7 @@ Status Deaggregate(std::string_view data, std::vector<KplSubRecord>* out) {
   return Status::OK();
 }
 
-void KplSplitter::Split(const KinesisRecordView& record, std::vector<KplUnit>* out) {
+void KplSplitter::Split(const poll::KinesisRecordView& record, std::vector<KplUnit>* out) {
   out->clear();
   KplUnit plain;
   plain.view = record;

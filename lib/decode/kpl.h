@@ -55,6 +55,7 @@
 
 #include "common/status.h"
 #include "decode/change_record.h"
+#include "poll/record_view.h"
 
 namespace shardhose::decode {
 
@@ -89,10 +90,10 @@ Status Deaggregate(std::string_view data, std::vector<KplSubRecord>* out);
 // What the pipeline decodes: one Kinesis record becomes one or more units,
 // each decoded into one output line.
 struct KplUnit {
-  KinesisRecordView view;     // what to hand to Decoder::Decode
-  std::string_view position;  // common/seqnum.h position: "seq" or "seq.sub"
-  bool ends_record = true;    // the last unit of its Kinesis record
-  std::string_view error;     // non-empty: write an error line with this
+  poll::KinesisRecordView view;  // what to hand to Decoder::Decode
+  std::string_view position;     // common/seqnum.h position: "seq" or "seq.sub"
+  bool ends_record = true;       // the last unit of its Kinesis record
+  std::string_view error;        // non-empty: write an error line with this
                               // message (reason kBadAggregate) for `view`
 };
 
@@ -104,7 +105,7 @@ class KplSplitter {
   // (data re-encoded as base64, partition key from the aggregate's table,
   // sequence_number and position "seq.sub", the record's arrival time).
   // Views stay valid until the next call and while `record`'s buffers live.
-  void Split(const KinesisRecordView& record, std::vector<KplUnit>* out);
+  void Split(const poll::KinesisRecordView& record, std::vector<KplUnit>* out);
 
  private:
   std::string raw_;

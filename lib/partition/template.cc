@@ -1,11 +1,13 @@
 // KeyTemplate: parsed once into segments; Render() walks them with no
-// parsing, no locale and no libc time calls (civil-date arithmetic below).
+// parsing, no locale and no libc time calls (common/civil_time.h).
 #include "partition/template.h"
 
 #include <fmt/format.h>
 
 #include <array>
 #include <utility>
+
+#include "common/civil_time.h"
 
 namespace shardhose::partition {
 namespace {
@@ -79,16 +81,6 @@ int64_t FloorDiv(int64_t a, int64_t b) {
   return q;
 }
 
-// Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant).
-int64_t DaysFromCivil(int64_t y, unsigned m, unsigned d) {
-  y -= m <= 2;
-  const int64_t era = FloorDiv(y, 400);
-  const unsigned yoe = static_cast<unsigned>(y - era * 400);
-  const unsigned doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
-  const unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-  return era * 146097 + static_cast<int64_t>(doe) - 719468;
-}
-
 struct CivilTime {
   int64_t year;
   unsigned month, day, hour, minute, second;
@@ -98,12 +90,6 @@ struct CivilTime {
   unsigned iso_week;
 };
 
-int64_t IsoWeekOneMonday(int64_t year) {
-  const int64_t jan4 = DaysFromCivil(year, 1, 4);
-  const int64_t monday_based = ((jan4 + 3) % 7 + 7) % 7;  // 1970-01-01 was a Thursday
-  return jan4 - monday_based;
-}
-
 CivilTime Breakdown(int64_t epoch_seconds) {
   CivilTime t{};
   const int64_t days = FloorDiv(epoch_seconds, 86400);
@@ -111,25 +97,15 @@ CivilTime Breakdown(int64_t epoch_seconds) {
   t.hour = static_cast<unsigned>(secs / 3600);
   t.minute = static_cast<unsigned>(secs / 60 % 60);
   t.second = static_cast<unsigned>(secs % 60);
-  // civil_from_days.
-  const int64_t z = days + 719468;
-  const int64_t era = FloorDiv(z, 146097);
-  const unsigned doe = static_cast<unsigned>(z - era * 146097);
-  const unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-  const unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-  const unsigned mp = (5 * doy + 2) / 153;
-  t.day = doy - (153 * mp + 2) / 5 + 1;
-  t.month = mp < 10 ? mp + 3 : mp - 9;
-  t.year = static_cast<int64_t>(yoe) + era * 400 + (t.month <= 2);
+  const CivilDate date = CivilFromDays(days);
+  t.day = date.day;
+  t.month = date.month;
+  t.year = date.year;
   t.yday = static_cast<unsigned>(days - DaysFromCivil(t.year, 1, 1));
-  t.weekday = static_cast<unsigned>(((days + 3) % 7 + 7) % 7) + 1;
-  t.iso_year = t.year;
-  if (days < IsoWeekOneMonday(t.year)) {
-    t.iso_year = t.year - 1;
-  } else if (days >= IsoWeekOneMonday(t.year + 1)) {
-    t.iso_year = t.year + 1;
-  }
-  t.iso_week = static_cast<unsigned>((days - IsoWeekOneMonday(t.iso_year)) / 7 + 1);
+  t.weekday = IsoWeekday(days);
+  const IsoWeek week = IsoWeekOf(days, t.year);
+  t.iso_year = week.year;
+  t.iso_week = week.week;
   return t;
 }
 

@@ -16,7 +16,7 @@ using batch::SealedBatch;
 // Open batches are held gzip'd as they grow, unless compression is "none".
 batch::BodyEncoding Encoding(const config::Config& cfg) {
   batch::BodyEncoding e;
-  e.gzip = cfg.output.compression != "none";
+  e.gzip = cfg.output.compression != config::Compression::kNone;
   e.level = static_cast<int>(cfg.output.compression_level);
   e.part_bytes = static_cast<uint64_t>(cfg.batch.part_bytes);
   e.per_shard = e.part_bytes > 0;
@@ -58,7 +58,7 @@ std::string ObjectKey(const SealedBatch& b, std::string_view stream, compress::C
 Batcher::Batcher(Shared& s, Uploader& uploader)
     : s_(s),
       uploader_(uploader),
-      codec_(s.cfg.output.compression == "none" ? compress::Codec::kNone : compress::Codec::kGzip),
+      codec_(s.cfg.output.compression == config::Compression::kNone ? compress::Codec::kNone : compress::Codec::kGzip),
       buffer_(Limits(s.cfg), 1, Encoding(s.cfg)),
       replay_(ReplayLimits(), kReplayIds, ReplayEncoding(s.cfg)) {}
 

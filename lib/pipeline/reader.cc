@@ -60,7 +60,7 @@ void ShardReader::Stop() {
 
 void ShardReader::Loop(size_t index) {
   ClockParticipant participant(s_.clock);
-  decode::Decoder decoder(s_.cfg.output.format == "raw" ? decode::OutputFormat::kRaw
+  decode::Decoder decoder(s_.cfg.output.format == config::OutputFormat::kRaw ? decode::OutputFormat::kRaw
                                                         : decode::OutputFormat::kUnmarshalled,
                           s_.stream_name);
   decode::KplSplitter splitter;

@@ -176,13 +176,13 @@ void Recovery::SeedShards(const std::optional<checkpoint::Checkpoint>& cp, const
     ShardState state = ShardState::kWaiting;
     if (!cp) {
       const auto& pos = s_.cfg.source.initial_position;
-      if (pos == "LATEST") {
+      if (pos == config::InitialPosition::kLatest) {
         // LATEST is pinned to a timestamp now, so that a restart before the
         // first record does not skip what arrived in between.
         start.type = IteratorType::kAtTimestamp;
         start.timestamp_ms = now_ms;
         if (s.closed()) state = ShardState::kFinished;  // nothing new will arrive
-      } else if (pos == "AT_TIMESTAMP") {
+      } else if (pos == config::InitialPosition::kAtTimestamp) {
         start.type = IteratorType::kAtTimestamp;
         start.timestamp_ms = s_.cfg.source.initial_timestamp_ms;
       }

@@ -14,7 +14,7 @@ namespace {
 upload::ObjectMeta Meta(const config::Config& cfg) {
   upload::ObjectMeta meta;
   meta.content_encoding = std::string(compress::ContentEncoding(
-      cfg.output.compression == "none" ? compress::Codec::kNone : compress::Codec::kGzip));
+      cfg.output.compression == config::Compression::kNone ? compress::Codec::kNone : compress::Codec::kGzip));
   return meta;
 }
 

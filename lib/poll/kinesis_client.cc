@@ -193,7 +193,7 @@ Status ParseGetRecords(RecordsPage* page) {
   page->records.reserve(recs->value.Size());
   for (const auto& r : recs->value.GetArray()) {
     if (!r.IsObject()) return Status::Internal("GetRecords: record is not an object");
-    decode::KinesisRecordView v;
+    KinesisRecordView v;
     auto get = [&](const char* name) -> std::string_view {
       auto m = r.FindMember(name);
       if (m == r.MemberEnd() || !m->value.IsString()) return {};

@@ -22,7 +22,7 @@
 #include "aws/http.h"
 #include "common/clock.h"
 #include "common/status.h"
-#include "decode/change_record.h"
+#include "poll/record_view.h"
 
 namespace shardhose::poll {
 
@@ -62,7 +62,7 @@ struct IteratorStart {
 // owns; they stay valid until the page is reused or destroyed.
 struct RecordsPage {
   std::string body;
-  std::vector<decode::KinesisRecordView> records;
+  std::vector<KinesisRecordView> records;
   std::string next_iterator;  // "" = the shard is closed and fully read
   int64_t millis_behind = 0;
   std::vector<ShardInfo> child_shards;  // id + parents, when the shard closed

@@ -38,7 +38,7 @@ namespace {
 
 using shardhose::decode::DecodedRecord;
 using shardhose::decode::Decoder;
-using shardhose::decode::KinesisRecordView;
+using shardhose::poll::KinesisRecordView;
 using shardhose::decode::OutputFormat;
 using shardhose::fuzz::IsValidUtf8;
 using shardhose::fuzz::ParseJsonAnyNumbers;

@@ -8,7 +8,8 @@
 namespace shardhose::athena {
 namespace {
 
-config::Config MakeConfig(const std::string& prefix, const std::string& format = "unmarshalled") {
+config::Config MakeConfig(const std::string& prefix,
+                          config::OutputFormat format = config::OutputFormat::kUnmarshalled) {
   config::Config c;
   c.source.stream_name = "orders-stream";
   c.output.bucket = "lake";
@@ -18,7 +19,7 @@ config::Config MakeConfig(const std::string& prefix, const std::string& format =
 }
 
 Layout PlanOk(const std::string& prefix, const DdlOptions& options = {},
-              const std::string& format = "unmarshalled") {
+              config::OutputFormat format = config::OutputFormat::kUnmarshalled) {
   auto ddl = GenerateDdl(MakeConfig(prefix, format), options);
   EXPECT_TRUE(ddl.ok()) << prefix << ": " << ddl.status().message();
   return ddl.ok() ? ddl->layout : Layout{};
@@ -293,7 +294,9 @@ TEST(AthenaDdl, HiveKeysNormalisedAndCollisions) {
 
 TEST(AthenaDdl, RawFormat) {
   auto ddl = GenerateDdl(
-      MakeConfig("raw/{table}/eventname={event_name}/dt={event_time:%Y-%m-%d}/", "raw"), {});
+      MakeConfig("raw/{table}/eventname={event_name}/dt={event_time:%Y-%m-%d}/",
+                 config::OutputFormat::kRaw),
+      {});
   ASSERT_TRUE(ddl.ok()) << ddl.status().message();
   EXPECT_TRUE(ddl->latest_view.empty());
   EXPECT_EQ(Names(ddl->layout), (std::vector<std::string>{"table_name", "eventname_part", "dt"}));

@@ -4,7 +4,9 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <cctype>
 #include <fstream>
+#include <functional>
 #include <map>
 #include <regex>
 #include <sstream>
@@ -94,7 +96,7 @@ TEST_F(ConfigTest, DefaultsNeedOnlyAStreamAndABucket) {
   EXPECT_EQ(*ok, want);
   EXPECT_EQ(ok->source.region, "us-east-1");
   EXPECT_EQ(ok->batch.max_bytes, 134217728);
-  EXPECT_EQ(ok->output.compression, "gzip");
+  EXPECT_EQ(ok->output.compression, Compression::kGzip);
   EXPECT_EQ(ok->output.compression_level, 1);
   EXPECT_EQ(ok->source.initial_timestamp_ms, 0);
 }
@@ -173,7 +175,7 @@ TEST_F(ConfigTest, FullFile) {
   EXPECT_EQ(c.source.stream_arn, "arn:aws:kinesis:eu-west-1:123456789012:stream/orders-changes");
   EXPECT_EQ(c.source.region, "eu-west-1");
   EXPECT_EQ(c.source.endpoint_url, "");
-  EXPECT_EQ(c.source.initial_position, "AT_TIMESTAMP");
+  EXPECT_EQ(c.source.initial_position, InitialPosition::kAtTimestamp);
   EXPECT_EQ(c.source.initial_timestamp, "2024-05-01T02:00:00.250+02:00");
   EXPECT_EQ(c.source.initial_timestamp_ms, 1714521600250);
   EXPECT_EQ(c.source.max_records_per_call, 500);
@@ -191,10 +193,10 @@ TEST_F(ConfigTest, FullFile) {
   EXPECT_TRUE(c.output.force_path_style);
   EXPECT_EQ(c.output.prefix, "{stream}/{table}/{event_name}/{shard_id}/{event_time:%Y/%m/%d}/");
   EXPECT_EQ(c.output.error_prefix, "errors/{error}/{arrival_time:%Y%m%d}/");
-  EXPECT_EQ(c.output.format, "raw");
-  EXPECT_EQ(c.output.compression, "none");
+  EXPECT_EQ(c.output.format, OutputFormat::kRaw);
+  EXPECT_EQ(c.output.compression, Compression::kNone);
   EXPECT_EQ(c.output.compression_level, 9);
-  EXPECT_EQ(c.output.sse, "aws:kms");
+  EXPECT_EQ(c.output.sse, Sse::kKms);
   EXPECT_EQ(c.output.sse_kms_key_id, "arn:aws:kms:eu-central-1:123456789012:key/abc");
   EXPECT_EQ(c.output.upload_threads, 32);
   EXPECT_EQ(c.output.upload_timeout_s, 600);
@@ -250,7 +252,7 @@ TEST_F(ConfigTest, ShardhoseVariablesWinOverTheFile) {
   EXPECT_EQ(r->source.region, "us-west-2");
   EXPECT_EQ(r->source.stream_arn, "");
   EXPECT_EQ(r->source.stream_name, "s2");
-  EXPECT_EQ(r->output.sse, "AES256");
+  EXPECT_EQ(r->output.sse, Sse::kAes256);
   EXPECT_EQ(r->shutdown.grace_period_s, 5);
 }
 
@@ -721,6 +723,75 @@ TEST_F(ConfigTest, ListOptions) {
   for (const OptionInfo& o : options) EXPECT_FALSE(o.description.empty()) << o.dotted();
 }
 
+// --- enum keys --------------------------------------------------------------------------
+
+// Every name of every enum key, from the file and from the environment: parsed
+// into its value once, printed back by ToToml() and by the value's name function.
+TEST_F(ConfigTest, EnumKeysTakeEachOfTheirNames) {
+  struct Case {
+    std::string section, key, name;
+    std::string extra;  // what the value needs besides
+    std::function<bool(const Config&)> holds;
+    std::string_view name_of_value;
+  };
+  const std::string ts = "initial_timestamp = \"2024-05-01T00:00:00Z\"";
+  const std::vector<Case> cases = {
+      {"source", "initial_position", "TRIM_HORIZON", "",
+       [](const Config& c) { return c.source.initial_position == InitialPosition::kTrimHorizon; },
+       InitialPositionName(InitialPosition::kTrimHorizon)},
+      {"source", "initial_position", "LATEST", "",
+       [](const Config& c) { return c.source.initial_position == InitialPosition::kLatest; },
+       InitialPositionName(InitialPosition::kLatest)},
+      {"source", "initial_position", "AT_TIMESTAMP", ts,
+       [](const Config& c) { return c.source.initial_position == InitialPosition::kAtTimestamp; },
+       InitialPositionName(InitialPosition::kAtTimestamp)},
+      {"source", "consumer", "polling", "",
+       [](const Config& c) { return c.source.consumer == ConsumerType::kPolling; },
+       ConsumerTypeName(ConsumerType::kPolling)},
+      {"source", "consumer", "efo", "",
+       [](const Config& c) { return c.source.consumer == ConsumerType::kEfo; },
+       ConsumerTypeName(ConsumerType::kEfo)},
+      {"output", "format", "unmarshalled", "",
+       [](const Config& c) { return c.output.format == OutputFormat::kUnmarshalled; },
+       OutputFormatName(OutputFormat::kUnmarshalled)},
+      {"output", "format", "raw", "",
+       [](const Config& c) { return c.output.format == OutputFormat::kRaw; },
+       OutputFormatName(OutputFormat::kRaw)},
+      {"output", "compression", "gzip", "",
+       [](const Config& c) { return c.output.compression == Compression::kGzip; },
+       CompressionName(Compression::kGzip)},
+      {"output", "compression", "none", "",
+       [](const Config& c) { return c.output.compression == Compression::kNone; },
+       CompressionName(Compression::kNone)},
+      {"output", "sse", "", "",
+       [](const Config& c) { return c.output.sse == Sse::kBucketDefault; },
+       SseName(Sse::kBucketDefault)},
+      {"output", "sse", "AES256", "",
+       [](const Config& c) { return c.output.sse == Sse::kAes256; }, SseName(Sse::kAes256)},
+      {"output", "sse", "aws:kms", "",
+       [](const Config& c) { return c.output.sse == Sse::kKms; }, SseName(Sse::kKms)},
+  };
+  for (const Case& k : cases) {
+    SCOPED_TRACE(k.section + "." + k.key + " = " + k.name);
+    EXPECT_EQ(k.name_of_value, k.name);
+    auto from_file = LoadText(With(k.section, k.key + " = \"" + k.name + "\"\n" + k.extra));
+    ASSERT_TRUE(from_file.ok()) << from_file.status().ToString();
+    EXPECT_TRUE(k.holds(*from_file));
+    EXPECT_THAT(ToToml(*from_file), HasSubstr("\n" + k.key + " = \"" + k.name + "\"\n"));
+    std::string env_var = "SHARDHOSE_" + k.section + "_" + k.key;
+    for (char& ch : env_var) ch = static_cast<char>(std::toupper(static_cast<unsigned char>(ch)));
+    auto from_env = LoadText(With(k.section, k.extra), {{env_var, k.name}});
+    ASSERT_TRUE(from_env.ok()) << from_env.status().ToString();
+    EXPECT_TRUE(k.holds(*from_env));
+  }
+  // A name of another key's enum is not a value of this one.
+  EXPECT_THAT(Problems(With("output", "compression = \"raw\"")),
+              ElementsAre("output.compression: must be one of gzip|none, got \"raw\" (line 5)"));
+  EXPECT_THAT(Problems(kMinimal, {{"SHARDHOSE_SOURCE_CONSUMER", "EFO"}}),
+              ElementsAre("source.consumer: must be one of polling|efo, got \"EFO\" (from "
+                          "SHARDHOSE_SOURCE_CONSUMER)"));
+}
+
 // --- the shipped examples ---------------------------------------------------------------
 
 std::string ReadSource(const std::string& rel) {
@@ -806,18 +877,18 @@ class ConsumerConfigTest : public ::testing::Test {
 TEST_F(ConsumerConfigTest, DefaultsToPolling) {
   auto r = LoadSource("");
   ASSERT_TRUE(r.ok()) << r.status().ToString();
-  EXPECT_EQ(r->source.consumer, "polling");
+  EXPECT_EQ(r->source.consumer, ConsumerType::kPolling);
   EXPECT_EQ(r->source.consumer_name, "shardhose");
 }
 
 TEST_F(ConsumerConfigTest, EfoFromFileAndEnvironment) {
   auto r = LoadSource("consumer = \"efo\"\nconsumer_name = \"lake-loader.v2\"");
   ASSERT_TRUE(r.ok()) << r.status().ToString();
-  EXPECT_EQ(r->source.consumer, "efo");
+  EXPECT_EQ(r->source.consumer, ConsumerType::kEfo);
   EXPECT_EQ(r->source.consumer_name, "lake-loader.v2");
   auto e = LoadSource("consumer = \"polling\"", {{"SHARDHOSE_SOURCE_CONSUMER", "efo"}});
   ASSERT_TRUE(e.ok()) << e.status().ToString();
-  EXPECT_EQ(e->source.consumer, "efo");
+  EXPECT_EQ(e->source.consumer, ConsumerType::kEfo);
 }
 
 TEST_F(ConsumerConfigTest, RejectsBadValues) {

@@ -41,7 +41,7 @@ class DecodeTest : public ::testing::Test {
  protected:
   DecodedRecord DecodeData(std::string_view data_base64, OutputFormat format = OutputFormat::kUnmarshalled) {
     Decoder& d = format == OutputFormat::kRaw ? raw_ : unmarshalled_;
-    KinesisRecordView rec;
+    poll::KinesisRecordView rec;
     rec.data_base64 = data_base64;
     rec.sequence_number = kSeq;
     rec.partition_key = "pk-1";
@@ -264,7 +264,7 @@ TEST_F(DecodeTest, EmptyValues) {
 }
 
 TEST_F(DecodeTest, SequenceAndShardAreEscaped) {
-  KinesisRecordView rec;
+  poll::KinesisRecordView rec;
   const std::string b64 = Base64Encode(Corpus("orders_remove.json"));
   rec.data_base64 = b64;
   rec.sequence_number = "1\"2";
@@ -393,7 +393,7 @@ TEST_F(DecodeTest, BadBase64KeepsTheGivenTextEvenIfNotUtf8) {
 }
 
 TEST_F(DecodeTest, ErrorLineWithAbsurdArrivalTime) {
-  KinesisRecordView rec;
+  poll::KinesisRecordView rec;
   rec.data_base64 = "!!!!";
   rec.arrival_ms = std::numeric_limits<int64_t>::max();
   DecodedRecord out;
@@ -587,7 +587,7 @@ TEST_F(DecodeTest, DeterministicAcrossReuseAndErrors) {
   out.table = "stale";
   out.line = "stale";
   out.event_time_us = 5;
-  KinesisRecordView rec;
+  poll::KinesisRecordView rec;
   rec.data_base64 = "!!!!";
   unmarshalled_.Decode(rec, kShard, &out);
   EXPECT_FALSE(out.ok);
@@ -606,7 +606,7 @@ TEST_F(DecodeTest, SteadyStateDecodeDoesNotAllocate) {
     DecodedRecord out;
     auto run = [&] {
       for (const std::string& d : data) {
-        KinesisRecordView rec;
+        poll::KinesisRecordView rec;
         rec.data_base64 = d;
         rec.sequence_number = kSeq;
         decoder.Decode(rec, kShard, &out);

@@ -194,7 +194,7 @@ TEST(Kpl, SplitterPlainRecordIsOneUnit) {
   KplSplitter splitter;
   std::vector<KplUnit> units;
   const std::string b64 = Base64Encode("{\"eventID\":\"1\"}");
-  KinesisRecordView r{b64, "4968", "pk", 1700000000000};
+  poll::KinesisRecordView r{b64, "4968", "pk", 1700000000000};
   splitter.Split(r, &units);
   ASSERT_EQ(units.size(), 1u);
   EXPECT_EQ(units[0].position, "4968");
@@ -202,7 +202,7 @@ TEST(Kpl, SplitterPlainRecordIsOneUnit) {
   EXPECT_TRUE(units[0].ends_record);
   EXPECT_TRUE(units[0].error.empty());
   // Not base64 at all, with the magic's prefix: left to the decoder (bad_base64).
-  KinesisRecordView bad{"84maw!!", "4969", "pk", 0};
+  poll::KinesisRecordView bad{"84maw!!", "4969", "pk", 0};
   splitter.Split(bad, &units);
   ASSERT_EQ(units.size(), 1u);
   EXPECT_TRUE(units[0].error.empty());
@@ -212,7 +212,7 @@ TEST(Kpl, SplitterAggregateIsOneUnitPerSubRecord) {
   KplSplitter splitter;
   std::vector<KplUnit> units;
   const std::string b64 = Base64Encode(Aggregate(TwoKeysThreeRecords()));
-  KinesisRecordView r{b64, "4968", "outer", 1700000000000};
+  poll::KinesisRecordView r{b64, "4968", "outer", 1700000000000};
   splitter.Split(r, &units);
   ASSERT_EQ(units.size(), 3u);
   EXPECT_EQ(units[0].position, "4968.0");
@@ -235,7 +235,7 @@ TEST(Kpl, SplitterBadAggregateIsOneErrorUnitWithTheOriginalBytes) {
   std::string data = Aggregate(TwoKeysThreeRecords());
   data.back() ^= 0x55;
   const std::string b64 = Base64Encode(data);
-  KinesisRecordView r{b64, "4968", "outer", 5};
+  poll::KinesisRecordView r{b64, "4968", "outer", 5};
   splitter.Split(r, &units);
   ASSERT_EQ(units.size(), 1u);
   EXPECT_EQ(units[0].position, "4968");
@@ -248,7 +248,7 @@ TEST(Kpl, SplitterBadAggregateIsOneErrorUnitWithTheOriginalBytes) {
 TEST(Kpl, BadAggregateErrorLine) {
   Decoder decoder(OutputFormat::kUnmarshalled, "orders");
   DecodedRecord out;
-  KinesisRecordView r{"84mawQ==", "4968", "pk", 0};
+  poll::KinesisRecordView r{"84mawQ==", "4968", "pk", 0};
   decoder.WriteErrorLine(kBadAggregate, "KPL aggregate: MD5 mismatch", r, "shardId-000000000001",
                          &out);
   EXPECT_FALSE(out.ok);

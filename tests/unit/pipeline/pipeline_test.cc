@@ -270,7 +270,7 @@ TEST_F(PipelineTest, CorruptCheckpointStops) {
 TEST_F(PipelineTest, LatestIsPinnedToATimestampInTheCheckpoint) {
   kinesis_.AddShard("shardId-0");
   kinesis_.Put("shardId-0", ChangeRecord("old", "t", 1716200000000));
-  cfg_.source.initial_position = "LATEST";
+  cfg_.source.initial_position = config::InitialPosition::kLatest;
   // The fake resolves AT_TIMESTAMP like TRIM_HORIZON, so only check that the
   // start was pinned to a timestamp in the checkpoint.
   ASSERT_TRUE(Drain().ok());
@@ -758,13 +758,13 @@ int PopulateForParts(FakeKinesis& k, int shards, int per_shard) {
 // With part_bytes, every (partition, shard) batch is streamed as a multipart
 // upload: several parts per object, every record once, no upload left open.
 TEST_F(PipelineTest, BigBatchesAreStreamedInParts) {
-  for (const char* compression : {"gzip", "none"}) {
-    SCOPED_TRACE(compression);
+  for (config::Compression compression : {config::Compression::kGzip, config::Compression::kNone}) {
+    SCOPED_TRACE(config::CompressionName(compression));
     FakeKinesis k;
     const int n = PopulateForParts(k, 2, 3000);
     cfg_.output.compression = compression;
     cfg_.batch.max_bytes = 1 << 30;
-    cfg_.batch.part_bytes = std::string(compression) == "gzip" ? 100 : 65536;
+    cfg_.batch.part_bytes = compression == config::Compression::kGzip ? 100 : 65536;
     cfg_.batch.max_buffered_bytes = 1 << 30;
     ASSERT_TRUE(fs_.Remove(cfg_.checkpoint.path).ok() || true);
     FakeStore store;
@@ -790,7 +790,7 @@ TEST_F(PipelineTest, BigBatchesAreStreamedInParts) {
 // written twice with different bytes, and the uploads the crash left open
 // are aborted.
 TEST_F(PipelineTest, CrashAtEveryPartRecoversExactlyOnce) {
-  cfg_.output.compression = "none";
+  cfg_.output.compression = config::Compression::kNone;
   cfg_.batch.max_bytes = 4000;
   cfg_.batch.part_bytes = 500;
   cfg_.source.poll_threads = 2;
@@ -865,7 +865,7 @@ namespace {
 // stops with an error naming it, the checkpoint stays before its records,
 // and the next start delivers them.
 TEST_F(PipelineTest, VanishedUploadStopsAndARestartDelivers) {
-  cfg_.output.compression = "none";
+  cfg_.output.compression = config::Compression::kNone;
   cfg_.batch.max_bytes = 1 << 20;
   cfg_.batch.part_bytes = 2000;
   const int n = PopulateForParts(kinesis_, 1, 60);

@@ -1,0 +1,164 @@
+// The per-value checks of the option table (config/schema.h) and
+// ParseHostPort().
+#include <algorithm>
+#include <cctype>
+#include <charconv>
+
+#include "config/rfc3339.h"
+#include "config/schema.h"
+#include "partition/template.h"
+
+namespace shardhose::config {
+namespace internal {
+namespace {
+
+std::string CheckHttpUrl(const std::string& v) {
+  std::string_view rest;
+  if (StartsWith(v, "http://")) {
+    rest = std::string_view(v).substr(7);
+  } else if (StartsWith(v, "https://")) {
+    rest = std::string_view(v).substr(8);
+  } else {
+    return "";  // not http(s); the caller reports
+  }
+  if (rest.empty() || rest[0] == '/' || rest[0] == ':') return "missing host in " + Quote(v);
+  if (rest.find_first_of(" \t\r\n") != std::string_view::npos) return "must not contain spaces, got " + Quote(v);
+  return "";
+}
+
+std::string CheckTemplate(const std::string& v, partition::TemplateKind kind) {
+  auto parsed = partition::KeyTemplate::Parse(v, kind);
+  return parsed.ok() ? "" : parsed.status().message();
+}
+
+}  // namespace
+
+std::string CheckSourceEndpoint(const std::string& v) {
+  if (v.empty()) return "";
+  if (StartsWith(v, "file://")) return "file:// is only supported for output.endpoint_url, got " + Quote(v);
+  if (!StartsWith(v, "http://") && !StartsWith(v, "https://")) {
+    return "must start with http:// or https://, got " + Quote(v);
+  }
+  return CheckHttpUrl(v);
+}
+
+std::string CheckOutputEndpoint(const std::string& v) {
+  if (v.empty()) return "";
+  if (StartsWith(v, "file://")) {
+    std::string_view path = std::string_view(v).substr(7);
+    if (path.empty() || path[0] != '/') {
+      return "a file:// endpoint must name an absolute directory (file:///abs/path), got " + Quote(v);
+    }
+    if (path.find_first_not_of('/') == std::string_view::npos) {
+      return "a file:// endpoint must name a directory other than /, got " + Quote(v);
+    }
+    return "";
+  }
+  if (!StartsWith(v, "http://") && !StartsWith(v, "https://")) {
+    return "must start with http://, https:// or file:///, got " + Quote(v);
+  }
+  return CheckHttpUrl(v);
+}
+
+// arn:<partition>:kinesis:<region>:<12-digit account>:stream/<name>
+std::string CheckStreamArn(const std::string& v) {
+  if (v.empty()) return "";
+  const std::string bad = "must look like arn:aws:kinesis:<region>:<account>:stream/<name>, got " + Quote(v);
+  std::vector<std::string_view> parts;
+  std::string_view s(v);
+  for (int i = 0; i < 5; ++i) {
+    size_t colon = s.find(':');
+    if (colon == std::string_view::npos) return bad;
+    parts.push_back(s.substr(0, colon));
+    s.remove_prefix(colon + 1);
+  }
+  parts.push_back(s);
+  if (parts[0] != "arn" || !StartsWith(parts[1], "aws") || parts[2] != "kinesis" || parts[3].empty()) return bad;
+  if (parts[4].size() != 12 ||
+      !std::all_of(parts[4].begin(), parts[4].end(), [](char c) { return c >= '0' && c <= '9'; })) {
+    return bad;
+  }
+  if (!StartsWith(parts[5], "stream/")) return bad;
+  std::string_view name = parts[5].substr(7);
+  if (name.empty() || name.size() > 128 ||
+      !std::all_of(name.begin(), name.end(), [](char c) {
+        return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '.' || c == '-';
+      })) {
+    return bad;
+  }
+  return "";
+}
+
+std::string CheckBucket(const std::string& v) {
+  if (v.find("://") != std::string::npos || v.find('/') != std::string::npos) {
+    return "must be a bucket name only (put the key prefix in output.prefix), got " + Quote(v);
+  }
+  if (v.find_first_of(" \t\r\n") != std::string::npos) return "must not contain spaces, got " + Quote(v);
+  return "";
+}
+
+std::string CheckRecordTemplate(const std::string& v) { return CheckTemplate(v, partition::TemplateKind::kRecord); }
+std::string CheckErrorTemplate(const std::string& v) { return CheckTemplate(v, partition::TemplateKind::kError); }
+
+std::string CheckTimestamp(const std::string& v) {
+  if (v.empty()) return "";
+  auto ms = ParseRfc3339Millis(v);
+  return ms.ok() ? "" : ms.status().message();
+}
+
+// Kinesis consumer names: [a-zA-Z0-9_.-]{1,128}.
+std::string CheckConsumerName(const std::string& v) {
+  if (v.size() > 128) return "must be at most 128 characters";
+  for (char ch : v) {
+    const bool ok = (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') || ch == '_' ||
+                    ch == '.' || ch == '-';
+    if (!ok) return "may contain only letters, digits, '_', '.' and '-'";
+  }
+  return "";
+}
+
+std::string CheckListen(const std::string& v) {
+  if (v.empty()) return "";
+  auto hp = ParseHostPort(v);
+  if (!hp.ok()) return hp.status().message();
+  if (hp->port == 0) return "port must be between 1 and 65535, got " + Quote(v);
+  return "";
+}
+
+}  // namespace internal
+
+using internal::Quote;
+using internal::StartsWith;
+
+Result<HostPort> ParseHostPort(const std::string& s) {
+  const std::string shape = "must be host:port or [v6addr]:port (e.g. \"127.0.0.1:9600\"), got " + Quote(s);
+  HostPort out;
+  std::string_view port;
+  if (StartsWith(s, "[")) {
+    const size_t close = s.find(']');
+    if (close == std::string::npos || close + 1 >= s.size() || s[close + 1] != ':') {
+      return Status::InvalidArgument(shape);
+    }
+    out.host = s.substr(1, close - 1);
+    port = std::string_view(s).substr(close + 2);
+  } else {
+    const size_t colon = s.rfind(':');
+    if (colon == std::string::npos) return Status::InvalidArgument(shape);
+    out.host = s.substr(0, colon);
+    port = std::string_view(s).substr(colon + 1);
+    if (out.host.find(':') != std::string::npos) {
+      return Status::InvalidArgument("an IPv6 address needs brackets ([::1]:9600), got " + Quote(s));
+    }
+  }
+  if (out.host.empty()) return Status::InvalidArgument("missing host in " + Quote(s));
+  if (out.host.find_first_of(" \t\r\n/[]") != std::string::npos) return Status::InvalidArgument(shape);
+  if (port.empty() || port.size() > 5 ||
+      !std::all_of(port.begin(), port.end(), [](char c) { return c >= '0' && c <= '9'; })) {
+    return Status::InvalidArgument(shape);
+  }
+  std::from_chars(port.data(), port.data() + port.size(), out.port);
+  if (out.port > 65535) return Status::InvalidArgument("port must be between 1 and 65535, got " + Quote(s));
+  return out;
+}
+
+}  // namespace shardhose::config

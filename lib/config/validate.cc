@@ -1,0 +1,131 @@
+// Validation (config/loader.h): per-key checks (range, choices, non-empty,
+// the row's extra check), skipping keys whose value was unusable; then the
+// rules that involve several keys, skipping those that involve an invalid
+// key.
+#include <algorithm>
+
+#include "config/loader.h"
+#include "config/rfc3339.h"
+
+namespace shardhose::config::internal {
+
+void Loader::ValidateEach() {
+  for (size_t i = 0; i < options_.size(); ++i) {
+    if (origins_[i].invalid) continue;
+    const Option& o = options_[i];
+    if (const IntRef* ref = std::get_if<IntRef>(&o.ref)) {
+      const int64_t v = (*ref)(config_);
+      if (v < o.spec.min || v > o.spec.max) {
+        ValueProblem(i, o.spec.max == kNoMax
+                            ? "must be at least " + std::to_string(o.spec.min) + ", got " + std::to_string(v)
+                            : "must be between " + std::to_string(o.spec.min) + " and " +
+                                  std::to_string(o.spec.max) + ", got " + std::to_string(v));
+      }
+      continue;
+    }
+    if (const EnumRef* ref = std::get_if<EnumRef>(&o.ref)) {
+      if (origins_[i].kind == Origin::kDefault) continue;  // the default: a value already
+      const std::string& v = names_[i];
+      const auto it = std::find(o.spec.names.begin(), o.spec.names.end(), v);
+      if (it == o.spec.names.end()) {
+        ValueProblem(i, "must be one of " + ChoicesText(o.spec.names) + ", got " + Quote(v));
+        continue;
+      }
+      ref->set(config_, static_cast<int>(it - o.spec.names.begin()));
+      continue;
+    }
+    const StrRef* ref = std::get_if<StrRef>(&o.ref);
+    if (!ref) continue;
+    const std::string& v = (*ref)(config_);
+    if (o.spec.non_empty && v.empty()) {
+      ValueProblem(i, "must not be empty");
+      continue;
+    }
+    if (o.spec.check) {
+      std::string problem = o.spec.check(v);
+      if (!problem.empty()) ValueProblem(i, problem);
+    }
+  }
+}
+
+void Loader::ValidateTogether() {
+  Config& c = config_;
+  const auto problem = [&](std::string_view key, const std::string& what) {
+    Problem(std::string(key) + ": " + what + OriginOf(key).Where());
+  };
+
+  if (!Invalid({"source.stream_name", "source.stream_arn"})) {
+    if (c.source.stream_name.empty() && c.source.stream_arn.empty()) {
+      problem("source.stream_name", "set source.stream_name or source.stream_arn (neither is set)");
+    } else if (!c.source.stream_name.empty() && !c.source.stream_arn.empty()) {
+      problem("source.stream_arn", "set only one of source.stream_name and source.stream_arn (both are set)");
+    } else if (!c.source.stream_arn.empty() && c.source.endpoint_url.empty() &&
+               !Invalid({"source.region", "source.endpoint_url"})) {
+      // arn:aws:kinesis:<region>:... ; the API is called in source.region.
+      std::string_view arn(c.source.stream_arn);
+      size_t start = 0;
+      for (int n = 0; n < 3; ++n) start = arn.find(':', start) + 1;
+      std::string_view arn_region = arn.substr(start, arn.find(':', start) - start);
+      if (arn_region != c.source.region) {
+        problem("source.stream_arn", "the stream is in region " + std::string(arn_region) +
+                                         " but source.region is " + Quote(c.source.region));
+      }
+    }
+  }
+
+  if (c.source.consumer == ConsumerType::kEfo && c.source.max_records_per_call < 2 &&
+      !Invalid({"source.consumer", "source.max_records_per_call"})) {
+    // A one-record read is the pipeline's trim-horizon probe (poll/efo_reader.h).
+    problem("source.max_records_per_call", "must be at least 2 with source.consumer = \"efo\"");
+  }
+
+  if (!Invalid({"source.initial_position", "source.initial_timestamp"})) {
+    const bool at_ts = c.source.initial_position == InitialPosition::kAtTimestamp;
+    if (at_ts && c.source.initial_timestamp.empty()) {
+      problem("source.initial_timestamp", "required when source.initial_position = \"AT_TIMESTAMP\"");
+    } else if (!at_ts && !c.source.initial_timestamp.empty()) {
+      problem("source.initial_timestamp",
+              "only allowed with source.initial_position = \"AT_TIMESTAMP\", but initial_position is " +
+                  Quote(InitialPositionName(c.source.initial_position)));
+    } else if (at_ts) {
+      auto ms = ParseRfc3339Millis(c.source.initial_timestamp);
+      if (ms.ok()) c.source.initial_timestamp_ms = *ms;
+    }
+  }
+
+  const bool parts = !Invalid({"batch.part_bytes"}) && c.batch.part_bytes > 0;
+  if (parts && c.batch.part_bytes < kMinPartBytes) {
+    problem("batch.part_bytes", "must be 0 or at least " + std::to_string(kMinPartBytes) +
+                                    " (S3's smallest part), got " + std::to_string(c.batch.part_bytes));
+  } else if (parts && !Invalid({"batch.max_buffered_bytes"}) &&
+             c.batch.max_buffered_bytes < 2 * c.batch.part_bytes) {
+    problem("batch.max_buffered_bytes", "must be at least 2 x batch.part_bytes (" +
+                                            std::to_string(2 * c.batch.part_bytes) + "), got " +
+                                            std::to_string(c.batch.max_buffered_bytes));
+  }
+  const bool too_big = !parts && !Invalid({"batch.max_bytes", "batch.part_bytes"}) &&
+                       c.batch.max_bytes > kMaxObjectBytes;
+  if (too_big) {
+    problem("batch.max_bytes", "above " + std::to_string(kMaxObjectBytes) +
+                                   " (S3's single PUT) needs batch.part_bytes (multipart upload), got " +
+                                   std::to_string(c.batch.max_bytes));
+  }
+  if (!parts && !too_big && !Invalid({"batch.max_bytes", "batch.max_buffered_bytes"}) &&
+      c.batch.max_buffered_bytes < c.batch.max_bytes) {
+    problem("batch.max_buffered_bytes", "must be at least batch.max_bytes (" + std::to_string(c.batch.max_bytes) +
+                                            "), got " + std::to_string(c.batch.max_buffered_bytes));
+  }
+
+  if (!Invalid({"output.bucket", "output.endpoint_url"}) && c.output.bucket.empty() &&
+      !c.OutputIsLocalDirectory()) {
+    problem("output.bucket", "required (or set output.endpoint_url = \"file:///dir\" to write to a local directory)");
+  }
+
+  if (!Invalid({"output.sse", "output.sse_kms_key_id"}) && !c.output.sse_kms_key_id.empty() &&
+      c.output.sse != Sse::kKms) {
+    problem("output.sse_kms_key_id",
+            "requires output.sse = \"aws:kms\", but sse is " + Quote(SseName(c.output.sse)));
+  }
+}
+
+}  // namespace shardhose::config::internal
