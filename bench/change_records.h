@@ -30,18 +30,19 @@ inline std::string ChangeRecord(std::mt19937_64& rng, int64_t i, int64_t base_ms
   const char* ev = names[rng() % 3];
   std::string id = std::to_string(rng());
   int64_t ms = base_ms + static_cast<int64_t>(rng() % static_cast<uint64_t>(spread_ms > 0 ? spread_ms : 1));
-  std::string image = R"({"pk":{"S":"order#)" + id + R"("},"sk":{"N":")" + std::to_string(i) +
-                      R"("},"status":{"S":"SHIPPED"},"total":{"N":"1234.56"},"customer":{"M":{"name":{"S":"Ada Lovelace"},"email":{"S":"ada@example.com"},"vip":{"BOOL":true}}},"items":{"L":[)";
+  std::string image =
+      R"({"pk":{"S":"order#)" + id + R"("},"sk":{"N":")" + std::to_string(i) +
+      R"("},"status":{"S":"SHIPPED"},"total":{"N":"1234.56"},"customer":{"M":{"name":{"S":"Ada Lovelace"},"email":{"S":"ada@example.com"},"vip":{"BOOL":true}}},"items":{"L":[)";
   for (int k = 0; k < 3; ++k) {
     if (k) image += ',';
     image += R"({"M":{"sku":{"S":"SKU-)" + std::to_string(rng() % 100000) + R"("},"qty":{"N":")" +
              std::to_string(1 + rng() % 5) + R"("},"price":{"N":"19.99"}}})";
   }
   image += R"(]},"tags":{"SS":["gift","express"]},"note":{"NULL":true}})";
-  std::string r = R"({"awsRegion":"us-east-1","eventID":")" + id + R"(","eventName":")" + ev +
-                  R"(","userIdentity":null,"recordFormat":"application/json","tableName":"orders","dynamodb":{"ApproximateCreationDateTime":)" +
-                  std::to_string(ms) + R"(,"Keys":{"pk":{"S":"order#)" + id + R"("},"sk":{"N":")" + std::to_string(i) +
-                  R"("}},)";
+  std::string r =
+      R"({"awsRegion":"us-east-1","eventID":")" + id + R"(","eventName":")" + ev +
+      R"(","userIdentity":null,"recordFormat":"application/json","tableName":"orders","dynamodb":{"ApproximateCreationDateTime":)" +
+      std::to_string(ms) + R"(,"Keys":{"pk":{"S":"order#)" + id + R"("},"sk":{"N":")" + std::to_string(i) + R"("}},)";
   if (std::strcmp(ev, "REMOVE") != 0) r += R"("NewImage":)" + image + ",";
   if (std::strcmp(ev, "INSERT") != 0) r += R"("OldImage":)" + image + ",";
   r += R"("SizeBytes":512},"eventSource":"aws:dynamodb"})";

@@ -58,7 +58,9 @@ double Median(std::vector<double> v) {
   return v[v.size() / 2];
 }
 
-double Seconds(WallClock::time_point a, WallClock::time_point b) { return std::chrono::duration<double>(b - a).count(); }
+double Seconds(WallClock::time_point a, WallClock::time_point b) {
+  return std::chrono::duration<double>(b - a).count();
+}
 
 }  // namespace
 
@@ -67,10 +69,14 @@ int main(int argc, char** argv) {
   std::string format = "unmarshalled";
   for (int i = 1; i + 1 < argc; i += 2) {
     std::string a = argv[i];
-    if (a == "--records") records = std::atoi(argv[i + 1]);
-    else if (a == "--rounds") rounds = std::atoi(argv[i + 1]);
-    else if (a == "--level") level = std::atoi(argv[i + 1]);
-    else if (a == "--format") format = argv[i + 1];
+    if (a == "--records")
+      records = std::atoi(argv[i + 1]);
+    else if (a == "--rounds")
+      rounds = std::atoi(argv[i + 1]);
+    else if (a == "--level")
+      level = std::atoi(argv[i + 1]);
+    else if (a == "--format")
+      format = argv[i + 1];
   }
   const auto fmt = format == "raw" ? decode::OutputFormat::kRaw : decode::OutputFormat::kUnmarshalled;
   const std::vector<std::string> pages = MakePages(records);
@@ -81,7 +87,7 @@ int main(int argc, char** argv) {
   if (!prefix.ok()) return 1;
 
   // One pass of decode (+ optionally batch + gzip). Returns NDJSON bytes.
-  std::string ndjson;  // the lines, kept for the baselines
+  std::string ndjson;   // the lines, kept for the baselines
   size_t gz_bytes = 0;  // compressed output of the full path
   auto run = [&](bool batch_and_compress, bool keep) {
     decode::Decoder decoder(fmt, "orders-changes");
@@ -171,9 +177,10 @@ int main(int argc, char** argv) {
   // The limit if decode and the daemon's gzip were the only costs:
   // 1 / (1/decode + 1/gzip).
   const double limit = 1.0 / (1.0 / decode_mbs + 1.0 / chunk_mbs);
-  std::printf("hot path, one core, format=%s, gzip level %d, %d records, %.1f MB NDJSON (%.1f MB of responses), "
-              "median of %d\n",
-              format.c_str(), level, records, mb, static_cast<double>(response_bytes) / 1e6, rounds);
+  std::printf(
+      "hot path, one core, format=%s, gzip level %d, %d records, %.1f MB NDJSON (%.1f MB of responses), "
+      "median of %d\n",
+      format.c_str(), level, records, mb, static_cast<double>(response_bytes) / 1e6, rounds);
   std::printf("%-46s %10s %10s\n", "stage", "MB/s", "ratio");
   std::printf("%-46s %10.1f %10s\n", "full hot path (decode+partition+batch+gzip)", full_mbs, "");
   std::printf("%-46s %10.1f %10.2f\n", "decode only (parse+unmarshal+serialise)", decode_mbs, full_mbs / decode_mbs);

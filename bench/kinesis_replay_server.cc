@@ -93,9 +93,9 @@ class ReplayServer {
       pool_.push_back(shardhose::Base64Encode(rec));
     }
     start_ = Steady::now();
-    start_wall_ms_ = std::chrono::duration_cast<std::chrono::milliseconds>(
-                         std::chrono::system_clock::now().time_since_epoch())
-                         .count();
+    start_wall_ms_ =
+        std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+            .count();
     for (int s = 0; s < o_.shards; ++s) {
       char id[32];
       std::snprintf(id, sizeof(id), "shardId-%012d", s);
@@ -104,18 +104,15 @@ class ReplayServer {
   }
 
   int Run() {
-    server_.new_task_queue = [this] {
-      return new httplib::ThreadPool(static_cast<size_t>(o_.threads));
-    };
+    server_.new_task_queue = [this] { return new httplib::ThreadPool(static_cast<size_t>(o_.threads)); };
     server_.set_keep_alive_max_count(1000000);
     server_.set_tcp_nodelay(true);
-    server_.Post("/",
-                 [this](const httplib::Request& req, httplib::Response& res) { Handle(req, res); });
+    server_.Post("/", [this](const httplib::Request& req, httplib::Response& res) { Handle(req, res); });
     server_.Get("/stats", [this](const httplib::Request& req, httplib::Response& res) {
       res.set_content(Stats(req.has_param("reset")), "application/json");
     });
-    const int port = o_.port ? (server_.bind_to_port("127.0.0.1", o_.port) ? o_.port : -1)
-                             : server_.bind_to_any_port("127.0.0.1");
+    const int port =
+        o_.port ? (server_.bind_to_port("127.0.0.1", o_.port) ? o_.port : -1) : server_.bind_to_any_port("127.0.0.1");
     if (port <= 0) {
       std::fprintf(stderr, "kinesis_replay_server: cannot bind\n");
       return 1;
@@ -142,8 +139,7 @@ class ReplayServer {
     if (i < o_.records) return start_wall_ms_ - (o_.records - i);
     const double stagger = static_cast<double>(s) / o_.shards;
     return start_wall_ms_ +
-           static_cast<int64_t>((static_cast<double>(i - o_.records) + 1 - stagger) * 1000.0 /
-                                o_.rate);
+           static_cast<int64_t>((static_cast<double>(i - o_.records) + 1 - stagger) * 1000.0 / o_.rate);
   }
 
   static std::string Seq(int s, int64_t pos) {
@@ -186,8 +182,7 @@ class ReplayServer {
     const std::string op = target.substr(prefix.size());
     rapidjson::Document d;
     d.Parse(req.body.c_str(), req.body.size());
-    if (d.HasParseError() || !d.IsObject())
-      return Error(res, 400, "SerializationException", "bad JSON");
+    if (d.HasParseError() || !d.IsObject()) return Error(res, 400, "SerializationException", "bad JSON");
     if (op == "GetRecords") return GetRecords(d, res);
     if (op == "GetShardIterator") return GetShardIterator(d, res);
     if (op == "ListShards") return ListShards(d, res);
@@ -199,15 +194,13 @@ class ReplayServer {
 
   void DescribeStreamSummary(httplib::Response& res) {
     other_calls_++;
-    res.set_content(
-        "{\"StreamDescriptionSummary\":{\"StreamName\":\"" + o_.stream + "\",\"StreamARN\":\"" +
-            Arn() +
-            "\",\"StreamStatus\":\"ACTIVE\",\"RetentionPeriodHours\":24,\"OpenShardCount\":" +
-            std::to_string(o_.shards) +
-            ",\"StreamModeDetails\":{\"StreamMode\":\"PROVISIONED\"},\"EnhancedMonitoring\":[],"
-            "\"EncryptionType\":\"NONE\",\"ConsumerCount\":0,\"StreamCreationTimestamp\":"
-            "1716192000}}",
-        "application/x-amz-json-1.1");
+    res.set_content("{\"StreamDescriptionSummary\":{\"StreamName\":\"" + o_.stream + "\",\"StreamARN\":\"" + Arn() +
+                        "\",\"StreamStatus\":\"ACTIVE\",\"RetentionPeriodHours\":24,\"OpenShardCount\":" +
+                        std::to_string(o_.shards) +
+                        ",\"StreamModeDetails\":{\"StreamMode\":\"PROVISIONED\"},\"EnhancedMonitoring\":[],"
+                        "\"EncryptionType\":\"NONE\",\"ConsumerCount\":0,\"StreamCreationTimestamp\":"
+                        "1716192000}}",
+                    "application/x-amz-json-1.1");
   }
 
   void ListShards(const rapidjson::Document& d, httplib::Response& res) {
@@ -246,9 +239,8 @@ class ReplayServer {
       if (type == "AFTER_SEQUENCE_NUMBER") ++pos;
     } else if (type == "AT_TIMESTAMP") {
       auto it = d.FindMember("Timestamp");
-      const int64_t ts_ms = it != d.MemberEnd() && it->value.IsNumber()
-                                ? static_cast<int64_t>(it->value.GetDouble() * 1000.0)
-                                : 0;
+      const int64_t ts_ms =
+          it != d.MemberEnd() && it->value.IsNumber() ? static_cast<int64_t>(it->value.GetDouble() * 1000.0) : 0;
       // The first record that arrived at or after ts (records are in arrival order).
       int64_t lo = 0, hi = Available(s, NowMs());
       while (lo < hi) {
@@ -262,23 +254,20 @@ class ReplayServer {
     } else if (type != "TRIM_HORIZON") {
       return Error(res, 400, "InvalidArgumentException", "bad ShardIteratorType");
     }
-    res.set_content(
-        "{\"ShardIterator\":\"it:" + std::to_string(s) + ":" + std::to_string(pos) + "\"}",
-        "application/x-amz-json-1.1");
+    res.set_content("{\"ShardIterator\":\"it:" + std::to_string(s) + ":" + std::to_string(pos) + "\"}",
+                    "application/x-amz-json-1.1");
   }
 
   void GetRecords(const rapidjson::Document& d, httplib::Response& res) {
     const std::string it = Str(d, "ShardIterator");
     int s = -1;
     long long pos = -1;
-    if (std::sscanf(it.c_str(), "it:%d:%lld", &s, &pos) != 2 || s < 0 || s >= o_.shards ||
-        pos < 0) {
+    if (std::sscanf(it.c_str(), "it:%d:%lld", &s, &pos) != 2 || s < 0 || s >= o_.shards || pos < 0) {
       return Error(res, 400, "InvalidArgumentException", "bad ShardIterator");
     }
     int limit = o_.page_records;
     auto l = d.FindMember("Limit");
-    if (l != d.MemberEnd() && l->value.IsInt())
-      limit = std::min(limit, std::max(1, l->value.GetInt()));
+    if (l != d.MemberEnd() && l->value.IsInt()) limit = std::min(limit, std::max(1, l->value.GetInt()));
     const int64_t now = NowMs();
     const int64_t avail = Available(s, now);
     std::string body;
@@ -293,18 +282,16 @@ class ReplayServer {
       body += "{\"Data\":\"";
       body += pool_[k];
       const int64_t arrival = ArrivalMs(s, p);
-      const int len =
-          std::snprintf(tail, sizeof(tail),
-                        "\",\"PartitionKey\":\"pk%zu\",\"SequenceNumber\":\"49%012d%042lld\","
-                        "\"ApproximateArrivalTimestamp\":%lld.%03lld}",
-                        k, s, static_cast<long long>(p), static_cast<long long>(arrival / 1000),
-                        static_cast<long long>(arrival % 1000));
+      const int len = std::snprintf(tail, sizeof(tail),
+                                    "\",\"PartitionKey\":\"pk%zu\",\"SequenceNumber\":\"49%012d%042lld\","
+                                    "\"ApproximateArrivalTimestamp\":%lld.%03lld}",
+                                    k, s, static_cast<long long>(p), static_cast<long long>(arrival / 1000),
+                                    static_cast<long long>(arrival % 1000));
       body.append(tail, static_cast<size_t>(len));
       raw_bytes += pool_raw_bytes_[k];
     }
     const int64_t served = p - pos;
-    const int64_t behind =
-        p < avail ? std::max<int64_t>(1, start_wall_ms_ + now - ArrivalMs(s, p)) : 0;
+    const int64_t behind = p < avail ? std::max<int64_t>(1, start_wall_ms_ + now - ArrivalMs(s, p)) : 0;
     body += "],\"NextShardIterator\":\"it:" + std::to_string(s) + ":" + std::to_string(p) +
             "\",\"MillisBehindLatest\":" + std::to_string(behind) + "}";
     Count(s, now, served, raw_bytes, body.size());
@@ -346,17 +333,13 @@ class ReplayServer {
     const double window_s = static_cast<double>(now - window_start_ms_) / 1000.0;
     std::string out =
         "{\"window_s\":" + std::to_string(window_s) + ",\"shards\":" + std::to_string(o_.shards) +
-        ",\"shards_called\":" + std::to_string(shards_called) +
-        ",\"get_records_calls\":" + std::to_string(calls) +
+        ",\"shards_called\":" + std::to_string(shards_called) + ",\"get_records_calls\":" + std::to_string(calls) +
         ",\"get_records_empty\":" + std::to_string(empty) + ",\"get_records_per_shard_per_s\":" +
         std::to_string(window_s > 0 ? static_cast<double>(calls) / window_s / o_.shards : 0) +
-        ",\"max_calls_in_1s_per_shard\":" + std::to_string(max_in_1s) +
-        ",\"min_gap_ms\":" + std::to_string(min_gap) +
+        ",\"max_calls_in_1s_per_shard\":" + std::to_string(max_in_1s) + ",\"min_gap_ms\":" + std::to_string(min_gap) +
         ",\"get_shard_iterator_calls\":" + std::to_string(iterator_calls_.load()) +
-        ",\"other_calls\":" + std::to_string(other_calls_.load()) +
-        ",\"records\":" + std::to_string(records_) +
-        ",\"data_bytes\":" + std::to_string(raw_bytes_) +
-        ",\"body_bytes\":" + std::to_string(body_bytes_) + "}";
+        ",\"other_calls\":" + std::to_string(other_calls_.load()) + ",\"records\":" + std::to_string(records_) +
+        ",\"data_bytes\":" + std::to_string(raw_bytes_) + ",\"body_bytes\":" + std::to_string(body_bytes_) + "}";
     if (reset) {
       for (auto& st : stats_) st = ShardStats{};
       records_ = 0;
@@ -394,11 +377,10 @@ int main(int argc, char** argv) {
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
     if (a == "--help" || a == "-h" || i + 1 >= argc) {
-      std::fprintf(
-          stderr,
-          "usage: kinesis_replay_server [--port 0] [--shards 4] [--records 100000] [--rate 0]\n"
-          "         [--page-records 10000] [--pool 20000] [--threads 32] [--stream bench]\n"
-          "         [--spread-hours 6]\n");
+      std::fprintf(stderr,
+                   "usage: kinesis_replay_server [--port 0] [--shards 4] [--records 100000] [--rate 0]\n"
+                   "         [--page-records 10000] [--pool 20000] [--threads 32] [--stream bench]\n"
+                   "         [--spread-hours 6]\n");
       return a == "--help" || a == "-h" ? 0 : 2;
     }
     const char* v = argv[++i];

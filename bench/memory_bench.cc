@@ -77,13 +77,18 @@ int main(int argc, char** argv) {
   std::string parts = "1,100,1000";
   for (int i = 1; i + 1 < argc; i += 2) {
     std::string a = argv[i];
-    if (a == "--mb") mb = std::atof(argv[i + 1]);
-    else if (a == "--partitions") parts = argv[i + 1];
-    else if (a == "--chunk-kib") chunk_kib = std::strtoul(argv[i + 1], nullptr, 10);
+    if (a == "--mb")
+      mb = std::atof(argv[i + 1]);
+    else if (a == "--partitions")
+      parts = argv[i + 1];
+    else if (a == "--chunk-kib")
+      chunk_kib = std::strtoul(argv[i + 1], nullptr, 10);
   }
   std::printf("open batches held compressed (gzip level 1, %zu KiB chunks), 4 shards, %.0f MB of lines\n", chunk_kib,
               mb);
-  std::printf("| open partitions | MB of lines | MiB held (open_bytes) | RSS growth MiB | RSS MiB | target 64 + 1.2 x held | within |\n");
+  std::printf(
+      "| open partitions | MB of lines | MiB held (open_bytes) | RSS growth MiB | RSS MiB | target 64 + 1.2 x held | "
+      "within |\n");
   std::printf("|---|---|---|---|---|---|---|\n");
   std::fflush(stdout);
   std::stringstream ss(parts);

@@ -66,8 +66,7 @@ using namespace shardhose;
 
 constexpr int kPageRecords = 1000;
 const std::string kSeqPrefix = "4968047197856839626837198121063461017808541286720";
-constexpr int64_t kSeqBase =
-    1000000;  // record i of a shard: kSeqPrefix + (kSeqBase + i), fixed width
+constexpr int64_t kSeqBase = 1000000;  // record i of a shard: kSeqPrefix + (kSeqBase + i), fixed width
 
 std::string ShardId(size_t s) {
   char id[32];
@@ -77,9 +76,7 @@ std::string ShardId(size_t s) {
 
 // Iterators are "<shard>:<page>"; page == the shard's page count is the
 // open, empty tip.
-std::string Iterator(size_t shard, size_t page) {
-  return std::to_string(shard) + ":" + std::to_string(page);
-}
+std::string Iterator(size_t shard, size_t page) { return std::to_string(shard) + ":" + std::to_string(page); }
 
 // A stream of pre-generated shards. Stateless once built (an iterator says
 // where it is), so one source serves every round. Thread-safe.
@@ -107,8 +104,7 @@ class ReplaySource : public poll::ChangeSource {
         std::string body = "{\"Records\":[";
         for (size_t i = p * kPageRecords; i < std::min(data.size(), (p + 1) * kPageRecords); ++i) {
           if (i != p * kPageRecords) body += ',';
-          body += "{\"Data\":\"" + Base64Encode(data[i]) +
-                  "\",\"PartitionKey\":\"pk\",\"SequenceNumber\":\"" + Seq(i) +
+          body += "{\"Data\":\"" + Base64Encode(data[i]) + "\",\"PartitionKey\":\"pk\",\"SequenceNumber\":\"" + Seq(i) +
                   "\",\"ApproximateArrivalTimestamp\":1716200000.123}";
         }
         body += "],\"NextShardIterator\":\"" + Iterator(s, p + 1) +
@@ -116,8 +112,7 @@ class ReplaySource : public poll::ChangeSource {
         body_bytes_ += body.size();
         shard.pages.push_back(std::move(body));
       }
-      shard.tip = "{\"Records\":[],\"NextShardIterator\":\"" + Iterator(s, pages) +
-                  "\",\"MillisBehindLatest\":0}";
+      shard.tip = "{\"Records\":[],\"NextShardIterator\":\"" + Iterator(s, pages) + "\",\"MillisBehindLatest\":0}";
     }
   }
 
@@ -126,8 +121,7 @@ class ReplaySource : public poll::ChangeSource {
   uint64_t body_bytes() const { return body_bytes_; }
 
   Result<poll::StreamSummary> Describe() override {
-    return poll::StreamSummary{"bench-stream", "", "ACTIVE", 24,
-                               static_cast<int64_t>(shards_.size())};
+    return poll::StreamSummary{"bench-stream", "", "ACTIVE", 24, static_cast<int64_t>(shards_.size())};
   }
 
   Result<std::vector<poll::ShardInfo>> ListShards() override {
@@ -138,13 +132,11 @@ class ReplaySource : public poll::ChangeSource {
 
   // TRIM_HORIZON, or after a sequence number that ends a page (all the
   // engine asks of a source that never fails).
-  Result<std::string> GetShardIterator(const std::string& shard_id,
-                                       const poll::IteratorStart& start) override {
+  Result<std::string> GetShardIterator(const std::string& shard_id, const poll::IteratorStart& start) override {
     for (size_t s = 0; s < shards_.size(); ++s) {
       if (shards_[s].id != shard_id) continue;
       if (start.type == poll::IteratorType::kTrimHorizon) return Iterator(s, 0);
-      if (start.type == poll::IteratorType::kAfterSequenceNumber &&
-          start.sequence.size() > kSeqPrefix.size()) {
+      if (start.type == poll::IteratorType::kAfterSequenceNumber && start.sequence.size() > kSeqPrefix.size()) {
         const int64_t next = std::atoll(start.sequence.c_str() + kSeqPrefix.size()) - kSeqBase + 1;
         if (next >= 0 && next % kPageRecords == 0) {
           return Iterator(s, std::min<size_t>(next / kPageRecords, shards_[s].pages.size()));
@@ -155,8 +147,7 @@ class ReplaySource : public poll::ChangeSource {
     return Status::NotFound("pipeline_bench: no shard " + shard_id);
   }
 
-  Status GetRecords(const std::string& iterator, int /*limit: pages hold 1000*/,
-                    poll::RecordsPage* page) override {
+  Status GetRecords(const std::string& iterator, int /*limit: pages hold 1000*/, poll::RecordsPage* page) override {
     const size_t colon = iterator.find(':');
     const size_t s = std::strtoul(iterator.c_str(), nullptr, 10);
     const size_t p = std::strtoul(iterator.c_str() + colon + 1, nullptr, 10);
@@ -177,9 +168,7 @@ class ReplaySource : public poll::ChangeSource {
     std::string tip;  // the empty page after the last one
   };
 
-  static std::string Seq(size_t i) {
-    return kSeqPrefix + std::to_string(kSeqBase + static_cast<int64_t>(i));
-  }
+  static std::string Seq(size_t i) { return kSeqPrefix + std::to_string(kSeqBase + static_cast<int64_t>(i)); }
 
   std::vector<Shard> shards_;
   uint64_t data_bytes_ = 0, records_ = 0, body_bytes_ = 0;
@@ -194,24 +183,16 @@ class DiscardStore : public upload::ObjectStore {
     return Status::OK();
   }
   Result<bool> Holds(const std::string&, std::string_view) override { return false; }
-  Result<bool> HoldsDigest(const std::string&, const upload::ObjectDigest&) override {
-    return false;
-  }
-  Result<std::string> CreateMultipart(const std::string&, const upload::ObjectMeta&) override {
+  Result<bool> HoldsDigest(const std::string&, const upload::ObjectDigest&) override { return false; }
+  Result<std::string> CreateMultipart(const std::string&, const upload::ObjectMeta&) override { return Unsupported(); }
+  Result<std::string> UploadPart(const std::string&, const std::string&, int, std::string_view) override {
     return Unsupported();
   }
-  Result<std::string> UploadPart(const std::string&, const std::string&, int,
-                                 std::string_view) override {
-    return Unsupported();
-  }
-  Status CompleteMultipart(const std::string&, const std::string&,
-                           const std::vector<upload::PartReceipt>&) override {
+  Status CompleteMultipart(const std::string&, const std::string&, const std::vector<upload::PartReceipt>&) override {
     return Unsupported();
   }
   Status AbortMultipart(const std::string&, const std::string&) override { return Unsupported(); }
-  Result<std::vector<std::string>> ListMultipart(const std::string&) override {
-    return Unsupported();
-  }
+  Result<std::vector<std::string>> ListMultipart(const std::string&) override { return Unsupported(); }
   std::string Describe() const override { return "discard://"; }
 
   uint64_t bytes() const { return bytes_; }
@@ -228,9 +209,7 @@ class DiscardStore : public upload::ObjectStore {
 class MemCheckpoint : public checkpoint::CheckpointStore {
  public:
   Status Acquire() override { return Status::OK(); }
-  Result<std::optional<checkpoint::Checkpoint>> Load() override {
-    return std::optional<checkpoint::Checkpoint>{};
-  }
+  Result<std::optional<checkpoint::Checkpoint>> Load() override { return std::optional<checkpoint::Checkpoint>{}; }
   Status Save(const checkpoint::Checkpoint& cp) override {
     bytes_ = checkpoint::Encode(cp);
     return Status::OK();
@@ -244,9 +223,7 @@ class MemCheckpoint : public checkpoint::CheckpointStore {
 double CpuSeconds() {
   rusage ru{};
   getrusage(RUSAGE_SELF, &ru);
-  auto s = [](const timeval& t) {
-    return static_cast<double>(t.tv_sec) + static_cast<double>(t.tv_usec) / 1e6;
-  };
+  auto s = [](const timeval& t) { return static_cast<double>(t.tv_sec) + static_cast<double>(t.tv_usec) / 1e6; };
   return s(ru.ru_utime) + s(ru.ru_stime);
 }
 
@@ -296,8 +273,7 @@ bool RunOnce(ReplaySource& source, int64_t poll_threads, Figures* f) {
   const auto t1 = std::chrono::steady_clock::now();
   const double cpu1 = CpuSeconds();
   if (!st.ok()) {
-    std::fprintf(stderr, "poll_threads=%lld: %s\n", static_cast<long long>(poll_threads),
-                 st.ToString().c_str());
+    std::fprintf(stderr, "poll_threads=%lld: %s\n", static_cast<long long>(poll_threads), st.ToString().c_str());
     return false;
   }
   f->wall_s.push_back(std::chrono::duration<double>(t1 - t0).count());
@@ -323,8 +299,7 @@ int main(int argc, char** argv) {
     else if (a == "--threads")
       only = v;
     else {
-      std::fprintf(stderr,
-                   "usage: pipeline_bench [--mb MB] [--shards N] [--rounds R] [--threads T]\n");
+      std::fprintf(stderr, "usage: pipeline_bench [--mb MB] [--shards N] [--rounds R] [--threads T]\n");
       return 2;
     }
   }
@@ -335,8 +310,7 @@ int main(int argc, char** argv) {
   spdlog::set_level(spdlog::level::warn);  // the engine's info lines are not the figures
 
   ReplaySource source(static_cast<size_t>(shards), static_cast<uint64_t>(mb) * 1000000);
-  const std::vector<int64_t> settings =
-      only ? std::vector<int64_t>{only} : std::vector<int64_t>{1, 2};
+  const std::vector<int64_t> settings = only ? std::vector<int64_t>{only} : std::vector<int64_t>{1, 2};
   const std::string load_before = LoadAverage();
   std::vector<Figures> figures(settings.size());
   for (int64_t r = 0; r < rounds; ++r) {
@@ -366,14 +340,13 @@ int main(int argc, char** argv) {
     }
     mbs[k] = Median(rate);
     cpu_per_gb[k] = Median(cpg);
-    std::printf("| %lld | %.1f | %.2f | %.2f | %.2f | %.2f | %.1f | %llu |\n",
-                static_cast<long long>(settings[k]), mbs[k], cpu_per_gb[k], Median(f.wall_s),
-                Median(f.cpu_s), Median(f.cpu_s) / Median(f.wall_s),
+    std::printf("| %lld | %.1f | %.2f | %.2f | %.2f | %.2f | %.1f | %llu |\n", static_cast<long long>(settings[k]),
+                mbs[k], cpu_per_gb[k], Median(f.wall_s), Median(f.cpu_s), Median(f.cpu_s) / Median(f.wall_s),
                 static_cast<double>(f.out_bytes) / 1e6, static_cast<unsigned long long>(f.objects));
   }
   if (settings.size() == 2) {
-    std::printf("\nthroughput(2)/throughput(1) = %.2f, cpu_per_gb(2)/cpu_per_gb(1) = %.2f\n",
-                mbs[1] / mbs[0], cpu_per_gb[1] / cpu_per_gb[0]);
+    std::printf("\nthroughput(2)/throughput(1) = %.2f, cpu_per_gb(2)/cpu_per_gb(1) = %.2f\n", mbs[1] / mbs[0],
+                cpu_per_gb[1] / cpu_per_gb[0]);
   }
   return 0;
 }

@@ -26,9 +26,9 @@ namespace shardhose::daemon {
 
 struct AthenaOptions {
   std::string database = "default";
-  std::string table;                 // "" = the stream name, lowercased, other characters as '_'
-  std::string location;              // "" = s3://<output.bucket>
-  std::string since = "2020-01-01";  // start of the date projections: YYYY-MM-DD or RFC 3339
+  std::string table;                          // "" = the stream name, lowercased, other characters as '_'
+  std::string location;                       // "" = s3://<output.bucket>
+  std::string since = "2020-01-01";           // start of the date projections: YYYY-MM-DD or RFC 3339
   std::vector<std::string> partition_values;  // "COLUMN=V1,V2,..." each
 };
 

@@ -1,23 +1,22 @@
 // `shardhose checkpoint ...`: look at and, deliberately, change the
 // checkpoint file. Changes are shown before they are applied and need a
 // confirmation; the checkpoint lock keeps them away from a running daemon.
+#include <fmt/format.h>
 #include <unistd.h>
 
 #include <cstdio>
 #include <iostream>
 #include <map>
 
-#include <fmt/format.h>
-
 #include "aws/credentials.h"
 #include "aws/http.h"
 #include "checkpoint/checkpoint.h"
 #include "checkpoint/checkpoint_file.h"
-#include "poll/kinesis_client.h"
 #include "commands.h"
 #include "common/seqnum.h"
 #include "config/rfc3339.h"
 #include "decode/change_record.h"
+#include "poll/kinesis_client.h"
 
 namespace shardhose::daemon {
 namespace {
@@ -161,9 +160,9 @@ int CheckpointRewindCommand(const CommonOptions& options, const RewindOptions& r
   }
   auto loaded = file.Load();
   if (!loaded.ok() || !loaded->has_value()) {
-    std::fprintf(stderr, "shardhose: %s\n",
-                 loaded.ok() ? ("no checkpoint at " + cfg->checkpoint.path).c_str()
-                             : loaded.status().ToString().c_str());
+    std::fprintf(
+        stderr, "shardhose: %s\n",
+        loaded.ok() ? ("no checkpoint at " + cfg->checkpoint.path).c_str() : loaded.status().ToString().c_str());
     return loaded.ok() ? kExitFailure : ExitFor(loaded.status());
   }
   checkpoint::Checkpoint cp = **loaded;
@@ -196,8 +195,9 @@ int CheckpointRewindCommand(const CommonOptions& options, const RewindOptions& r
   std::printf("checkpoint %s, shard %s:\n  now:   %s\n  after: %s\n", cfg->checkpoint.path.c_str(), r.shard.c_str(),
               Describe(it->second).c_str(), Describe(after).c_str());
   if (dropped) std::printf("  and %zu journaled batch cut(s) covering this shard are forgotten\n", dropped);
-  std::printf("Records of this shard after the new position are delivered again; those already in S3 will be\n"
-              "written again as new objects (duplicates, at your request). Moving forward skips records.\n");
+  std::printf(
+      "Records of this shard after the new position are delivered again; those already in S3 will be\n"
+      "written again as new objects (duplicates, at your request). Moving forward skips records.\n");
   if (!Confirmed(r.yes)) return kExitUsage;
   it->second = after;
   cp.pending = std::move(kept);

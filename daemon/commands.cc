@@ -3,11 +3,11 @@
 // them to the pipeline.
 #include "commands.h"
 
-#include <cstdio>
-#include <iostream>
-
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
+
+#include <cstdio>
+#include <iostream>
 
 #include "aws/credentials.h"
 #include "aws/http.h"
@@ -16,14 +16,14 @@
 #include "common/logging.h"
 #include "compress/gzip_chunks.h"
 #include "config/config.h"
+#include "http_server.h"
+#include "metrics/metrics.h"
 #include "pipeline/pipeline.h"
 #include "poll/change_source.h"
 #include "poll/efo_reader.h"
 #include "poll/kinesis_client.h"
-#include "shardhose/version.h"
-#include "http_server.h"
-#include "metrics/metrics.h"
 #include "service.h"
+#include "shardhose/version.h"
 #include "signals.h"
 #include "upload/object_store.h"
 
@@ -93,8 +93,7 @@ int RunCommand(const CommonOptions& options, bool drain) {
   checkpoint::CheckpointFile checkpoint_file(FileSystem::Default(), cfg->checkpoint.path);
 
   spdlog::info("shardhose {} starting: stream {}, output {}, format {}, compression {}{}", SHARDHOSE_VERSION,
-               cfg->StreamDisplayName(), store->Describe(),
-               config::OutputFormatName(cfg->output.format),
+               cfg->StreamDisplayName(), store->Describe(), config::OutputFormatName(cfg->output.format),
                cfg->output.compression == config::Compression::kNone
                    ? std::string("none")
                    : "gzip level " + std::to_string(cfg->output.compression_level) + " (" +
@@ -132,9 +131,10 @@ int RunCommand(const CommonOptions& options, bool drain) {
   if (!st.ok()) {
     spdlog::error("cannot start: {}", st.ToString());
     if (st.IsCorruption()) {
-      spdlog::error("nothing was read or written. Inspect the file; `shardhose checkpoint reset` moves it aside "
-                    "(the next start then begins at source.initial_position), `shardhose checkpoint rewind` "
-                    "edits one shard");
+      spdlog::error(
+          "nothing was read or written. Inspect the file; `shardhose checkpoint reset` moves it aside "
+          "(the next start then begins at source.initial_position), `shardhose checkpoint rewind` "
+          "edits one shard");
     }
     return ExitFor(st);
   }

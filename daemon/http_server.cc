@@ -81,8 +81,7 @@ class HttpServerImpl final : public HttpServer {
         res.set_content("ok: starting\n", kTextContentType);
       } else {
         res.status = 503;
-        res.set_content(h.stopping ? "not alive: stopping\n"
-                                   : "not alive: a poll, upload or main loop is stuck\n",
+        res.set_content(h.stopping ? "not alive: stopping\n" : "not alive: a poll, upload or main loop is stuck\n",
                         kTextContentType);
       }
     });
@@ -90,8 +89,7 @@ class HttpServerImpl final : public HttpServer {
       const pipeline::Health h = health_();
       const std::string reason = NotReadyReason(h);
       if (reason.empty()) {
-        res.set_content("ready: " + OneLine(h.Summary(std::chrono::system_clock::now())) + "\n",
-                        kTextContentType);
+        res.set_content("ready: " + OneLine(h.Summary(std::chrono::system_clock::now())) + "\n", kTextContentType);
       } else {
         res.status = 503;
         res.set_content(OneLine(reason) + "\n", kTextContentType);
@@ -101,8 +99,7 @@ class HttpServerImpl final : public HttpServer {
       res.set_content(registry_->Expose(), kMetricsContentType);
     });
 
-    port_ =
-        port == 0 ? server_.bind_to_any_port(host) : (server_.bind_to_port(host, port) ? port : -1);
+    port_ = port == 0 ? server_.bind_to_any_port(host) : (server_.bind_to_port(host, port) ? port : -1);
     if (port_ < 0) {
       return Status::IOError("http server: cannot listen on " + host + ":" + std::to_string(port) +
                              " (address in use, or not an address of this host)");
@@ -133,19 +130,16 @@ class HttpServerImpl final : public HttpServer {
 
 }  // namespace
 
-Result<std::unique_ptr<HttpServer>> HttpServer::Start(const std::string& listen,
-                                                      const pipeline::Pipeline* pipeline,
+Result<std::unique_ptr<HttpServer>> HttpServer::Start(const std::string& listen, const pipeline::Pipeline* pipeline,
                                                       const metrics::Registry* registry) {
   return Start(
       listen, [pipeline] { return pipeline->GetHealth(); }, registry);
 }
 
-Result<std::unique_ptr<HttpServer>> HttpServer::Start(const std::string& listen,
-                                                      HealthSource health,
+Result<std::unique_ptr<HttpServer>> HttpServer::Start(const std::string& listen, HealthSource health,
                                                       const metrics::Registry* registry) {
   auto hp = config::ParseHostPort(listen);
-  if (!hp.ok())
-    return Status::InvalidArgument("http server: listen address " + hp.status().message());
+  if (!hp.ok()) return Status::InvalidArgument("http server: listen address " + hp.status().message());
   auto server = std::make_unique<HttpServerImpl>(std::move(health), registry);
   Status st = server->Bind(hp->host, hp->port);
   if (st.ok()) st = server->Run();

@@ -49,8 +49,7 @@ class HttpServer {
   // IOError if it cannot bind (address in use, unknown host). Logs
   // nothing (the caller says where it listens).
   // REQUIRES: pipeline and registry outlive the server.
-  static Result<std::unique_ptr<HttpServer>> Start(const std::string& listen,
-                                                   const pipeline::Pipeline* pipeline,
+  static Result<std::unique_ptr<HttpServer>> Start(const std::string& listen, const pipeline::Pipeline* pipeline,
                                                    const metrics::Registry* registry);
   // The same with any health source (tests use a fake).
   // REQUIRES: whatever `health` uses and `registry` outlive the server.

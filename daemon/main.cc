@@ -9,8 +9,9 @@
 
 int main(int argc, char** argv) {
   using namespace shardhose::daemon;
-  CLI::App app{"shardhose: turns a DynamoDB change stream (Kinesis) into an Athena-ready data lake on S3.\n"
-               "Exit status: 0 ok, 1 runtime failure, 2 bad configuration, 3 checkpoint corrupt or foreign."};
+  CLI::App app{
+      "shardhose: turns a DynamoDB change stream (Kinesis) into an Athena-ready data lake on S3.\n"
+      "Exit status: 0 ok, 1 runtime failure, 2 bad configuration, 3 checkpoint corrupt or foreign."};
   app.set_version_flag("--version", std::string("shardhose ") + SHARDHOSE_VERSION);
   app.require_subcommand(1);
 
@@ -40,8 +41,8 @@ int main(int argc, char** argv) {
   CLI::App* show = checkpoint->add_subcommand("show", "Print the per-shard checkpoint state (the default)");
   add_config(show);
   RewindOptions rewind_opts;
-  CLI::App* rewind = checkpoint->add_subcommand(
-      "rewind", "Move one shard's checkpoint; shows the change and asks for confirmation");
+  CLI::App* rewind =
+      checkpoint->add_subcommand("rewind", "Move one shard's checkpoint; shows the change and asks for confirmation");
   add_config(rewind);
   rewind->add_option("--shard", rewind_opts.shard, "Shard id, e.g. shardId-000000000001")->required();
   rewind->add_option("--to-sequence", rewind_opts.to_sequence, "Resume after this sequence number");
@@ -62,8 +63,7 @@ int main(int argc, char** argv) {
   athena->add_option("--table", athena_opts.table, "Athena table name (default: the stream name)");
   athena->add_option("--location", athena_opts.location,
                      "S3 root the prefix template starts at (default: s3://<output.bucket>)");
-  athena->add_option("--since", athena_opts.since, "Start of the date projections (YYYY-MM-DD)")
-      ->capture_default_str();
+  athena->add_option("--since", athena_opts.since, "Start of the date projections (YYYY-MM-DD)")->capture_default_str();
   athena->add_option("--partition-values", athena_opts.partition_values,
                      "COLUMN=V1,V2,...: project these values (enum) instead of an injected column (repeatable)");
 

@@ -20,6 +20,7 @@
 // sent after STOPPING=1 says "flushing". Lock order: send_mu, then mu.
 #include "service.h"
 
+#include <spdlog/spdlog.h>
 #include <systemd/sd-daemon.h>
 
 #include <chrono>
@@ -29,8 +30,6 @@
 #include <mutex>
 #include <string>
 #include <thread>
-
-#include <spdlog/spdlog.h>
 
 namespace shardhose::daemon {
 namespace {
@@ -140,8 +139,9 @@ struct ServiceNotifier::Impl {
       Send("WATCHDOG=1");
     } else if (!withheld) {
       withheld = true;
-      spdlog::warn("watchdog: a poller, uploader or the main loop is stuck; not sending WATCHDOG=1 "
-                   "(systemd will restart the service when WatchdogSec= runs out)");
+      spdlog::warn(
+          "watchdog: a poller, uploader or the main loop is stuck; not sending WATCHDOG=1 "
+          "(systemd will restart the service when WatchdogSec= runs out)");
     }
   }
 
@@ -150,7 +150,7 @@ struct ServiceNotifier::Impl {
   bool enabled = false;
   std::chrono::microseconds watchdog_interval{0};  // 0 = no watchdog
 
-  std::mutex send_mu;         // one datagram at a time; taken before mu
+  std::mutex send_mu;        // one datagram at a time; taken before mu
   bool send_failed = false;  // guarded by send_mu
 
   std::mutex mu;

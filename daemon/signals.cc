@@ -2,11 +2,10 @@
 
 #include <pthread.h>
 #include <signal.h>
+#include <spdlog/spdlog.h>
 #include <unistd.h>
 
 #include <cstdlib>
-
-#include <spdlog/spdlog.h>
 
 namespace shardhose::daemon {
 namespace {

@@ -17,7 +17,7 @@ PACKAGES=(
   libcpp-httplib-dev libdeflate-dev libisal-dev
   libgtest-dev libgmock-dev
   prometheus
-  clang libclang-rt-14-dev
+  clang libclang-rt-14-dev clang-format
   openjdk-17-jdk-headless
 )
 if ! command -v node >/dev/null 2>&1; then

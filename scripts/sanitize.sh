@@ -22,8 +22,6 @@
 #         thread-safety analysis turns lock annotations (GUARDED_BY, REQUIRES, ...)
 #         into compile errors, and the stage keeps the code warning-free under
 #         clang's -Wall -Wextra as well as gcc's. No sanitizer, so no reports.
-#         The few sources clang 14 cannot compile go to g++ instead
-#         (scripts/tsa-compile.sh, the compiler launcher, lists them and why).
 #   asan  cmake -DSHARDHOSE_SANITIZE=ON -DSHARDHOSE_KILL_POINTS=ON (gcc), then
 #         ctest -L 'unit|e2e' -E "$ASAN_E2E_EXCLUDE". The default excludes only
 #         e2e_s3_faults: its test_s3_down_memory_bounded asserts RSS <= cap + 64 MiB,
@@ -121,11 +119,7 @@ stage_tsa() {
   say "tsa: configure + build $TSA_BUILD (clang -Wthread-safety, -O0 -g0; every target)"
   # -O0 -g0 replaces RelWithDebInfo's -O2 -g (NDEBUG kept, as in the main
   # build). -Wno-ambiguous-reversed-operator: rapidjson 1.1, as in fuzz.
-  # scripts/tsa-compile.sh hands the sources clang 14 cannot compile to g++.
-  local launcher="$ROOT/scripts/tsa-compile.sh"
-  if command -v ccache >/dev/null 2>&1; then launcher+=";ccache"; fi
   CC=clang CXX=clang++ configure "$TSA_BUILD" -DSHARDHOSE_KILL_POINTS=ON \
-    "-DCMAKE_CXX_COMPILER_LAUNCHER=$launcher" \
     "-DCMAKE_CXX_FLAGS=-Wthread-safety -Wno-ambiguous-reversed-operator" \
     "-DCMAKE_CXX_FLAGS_RELWITHDEBINFO=-O0 -g0 -DNDEBUG"
   cmake --build "$TSA_BUILD" -j"$JOBS"

@@ -16,16 +16,13 @@ namespace {
 using internal::ColumnName;
 using internal::Join;
 
-bool IsIdentifierChar(char c) {
-  return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_';
-}
+bool IsIdentifierChar(char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_'; }
 
 char Lower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
 
 Result<std::string> CheckIdentifier(std::string_view what, std::string_view s) {
   if (s.empty() || s.size() > 255) {
-    return Status::InvalidArgument(
-        fmt::format("--{} \"{}\": must be 1 to 255 characters", what, s));
+    return Status::InvalidArgument(fmt::format("--{} \"{}\": must be 1 to 255 characters", what, s));
   }
   std::string out;
   for (char c : s) {
@@ -75,9 +72,8 @@ std::string internal::Join(const std::vector<std::string>& v, std::string_view s
 }
 
 Result<Ddl> GenerateDdl(const config::Config& config, const DdlOptions& options) {
-  const DataFormat format = config.output.format == config::OutputFormat::kRaw
-                                ? DataFormat::kRaw
-                                : DataFormat::kUnmarshalled;
+  const DataFormat format =
+      config.output.format == config::OutputFormat::kRaw ? DataFormat::kRaw : DataFormat::kUnmarshalled;
   auto database = CheckIdentifier("database", options.database);
   if (!database.ok()) return database.status();
   std::string table_in = options.table;
@@ -97,8 +93,7 @@ Result<Ddl> GenerateDdl(const config::Config& config, const DdlOptions& options)
     }
     root = "s3://" + config.output.bucket;
   }
-  auto prefix =
-      partition::KeyTemplate::Parse(config.output.prefix, partition::TemplateKind::kRecord);
+  auto prefix = partition::KeyTemplate::Parse(config.output.prefix, partition::TemplateKind::kRecord);
   if (!prefix.ok()) return prefix.status().WithContext("output.prefix");
   auto layout = PlanLayout(*prefix, format, root, config.StreamDisplayName(), options);
   if (!layout.ok()) return layout.status();
@@ -109,20 +104,19 @@ Result<Ddl> GenerateDdl(const config::Config& config, const DdlOptions& options)
   std::string& s = ddl.create_table;
   s += fmt::format("CREATE EXTERNAL TABLE `{}`.`{}` (\n", *database, *table);
   if (format == DataFormat::kUnmarshalled) {
-    s +=
-        "  `event_id` string,\n"
-        "  `event_name` string COMMENT 'INSERT, MODIFY or REMOVE',\n"
-        "  `table` string COMMENT 'DynamoDB table name',\n"
-        "  `event_time` string COMMENT 'ISO-8601 UTC with milliseconds, e.g. "
-        "2024-05-20T10:13:20.123Z: "
-        "from_iso8601_timestamp(event_time) gives a timestamp',\n"
-        "  `sequence_number` string COMMENT 'Kinesis sequence number, decimal digits of varying "
-        "length',\n"
-        "  `shard_id` string,\n"
-        "  `keys` string COMMENT 'the item key as JSON text, for json_extract_scalar',\n"
-        "  `new_image` string COMMENT 'the item after the change as JSON text, NULL for REMOVE',\n"
-        "  `old_image` string COMMENT 'the item before the change as JSON text, NULL for INSERT',\n"
-        "  `user_identity` struct<type:string,principalId:string> COMMENT 'set for TTL deletes'\n";
+    s += "  `event_id` string,\n"
+         "  `event_name` string COMMENT 'INSERT, MODIFY or REMOVE',\n"
+         "  `table` string COMMENT 'DynamoDB table name',\n"
+         "  `event_time` string COMMENT 'ISO-8601 UTC with milliseconds, e.g. "
+         "2024-05-20T10:13:20.123Z: "
+         "from_iso8601_timestamp(event_time) gives a timestamp',\n"
+         "  `sequence_number` string COMMENT 'Kinesis sequence number, decimal digits of varying "
+         "length',\n"
+         "  `shard_id` string,\n"
+         "  `keys` string COMMENT 'the item key as JSON text, for json_extract_scalar',\n"
+         "  `new_image` string COMMENT 'the item after the change as JSON text, NULL for REMOVE',\n"
+         "  `old_image` string COMMENT 'the item before the change as JSON text, NULL for INSERT',\n"
+         "  `user_identity` struct<type:string,principalId:string> COMMENT 'set for TTL deletes'\n";
   } else {
     s += "  `awsRegion` string,\n"
          "  `eventID` string,\n"
@@ -161,13 +155,11 @@ Result<Ddl> GenerateDdl(const config::Config& config, const DdlOptions& options)
           props.push_back(fmt::format("'projection.{}.format'='{}'", c.name, c.format));
           props.push_back(fmt::format("'projection.{}.range'='{}'", c.name, c.range));
           props.push_back(fmt::format("'projection.{}.interval'='1'", c.name));
-          props.push_back(
-              fmt::format("'projection.{}.interval.unit'='{}'", c.name, c.interval_unit));
+          props.push_back(fmt::format("'projection.{}.interval.unit'='{}'", c.name, c.interval_unit));
           break;
         case ProjectionType::kInteger:
           props.push_back(fmt::format("'projection.{}.range'='{}'", c.name, c.range));
-          if (c.digits > 0)
-            props.push_back(fmt::format("'projection.{}.digits'='{}'", c.name, c.digits));
+          if (c.digits > 0) props.push_back(fmt::format("'projection.{}.digits'='{}'", c.name, c.digits));
           break;
         case ProjectionType::kEnum:
           props.push_back(fmt::format("'projection.{}.values'='{}'", c.name, Join(c.values, ",")));

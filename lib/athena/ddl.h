@@ -127,7 +127,7 @@ struct PartitionColumn {
 // The partition layout of a table: what PARTITIONED BY and the projection
 // TBLPROPERTIES say.
 struct Layout {
-  std::string location;  // LOCATION: the prefix up to its first placeholder's folder
+  std::string location;                   // LOCATION: the prefix up to its first placeholder's folder
   std::string storage_location_template;  // "" when the prefix has no placeholder
   std::vector<PartitionColumn> columns;
   std::vector<std::string> notes;  // things the user should know (injected columns, renames)
@@ -135,9 +135,8 @@ struct Layout {
 
 // The layout for `prefix` under `location_root` ("s3://bucket[/root]").
 // `stream` is the configured stream name (the value of {stream}).
-Result<Layout> PlanLayout(const partition::KeyTemplate& prefix, DataFormat format,
-                          const std::string& location_root, const std::string& stream,
-                          const DdlOptions& options);
+Result<Layout> PlanLayout(const partition::KeyTemplate& prefix, DataFormat format, const std::string& location_root,
+                          const std::string& stream, const DdlOptions& options);
 
 // A strftime format (as parsed by KeyTemplate: (conversion, literal) pairs)
 // as a java.time.format.DateTimeFormatter pattern: %Y yyyy, %y yy, %m MM,

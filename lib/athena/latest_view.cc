@@ -18,8 +18,7 @@ std::string LatestViewSql(const std::string& database, const std::string& table,
     select.push_back(fmt::format("\"{}\"", l.columns[i].name));
     // Partitioning the window by the table's partition column too (it is a
     // function of "table") lets WHERE table_name = '...' on the view prune.
-    if (l.columns[i].placeholder == "table")
-      partition_by.push_back(fmt::format("\"{}\"", l.columns[i].name));
+    if (l.columns[i].placeholder == "table") partition_by.push_back(fmt::format("\"{}\"", l.columns[i].name));
   }
   partition_by.push_back("\"table\"");
   partition_by.push_back("\"keys\"");

@@ -19,8 +19,7 @@ using internal::kUnmarshalledColumns;
 
 // The raw record's members as Athena sees them (lowercased).
 constexpr std::string_view kRawColumns[] = {
-    "awsregion",    "eventid",   "eventname",    "eventsource",
-    "recordformat", "tablename", "useridentity", "dynamodb",
+    "awsregion", "eventid", "eventname", "eventsource", "recordformat", "tablename", "useridentity", "dynamodb",
 };
 
 bool IsDataColumn(std::string_view name, DataFormat format) {
@@ -71,17 +70,16 @@ struct IntegerField {
   int lo, hi, digits;
 };
 constexpr IntegerField kIntegerFields[] = {
-    {'m', "month", 1, 12, 2},  {'d', "day", 1, 31, 2},    {'H', "hour", 0, 23, 2},
-    {'M', "minute", 0, 59, 2}, {'S', "second", 0, 59, 2}, {'j', "day_of_year", 1, 366, 3},
-    {'V', "week", 1, 53, 2},   {'u', "weekday", 1, 7, 0},
+    {'m', "month", 1, 12, 2},  {'d', "day", 1, 31, 2},          {'H', "hour", 0, 23, 2}, {'M', "minute", 0, 59, 2},
+    {'S', "second", 0, 59, 2}, {'j', "day_of_year", 1, 366, 3}, {'V', "week", 1, 53, 2}, {'u', "weekday", 1, 7, 0},
 };
 
 // Plans the projection of one time placeholder whose format is `core`
 // (leading/trailing literal already moved out). Sets type, format, range,
 // interval_unit, digits; `bare_name` gets the column name to use when the
 // placeholder is not in a Hive segment.
-Status PlanTime(const partition::KeyTemplate::Part& part, const TimeFormat& core,
-                int64_t range_start_us, PartitionColumn* col, std::string* bare_name) {
+Status PlanTime(const partition::KeyTemplate::Part& part, const TimeFormat& core, int64_t range_start_us,
+                PartitionColumn* col, std::string* bare_name) {
   const std::string written = PlaceholderText(part);
   std::string convs;
   for (const auto& [conv, lit] : core) {
@@ -89,10 +87,10 @@ Status PlanTime(const partition::KeyTemplate::Part& part, const TimeFormat& core
   }
   auto has = [&](char c) { return convs.find(c) != std::string::npos; };
   if (has('e')) {
-    return Status::InvalidArgument(fmt::format(
-        "placeholder {}: %e pads the day with a space that is written as '_' (\"_4\"); no Athena "
-        "projection generates such values (use %d)",
-        written));
+    return Status::InvalidArgument(
+        fmt::format("placeholder {}: %e pads the day with a space that is written as '_' (\"_4\"); no Athena "
+                    "projection generates such values (use %d)",
+                    written));
   }
   if (has('G')) {
     return Status::InvalidArgument(
@@ -120,10 +118,10 @@ Status PlanTime(const partition::KeyTemplate::Part& part, const TimeFormat& core
   } else {
     *bare_name = fmt::format("{}dt", prefix);
     if (has('V') || has('u')) {
-      return Status::InvalidArgument(fmt::format(
-          "placeholder {}: %V and %u (ISO week fields) can only be projected alone in their own "
-          "placeholder (an integer column); Java's week pattern letters depend on the locale",
-          written));
+      return Status::InvalidArgument(
+          fmt::format("placeholder {}: %V and %u (ISO week fields) can only be projected alone in their own "
+                      "placeholder (an integer column); Java's week pattern letters depend on the locale",
+                      written));
     }
     // A date projection steps through absolute time from the range start, so
     // every field coarser than the finest one must be in the format.
@@ -170,8 +168,7 @@ Status PlanTime(const partition::KeyTemplate::Part& part, const TimeFormat& core
   } else {
     col->interval_unit = "YEARS";
   }
-  auto start =
-      partition::KeyTemplate::Parse(TimePlaceholderText(core), partition::TemplateKind::kRecord);
+  auto start = partition::KeyTemplate::Parse(TimePlaceholderText(core), partition::TemplateKind::kRecord);
   if (!start.ok()) return start.status().WithContext(fmt::format("placeholder {}", written));
   partition::PartitionFields f;
   f.event_time_us = range_start_us;
@@ -181,13 +178,12 @@ Status PlanTime(const partition::KeyTemplate::Part& part, const TimeFormat& core
 
 Status CheckLiteral(std::string_view text, std::string_view where) {
   if (text.find("${") != std::string_view::npos) {
-    return Status::InvalidArgument(fmt::format(
-        "{} contains \"${{\", which storage.location.template would read as a partition column",
-        where));
+    return Status::InvalidArgument(
+        fmt::format("{} contains \"${{\", which storage.location.template would read as a partition column", where));
   }
   if (text.find_first_of("'\\") != std::string_view::npos) {
-    return Status::InvalidArgument(fmt::format(
-        "{} contains a quote or a backslash, which cannot be written in the DDL's strings", where));
+    return Status::InvalidArgument(
+        fmt::format("{} contains a quote or a backslash, which cannot be written in the DDL's strings", where));
   }
   return Status::OK();
 }
@@ -225,13 +221,13 @@ Result<std::string> StrftimeToJava(const std::vector<std::pair<char, std::string
         out += "DDD";
         break;
       default:
-        return Status::InvalidArgument(fmt::format(
-            "%{} has no Java DateTimeFormatter equivalent usable in a date projection", conv));
+        return Status::InvalidArgument(
+            fmt::format("%{} has no Java DateTimeFormatter equivalent usable in a date projection", conv));
     }
     if (lit.empty()) continue;
     const bool quote = std::any_of(lit.begin(), lit.end(), [](char c) {
-      return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '\'' || c == '[' ||
-             c == ']' || c == '{' || c == '}' || c == '#';
+      return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '\'' || c == '[' || c == ']' || c == '{' ||
+             c == '}' || c == '#';
     });
     if (!quote) {
       out += lit;
@@ -247,16 +243,13 @@ Result<std::string> StrftimeToJava(const std::vector<std::pair<char, std::string
   return out;
 }
 
-Result<Layout> PlanLayout(const partition::KeyTemplate& prefix, DataFormat format,
-                          const std::string& location_root, const std::string& stream,
-                          const DdlOptions& options) {
-  if (location_root.rfind("s3://", 0) != 0 || location_root.size() <= 5 ||
-      location_root[5] == '/') {
-    return Status::InvalidArgument(fmt::format(
-        "--location \"{}\": must look like s3://bucket or s3://bucket/root", location_root));
+Result<Layout> PlanLayout(const partition::KeyTemplate& prefix, DataFormat format, const std::string& location_root,
+                          const std::string& stream, const DdlOptions& options) {
+  if (location_root.rfind("s3://", 0) != 0 || location_root.size() <= 5 || location_root[5] == '/') {
+    return Status::InvalidArgument(
+        fmt::format("--location \"{}\": must look like s3://bucket or s3://bucket/root", location_root));
   }
-  SHARDHOSE_RETURN_IF_ERROR(
-      CheckLiteral(location_root, fmt::format("--location \"{}\"", location_root)));
+  SHARDHOSE_RETURN_IF_ERROR(CheckLiteral(location_root, fmt::format("--location \"{}\"", location_root)));
   std::string root = location_root;
   while (root.back() == '/') root.pop_back();
 
@@ -282,8 +275,7 @@ Result<Layout> PlanLayout(const partition::KeyTemplate& prefix, DataFormat forma
   auto in_prefix = [](const Status& st) { return st.WithContext("output.prefix"); };
   for (const partition::KeyTemplate::Part& part : prefix.Parts()) {
     if (part.name.empty()) {
-      if (Status st = CheckLiteral(part.literal, fmt::format("literal text \"{}\"", part.literal));
-          !st.ok()) {
+      if (Status st = CheckLiteral(part.literal, fmt::format("literal text \"{}\"", part.literal)); !st.ok()) {
         return in_prefix(st);
       }
       add_literal(part.literal);
@@ -303,12 +295,10 @@ Result<Layout> PlanLayout(const partition::KeyTemplate& prefix, DataFormat forma
         trailing = std::move(core.back().second);
         core.back().second.clear();
       }
-      if (Status st = CheckLiteral(leading + trailing, fmt::format("placeholder {}", written));
-          !st.ok()) {
+      if (Status st = CheckLiteral(leading + trailing, fmt::format("placeholder {}", written)); !st.ok()) {
         return in_prefix(st);
       }
-      if (Status st = PlanTime(part, core, options.range_start_us, &col, &bare); !st.ok())
-        return in_prefix(st);
+      if (Status st = PlanTime(part, core, options.range_start_us, &col, &bare); !st.ok()) return in_prefix(st);
       add_literal(leading);
     } else if (part.name == "table") {
       bare = "table_name";
@@ -323,8 +313,8 @@ Result<Layout> PlanLayout(const partition::KeyTemplate& prefix, DataFormat forma
     } else if (part.name == "shard_id") {
       bare = "shard_id";
     } else {
-      return in_prefix(Status::InvalidArgument(
-          fmt::format("placeholder {}: not available in the record prefix", written)));
+      return in_prefix(
+          Status::InvalidArgument(fmt::format("placeholder {}: not available in the record prefix", written)));
     }
     // Hive segment "key={...}": the key names the column.
     const size_t eq = segment.find('=');
@@ -334,9 +324,8 @@ Result<Layout> PlanLayout(const partition::KeyTemplate& prefix, DataFormat forma
       col.name = bare;
     }
     if (IsDataColumn(col.name, format)) {
-      layout.notes.push_back(
-          fmt::format("partition column for {} is named {}_part: {} is already a data column",
-                      written, col.name, col.name));
+      layout.notes.push_back(fmt::format("partition column for {} is named {}_part: {} is already a data column",
+                                         written, col.name, col.name));
       col.name += "_part";
     }
     for (const PartitionColumn& other : layout.columns) {
@@ -359,14 +348,14 @@ Result<Layout> PlanLayout(const partition::KeyTemplate& prefix, DataFormat forma
 
   // User-given values turn injected columns into enums.
   for (const auto& [name, values] : options.enum_values) {
+    const std::string& wanted = name;  // a lambda may not capture a structured binding before clang 16
     auto it = std::find_if(layout.columns.begin(), layout.columns.end(),
-                           [&](const PartitionColumn& c) { return c.name == name; });
+                           [&](const PartitionColumn& c) { return c.name == wanted; });
     if (it == layout.columns.end()) {
       std::vector<std::string> names;
       for (const PartitionColumn& c : layout.columns) names.push_back(c.name);
-      return Status::InvalidArgument(
-          fmt::format("--partition-values {}: no such partition column (columns: {})", name,
-                      names.empty() ? "none" : Join(names, ", ")));
+      return Status::InvalidArgument(fmt::format("--partition-values {}: no such partition column (columns: {})", name,
+                                                 names.empty() ? "none" : Join(names, ", ")));
     }
     if (it->type == ProjectionType::kDate || it->type == ProjectionType::kInteger) {
       return Status::InvalidArgument(
@@ -378,19 +367,17 @@ Result<Layout> PlanLayout(const partition::KeyTemplate& prefix, DataFormat forma
     it->type = ProjectionType::kEnum;
     it->values.clear();
     for (const std::string& v : values) {
-      if (v.empty())
-        return Status::InvalidArgument(fmt::format("--partition-values {}: an empty value", name));
+      if (v.empty()) return Status::InvalidArgument(fmt::format("--partition-values {}: an empty value", name));
       std::string s = Sanitised(v);
-      if (std::find(it->values.begin(), it->values.end(), s) == it->values.end())
-        it->values.push_back(s);
+      if (std::find(it->values.begin(), it->values.end(), s) == it->values.end()) it->values.push_back(s);
     }
   }
   for (const PartitionColumn& c : layout.columns) {
     if (c.type == ProjectionType::kInjected) {
-      layout.notes.push_back(fmt::format(
-          "partition column {} is injected: every query must give its value (WHERE {} = '...'); "
-          "pass --partition-values {}=a,b,... to project known values instead",
-          c.name, c.name, c.name));
+      layout.notes.push_back(
+          fmt::format("partition column {} is injected: every query must give its value (WHERE {} = '...'); "
+                      "pass --partition-values {}=a,b,... to project known values instead",
+                      c.name, c.name, c.name));
     }
   }
 
@@ -408,8 +395,7 @@ Result<Layout> PlanLayout(const partition::KeyTemplate& prefix, DataFormat forma
                     prefix.text()));
   }
   const size_t root_slash = tmpl.rfind('/', first_placeholder);
-  layout.location =
-      root + "/" + (root_slash == std::string::npos ? "" : tmpl.substr(0, root_slash + 1));
+  layout.location = root + "/" + (root_slash == std::string::npos ? "" : tmpl.substr(0, root_slash + 1));
   layout.storage_location_template = root + "/" + tmpl.substr(0, last_slash + 1);
   return layout;
 }

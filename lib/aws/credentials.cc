@@ -66,8 +66,7 @@ Result<Credentials> FromEnvironment(const EnvLookup& env) {
   std::optional<std::string> secret = NonEmpty(env, "AWS_SECRET_ACCESS_KEY");
   if (!id && !secret) return Status::NotFound("environment: AWS_ACCESS_KEY_ID not set");
   if (!id || !secret) {
-    return Status::InvalidArgument(
-        "environment: AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY must be set together");
+    return Status::InvalidArgument("environment: AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY must be set together");
   }
   Credentials c;
   c.access_key_id = std::move(*id);
@@ -115,8 +114,7 @@ struct Profile {
 
 Result<Profile> LoadProfile(const EnvLookup& env) {
   Profile p;
-  p.name = NonEmpty(env, "AWS_PROFILE")
-               .value_or(NonEmpty(env, "AWS_DEFAULT_PROFILE").value_or("default"));
+  p.name = NonEmpty(env, "AWS_PROFILE").value_or(NonEmpty(env, "AWS_DEFAULT_PROFILE").value_or("default"));
   const std::string creds_path = FilePath(env, "AWS_SHARED_CREDENTIALS_FILE", "credentials");
   const std::string config_path = FilePath(env, "AWS_CONFIG_FILE", "config");
 
@@ -157,22 +155,18 @@ std::string SessionName(const std::optional<std::string>& configured) {
 }
 
 std::string Region(const EnvLookup& env, const std::string& profile_region = "") {
-  return NonEmpty(env, "AWS_REGION")
-      .value_or(NonEmpty(env, "AWS_DEFAULT_REGION").value_or(profile_region));
+  return NonEmpty(env, "AWS_REGION").value_or(NonEmpty(env, "AWS_DEFAULT_REGION").value_or(profile_region));
 }
 
-internal::WebIdentityParams WebIdentity(const EnvLookup& env, std::string role_arn,
-                                        std::string token_file,
-                                        std::optional<std::string> session_name,
-                                        const std::string& profile_region,
+internal::WebIdentityParams WebIdentity(const EnvLookup& env, std::string role_arn, std::string token_file,
+                                        std::optional<std::string> session_name, const std::string& profile_region,
                                         const DefaultChainOptions& o) {
   internal::WebIdentityParams w;
   w.role_arn = std::move(role_arn);
   w.token_file = ExpandHome(token_file, env);
   w.session_name = SessionName(session_name);
   w.sts_url = internal::StsUrl(NonEmpty(env, "AWS_ENDPOINT_URL_STS").value_or(""),
-                               NonEmpty(env, "AWS_ENDPOINT_URL").value_or(""),
-                               Region(env, profile_region));
+                               NonEmpty(env, "AWS_ENDPOINT_URL").value_or(""), Region(env, profile_region));
   w.timeout = o.http_timeout;
   return w;
 }
@@ -184,19 +178,15 @@ Result<internal::CredentialSource> WebIdentityFromEnv(const EnvLookup& env, Http
   if (!file) return Status::NotFound("web identity: AWS_WEB_IDENTITY_TOKEN_FILE not set");
   std::optional<std::string> role = NonEmpty(env, "AWS_ROLE_ARN");
   if (!role) {
-    return Status::InvalidArgument(
-        "web identity: AWS_WEB_IDENTITY_TOKEN_FILE is set but AWS_ROLE_ARN is not");
+    return Status::InvalidArgument("web identity: AWS_WEB_IDENTITY_TOKEN_FILE is set but AWS_ROLE_ARN is not");
   }
   return internal::WebIdentitySource(
-      WebIdentity(env, std::move(*role), std::move(*file), NonEmpty(env, "AWS_ROLE_SESSION_NAME"),
-                  "", o),
-      http);
+      WebIdentity(env, std::move(*role), std::move(*file), NonEmpty(env, "AWS_ROLE_SESSION_NAME"), "", o), http);
 }
 
 // The shared files: web identity, static keys or credential_process of the
 // selected profile.
-Result<internal::CredentialSource> FromProfile(const EnvLookup& env, HttpClient* http,
-                                               const DefaultChainOptions& o) {
+Result<internal::CredentialSource> FromProfile(const EnvLookup& env, HttpClient* http, const DefaultChainOptions& o) {
   Result<Profile> loaded = LoadProfile(env);
   if (!loaded.ok()) return loaded.status();
   const Profile& p = *loaded;
@@ -206,15 +196,15 @@ Result<internal::CredentialSource> FromProfile(const EnvLookup& env, HttpClient*
   if (!role_arn.empty()) {
     const std::string token_file = p.Get("web_identity_token_file");
     if (token_file.empty()) {
-      return Status::InvalidArgument(
-          where + ": role_arn without web_identity_token_file (source_profile and "
-                  "credential_source are not supported)");
+      return Status::InvalidArgument(where +
+                                     ": role_arn without web_identity_token_file (source_profile and "
+                                     "credential_source are not supported)");
     }
     std::optional<std::string> session;
     if (std::string s = p.Get("role_session_name"); !s.empty()) session = s;
     if (!session) session = NonEmpty(env, "AWS_ROLE_SESSION_NAME");
-    internal::CredentialSource src = internal::WebIdentitySource(
-        WebIdentity(env, role_arn, token_file, session, p.Get("region"), o), http);
+    internal::CredentialSource src =
+        internal::WebIdentitySource(WebIdentity(env, role_arn, token_file, session, p.Get("region"), o), http);
     src.name = where + " " + src.name;
     return src;
   }
@@ -225,8 +215,7 @@ Result<internal::CredentialSource> FromProfile(const EnvLookup& env, HttpClient*
   c.session_token = p.Get("aws_session_token");
   if (!c.access_key_id.empty() || !c.secret_access_key.empty()) {
     if (c.access_key_id.empty() || c.secret_access_key.empty()) {
-      return Status::InvalidArgument(
-          where + ": needs both aws_access_key_id and aws_secret_access_key");
+      return Status::InvalidArgument(where + ": needs both aws_access_key_id and aws_secret_access_key");
     }
     return internal::CredentialSource{where, [c] { return Result<Credentials>(c); }};
   }
@@ -241,18 +230,15 @@ Result<internal::CredentialSource> FromProfile(const EnvLookup& env, HttpClient*
 }
 
 // AWS_CONTAINER_CREDENTIALS_RELATIVE_URI, else _FULL_URI.
-Result<internal::CredentialSource> FromContainer(const EnvLookup& env, HttpClient* http,
-                                                 const DefaultChainOptions& o) {
+Result<internal::CredentialSource> FromContainer(const EnvLookup& env, HttpClient* http, const DefaultChainOptions& o) {
   internal::ContainerParams c;
   if (std::optional<std::string> rel = NonEmpty(env, "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI")) {
     c.url = o.container_relative_host + (rel->starts_with("/") ? "" : "/") + *rel;
-  } else if (std::optional<std::string> full =
-                 NonEmpty(env, "AWS_CONTAINER_CREDENTIALS_FULL_URI")) {
+  } else if (std::optional<std::string> full = NonEmpty(env, "AWS_CONTAINER_CREDENTIALS_FULL_URI")) {
     SHARDHOSE_RETURN_IF_ERROR(internal::CheckContainerFullUri(*full));
     c.url = std::move(*full);
   } else {
-    return Status::NotFound(
-        "container: AWS_CONTAINER_CREDENTIALS_RELATIVE_URI / _FULL_URI not set");
+    return Status::NotFound("container: AWS_CONTAINER_CREDENTIALS_RELATIVE_URI / _FULL_URI not set");
   }
   c.auth_file = NonEmpty(env, "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE").value_or("");
   c.auth_token = NonEmpty(env, "AWS_CONTAINER_AUTHORIZATION_TOKEN").value_or("");
@@ -260,16 +246,14 @@ Result<internal::CredentialSource> FromContainer(const EnvLookup& env, HttpClien
   return internal::ContainerSource(std::move(c), http);
 }
 
-Result<internal::CredentialSource> FromImds(const EnvLookup& env, HttpClient* http,
-                                            const DefaultChainOptions& o) {
+Result<internal::CredentialSource> FromImds(const EnvLookup& env, HttpClient* http, const DefaultChainOptions& o) {
   if (ToLower(NonEmpty(env, "AWS_EC2_METADATA_DISABLED").value_or("")) == "true") {
     return Status::NotFound("imds: AWS_EC2_METADATA_DISABLED=true");
   }
   internal::ImdsParams p;
   if (std::optional<std::string> e = NonEmpty(env, "AWS_EC2_METADATA_SERVICE_ENDPOINT")) {
     p.endpoint = *e;
-  } else if (ToLower(NonEmpty(env, "AWS_EC2_METADATA_SERVICE_ENDPOINT_MODE").value_or("")) ==
-             "ipv6") {
+  } else if (ToLower(NonEmpty(env, "AWS_EC2_METADATA_SERVICE_ENDPOINT_MODE").value_or("")) == "ipv6") {
     p.endpoint = "http://[fd00:ec2::254]";
   } else {
     p.endpoint = "http://169.254.169.254";
@@ -294,15 +278,12 @@ class DefaultChain final : public CredentialsProvider {
     std::lock_guard<std::mutex> resolving(resolve_mu_);
     if (CredentialsProvider* p = Resolved()) return p->Get();
 
-    using Finder = Result<internal::CredentialSource> (*)(const EnvLookup&, HttpClient*,
-                                                          const DefaultChainOptions&);
+    using Finder = Result<internal::CredentialSource> (*)(const EnvLookup&, HttpClient*, const DefaultChainOptions&);
     const Finder finders[] = {
-        [](const EnvLookup& env, HttpClient*,
-           const DefaultChainOptions&) -> Result<internal::CredentialSource> {
+        [](const EnvLookup& env, HttpClient*, const DefaultChainOptions&) -> Result<internal::CredentialSource> {
           Result<Credentials> c = FromEnvironment(env);
           if (!c.ok()) return c.status();
-          return internal::CredentialSource{"environment",
-                                            [c = *c] { return Result<Credentials>(c); }};
+          return internal::CredentialSource{"environment", [c = *c] { return Result<Credentials>(c); }};
         },
         WebIdentityFromEnv, FromProfile, FromContainer, FromImds};
     std::string not_found;
@@ -361,8 +342,7 @@ std::unique_ptr<CredentialsProvider> NewStaticCredentialsProvider(Credentials cr
   return std::make_unique<StaticProvider>(std::move(creds));
 }
 
-std::unique_ptr<CredentialsProvider> NewDefaultCredentialsProvider(EnvLookup env,
-                                                                   HttpClient* http, Clock* clock,
+std::unique_ptr<CredentialsProvider> NewDefaultCredentialsProvider(EnvLookup env, HttpClient* http, Clock* clock,
                                                                    DefaultChainOptions options) {
   return std::make_unique<DefaultChain>(std::move(env), http, clock, std::move(options));
 }

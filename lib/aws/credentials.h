@@ -132,8 +132,8 @@ std::unique_ptr<CredentialsProvider> NewStaticCredentialsProvider(Credentials cr
 // and refresh (wall time, compared with each credential's Expiration).
 // The destructor waits for a background refresh in progress (bounded by the
 // timeouts above).
-std::unique_ptr<CredentialsProvider> NewDefaultCredentialsProvider(
-    EnvLookup env, HttpClient* http, Clock* clock, DefaultChainOptions options = {});
+std::unique_ptr<CredentialsProvider> NewDefaultCredentialsProvider(EnvLookup env, HttpClient* http, Clock* clock,
+                                                                   DefaultChainOptions options = {});
 
 // Parses an INI file as the AWS CLI does (sections, key = value, '#'/';'
 // comments). Exposed for tests. Section names are kept as written

@@ -53,7 +53,7 @@ bool AllowedHttpHost(const std::string& host) {
   in_addr v4{};
   if (inet_pton(AF_INET, host.c_str(), &v4) == 1) {
     const uint32_t a = ntohl(v4.s_addr);
-    if ((a >> 24) == 127) return true;                          // 127.0.0.0/8
+    if ((a >> 24) == 127) return true;                           // 127.0.0.0/8
     return host == "169.254.170.2" || host == "169.254.170.23";  // ECS, EKS agents
   }
   in6_addr v6{};
@@ -71,23 +71,22 @@ Result<std::string> AuthorizationValue(const ContainerParams& p) {
     Result<std::string> text = FileSystem::Default()->ReadFile(p.auth_file);
     if (!text.ok()) {
       if (text.status().IsNotFound()) {
-        return Status::InvalidArgument("container credentials: authorization token file " +
-                                       p.auth_file + " does not exist");
+        return Status::InvalidArgument("container credentials: authorization token file " + p.auth_file +
+                                       " does not exist");
       }
       return Status::Unavailable("container credentials: " + text.status().message())
           .WithPeer(RetryClass::kServerError, "");
     }
     value = std::move(*text);
-    while (!value.empty() && (value.back() == '\n' || value.back() == '\r' ||
-                              value.back() == ' ' || value.back() == '\t')) {
+    while (!value.empty() &&
+           (value.back() == '\n' || value.back() == '\r' || value.back() == ' ' || value.back() == '\t')) {
       value.pop_back();
     }
   } else {
     value = p.auth_token;
   }
   if (value.find_first_of("\r\n") != std::string::npos) {
-    return Status::InvalidArgument(
-        "container credentials: the authorization token contains a line break");
+    return Status::InvalidArgument("container credentials: the authorization token contains a line break");
   }
   return value;
 }
@@ -116,14 +115,14 @@ Status CheckContainerFullUri(std::string_view url) {
   const std::string lower = ToLowerAscii(url);
   if (lower.starts_with("https://")) return Status::OK();
   if (!lower.starts_with("http://")) {
-    return Status::InvalidArgument(
-        "AWS_CONTAINER_CREDENTIALS_FULL_URI must be an http:// or https:// URL");
+    return Status::InvalidArgument("AWS_CONTAINER_CREDENTIALS_FULL_URI must be an http:// or https:// URL");
   }
   const std::string host = ToLowerAscii(HostOf(url));
   if (AllowedHttpHost(host)) return Status::OK();
   return Status::InvalidArgument(
       "AWS_CONTAINER_CREDENTIALS_FULL_URI: plain http is only allowed to a loopback address, "
-      "169.254.170.2, 169.254.170.23 or fd00:ec2::23 (host " + host + ")");
+      "169.254.170.2, 169.254.170.23 or fd00:ec2::23 (host " +
+      host + ")");
 }
 
 CredentialSource ContainerSource(ContainerParams params, HttpClient* http) {

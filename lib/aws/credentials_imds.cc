@@ -39,8 +39,7 @@ Result<std::string> SessionToken(const ImdsParams& p, HttpClient* http) {
   if (!resp.ok()) return resp.status().WithContext("imds token");
   if (resp->status != 200) return EndpointError("imds token", resp->status);
   if (resp->body.empty() || resp->body.find_first_of("\r\n") != std::string::npos) {
-    return Status::Unavailable("imds token: malformed answer")
-        .WithPeer(RetryClass::kServerError, "");
+    return Status::Unavailable("imds token: malformed answer").WithPeer(RetryClass::kServerError, "");
   }
   return std::move(resp->body);
 }
@@ -83,8 +82,7 @@ Result<Credentials> FetchImds(const ImdsParams& p, HttpClient* http) {
       auto it = doc.FindMember("Code");
       if (it != doc.MemberEnd() && it->value.IsString() &&
           std::string_view(it->value.GetString(), it->value.GetStringLength()) != "Success") {
-        return Status::Unavailable("imds credentials: Code is not Success")
-            .WithPeer(RetryClass::kServerError, "");
+        return Status::Unavailable("imds credentials: Code is not Success").WithPeer(RetryClass::kServerError, "");
       }
     }
   }
@@ -97,8 +95,7 @@ Result<std::string> ImdsRoleName(const ImdsParams& params, HttpClient* http) {
   Result<std::string> token = SessionToken(params, http);
   if (!token.ok()) {
     if (token.status().retry_class() == RetryClass::kNetwork) {
-      return Status::NotFound("imds: not reachable at " + params.endpoint + " (" +
-                              token.status().message() + ")");
+      return Status::NotFound("imds: not reachable at " + params.endpoint + " (" + token.status().message() + ")");
     }
     return token.status();
   }

@@ -59,8 +59,7 @@ Result<WallTime> ParseIso8601(std::string_view text);
 // JSON or missing keys -> kUnavailable with RetryClass::kServerError (the
 // endpoint answered nonsense; it may answer properly later); the body is
 // never quoted.
-Result<Credentials> ParseJsonCredentials(std::string_view body, std::string_view what,
-                                         const char* token_key);
+Result<Credentials> ParseJsonCredentials(std::string_view body, std::string_view what, const char* token_key);
 
 // The <Credentials> of an STS AssumeRole*/AssumeRoleWithWebIdentity answer.
 Result<Credentials> ParseStsCredentials(std::string_view xml);
@@ -81,16 +80,13 @@ struct WebIdentityParams {
 CredentialSource WebIdentitySource(WebIdentityParams params, HttpClient* http);
 
 // The STS URL for the given environment/profile values (see credentials.h).
-std::string StsUrl(std::string_view endpoint_sts, std::string_view endpoint_any,
-                   std::string_view region);
+std::string StsUrl(std::string_view endpoint_sts, std::string_view endpoint_any, std::string_view region);
 
 // credential_process.
-CredentialSource ProcessSource(std::string profile, std::string command,
-                               std::chrono::milliseconds timeout);
+CredentialSource ProcessSource(std::string profile, std::string command, std::chrono::milliseconds timeout);
 // Runs `/bin/sh -c command`, returns its stdout (at most 1 MiB). The exit
 // status must be 0. Exposed for tests.
-Result<std::string> RunCredentialProcess(const std::string& command,
-                                         std::chrono::milliseconds timeout);
+Result<std::string> RunCredentialProcess(const std::string& command, std::chrono::milliseconds timeout);
 
 // Container credentials. `url` is the full URL; `auth_token`/`auth_file`
 // as in credentials.h (the file wins).

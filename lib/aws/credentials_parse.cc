@@ -32,12 +32,10 @@ bool Digits(std::string_view s, size_t pos, size_t n, int* out) {
 }  // namespace
 
 std::string_view TrimWs(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t' || s.front() == '\r' ||
-                        s.front() == '\n')) {
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t' || s.front() == '\r' || s.front() == '\n')) {
     s.remove_prefix(1);
   }
-  while (!s.empty() &&
-         (s.back() == ' ' || s.back() == '\t' || s.back() == '\r' || s.back() == '\n')) {
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r' || s.back() == '\n')) {
     s.remove_suffix(1);
   }
   return s;
@@ -46,10 +44,9 @@ std::string_view TrimWs(std::string_view s) {
 Result<WallTime> ParseIso8601(std::string_view t) {
   auto bad = [&] { return Status::InvalidArgument("not an ISO 8601 UTC time"); };
   int y, mo, d, h, mi, s;
-  if (!Digits(t, 0, 4, &y) || t.size() < 19 || t[4] != '-' || !Digits(t, 5, 2, &mo) ||
-      t[7] != '-' || !Digits(t, 8, 2, &d) || (t[10] != 'T' && t[10] != 't' && t[10] != ' ') ||
-      !Digits(t, 11, 2, &h) || t[13] != ':' || !Digits(t, 14, 2, &mi) || t[16] != ':' ||
-      !Digits(t, 17, 2, &s)) {
+  if (!Digits(t, 0, 4, &y) || t.size() < 19 || t[4] != '-' || !Digits(t, 5, 2, &mo) || t[7] != '-' ||
+      !Digits(t, 8, 2, &d) || (t[10] != 'T' && t[10] != 't' && t[10] != ' ') || !Digits(t, 11, 2, &h) || t[13] != ':' ||
+      !Digits(t, 14, 2, &mi) || t[16] != ':' || !Digits(t, 17, 2, &s)) {
     return bad();
   }
   size_t pos = 19;
@@ -71,8 +68,8 @@ Result<WallTime> ParseIso8601(std::string_view t) {
     ++pos;
   } else if (pos < t.size() && (t[pos] == '+' || t[pos] == '-')) {
     int oh, om;
-    if (!Digits(t, pos + 1, 2, &oh) || pos + 3 >= t.size() || t[pos + 3] != ':' ||
-        !Digits(t, pos + 4, 2, &om) || oh > 23 || om > 59) {
+    if (!Digits(t, pos + 1, 2, &oh) || pos + 3 >= t.size() || t[pos + 3] != ':' || !Digits(t, pos + 4, 2, &om) ||
+        oh > 23 || om > 59) {
       return bad();
     }
     offset = std::chrono::minutes(oh * 60 + om) * (t[pos] == '-' ? -1 : 1);
@@ -82,16 +79,13 @@ Result<WallTime> ParseIso8601(std::string_view t) {
   }
   if (pos != t.size()) return bad();
   using namespace std::chrono;
-  const year_month_day ymd{year(y), month(static_cast<unsigned>(mo)),
-                           day(static_cast<unsigned>(d))};
+  const year_month_day ymd{year(y), month(static_cast<unsigned>(mo)), day(static_cast<unsigned>(d))};
   if (!ymd.ok() || h > 23 || mi > 59 || s > 60) return bad();
-  sys_time<nanoseconds> tp =
-      sys_days(ymd) + hours(h) + minutes(mi) + seconds(s) + frac - offset;
+  sys_time<nanoseconds> tp = sys_days(ymd) + hours(h) + minutes(mi) + seconds(s) + frac - offset;
   return time_point_cast<WallTime::duration>(tp);
 }
 
-Result<Credentials> ParseJsonCredentials(std::string_view body, std::string_view what,
-                                         const char* token_key) {
+Result<Credentials> ParseJsonCredentials(std::string_view body, std::string_view what, const char* token_key) {
   // RAPIDJSON_SSE2 may read up to 16 bytes past the end: parse a padded copy.
   std::string padded(body);
   padded.append(16, '\0');
@@ -114,8 +108,7 @@ Result<Credentials> ParseJsonCredentials(std::string_view body, std::string_view
   auto exp = doc.FindMember("Expiration");
   if (exp != doc.MemberEnd() && !exp->value.IsNull()) {
     if (!exp->value.IsString()) return Malformed(what, "Expiration is not a string");
-    Result<WallTime> t = ParseIso8601(
-        std::string_view(exp->value.GetString(), exp->value.GetStringLength()));
+    Result<WallTime> t = ParseIso8601(std::string_view(exp->value.GetString(), exp->value.GetStringLength()));
     if (!t.ok()) return Malformed(what, "Expiration is not an ISO 8601 time");
     c.expiration = *t;
   }
@@ -132,8 +125,7 @@ Result<Credentials> ParseStsCredentials(std::string_view xml) {
     std::string* out;
   };
   std::string expiration;
-  for (Field f : {Field{"AccessKeyId", &c.access_key_id},
-                  Field{"SecretAccessKey", &c.secret_access_key},
+  for (Field f : {Field{"AccessKeyId", &c.access_key_id}, Field{"SecretAccessKey", &c.secret_access_key},
                   Field{"SessionToken", &c.session_token}, Field{"Expiration", &expiration}}) {
     std::optional<std::string_view> v = XmlElement(*block, f.tag);
     if (!v) return Malformed(kWhat, std::string("no <") + f.tag + ">");
@@ -175,8 +167,7 @@ std::string UrlOrigin(std::string_view url) {
   return std::string(url.substr(0, start)) + std::string(authority);
 }
 
-std::string StsUrl(std::string_view endpoint_sts, std::string_view endpoint_any,
-                   std::string_view region) {
+std::string StsUrl(std::string_view endpoint_sts, std::string_view endpoint_any, std::string_view region) {
   std::string_view e = !endpoint_sts.empty() ? endpoint_sts : endpoint_any;
   if (!e.empty()) {
     while (!e.empty() && e.back() == '/') e.remove_suffix(1);

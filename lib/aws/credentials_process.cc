@@ -12,6 +12,7 @@
 // up in our logs. After the timeout the whole group is killed (SIGKILL).
 #include <fcntl.h>
 #include <poll.h>
+#include <rapidjson/document.h>
 #include <signal.h>
 #include <spawn.h>
 #include <sys/wait.h>
@@ -23,8 +24,6 @@
 #include <cstring>
 #include <string>
 #include <utility>
-
-#include <rapidjson/document.h>
 
 #include "aws/credentials_internal.h"
 
@@ -53,8 +52,7 @@ struct Fd {
 
 }  // namespace
 
-Result<std::string> RunCredentialProcess(const std::string& command,
-                                         std::chrono::milliseconds timeout) {
+Result<std::string> RunCredentialProcess(const std::string& command, std::chrono::milliseconds timeout) {
   int out_pipe[2], err_pipe[2];
   if (pipe2(out_pipe, O_CLOEXEC) != 0) return SysError("pipe");
   Fd out_r{out_pipe[0]}, out_w{out_pipe[1]};
@@ -80,8 +78,7 @@ Result<std::string> RunCredentialProcess(const std::string& command,
   posix_spawnattr_setsigmask(&attr, &empty);
   posix_spawnattr_setsigdefault(&attr, &defaults);
   posix_spawnattr_setpgroup(&attr, 0);
-  posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF |
-                                      POSIX_SPAWN_SETPGROUP);
+  posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETPGROUP);
 
   const char* argv[] = {"/bin/sh", "-c", command.c_str(), nullptr};
   pid_t pid = -1;
@@ -101,8 +98,8 @@ Result<std::string> RunCredentialProcess(const std::string& command,
   bool timed_out = false, too_big = false;
   char buf[4096];
   while (out_r.fd >= 0 || err_r.fd >= 0) {
-    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
-        deadline - std::chrono::steady_clock::now());
+    const auto left =
+        std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
     if (left.count() <= 0) {
       timed_out = true;
       break;
@@ -157,19 +154,17 @@ Result<std::string> RunCredentialProcess(const std::string& command,
     }
   }
   if (timed_out) {
-    return Status::Unavailable("credential_process: killed after " +
-                               std::to_string(timeout.count()) + " ms")
+    return Status::Unavailable("credential_process: killed after " + std::to_string(timeout.count()) + " ms")
         .WithPeer(RetryClass::kServerError, "");
   }
   if (too_big) {
-    return Status::Unavailable("credential_process: more than 1 MiB on stdout")
-        .WithPeer(RetryClass::kServerError, "");
+    return Status::Unavailable("credential_process: more than 1 MiB on stdout").WithPeer(RetryClass::kServerError, "");
   }
   if (!WIFEXITED(wstatus) || WEXITSTATUS(wstatus) != 0) {
     std::string how = WIFEXITED(wstatus) ? "exited with status " + std::to_string(WEXITSTATUS(wstatus))
                                          : "killed by signal " + std::to_string(WTERMSIG(wstatus));
-    return Status::Unavailable("credential_process: " + how + " (stderr: " +
-                               std::to_string(err_bytes) + " bytes, not shown)")
+    return Status::Unavailable("credential_process: " + how + " (stderr: " + std::to_string(err_bytes) +
+                               " bytes, not shown)")
         .WithPeer(RetryClass::kServerError, "");
   }
   return out;
@@ -199,8 +194,7 @@ Result<Credentials> FetchProcess(const std::string& profile, const std::string& 
 
 }  // namespace
 
-CredentialSource ProcessSource(std::string profile, std::string command,
-                               std::chrono::milliseconds timeout) {
+CredentialSource ProcessSource(std::string profile, std::string command, std::chrono::milliseconds timeout) {
   CredentialSource s;
   s.name = "profile " + profile + " (credential_process)";
   s.fetch = [profile = std::move(profile), command = std::move(command), timeout] {

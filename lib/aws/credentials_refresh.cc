@@ -82,8 +82,7 @@ class RefreshingProvider final : public CredentialsProvider {
         in_flight_ = false;
         refresh_wanted_ = false;
         retry_at_ = now + kRetryAfterFailure;
-        spdlog::warn("credentials from {}: cannot start the refresh thread: {}", source_.name,
-                     e.what());
+        spdlog::warn("credentials from {}: cannot start the refresh thread: {}", source_.name, e.what());
         return;
       }
     }
@@ -115,21 +114,20 @@ class RefreshingProvider final : public CredentialsProvider {
       retry_at_ = WallTime::min();
       Schedule(now);
       if (cached_->expiration.has_value() && *cached_->expiration <= now) {
-        spdlog::warn("credentials from {} expired {} s ago when they arrived; is the clock right?",
-                     source_.name, duration_cast<seconds>(now - *cached_->expiration).count());
+        spdlog::warn("credentials from {} expired {} s ago when they arrived; is the clock right?", source_.name,
+                     duration_cast<seconds>(now - *cached_->expiration).count());
       } else if (cached_->expiration.has_value()) {
-        spdlog::debug("credentials from {} {}, valid for {} s", source_.name,
-                      background ? "refreshed" : "fetched",
+        spdlog::debug("credentials from {} {}, valid for {} s", source_.name, background ? "refreshed" : "fetched",
                       duration_cast<seconds>(*cached_->expiration - now).count());
       }
     } else {
       last_error_ = fetched.status();
       retry_at_ = now + kRetryAfterFailure;
       if (background && cached_.has_value()) {
-        spdlog::warn("refreshing credentials from {} failed ({}); the cached ones stay in use "
-                     "for {} s more",
-                     source_.name, last_error_.ToString(),
-                     duration_cast<seconds>(usable_until_ - now).count());
+        spdlog::warn(
+            "refreshing credentials from {} failed ({}); the cached ones stay in use "
+            "for {} s more",
+            source_.name, last_error_.ToString(), duration_cast<seconds>(usable_until_ - now).count());
       }
     }
     done_.notify_all();
@@ -144,9 +142,8 @@ class RefreshingProvider final : public CredentialsProvider {
     }
     const WallTime exp = *cached_->expiration;
     using Dur = WallTime::duration;
-    std::uniform_int_distribution<int64_t> spread(
-        duration_cast<Dur>(Dur(kRefreshWindowMin)).count(),
-        duration_cast<Dur>(Dur(kRefreshWindowMax)).count());
+    std::uniform_int_distribution<int64_t> spread(duration_cast<Dur>(Dur(kRefreshWindowMin)).count(),
+                                                  duration_cast<Dur>(Dur(kRefreshWindowMax)).count());
     Dur window(spread(rng_));
     const Dur lifetime = exp - now;
     if (lifetime / 2 < window) window = std::max(Dur::zero(), lifetime / 2);
@@ -161,8 +158,7 @@ class RefreshingProvider final : public CredentialsProvider {
   // to renew them is always something to retry later.
   Status Failure(const Status& st) const {
     if (!had_credentials_ || st.IsRetryable()) return st;
-    return Status::Unavailable("credentials from " + source_.name +
-                               " expired and refreshing failed: " + st.ToString())
+    return Status::Unavailable("credentials from " + source_.name + " expired and refreshing failed: " + st.ToString())
         .WithPeer(RetryClass::kServerError, st.peer_code());
   }
 

@@ -21,17 +21,14 @@
 namespace shardhose::aws::internal {
 namespace {
 
-
 Result<Credentials> AssumeRoleWithWebIdentity(const WebIdentityParams& p, HttpClient* http) {
   Result<std::string> token = FileSystem::Default()->ReadFile(p.token_file);
   if (!token.ok()) {
     // The path is fine to name; the status from fs names path + errno only.
     if (token.status().IsNotFound()) {
-      return Status::InvalidArgument("web identity: token file " + p.token_file +
-                                     " does not exist");
+      return Status::InvalidArgument("web identity: token file " + p.token_file + " does not exist");
     }
-    return Status::Unavailable("web identity: " + token.status().message())
-        .WithPeer(RetryClass::kServerError, "");
+    return Status::Unavailable("web identity: " + token.status().message()).WithPeer(RetryClass::kServerError, "");
   }
   std::string_view tok = TrimWs(*token);
   if (tok.empty()) {

@@ -58,8 +58,7 @@ bool HasHeader(const std::vector<HttpHeader>& headers, std::string_view name) {
 
 std::string_view Trim(std::string_view s) {
   while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r' ||
-                        s.back() == '\n')) {
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r' || s.back() == '\n')) {
     s.remove_suffix(1);
   }
   return s;
@@ -229,8 +228,7 @@ Status SetRequestOptions(CURL* h, const HttpRequest& req, HeaderList* headers, c
   }
   // Never let curl add these on its own.
   if (!HasHeader(req.headers, "Expect")) ok = ok && headers->Append("Expect:");
-  if (!HasHeader(req.headers, "Transfer-Encoding"))
-    ok = ok && headers->Append("Transfer-Encoding:");
+  if (!HasHeader(req.headers, "Transfer-Encoding")) ok = ok && headers->Append("Transfer-Encoding:");
   // curl would add "Content-Type: application/x-www-form-urlencoded" to a
   // body sent with POSTFIELDS.
   if (!HasHeader(req.headers, "Content-Type")) ok = ok && headers->Append("Content-Type:");
@@ -267,8 +265,7 @@ Status SetRequestOptions(CURL* h, const HttpRequest& req, HeaderList* headers, c
 
 // A failed curl_easy_perform, classified as the contract says.
 Status TransferError(const HttpRequest& req, CURLcode rc, const char* errbuf) {
-  std::string msg =
-      std::string(req.method) + " " + UrlForLog(req.url) + ": " + curl_easy_strerror(rc);
+  std::string msg = std::string(req.method) + " " + UrlForLog(req.url) + ": " + curl_easy_strerror(rc);
   if (errbuf[0] != '\0') {
     msg += " (";
     msg += errbuf;
@@ -310,9 +307,8 @@ class CurlHttpClient final : public HttpClient {
     SHARDHOSE_RETURN_IF_ERROR(SetRequestOptions(h, request, &headers, errbuf));
     if (options.http2) {
       const bool tls = request.url.starts_with("https://");
-      curl_easy_setopt(
-          h, CURLOPT_HTTP_VERSION,
-          tls ? long{CURL_HTTP_VERSION_2TLS} : long{CURL_HTTP_VERSION_2_PRIOR_KNOWLEDGE});
+      curl_easy_setopt(h, CURLOPT_HTTP_VERSION,
+                       tls ? long{CURL_HTTP_VERSION_2TLS} : long{CURL_HTTP_VERSION_2_PRIOR_KNOWLEDGE});
     }
     StreamTransfer t;
     t.options = &options;
@@ -328,9 +324,8 @@ class CurlHttpClient final : public HttpClient {
     const CURLcode rc = curl_easy_perform(h);
     if (t.stopped) return StreamEnd::kStopped;  // the abort we asked for
     if (t.stalled) {
-      return Status::Unavailable(std::string(request.method) + " " + UrlForLog(request.url) +
-                                 ": no byte for " + std::to_string(options.stall_timeout.count()) +
-                                 " ms")
+      return Status::Unavailable(std::string(request.method) + " " + UrlForLog(request.url) + ": no byte for " +
+                                 std::to_string(options.stall_timeout.count()) + " ms")
           .WithPeer(RetryClass::kNetwork, "");
     }
     if (rc != CURLE_OK) return TransferError(request, rc, errbuf);
@@ -401,26 +396,22 @@ class CurlHttpClient final : public HttpClient {
 }  // namespace
 
 void HttpRequest::SetHeader(std::string_view name, std::string value) {
-  auto it = std::find_if(headers.begin(), headers.end(),
-                         [&](const HttpHeader& h) { return EqualsIgnoreCase(h.name, name); });
+  auto it =
+      std::find_if(headers.begin(), headers.end(), [&](const HttpHeader& h) { return EqualsIgnoreCase(h.name, name); });
   if (it == headers.end()) {
     headers.push_back(HttpHeader{std::string(name), std::move(value)});
     return;
   }
   it->value = std::move(value);
   // Drop any further headers of the same name.
-  auto rest = std::remove_if(std::next(it), headers.end(),
-                             [&](const HttpHeader& h) { return EqualsIgnoreCase(h.name, name); });
+  auto rest =
+      std::remove_if(std::next(it), headers.end(), [&](const HttpHeader& h) { return EqualsIgnoreCase(h.name, name); });
   headers.erase(rest, headers.end());
 }
 
-std::string_view HttpRequest::Header(std::string_view name) const {
-  return FindHeader(headers, name);
-}
+std::string_view HttpRequest::Header(std::string_view name) const { return FindHeader(headers, name); }
 
-std::string_view HttpResponse::Header(std::string_view name) const {
-  return FindHeader(headers, name);
-}
+std::string_view HttpResponse::Header(std::string_view name) const { return FindHeader(headers, name); }
 
 Result<StreamEnd> HttpClient::Stream(const HttpRequest& request, const HttpStreamOptions& options) {
   HttpRequest copy = request;
@@ -443,9 +434,8 @@ std::string UriEncode(std::string_view s, bool keep_slash) {
   out.reserve(s.size() + s.size() / 2);
   for (char ch : s) {
     const auto c = static_cast<unsigned char>(ch);
-    const bool unreserved = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
-                            (c >= '0' && c <= '9') || c == '-' || c == '_' || c == '.' ||
-                            c == '~';
+    const bool unreserved = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' ||
+                            c == '_' || c == '.' || c == '~';
     if (unreserved || (keep_slash && c == '/')) {
       out.push_back(ch);
     } else {

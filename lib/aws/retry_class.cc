@@ -12,12 +12,10 @@ namespace {
 constexpr size_t kMaxMessage = 512;
 
 std::string_view Trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t' || s.front() == '\r' ||
-                        s.front() == '\n')) {
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t' || s.front() == '\r' || s.front() == '\n')) {
     s.remove_prefix(1);
   }
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r' ||
-                        s.back() == '\n')) {
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r' || s.back() == '\n')) {
     s.remove_suffix(1);
   }
   return s;
@@ -55,8 +53,7 @@ ErrorInfo ParseError(const HttpResponse& r) {
       for (const char* key : {"__type", "code", "Code"}) {
         auto it = doc.FindMember(key);
         if (it != doc.MemberEnd() && it->value.IsString()) {
-          info.code = SanitizeCode(std::string_view(it->value.GetString(),
-                                                    it->value.GetStringLength()));
+          info.code = SanitizeCode(std::string_view(it->value.GetString(), it->value.GetStringLength()));
           if (!info.code.empty()) break;
         }
       }
@@ -77,15 +74,12 @@ ErrorInfo ParseError(const HttpResponse& r) {
   return info;
 }
 
-bool Contains(std::string_view s, std::string_view part) {
-  return s.find(part) != std::string_view::npos;
-}
+bool Contains(std::string_view s, std::string_view part) { return s.find(part) != std::string_view::npos; }
 
 bool IsThrottle(int status, std::string_view code) {
   return status == 429 || code == "SlowDown" || Contains(code, "Throttl") ||
-         code == "ProvisionedThroughputExceededException" ||
-         code == "LimitExceededException" || code == "RequestLimitExceeded" ||
-         code == "TooManyRequestsException" || code == "BandwidthLimitExceeded" ||
+         code == "ProvisionedThroughputExceededException" || code == "LimitExceededException" ||
+         code == "RequestLimitExceeded" || code == "TooManyRequestsException" || code == "BandwidthLimitExceeded" ||
          code == "EC2ThrottledException";
 }
 
@@ -109,11 +103,10 @@ bool IsNotFound(int status, std::string_view code) {
 }
 
 bool IsPermission(int status, std::string_view code) {
-  return code.starts_with("AccessDenied") || code == "UnrecognizedClientException" ||
-         code == "InvalidAccessKeyId" || code == "SignatureDoesNotMatch" ||
-         code == "InvalidSignatureException" || code == "IncompleteSignatureException" ||
-         code == "MissingAuthenticationToken" || code == "InvalidClientTokenId" ||
-         status == 401 || status == 403;
+  return code.starts_with("AccessDenied") || code == "UnrecognizedClientException" || code == "InvalidAccessKeyId" ||
+         code == "SignatureDoesNotMatch" || code == "InvalidSignatureException" ||
+         code == "IncompleteSignatureException" || code == "MissingAuthenticationToken" ||
+         code == "InvalidClientTokenId" || status == 401 || status == 403;
 }
 
 }  // namespace

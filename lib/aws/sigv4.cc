@@ -38,8 +38,8 @@ std::string Hex(const unsigned char* p, size_t n) {
 std::string HmacSha256(std::string_view key, std::string_view data) {
   unsigned char out[EVP_MAX_MD_SIZE];
   unsigned int len = 0;
-  HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()),
-       reinterpret_cast<const unsigned char*>(data.data()), data.size(), out, &len);
+  HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()), reinterpret_cast<const unsigned char*>(data.data()),
+       data.size(), out, &len);
   return std::string(reinterpret_cast<char*>(out), len);
 }
 
@@ -51,9 +51,7 @@ std::string ToLower(std::string_view s) {
   return out;
 }
 
-bool IsHex(char c) {
-  return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
-}
+bool IsHex(char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F'); }
 int HexVal(char c) {
   if (c >= '0' && c <= '9') return c - '0';
   if (c >= 'a' && c <= 'f') return c - 'a' + 10;
@@ -97,10 +95,10 @@ std::string EncodeKeepingEscapes(std::string_view s) {
 }
 
 struct UrlParts {
-  std::string scheme;     // lowercase
-  std::string host;       // for the host header: host[:port], default port dropped
-  std::string path;       // "/" if empty
-  std::string query;      // without '?'
+  std::string scheme;  // lowercase
+  std::string host;    // for the host header: host[:port], default port dropped
+  std::string path;    // "/" if empty
+  std::string query;   // without '?'
 };
 
 Result<UrlParts> SplitUrl(std::string_view url) {
@@ -124,8 +122,7 @@ Result<UrlParts> SplitUrl(std::string_view url) {
   size_t bracket = authority.rfind(']');
   if (colon != std::string_view::npos && (bracket == std::string_view::npos || colon > bracket)) {
     std::string_view port = authority.substr(colon + 1);
-    if ((u.scheme == "http" && port == "80") || (u.scheme == "https" && port == "443") ||
-        port.empty()) {
+    if ((u.scheme == "http" && port == "80") || (u.scheme == "https" && port == "443") || port.empty()) {
       authority = authority.substr(0, colon);
     }
   }
@@ -163,8 +160,7 @@ std::string NormalizePath(std::string_view path) {
 
 std::string CanonicalPath(std::string_view path, const SigningParams& p) {
   std::string normalized = p.normalize_path ? NormalizePath(path) : std::string(path);
-  return p.double_uri_encode ? UriEncode(normalized, /*keep_slash=*/true)
-                             : EncodeKeepingEscapes(normalized);
+  return p.double_uri_encode ? UriEncode(normalized, /*keep_slash=*/true) : EncodeKeepingEscapes(normalized);
 }
 
 using QueryParams = std::vector<std::pair<std::string, std::string>>;  // encoded
@@ -225,8 +221,7 @@ struct CanonicalHeaders {
   std::string signed_headers;  // "a;b;c"
 };
 
-CanonicalHeaders BuildCanonicalHeaders(const std::vector<HttpHeader>& headers,
-                                       std::string_view url_host,
+CanonicalHeaders BuildCanonicalHeaders(const std::vector<HttpHeader>& headers, std::string_view url_host,
                                        std::string_view skip_lower_name) {
   std::map<std::string, std::string> m;
   for (const auto& h : headers) {
@@ -283,9 +278,8 @@ Status CheckInputs(const Credentials& creds, const SigningParams& p) {
 }
 
 // Fills steps from the (already prepared) canonical parts.
-void Finish(std::string_view method, const std::string& canonical_path,
-            const std::string& canonical_query, const CanonicalHeaders& ch,
-            std::string_view payload_hash, const Times& times, const Credentials& creds,
+void Finish(std::string_view method, const std::string& canonical_path, const std::string& canonical_query,
+            const CanonicalHeaders& ch, std::string_view payload_hash, const Times& times, const Credentials& creds,
             const SigningParams& p, SigningSteps* steps) {
   std::string& cr = steps->canonical_request;
   cr.clear();
@@ -302,8 +296,7 @@ void Finish(std::string_view method, const std::string& canonical_path,
   cr += payload_hash;
 
   std::string scope = Scope(times, p);
-  steps->string_to_sign = std::string(kAlgorithm) + "\n" + times.amz_date + "\n" + scope + "\n" +
-                          HexSha256(cr);
+  steps->string_to_sign = std::string(kAlgorithm) + "\n" + times.amz_date + "\n" + scope + "\n" + HexSha256(cr);
   std::string key = HmacSha256("AWS4" + creds.secret_access_key, times.date);
   key = HmacSha256(key, p.region);
   key = HmacSha256(key, p.service);
@@ -319,14 +312,13 @@ std::string PayloadHash(const HttpRequest& r, const SigningParams& p) {
 
 bool IsSignatureHeader(std::string_view name) {
   std::string n = ToLower(name);
-  return n == "authorization" || n == "x-amz-date" || n == "x-amz-security-token" ||
-         n == "x-amz-content-sha256";
+  return n == "authorization" || n == "x-amz-date" || n == "x-amz-security-token" || n == "x-amz-content-sha256";
 }
 
 // Header form on `req`, which is modified (the signature headers are
 // replaced). Authorization is appended only if `add_authorization`.
-Status SignHeaderForm(HttpRequest* req, const Credentials& creds, const SigningParams& p,
-                      SigningSteps* steps, bool add_authorization) {
+Status SignHeaderForm(HttpRequest* req, const Credentials& creds, const SigningParams& p, SigningSteps* steps,
+                      bool add_authorization) {
   SHARDHOSE_RETURN_IF_ERROR(CheckInputs(creds, p));
   Result<UrlParts> url = SplitUrl(req->url);
   if (!url.ok()) return url.status();
@@ -342,16 +334,14 @@ Status SignHeaderForm(HttpRequest* req, const Credentials& creds, const SigningP
 
   QueryParams q;
   AddCanonicalQuery(url->query, &q);
-  CanonicalHeaders ch = BuildCanonicalHeaders(
-      req->headers, url->host, p.omit_session_token ? "x-amz-security-token" : "");
+  CanonicalHeaders ch =
+      BuildCanonicalHeaders(req->headers, url->host, p.omit_session_token ? "x-amz-security-token" : "");
   SigningSteps local;
   SigningSteps* out = steps != nullptr ? steps : &local;
-  Finish(req->method, CanonicalPath(url->path, p), JoinQuery(std::move(q)), ch, payload_hash,
-         times, creds, p, out);
+  Finish(req->method, CanonicalPath(url->path, p), JoinQuery(std::move(q)), ch, payload_hash, times, creds, p, out);
   if (add_authorization) {
-    req->headers.push_back({"Authorization", std::string(kAlgorithm) + " Credential=" +
-                                                 creds.access_key_id + "/" + Scope(times, p) +
-                                                 ", SignedHeaders=" + out->signed_headers +
+    req->headers.push_back({"Authorization", std::string(kAlgorithm) + " Credential=" + creds.access_key_id + "/" +
+                                                 Scope(times, p) + ", SignedHeaders=" + out->signed_headers +
                                                  ", Signature=" + out->signature});
   }
   return Status::OK();
@@ -366,8 +356,7 @@ std::string HexSha256(std::string_view data) {
   return Hex(md, len);
 }
 
-Status SignRequest(HttpRequest* request, const Credentials& creds, const SigningParams& params,
-                   SigningSteps* steps) {
+Status SignRequest(HttpRequest* request, const Credentials& creds, const SigningParams& params, SigningSteps* steps) {
   HttpRequest copy = *request;  // the body is a view: cheap
   SHARDHOSE_RETURN_IF_ERROR(SignHeaderForm(&copy, creds, params, steps, true));
   request->headers = std::move(copy.headers);
@@ -416,8 +405,8 @@ Status PresignRequest(HttpRequest* request, const Credentials& creds, const Sign
 
   SigningSteps local;
   SigningSteps* out = steps != nullptr ? steps : &local;
-  Finish(request->method, CanonicalPath(url->path, params), JoinQuery(std::move(q)), ch,
-         PayloadHash(*request, params), times, creds, params, out);
+  Finish(request->method, CanonicalPath(url->path, params), JoinQuery(std::move(q)), ch, PayloadHash(*request, params),
+         times, creds, params, out);
 
   std::string& u = request->url;
   size_t hash = u.find('#');

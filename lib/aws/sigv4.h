@@ -60,7 +60,7 @@ struct SigningParams {
 struct SigningSteps {
   std::string canonical_request;
   std::string string_to_sign;
-  std::string signature;  // 64 lowercase hex
+  std::string signature;       // 64 lowercase hex
   std::string signed_headers;  // "host;x-amz-date"
 };
 

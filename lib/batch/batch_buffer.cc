@@ -6,14 +6,22 @@ namespace shardhose::batch {
 
 std::string_view FlushCauseName(FlushCause cause) {
   switch (cause) {
-    case FlushCause::kNone: return "none";
-    case FlushCause::kSize: return "size";
-    case FlushCause::kRecords: return "records";
-    case FlushCause::kAge: return "age";
-    case FlushCause::kPressure: return "pressure";
-    case FlushCause::kShutdown: return "shutdown";
-    case FlushCause::kDrain: return "drain";
-    case FlushCause::kReplay: return "replay";
+    case FlushCause::kNone:
+      return "none";
+    case FlushCause::kSize:
+      return "size";
+    case FlushCause::kRecords:
+      return "records";
+    case FlushCause::kAge:
+      return "age";
+    case FlushCause::kPressure:
+      return "pressure";
+    case FlushCause::kShutdown:
+      return "shutdown";
+    case FlushCause::kDrain:
+      return "drain";
+    case FlushCause::kReplay:
+      return "replay";
   }
   return "unknown";
 }
@@ -31,11 +39,11 @@ struct BatchBuffer::Open {
   std::map<std::string, Slot, std::less<>> slots;  // by shard id
   std::string tag;
   std::string partition;
-  uint64_t held = 0;     // bytes held by the runs, as last counted
-  int parts_out = 0;     // parts handed back so far
+  uint64_t held = 0;                        // bytes held by the runs, as last counted
+  int parts_out = 0;                        // parts handed back so far
   uint64_t records_out = 0, bytes_out = 0;  // lines in those parts
-  uint64_t pending = 0;  // lines placed, not written yet
-  FlushCause closing = FlushCause::kNone;  // sealed, waiting for `pending`
+  uint64_t pending = 0;                     // lines placed, not written yet
+  FlushCause closing = FlushCause::kNone;   // sealed, waiting for `pending`
 };
 
 BatchBuffer::BatchBuffer(FlushLimits limits, uint64_t first_id, BodyEncoding encoding)
@@ -161,9 +169,8 @@ void BatchBuffer::SealAll(FlushCause cause, std::vector<SealedBatch>* sealed) {
 
 void BatchBuffer::SealLargest(uint64_t target_bytes, std::vector<SealedBatch>* sealed) {
   while (open_bytes_ > target_bytes && !open_.empty()) {
-    auto largest = std::max_element(open_.begin(), open_.end(), [](const auto& a, const auto& b) {
-      return a.second->held < b.second->held;
-    });
+    auto largest = std::max_element(open_.begin(), open_.end(),
+                                    [](const auto& a, const auto& b) { return a.second->held < b.second->held; });
     Seal(largest, FlushCause::kPressure, sealed);
   }
 }

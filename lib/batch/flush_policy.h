@@ -34,9 +34,9 @@ struct FlushLimits {
 };
 
 struct BatchStats {
-  uint64_t bytes = 0;    // uncompressed, including '\n's
+  uint64_t bytes = 0;  // uncompressed, including '\n's
   uint64_t records = 0;
-  MonoTime oldest{};     // when the first line was appended; meaningless if records == 0
+  MonoTime oldest{};  // when the first line was appended; meaningless if records == 0
 };
 
 // True if the batch must be cut before appending a line of `line_bytes`.

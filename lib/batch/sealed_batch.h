@@ -33,12 +33,12 @@ struct ShardSpan {
 };
 
 struct SealedBatch {
-  uint64_t id = 0;                           // unique within the process
-  std::string partition;                     // rendered prefix
-  std::string key;                           // object key, once decided (pipeline)
-  bool replay = false;                       // re-formed from a journaled cut (pipeline)
-  std::string tag;                           // see BatchBuffer::Place()
-  uint64_t journal_version = 0;              // checkpoint version that must be durable first
+  uint64_t id = 0;               // unique within the process
+  std::string partition;         // rendered prefix
+  std::string key;               // object key, once decided (pipeline)
+  bool replay = false;           // re-formed from a journaled cut (pipeline)
+  std::string tag;               // see BatchBuffer::Place()
+  uint64_t journal_version = 0;  // checkpoint version that must be durable first
   // The object (or part): a gzip member, or the lines. Empty until
   // Finish() for a batch sealed with its runs.
   std::string body;
@@ -47,11 +47,11 @@ struct SealedBatch {
   // spans the object so far (first line of the batch to last of the part).
   int part = 0;
   bool last_part = true;
-  uint64_t bytes = 0;                        // uncompressed bytes of the lines (of this part)
-  uint64_t records = 0;                      // (of this part)
+  uint64_t bytes = 0;    // uncompressed bytes of the lines (of this part)
+  uint64_t records = 0;  // (of this part)
   FlushCause cause = FlushCause::kNone;
   MonoTime oldest{};
-  std::map<std::string, ShardSpan> shards;   // shard id -> span, sorted
+  std::map<std::string, ShardSpan> shards;  // shard id -> span, sorted
   // Bytes held when sealed (runs, or the part's body): what the memory cap
   // counts for it until it is durable. Fixed; Finish() does not change it.
   uint64_t held = 0;

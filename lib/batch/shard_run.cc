@@ -82,8 +82,8 @@ void ShardRun::FinishChunk() {
     std::string_view rest = tail_;
     while (!rest.empty()) {
       const size_t n = std::min<size_t>(rest.size(), 65535);
-      const char header[5] = {0, static_cast<char>(n & 0xff), static_cast<char>(n >> 8),
-                              static_cast<char>(~n & 0xff), static_cast<char>((~n >> 8) & 0xff)};
+      const char header[5] = {0, static_cast<char>(n & 0xff), static_cast<char>(n >> 8), static_cast<char>(~n & 0xff),
+                              static_cast<char>((~n >> 8) & 0xff)};
       body_.append(header, sizeof(header));
       body_.append(rest.substr(0, n));
       rest.remove_prefix(n);

@@ -41,10 +41,10 @@ struct BodyEncoding {
 
 // A part cut off a run: its body and the lines it ends with.
 struct ReadyPart {
-  std::string body;       // gzip: header (first part only) + chunks; else the lines
-  std::string last_pos;   // position of the part's last line
-  uint64_t records = 0;   // lines in the part
-  uint64_t bytes = 0;     // their uncompressed bytes
+  std::string body;      // gzip: header (first part only) + chunks; else the lines
+  std::string last_pos;  // position of the part's last line
+  uint64_t records = 0;  // lines in the part
+  uint64_t bytes = 0;    // their uncompressed bytes
 };
 
 class ShardRun {

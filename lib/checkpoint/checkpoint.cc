@@ -229,8 +229,8 @@ Status Bad(std::string_view where, std::string_view what) {
 // Calls on_field(i, value) for every member of `obj` whose name is names[i].
 // Unknown, duplicate and (after the walk) missing names are errors.
 template <typename F>
-Status ForEachField(const Value& obj, std::string_view where,
-                    std::initializer_list<std::string_view> names, F&& on_field) {
+Status ForEachField(const Value& obj, std::string_view where, std::initializer_list<std::string_view> names,
+                    F&& on_field) {
   if (!obj.IsObject()) return Bad(where, "is not an object");
   uint32_t seen = 0;  // bit i = names[i] seen; no object here has 32 fields
   for (auto m = obj.MemberBegin(); m != obj.MemberEnd(); ++m) {
@@ -274,8 +274,7 @@ Status GetPos(const Value& v, std::string_view where, std::string_view field, st
 }
 
 // A sequence number: decimal digits (common/seqnum.h), or "" if allow_empty.
-Status GetSeq(const Value& v, std::string_view where, std::string_view field, bool allow_empty,
-              std::string* out) {
+Status GetSeq(const Value& v, std::string_view where, std::string_view field, bool allow_empty, std::string* out) {
   SHARDHOSE_RETURN_IF_ERROR(GetString(v, where, field, out));
   if (out->empty() && allow_empty) return Status::OK();
   if (!IsValidSeq(*out)) {
@@ -303,8 +302,7 @@ Status DecodeShard(const Value& v, const std::string& where, ShardCheckpoint* s)
             } else if (tmp == "finished") {
               s->state = ShardCheckpoint::State::kFinished;
             } else {
-              return Bad(where, fmt::format("state is \"{}\", expected \"open\" or \"finished\"",
-                                            Printable(tmp)));
+              return Bad(where, fmt::format("state is \"{}\", expected \"open\" or \"finished\"", Printable(tmp)));
             }
             return Status::OK();
           case 1:
@@ -357,13 +355,11 @@ Status DecodeCut(const Value& v, const std::string& where, PendingCut* cut) {
       const std::string range_where = fmt::format("{} range {}", where, Printable(id));
       SHARDHOSE_RETURN_IF_ERROR(CheckShardId(id, where + " ranges"));
       SeqRange r;
-      SHARDHOSE_RETURN_IF_ERROR(
-          ForEachField(m->value, range_where, {"first", "last"}, [&](size_t j, const Value& g) {
-            return j == 0 ? GetPos(g, range_where, "first", &r.first) : GetPos(g, range_where, "last", &r.last);
-          }));
+      SHARDHOSE_RETURN_IF_ERROR(ForEachField(m->value, range_where, {"first", "last"}, [&](size_t j, const Value& g) {
+        return j == 0 ? GetPos(g, range_where, "first", &r.first) : GetPos(g, range_where, "last", &r.last);
+      }));
       if (!cut->ranges.emplace(std::move(id), std::move(r)).second) {
-        return Bad(where,
-                   fmt::format("duplicate range for shard {}", Printable(StringOf(m->name))));
+        return Bad(where, fmt::format("duplicate range for shard {}", Printable(StringOf(m->name))));
       }
     }
     return Status::OK();
@@ -371,43 +367,41 @@ Status DecodeCut(const Value& v, const std::string& where, PendingCut* cut) {
 }
 
 Status DecodeBody(const Value& body, Checkpoint* cp) {
-  return ForEachField(
-      body, "body", {"stream_name", "stream_arn", "generation", "written_at", "shards", "pending"},
-      [&](size_t i, const Value& f) -> Status {
-        switch (i) {
-          case 0:
-            return GetString(f, "body", "stream_name", &cp->stream_name);
-          case 1:
-            return GetString(f, "body", "stream_arn", &cp->stream_arn);
-          case 2:
-            if (!f.IsUint64()) return Bad("body", "generation is not an unsigned 64-bit integer");
-            cp->generation = f.GetUint64();
-            return Status::OK();
-          case 3:
-            return GetString(f, "body", "written_at", &cp->written_at);
-          case 4:
-            if (!f.IsObject()) return Bad("body", "shards is not an object");
-            for (auto m = f.MemberBegin(); m != f.MemberEnd(); ++m) {
-              std::string id(m->name.GetString(), m->name.GetStringLength());
-              SHARDHOSE_RETURN_IF_ERROR(CheckShardId(id, "shards"));
-              ShardCheckpoint s;
-              SHARDHOSE_RETURN_IF_ERROR(DecodeShard(m->value, "shard " + Printable(id), &s));
-              if (!cp->shards.emplace(std::move(id), std::move(s)).second) {
-                return Bad("shards",
-                           fmt::format("duplicate shard {}", Printable(StringOf(m->name))));
-              }
-            }
-            return Status::OK();
-          default:
-            if (!f.IsArray()) return Bad("body", "pending is not an array");
-            for (rapidjson::SizeType j = 0; j < f.Size(); ++j) {
-              PendingCut cut;
-              SHARDHOSE_RETURN_IF_ERROR(DecodeCut(f[j], fmt::format("pending[{}]", j), &cut));
-              cp->pending.push_back(std::move(cut));
-            }
-            return Status::OK();
-        }
-      });
+  return ForEachField(body, "body", {"stream_name", "stream_arn", "generation", "written_at", "shards", "pending"},
+                      [&](size_t i, const Value& f) -> Status {
+                        switch (i) {
+                          case 0:
+                            return GetString(f, "body", "stream_name", &cp->stream_name);
+                          case 1:
+                            return GetString(f, "body", "stream_arn", &cp->stream_arn);
+                          case 2:
+                            if (!f.IsUint64()) return Bad("body", "generation is not an unsigned 64-bit integer");
+                            cp->generation = f.GetUint64();
+                            return Status::OK();
+                          case 3:
+                            return GetString(f, "body", "written_at", &cp->written_at);
+                          case 4:
+                            if (!f.IsObject()) return Bad("body", "shards is not an object");
+                            for (auto m = f.MemberBegin(); m != f.MemberEnd(); ++m) {
+                              std::string id(m->name.GetString(), m->name.GetStringLength());
+                              SHARDHOSE_RETURN_IF_ERROR(CheckShardId(id, "shards"));
+                              ShardCheckpoint s;
+                              SHARDHOSE_RETURN_IF_ERROR(DecodeShard(m->value, "shard " + Printable(id), &s));
+                              if (!cp->shards.emplace(std::move(id), std::move(s)).second) {
+                                return Bad("shards", fmt::format("duplicate shard {}", Printable(StringOf(m->name))));
+                              }
+                            }
+                            return Status::OK();
+                          default:
+                            if (!f.IsArray()) return Bad("body", "pending is not an array");
+                            for (rapidjson::SizeType j = 0; j < f.Size(); ++j) {
+                              PendingCut cut;
+                              SHARDHOSE_RETURN_IF_ERROR(DecodeCut(f[j], fmt::format("pending[{}]", j), &cut));
+                              cp->pending.push_back(std::move(cut));
+                            }
+                            return Status::OK();
+                        }
+                      });
 }
 
 // A cursor over the framing. Expect() tells "the file stops inside this
@@ -430,9 +424,7 @@ class Framing {
     return Status::OK();
   }
 
-  Status Truncated() const {
-    return Status::Corruption(fmt::format("truncated: file ends at byte {}", bytes_.size()));
-  }
+  Status Truncated() const { return Status::Corruption(fmt::format("truncated: file ends at byte {}", bytes_.size())); }
 
   // Consumes a run of decimal digits (possibly empty).
   std::string_view Digits() {
@@ -484,8 +476,7 @@ uint32_t Crc32c(std::string_view data) {
 std::string Encode(const Checkpoint& cp) {
   const std::string body = EncodeBody(cp);
   std::string out;
-  out.reserve(kHeader.size() + 1 + kCrcField.size() + 8 + kBodyField.size() + body.size() +
-              kTrailer.size());
+  out.reserve(kHeader.size() + 1 + kCrcField.size() + 8 + kBodyField.size() + body.size() + kTrailer.size());
   out.append(kHeader);
   AppendInt(&out, HasSubPositions(cp) ? kFormatVersionSubPositions : kFormatVersion);
   out.append(kCrcField);
@@ -504,8 +495,7 @@ Result<Checkpoint> Decode(std::string_view bytes) {
   const std::string_view version = in.Digits();
   if (version.empty()) {
     if (in.rest().empty()) return in.Truncated();
-    return Status::Corruption(
-        fmt::format("bad framing at byte {}: expected a version number", in.pos()));
+    return Status::Corruption(fmt::format("bad framing at byte {}: expected a version number", in.pos()));
   }
   if (in.rest().empty()) return in.Truncated();
   if (version != "1" && version != "2") {
@@ -516,22 +506,20 @@ Result<Checkpoint> Decode(std::string_view bytes) {
   const std::optional<std::string_view> hex = in.Take(8);
   if (!hex) return in.Truncated();
   if (!IsLowerHex8(*hex)) {
-    return Status::Corruption(
-        fmt::format("bad crc32c \"{}\": expected 8 lowercase hex digits", Printable(*hex)));
+    return Status::Corruption(fmt::format("bad crc32c \"{}\": expected 8 lowercase hex digits", Printable(*hex)));
   }
   SHARDHOSE_RETURN_IF_ERROR(in.Expect(kBodyField, "the body field"));
 
   std::string_view body = in.rest();
   if (body.size() < kTrailer.size() || body.substr(body.size() - kTrailer.size()) != kTrailer) {
-    return Status::Corruption(fmt::format(
-        "truncated or bad framing: file of {} bytes does not end with \"}}\\n\"", bytes.size()));
+    return Status::Corruption(
+        fmt::format("truncated or bad framing: file of {} bytes does not end with \"}}\\n\"", bytes.size()));
   }
   body.remove_suffix(kTrailer.size());
 
   const std::string actual = fmt::format("{:08x}", Crc32c(body));
   if (actual != *hex) {
-    return Status::Corruption(
-        fmt::format("checksum mismatch: file says {}, body is {}", *hex, actual));
+    return Status::Corruption(fmt::format("checksum mismatch: file says {}, body is {}", *hex, actual));
   }
 
   // rapidjson reads a NUL byte as the end of input, which would let bytes
@@ -544,8 +532,7 @@ Result<Checkpoint> Decode(std::string_view bytes) {
   // strings are byte strings (see the grammar above).
   doc.Parse<rapidjson::kParseIterativeFlag>(body.data(), body.size());
   if (doc.HasParseError()) {
-    return Status::Corruption(fmt::format("body: JSON error at body offset {}: {}",
-                                          doc.GetErrorOffset(),
+    return Status::Corruption(fmt::format("body: JSON error at body offset {}: {}", doc.GetErrorOffset(),
                                           rapidjson::GetParseError_En(doc.GetParseError())));
   }
   Checkpoint cp;

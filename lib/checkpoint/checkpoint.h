@@ -134,5 +134,4 @@ Result<Checkpoint> Decode(std::string_view bytes);
 // CRC-32C (Castagnoli), exposed for tests.
 uint32_t Crc32c(std::string_view data);
 
-
 }  // namespace shardhose::checkpoint

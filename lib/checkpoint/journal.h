@@ -71,8 +71,7 @@ class Journal {
 
   // Where the record at position `pos` read again goes; for kReplay, *key
   // is the cut's key.
-  Route Match(std::string_view partition, std::string_view shard, std::string_view pos,
-              std::string* key) const;
+  Route Match(std::string_view partition, std::string_view shard, std::string_view pos, std::string* key) const;
 
   // Loaded, not yet uploaded cuts (the batches to re-form), by key.
   const std::map<std::string, PendingCut>& replays() const { return replays_; }

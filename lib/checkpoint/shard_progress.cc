@@ -11,8 +11,7 @@ void ShardProgress::Track(const std::string& shard, std::string durable_seq) {
   it->second.durable = std::move(durable_seq);
 }
 
-void ShardProgress::OnAppended(const std::string& shard, std::string_view pos, uint64_t batch_id,
-                               bool ends_record) {
+void ShardProgress::OnAppended(const std::string& shard, std::string_view pos, uint64_t batch_id, bool ends_record) {
   Shard& s = shards_[shard];
   if (!s.by_batch.count(batch_id)) {
     s.pending.push_back(Pending{batch_id, s.last_whole});

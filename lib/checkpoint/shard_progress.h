@@ -82,7 +82,7 @@ class ShardProgress {
   };
   struct Shard {
     std::string durable;
-    std::string last_whole;  // the last whole Kinesis record read ("" = none yet)
+    std::string last_whole;      // the last whole Kinesis record read ("" = none yet)
     std::list<Pending> pending;  // in the order of their first record of this shard
     std::unordered_map<uint64_t, std::list<Pending>::iterator> by_batch;
   };

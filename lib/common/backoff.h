@@ -27,8 +27,7 @@ struct BackoffPolicy {
 
 class Backoff {
  public:
-  explicit Backoff(BackoffPolicy policy = {}, uint64_t seed = std::random_device{}())
-      : policy_(policy), rng_(seed) {}
+  explicit Backoff(BackoffPolicy policy = {}, uint64_t seed = std::random_device{}()) : policy_(policy), rng_(seed) {}
 
   // The delay before the next attempt after a failure of class `cls`.
   // Each call counts one more failed attempt.

@@ -87,9 +87,7 @@ class SimulatedClock final : public Clock {
   ~SimulatedClock() override;
 
   MonoTime Now() const override { return MonoTime(elapsed()); }
-  WallTime WallNow() const override {
-    return wall_start_ + std::chrono::duration_cast<WallTime::duration>(elapsed());
-  }
+  WallTime WallNow() const override { return wall_start_ + std::chrono::duration_cast<WallTime::duration>(elapsed()); }
   // Moves time forward by d and wakes the waiters whose deadline passed.
   void Advance(std::chrono::nanoseconds d);
   void SetAutoAdvance(bool on);

@@ -1,8 +1,8 @@
 #include "common/fs.h"
-#include "common/kill_point.h"
 
 #include <dirent.h>
 #include <fcntl.h>
+#include <fmt/format.h>
 #include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -11,7 +11,7 @@
 #include <cstring>
 #include <filesystem>
 
-#include <fmt/format.h>
+#include "common/kill_point.h"
 
 namespace shardhose {
 namespace {

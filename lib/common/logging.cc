@@ -1,16 +1,15 @@
 #include "common/logging.h"
 
+#include <fmt/format.h>
+#include <spdlog/sinks/base_sink.h>
+#include <spdlog/sinks/stdout_color_sinks.h>
+#include <spdlog/spdlog.h>
 #include <unistd.h>
 
 #include <cstdio>
 #include <ctime>
 #include <memory>
 #include <mutex>
-
-#include <fmt/format.h>
-#include <spdlog/sinks/base_sink.h>
-#include <spdlog/sinks/stdout_color_sinks.h>
-#include <spdlog/spdlog.h>
 
 namespace shardhose {
 namespace {
@@ -20,8 +19,8 @@ std::string IsoMillis(spdlog::log_clock::time_point tp) {
   std::time_t secs = static_cast<std::time_t>(ms / 1000);
   std::tm tm{};
   gmtime_r(&secs, &tm);
-  return fmt::format("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z", tm.tm_year + 1900, tm.tm_mon + 1,
-                     tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, static_cast<int>(ms % 1000));
+  return fmt::format("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
+                     tm.tm_hour, tm.tm_min, tm.tm_sec, static_cast<int>(ms % 1000));
 }
 
 // One JSON object per line on stdout.
@@ -51,8 +50,7 @@ Result<int> ParseLogLevel(std::string_view name) {
   if (name == "info") return static_cast<int>(spdlog::level::info);
   if (name == "warn") return static_cast<int>(spdlog::level::warn);
   if (name == "error") return static_cast<int>(spdlog::level::err);
-  return Status::InvalidArgument(
-      fmt::format("log level '{}' is not one of trace|debug|info|warn|error", name));
+  return Status::InvalidArgument(fmt::format("log level '{}' is not one of trace|debug|info|warn|error", name));
 }
 
 Result<LogFormat> ParseLogFormat(std::string_view name) {
@@ -80,11 +78,21 @@ void AppendJsonEscaped(std::string_view s, std::string* out) {
   static constexpr char kHex[] = "0123456789abcdef";
   for (unsigned char c : s) {
     switch (c) {
-      case '"': *out += "\\\""; break;
-      case '\\': *out += "\\\\"; break;
-      case '\n': *out += "\\n"; break;
-      case '\r': *out += "\\r"; break;
-      case '\t': *out += "\\t"; break;
+      case '"':
+        *out += "\\\"";
+        break;
+      case '\\':
+        *out += "\\\\";
+        break;
+      case '\n':
+        *out += "\\n";
+        break;
+      case '\r':
+        *out += "\\r";
+        break;
+      case '\t':
+        *out += "\\t";
+        break;
       default:
         if (c < 0x20) {
           *out += "\\u00";

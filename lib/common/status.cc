@@ -4,27 +4,42 @@ namespace shardhose {
 
 std::string_view StatusCodeName(StatusCode code) {
   switch (code) {
-    case StatusCode::kOk: return "OK";
-    case StatusCode::kInvalidArgument: return "InvalidArgument";
-    case StatusCode::kCorruption: return "Corruption";
-    case StatusCode::kNotFound: return "NotFound";
-    case StatusCode::kIOError: return "IOError";
-    case StatusCode::kUnavailable: return "Unavailable";
-    case StatusCode::kPermissionDenied: return "PermissionDenied";
-    case StatusCode::kFailedPrecondition: return "FailedPrecondition";
-    case StatusCode::kAborted: return "Aborted";
-    case StatusCode::kInternal: return "Internal";
+    case StatusCode::kOk:
+      return "OK";
+    case StatusCode::kInvalidArgument:
+      return "InvalidArgument";
+    case StatusCode::kCorruption:
+      return "Corruption";
+    case StatusCode::kNotFound:
+      return "NotFound";
+    case StatusCode::kIOError:
+      return "IOError";
+    case StatusCode::kUnavailable:
+      return "Unavailable";
+    case StatusCode::kPermissionDenied:
+      return "PermissionDenied";
+    case StatusCode::kFailedPrecondition:
+      return "FailedPrecondition";
+    case StatusCode::kAborted:
+      return "Aborted";
+    case StatusCode::kInternal:
+      return "Internal";
   }
   return "Unknown";
 }
 
 std::string_view RetryClassName(RetryClass c) {
   switch (c) {
-    case RetryClass::kNone: return "none";
-    case RetryClass::kThrottled: return "throttled";
-    case RetryClass::kServerError: return "server_error";
-    case RetryClass::kNetwork: return "network";
-    case RetryClass::kClientError: return "client_error";
+    case RetryClass::kNone:
+      return "none";
+    case RetryClass::kThrottled:
+      return "throttled";
+    case RetryClass::kServerError:
+      return "server_error";
+    case RetryClass::kNetwork:
+      return "network";
+    case RetryClass::kClientError:
+      return "client_error";
   }
   return "unknown";
 }

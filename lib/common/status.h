@@ -41,11 +41,11 @@ namespace shardhose {
 // Why a remote call failed, decided once at the AWS edge (aws/retry_class.h)
 // so that retry loops elsewhere never parse error strings.
 enum class RetryClass : unsigned char {
-  kNone = 0,      // not a remote failure, or success
-  kThrottled,     // ProvisionedThroughputExceeded, SlowDown, 429: back off longer
-  kServerError,   // 5xx, InternalFailure: retry with backoff
-  kNetwork,       // no HTTP answer: connect refused, reset, timeout
-  kClientError,   // 4xx the caller must fix (access denied, bad request)
+  kNone = 0,     // not a remote failure, or success
+  kThrottled,    // ProvisionedThroughputExceeded, SlowDown, 429: back off longer
+  kServerError,  // 5xx, InternalFailure: retry with backoff
+  kNetwork,      // no HTTP answer: connect refused, reset, timeout
+  kClientError,  // 4xx the caller must fix (access denied, bad request)
 };
 std::string_view RetryClassName(RetryClass c);
 
@@ -67,8 +67,7 @@ std::string_view StatusCodeName(StatusCode code);
 class [[nodiscard]] Status {
  public:
   Status() = default;  // OK
-  Status(StatusCode code, std::string message)
-      : code_(code), message_(std::move(message)) {}
+  Status(StatusCode code, std::string message) : code_(code), message_(std::move(message)) {}
 
   static Status OK() { return Status(); }
   static Status InvalidArgument(std::string m) { return {StatusCode::kInvalidArgument, std::move(m)}; }
@@ -103,8 +102,7 @@ class [[nodiscard]] Status {
   RetryClass retry_class() const { return retry_class_; }
   const std::string& peer_code() const { return peer_code_; }
   bool IsRetryable() const {
-    return retry_class_ == RetryClass::kThrottled ||
-           retry_class_ == RetryClass::kServerError ||
+    return retry_class_ == RetryClass::kThrottled || retry_class_ == RetryClass::kServerError ||
            retry_class_ == RetryClass::kNetwork;
   }
   Status WithPeer(RetryClass cls, std::string peer_code) && {
@@ -127,7 +125,7 @@ class [[nodiscard]] Status {
 template <typename T>
 class [[nodiscard]] Result {
  public:
-  Result(T value) : v_(std::move(value)) {}  // NOLINT: implicit by design
+  Result(T value) : v_(std::move(value)) {}        // NOLINT: implicit by design
   Result(Status status) : v_(std::move(status)) {  // NOLINT
     assert(!std::get<Status>(v_).ok());
   }
@@ -152,8 +150,8 @@ class [[nodiscard]] Result {
 }  // namespace shardhose
 
 // Returns early from the enclosing function if `expr` is not OK.
-#define SHARDHOSE_RETURN_IF_ERROR(expr)          \
-  do {                                           \
-    ::shardhose::Status _st = (expr);            \
-    if (!_st.ok()) return _st;                   \
+#define SHARDHOSE_RETURN_IF_ERROR(expr) \
+  do {                                  \
+    ::shardhose::Status _st = (expr);   \
+    if (!_st.ok()) return _st;          \
   } while (0)

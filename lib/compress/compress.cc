@@ -1,10 +1,10 @@
 #include "compress/compress.h"
 
+#include <fmt/format.h>
 #include <libdeflate.h>
 #include <zlib.h>
 
 #include <array>
-#include <fmt/format.h>
 
 namespace shardhose::compress {
 namespace {

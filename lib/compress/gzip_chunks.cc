@@ -1,5 +1,6 @@
 #include "compress/gzip_chunks.h"
 
+#include <fmt/format.h>
 #include <isa-l/crc.h>
 #include <isa-l/igzip_lib.h>
 #include <zlib.h>
@@ -10,8 +11,6 @@
 #include <cstring>
 #include <memory>
 #include <vector>
-
-#include <fmt/format.h>
 
 namespace shardhose::compress {
 namespace {
@@ -114,9 +113,7 @@ Status CompressChunk(int level, std::string_view in, std::string* out) {
   return level <= kMaxIgzipLevel ? IgzipChunk(level, in, out) : ZlibChunk(level, in, out);
 }
 
-std::string ChunkEngine(int level) {
-  return fmt::format("{} {}", level <= kMaxIgzipLevel ? "igzip" : "zlib", level);
-}
+std::string ChunkEngine(int level) { return fmt::format("{} {}", level <= kMaxIgzipLevel ? "igzip" : "zlib", level); }
 
 uint32_t Crc32(uint32_t crc, std::string_view data) {
   // ISA-L's (carry-less multiply): the same CRC as zlib's crc32, about 4x

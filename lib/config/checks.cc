@@ -80,8 +80,7 @@ std::string CheckStreamArn(const std::string& v) {
   }
   if (!StartsWith(parts[5], "stream/")) return bad;
   std::string_view name = parts[5].substr(7);
-  if (name.empty() || name.size() > 128 ||
-      !std::all_of(name.begin(), name.end(), [](char c) {
+  if (name.empty() || name.size() > 128 || !std::all_of(name.begin(), name.end(), [](char c) {
         return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '.' || c == '-';
       })) {
     return bad;

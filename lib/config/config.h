@@ -83,7 +83,7 @@ struct SourceConfig {
   std::string stream_name;
   std::string stream_arn;
   std::string region = "us-east-1";
-  std::string endpoint_url;              // "" = AWS's endpoint for the region
+  std::string endpoint_url;  // "" = AWS's endpoint for the region
   InitialPosition initial_position = InitialPosition::kTrimHorizon;
   std::string initial_timestamp;         // RFC 3339 with offset, with AT_TIMESTAMP
   int64_t initial_timestamp_ms = 0;      // derived from initial_timestamp by Load()
@@ -100,11 +100,11 @@ struct SourceConfig {
 };
 
 struct BatchConfig {
-  int64_t max_bytes = 134217728;           // uncompressed bytes per object
-  int64_t max_interval_s = 300;            // age of the oldest line; 0 = every poll
-  int64_t max_records = 0;                 // 0 = unlimited
-  int64_t max_buffered_bytes = 1073741824; // cap on all open + in-flight batches
-  int64_t part_bytes = 0;                  // multipart part size (compressed); 0 = one PUT per object
+  int64_t max_bytes = 134217728;            // uncompressed bytes per object
+  int64_t max_interval_s = 300;             // age of the oldest line; 0 = every poll
+  int64_t max_records = 0;                  // 0 = unlimited
+  int64_t max_buffered_bytes = 1073741824;  // cap on all open + in-flight batches
+  int64_t part_bytes = 0;                   // multipart part size (compressed); 0 = one PUT per object
 
   bool operator==(const BatchConfig&) const = default;
 };
@@ -118,7 +118,7 @@ struct OutputConfig {
   std::string error_prefix = "errors/{error}/dt={arrival_time:%Y-%m-%d}/";
   OutputFormat format = OutputFormat::kUnmarshalled;
   Compression compression = Compression::kGzip;
-  int64_t compression_level = 1;        // 1..9 (gzip): 1-2 ISA-L igzip, 3-9 zlib
+  int64_t compression_level = 1;  // 1..9 (gzip): 1-2 ISA-L igzip, 3-9 zlib
   Sse sse = Sse::kBucketDefault;
   std::string sse_kms_key_id;
   int64_t upload_threads = 4;

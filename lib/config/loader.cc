@@ -40,16 +40,26 @@ bool NearMiss(std::string_view name, std::string_view candidate) {
 
 std::string TomlTypeName(toml::node_type t) {
   switch (t) {
-    case toml::node_type::none: return "nothing";
-    case toml::node_type::table: return "a table";
-    case toml::node_type::array: return "an array";
-    case toml::node_type::string: return "a string";
-    case toml::node_type::integer: return "an integer";
-    case toml::node_type::floating_point: return "a floating-point number";
-    case toml::node_type::boolean: return "a boolean";
-    case toml::node_type::date: return "a date";
-    case toml::node_type::time: return "a time";
-    case toml::node_type::date_time: return "a date-time";
+    case toml::node_type::none:
+      return "nothing";
+    case toml::node_type::table:
+      return "a table";
+    case toml::node_type::array:
+      return "an array";
+    case toml::node_type::string:
+      return "a string";
+    case toml::node_type::integer:
+      return "an integer";
+    case toml::node_type::floating_point:
+      return "a floating-point number";
+    case toml::node_type::boolean:
+      return "a boolean";
+    case toml::node_type::date:
+      return "a date";
+    case toml::node_type::time:
+      return "a time";
+    case toml::node_type::date_time:
+      return "a date-time";
   }
   return "an unknown type";
 }
@@ -57,10 +67,14 @@ std::string TomlTypeName(toml::node_type t) {
 std::string ExpectedName(Type t) {
   switch (t) {
     case Type::kString:
-    case Type::kEnum: return "a string";
-    case Type::kInt: return "an integer";
-    case Type::kBool: return "a boolean";
-    case Type::kTimestamp: return "an RFC 3339 timestamp (string or offset date-time)";
+    case Type::kEnum:
+      return "a string";
+    case Type::kInt:
+      return "an integer";
+    case Type::kBool:
+      return "a boolean";
+    case Type::kTimestamp:
+      return "an RFC 3339 timestamp (string or offset date-time)";
   }
   return "?";
 }
@@ -126,8 +140,8 @@ void Loader::ApplyFile(const toml::table& root) {
       continue;
     }
     if (!node.is_table()) {
-      Problem(name + ": expected a table ([" + name + "]), got " + TomlTypeName(node.type()) +
-              " (line " + std::to_string(line) + ")");
+      Problem(name + ": expected a table ([" + name + "]), got " + TomlTypeName(node.type()) + " (line " +
+              std::to_string(line) + ")");
       continue;
     }
     for (auto&& [k2, value] : *node.as_table()) {

@@ -38,10 +38,13 @@ struct Origin {
   bool invalid = false;  // a problem was reported for this key
   std::string Where() const {
     switch (kind) {
-      case kDefault: return "";
-      case kFile: return " (" + detail + ")";
+      case kDefault:
+        return "";
+      case kFile:
+        return " (" + detail + ")";
       case kAwsEnv:
-      case kEnv: return " (from " + detail + ")";
+      case kEnv:
+        return " (from " + detail + ")";
     }
     return "";
   }

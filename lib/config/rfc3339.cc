@@ -36,16 +36,16 @@ Result<int64_t> ParseRfc3339Millis(std::string_view s) {
   };
   size_t p = 0;
   int year, month, day, hour, minute, second;
-  if (!Digits(s, &p, 4, &year) || !Expect(s, &p, '-') || !Digits(s, &p, 2, &month) ||
-      !Expect(s, &p, '-') || !Digits(s, &p, 2, &day)) {
+  if (!Digits(s, &p, 4, &year) || !Expect(s, &p, '-') || !Digits(s, &p, 2, &month) || !Expect(s, &p, '-') ||
+      !Digits(s, &p, 2, &day)) {
     return bad("expected YYYY-MM-DD");
   }
   if (p >= s.size() || (s[p] != 'T' && s[p] != 't' && s[p] != ' ')) {
     return bad("expected 'T' and a time after the date");
   }
   ++p;
-  if (!Digits(s, &p, 2, &hour) || !Expect(s, &p, ':') || !Digits(s, &p, 2, &minute) ||
-      !Expect(s, &p, ':') || !Digits(s, &p, 2, &second)) {
+  if (!Digits(s, &p, 2, &hour) || !Expect(s, &p, ':') || !Digits(s, &p, 2, &minute) || !Expect(s, &p, ':') ||
+      !Digits(s, &p, 2, &second)) {
     return bad("expected hh:mm:ss");
   }
   int millis = 0;
@@ -67,8 +67,7 @@ Result<int64_t> ParseRfc3339Millis(std::string_view s) {
     const int sign = s[p] == '-' ? -1 : 1;
     ++p;
     int oh, om;
-    if (!Digits(s, &p, 2, &oh) || !Expect(s, &p, ':') || !Digits(s, &p, 2, &om) || oh > 23 ||
-        om > 59) {
+    if (!Digits(s, &p, 2, &oh) || !Expect(s, &p, ':') || !Digits(s, &p, 2, &om) || oh > 23 || om > 59) {
       return bad("bad UTC offset, expected +hh:mm");
     }
     offset_min = sign * (oh * 60 + om);

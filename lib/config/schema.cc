@@ -17,10 +17,10 @@ Type TypeOf(const Option& o) {
 }
 
 // "source, stream_name, <accessor>" for a row.
-#define SH_KEY(sec, key) #sec, #key, Ref(+[](Config& c) -> auto& { return c.sec.key; })
+#define SH_KEY(sec, key) #sec, #key, Ref(+[](Config & c) -> auto& { return c.sec.key; })
 // The same for an enum field.
 #define SH_ENUM(sec, key)                                                       \
-  #sec, #key,                                                                   \
+#sec, #key,                                                                   \
       Ref(EnumRef{+[](const Config& c) { return static_cast<int>(c.sec.key); }, \
                   +[](Config& c, int i) { c.sec.key = static_cast<decltype(c.sec.key)>(i); }})
 
@@ -124,15 +124,9 @@ bool StartsWith(std::string_view s, std::string_view p) { return s.substr(0, p.s
 std::string_view InitialPositionName(InitialPosition p) {
   return internal::kInitialPositionNames[static_cast<size_t>(p)];
 }
-std::string_view ConsumerTypeName(ConsumerType c) {
-  return internal::kConsumerTypeNames[static_cast<size_t>(c)];
-}
-std::string_view OutputFormatName(OutputFormat f) {
-  return internal::kOutputFormatNames[static_cast<size_t>(f)];
-}
-std::string_view CompressionName(Compression c) {
-  return internal::kCompressionNames[static_cast<size_t>(c)];
-}
+std::string_view ConsumerTypeName(ConsumerType c) { return internal::kConsumerTypeNames[static_cast<size_t>(c)]; }
+std::string_view OutputFormatName(OutputFormat f) { return internal::kOutputFormatNames[static_cast<size_t>(f)]; }
+std::string_view CompressionName(Compression c) { return internal::kCompressionNames[static_cast<size_t>(c)]; }
 std::string_view SseName(Sse s) { return internal::kSseNames[static_cast<size_t>(s)]; }
 
 std::vector<OptionInfo> ListOptions() {
@@ -146,9 +140,8 @@ std::vector<OptionInfo> ListOptions() {
   Config defaults;
   std::vector<OptionInfo> out;
   for (const Option& o : internal::Options()) {
-    out.push_back(OptionInfo{std::string(o.section), std::string(o.key),
-                             kTypeNames[static_cast<int>(TypeOf(o))], ValueAsToml(o, defaults), AllowedText(o),
-                             EnvName(o), std::string(o.description)});
+    out.push_back(OptionInfo{std::string(o.section), std::string(o.key), kTypeNames[static_cast<int>(TypeOf(o))],
+                             ValueAsToml(o, defaults), AllowedText(o), EnvName(o), std::string(o.description)});
   }
   return out;
 }

@@ -25,9 +25,9 @@
 
 namespace shardhose::config::internal {
 
-inline constexpr int64_t kMaxObjectBytes = 5368709120;  // 5 GiB: S3's single-PUT limit
-inline constexpr int64_t kMinPartBytes = 5242880;       // 5 MiB: S3's smallest part (but the last)
-inline constexpr int64_t kMaxPartBytes = 5368709120;    // 5 GiB: S3's largest part
+inline constexpr int64_t kMaxObjectBytes = 5368709120;              // 5 GiB: S3's single-PUT limit
+inline constexpr int64_t kMinPartBytes = 5242880;                   // 5 MiB: S3's smallest part (but the last)
+inline constexpr int64_t kMaxPartBytes = 5368709120;                // 5 GiB: S3's largest part
 inline constexpr int64_t kMaxObjectBytesMultipart = 5497558138880;  // 5 TiB: S3's largest object
 inline constexpr int64_t kNoMin = INT64_MIN;
 inline constexpr int64_t kNoMax = INT64_MAX;
@@ -49,8 +49,7 @@ using Ref = std::variant<StrRef, IntRef, BoolRef, EnumRef>;
 // The names of each enum's values, in declaration order: the one list that
 // Load(), ToToml(), ListOptions() and the XxxName() functions of config.h
 // use.
-inline constexpr std::string_view kInitialPositionNames[] = {"TRIM_HORIZON", "LATEST",
-                                                            "AT_TIMESTAMP"};
+inline constexpr std::string_view kInitialPositionNames[] = {"TRIM_HORIZON", "LATEST", "AT_TIMESTAMP"};
 inline constexpr std::string_view kConsumerTypeNames[] = {"polling", "efo"};
 inline constexpr std::string_view kOutputFormatNames[] = {"unmarshalled", "raw"};
 inline constexpr std::string_view kCompressionNames[] = {"gzip", "none"};
@@ -61,16 +60,24 @@ using StrCheck = std::string (*)(const std::string& value);
 
 // What values a key accepts. Built with the helpers below.
 struct Spec {
-  bool timestamp = false;          // a string holding an RFC 3339 timestamp
-  int64_t min = kNoMin;            // integers
+  bool timestamp = false;  // a string holding an RFC 3339 timestamp
+  int64_t min = kNoMin;    // integers
   int64_t max = kNoMax;
-  std::span<const std::string_view> names;  // enums: the values' names
-  bool non_empty = false;          // strings
-  StrCheck check = nullptr;        // strings
+  std::span<const std::string_view> names;    // enums: the values' names
+  bool non_empty = false;                     // strings
+  StrCheck check = nullptr;                   // strings
   std::array<std::string_view, 2> aws_env{};  // AWS variables, first found wins
 
-  constexpr Spec NonEmpty() const { Spec s = *this; s.non_empty = true; return s; }
-  constexpr Spec Check(StrCheck f) const { Spec s = *this; s.check = f; return s; }
+  constexpr Spec NonEmpty() const {
+    Spec s = *this;
+    s.non_empty = true;
+    return s;
+  }
+  constexpr Spec Check(StrCheck f) const {
+    Spec s = *this;
+    s.check = f;
+    return s;
+  }
   constexpr Spec Aws(std::string_view a, std::string_view b = {}) const {
     Spec s = *this;
     s.aws_env = {a, b};
@@ -78,9 +85,22 @@ struct Spec {
   }
 };
 constexpr Spec Any() { return Spec{}; }
-constexpr Spec Range(int64_t lo, int64_t hi = kNoMax) { Spec s; s.min = lo; s.max = hi; return s; }
-constexpr Spec OneOf(std::span<const std::string_view> names) { Spec s; s.names = names; return s; }
-constexpr Spec Timestamp() { Spec s; s.timestamp = true; return s; }
+constexpr Spec Range(int64_t lo, int64_t hi = kNoMax) {
+  Spec s;
+  s.min = lo;
+  s.max = hi;
+  return s;
+}
+constexpr Spec OneOf(std::span<const std::string_view> names) {
+  Spec s;
+  s.names = names;
+  return s;
+}
+constexpr Spec Timestamp() {
+  Spec s;
+  s.timestamp = true;
+  return s;
+}
 constexpr Spec NonEmpty() { return Spec{}.NonEmpty(); }
 
 struct Option {

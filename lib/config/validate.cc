@@ -18,8 +18,8 @@ void Loader::ValidateEach() {
       if (v < o.spec.min || v > o.spec.max) {
         ValueProblem(i, o.spec.max == kNoMax
                             ? "must be at least " + std::to_string(o.spec.min) + ", got " + std::to_string(v)
-                            : "must be between " + std::to_string(o.spec.min) + " and " +
-                                  std::to_string(o.spec.max) + ", got " + std::to_string(v));
+                            : "must be between " + std::to_string(o.spec.min) + " and " + std::to_string(o.spec.max) +
+                                  ", got " + std::to_string(v));
       }
       continue;
     }
@@ -67,8 +67,8 @@ void Loader::ValidateTogether() {
       for (int n = 0; n < 3; ++n) start = arn.find(':', start) + 1;
       std::string_view arn_region = arn.substr(start, arn.find(':', start) - start);
       if (arn_region != c.source.region) {
-        problem("source.stream_arn", "the stream is in region " + std::string(arn_region) +
-                                         " but source.region is " + Quote(c.source.region));
+        problem("source.stream_arn", "the stream is in region " + std::string(arn_region) + " but source.region is " +
+                                         Quote(c.source.region));
       }
     }
   }
@@ -97,14 +97,13 @@ void Loader::ValidateTogether() {
   if (parts && c.batch.part_bytes < kMinPartBytes) {
     problem("batch.part_bytes", "must be 0 or at least " + std::to_string(kMinPartBytes) +
                                     " (S3's smallest part), got " + std::to_string(c.batch.part_bytes));
-  } else if (parts && !Invalid({"batch.max_buffered_bytes"}) &&
-             c.batch.max_buffered_bytes < 2 * c.batch.part_bytes) {
+  } else if (parts && !Invalid({"batch.max_buffered_bytes"}) && c.batch.max_buffered_bytes < 2 * c.batch.part_bytes) {
     problem("batch.max_buffered_bytes", "must be at least 2 x batch.part_bytes (" +
                                             std::to_string(2 * c.batch.part_bytes) + "), got " +
                                             std::to_string(c.batch.max_buffered_bytes));
   }
-  const bool too_big = !parts && !Invalid({"batch.max_bytes", "batch.part_bytes"}) &&
-                       c.batch.max_bytes > kMaxObjectBytes;
+  const bool too_big =
+      !parts && !Invalid({"batch.max_bytes", "batch.part_bytes"}) && c.batch.max_bytes > kMaxObjectBytes;
   if (too_big) {
     problem("batch.max_bytes", "above " + std::to_string(kMaxObjectBytes) +
                                    " (S3's single PUT) needs batch.part_bytes (multipart upload), got " +
@@ -116,15 +115,13 @@ void Loader::ValidateTogether() {
                                             "), got " + std::to_string(c.batch.max_buffered_bytes));
   }
 
-  if (!Invalid({"output.bucket", "output.endpoint_url"}) && c.output.bucket.empty() &&
-      !c.OutputIsLocalDirectory()) {
+  if (!Invalid({"output.bucket", "output.endpoint_url"}) && c.output.bucket.empty() && !c.OutputIsLocalDirectory()) {
     problem("output.bucket", "required (or set output.endpoint_url = \"file:///dir\" to write to a local directory)");
   }
 
   if (!Invalid({"output.sse", "output.sse_kms_key_id"}) && !c.output.sse_kms_key_id.empty() &&
       c.output.sse != Sse::kKms) {
-    problem("output.sse_kms_key_id",
-            "requires output.sse = \"aws:kms\", but sse is " + Quote(SseName(c.output.sse)));
+    problem("output.sse_kms_key_id", "requires output.sse = \"aws:kms\", but sse is " + Quote(SseName(c.output.sse)));
   }
 }
 

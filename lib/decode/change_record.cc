@@ -169,22 +169,20 @@ struct Decoder::Impl {
   std::string message;  // error message being built
 
   void Decode(const poll::KinesisRecordView& rec, std::string_view shard_id, DecodedRecord* out);
-  void WriteError(std::string_view reason, const poll::KinesisRecordView& rec,
-                  std::string_view shard_id, DecodedRecord* out);
+  void WriteError(std::string_view reason, const poll::KinesisRecordView& rec, std::string_view shard_id,
+                  DecodedRecord* out);
 };
 
 Decoder::Decoder(OutputFormat format, std::string stream_name)
     : impl_(std::make_unique<Impl>(format, std::move(stream_name))) {}
 Decoder::~Decoder() = default;
 
-void Decoder::Decode(const poll::KinesisRecordView& record, std::string_view shard_id,
-                     DecodedRecord* out) {
+void Decoder::Decode(const poll::KinesisRecordView& record, std::string_view shard_id, DecodedRecord* out) {
   impl_->Decode(record, shard_id, out);
 }
 
-void Decoder::WriteErrorLine(std::string_view reason, std::string_view message,
-                             const poll::KinesisRecordView& record, std::string_view shard_id,
-                             DecodedRecord* out) {
+void Decoder::WriteErrorLine(std::string_view reason, std::string_view message, const poll::KinesisRecordView& record,
+                             std::string_view shard_id, DecodedRecord* out) {
   impl_->message.assign(message);
   impl_->WriteError(reason, record, shard_id, out);
 }
@@ -195,13 +193,12 @@ std::string FormatIsoMillis(int64_t epoch_us) {
   return s;
 }
 
-void Decoder::Impl::WriteError(std::string_view reason, const poll::KinesisRecordView& rec,
-                               std::string_view shard_id, DecodedRecord* out) {
+void Decoder::Impl::WriteError(std::string_view reason, const poll::KinesisRecordView& rec, std::string_view shard_id,
+                               DecodedRecord* out) {
   internal::WriteErrorLine(reason, message, stream, rec, shard_id, out);
 }
 
-void Decoder::Impl::Decode(const poll::KinesisRecordView& rec, std::string_view shard_id,
-                           DecodedRecord* out) {
+void Decoder::Impl::Decode(const poll::KinesisRecordView& rec, std::string_view shard_id, DecodedRecord* out) {
   // 1. base64.
   if (!DecodeBase64(rec.data_base64, &buf)) {
     message.assign("Data is not valid base64 (");

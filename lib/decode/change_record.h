@@ -113,8 +113,7 @@ class Decoder {
   // Writes the error line for `record` with `reason` and `message` into
   // *out, for a failure found before decoding (decode/kpl.h's
   // bad_aggregate). Same format and guarantees as Decode's error lines.
-  void WriteErrorLine(std::string_view reason, std::string_view message,
-                      const poll::KinesisRecordView& record,
+  void WriteErrorLine(std::string_view reason, std::string_view message, const poll::KinesisRecordView& record,
                       std::string_view shard_id, DecodedRecord* out);
 
  private:

@@ -8,8 +8,7 @@
 namespace shardhose::decode::internal {
 
 void WriteErrorLine(std::string_view reason, std::string_view message, std::string_view stream,
-                    const poll::KinesisRecordView& rec, std::string_view shard_id,
-                    DecodedRecord* out) {
+                    const poll::KinesisRecordView& rec, std::string_view shard_id, DecodedRecord* out) {
   out->ok = false;
   out->table.clear();
   out->event_name.clear();
@@ -33,7 +32,10 @@ void WriteErrorLine(std::string_view reason, std::string_view message, std::stri
   l.append(",\"arrival_time\":\"");
   // Saturate rather than overflow on an absurd timestamp.
   constexpr int64_t kMaxMs = std::numeric_limits<int64_t>::max() / 1000;
-  AppendIsoMillis(rec.arrival_ms > kMaxMs ? kMaxMs * 1000 : rec.arrival_ms < -kMaxMs ? -kMaxMs * 1000 : rec.arrival_ms * 1000, &l);
+  AppendIsoMillis(rec.arrival_ms > kMaxMs    ? kMaxMs * 1000
+                  : rec.arrival_ms < -kMaxMs ? -kMaxMs * 1000
+                                             : rec.arrival_ms * 1000,
+                  &l);
   l.append("\",\"data_base64\":");
   AppendJsonStringLossy(rec.data_base64, &l);
   l.append("}\n");

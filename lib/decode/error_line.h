@@ -20,7 +20,6 @@ namespace shardhose::decode::internal {
 // Replaces every field of *out (buffers reused): ok = false, `error` =
 // `reason`, the line ending in '\n', the other fields cleared.
 void WriteErrorLine(std::string_view reason, std::string_view message, std::string_view stream,
-                    const poll::KinesisRecordView& rec, std::string_view shard_id,
-                    DecodedRecord* out);
+                    const poll::KinesisRecordView& rec, std::string_view shard_id, DecodedRecord* out);
 
 }  // namespace shardhose::decode::internal

@@ -251,8 +251,7 @@ size_t FindInvalidUtf8(std::string_view s) {
   while (i < n) {
     // ASCII fast path, 16 then 8 bytes at a time.
 #ifdef __SSE2__
-    while (i + 16 <= n &&
-           _mm_movemask_epi8(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p + i))) == 0) {
+    while (i + 16 <= n && _mm_movemask_epi8(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p + i))) == 0) {
       i += 16;
     }
 #endif

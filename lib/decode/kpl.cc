@@ -58,8 +58,7 @@ class Reader {
     const size_t start = pos_;
     uint64_t len = 0;
     SHARDHOSE_RETURN_IF_ERROR(Varint(&len));
-    if (len > msg_.size() - pos_)
-      return Bad(start, "length " + std::to_string(len) + " runs past the end");
+    if (len > msg_.size() - pos_) return Bad(start, "length " + std::to_string(len) + " runs past the end");
     if (offset) *offset = base_ + pos_;
     *v = msg_.substr(pos_, static_cast<size_t>(len));
     pos_ += static_cast<size_t>(len);
@@ -115,8 +114,7 @@ Status ParseTag(std::string_view msg, size_t base) {
     uint64_t field = 0;
     uint32_t wire = 0;
     SHARDHOSE_RETURN_IF_ERROR(r.Key(&field, &wire));
-    if (field == 1 || field == 2)
-      SHARDHOSE_RETURN_IF_ERROR(r.Expect(wire, kLengthDelimited, "Tag field"));
+    if (field == 1 || field == 2) SHARDHOSE_RETURN_IF_ERROR(r.Expect(wire, kLengthDelimited, "Tag field"));
     SHARDHOSE_RETURN_IF_ERROR(r.Skip(wire));
   }
   return Status::OK();
@@ -169,8 +167,7 @@ std::string Md5(std::string_view data) {
 }  // namespace
 
 bool IsAggregated(std::string_view data) {
-  return data.size() >= kKplMagic.size() + kKplDigestSize &&
-         data.substr(0, kKplMagic.size()) == kKplMagic;
+  return data.size() >= kKplMagic.size() + kKplDigestSize && data.substr(0, kKplMagic.size()) == kKplMagic;
 }
 
 bool MayBeAggregatedBase64(std::string_view data_base64) {
@@ -181,8 +178,7 @@ bool MayBeAggregatedBase64(std::string_view data_base64) {
 
 Status Deaggregate(std::string_view data, std::vector<KplSubRecord>* out) {
   out->clear();
-  const std::string_view proto =
-      data.substr(kKplMagic.size(), data.size() - kKplMagic.size() - kKplDigestSize);
+  const std::string_view proto = data.substr(kKplMagic.size(), data.size() - kKplMagic.size() - kKplDigestSize);
   const std::string_view digest = data.substr(data.size() - kKplDigestSize);
   if (Md5(proto) != digest) return Status::Corruption("MD5 mismatch: the aggregate is corrupt");
 
@@ -228,13 +224,12 @@ Status Deaggregate(std::string_view data, std::vector<KplSubRecord>* out) {
     if (!rec.has_key) return Status::Corruption(where + "no partition_key_index");
     if (!rec.has_data) return Status::Corruption(where + "no data");
     if (rec.key_index >= keys.size()) {
-      return Status::Corruption(where + "partition_key_index " + std::to_string(rec.key_index) +
-                                " out of range (" + std::to_string(keys.size()) + " keys)");
+      return Status::Corruption(where + "partition_key_index " + std::to_string(rec.key_index) + " out of range (" +
+                                std::to_string(keys.size()) + " keys)");
     }
     if (rec.has_hash && rec.hash_index >= hash_keys) {
-      return Status::Corruption(where + "explicit_hash_key_index " +
-                                std::to_string(rec.hash_index) + " out of range (" +
-                                std::to_string(hash_keys) + " keys)");
+      return Status::Corruption(where + "explicit_hash_key_index " + std::to_string(rec.hash_index) +
+                                " out of range (" + std::to_string(hash_keys) + " keys)");
     }
     out->push_back(KplSubRecord{rec.data, keys[static_cast<size_t>(rec.key_index)], i});
   }
@@ -246,8 +241,7 @@ void KplSplitter::Split(const poll::KinesisRecordView& record, std::vector<KplUn
   KplUnit plain;
   plain.view = record;
   plain.position = record.sequence_number;
-  if (!MayBeAggregatedBase64(record.data_base64) || !DecodeBase64(record.data_base64, &raw_) ||
-      !IsAggregated(raw_)) {
+  if (!MayBeAggregatedBase64(record.data_base64) || !DecodeBase64(record.data_base64, &raw_) || !IsAggregated(raw_)) {
     out->push_back(plain);
     return;
   }

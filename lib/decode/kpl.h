@@ -94,7 +94,7 @@ struct KplUnit {
   std::string_view position;     // common/seqnum.h position: "seq" or "seq.sub"
   bool ends_record = true;       // the last unit of its Kinesis record
   std::string_view error;        // non-empty: write an error line with this
-                              // message (reason kBadAggregate) for `view`
+                                 // message (reason kBadAggregate) for `view`
 };
 
 class KplSplitter {

@@ -63,19 +63,27 @@ Tag ClassifyTag(std::string_view t) {
   switch (t.size()) {
     case 1:
       switch (t[0]) {
-        case 'S': return Tag::kS;
-        case 'N': return Tag::kN;
-        case 'B': return Tag::kB;
-        case 'M': return Tag::kM;
-        case 'L': return Tag::kL;
+        case 'S':
+          return Tag::kS;
+        case 'N':
+          return Tag::kN;
+        case 'B':
+          return Tag::kB;
+        case 'M':
+          return Tag::kM;
+        case 'L':
+          return Tag::kL;
       }
       break;
     case 2:
       if (t[1] != 'S') break;
       switch (t[0]) {
-        case 'S': return Tag::kSS;
-        case 'N': return Tag::kNS;
-        case 'B': return Tag::kBS;
+        case 'S':
+          return Tag::kSS;
+        case 'N':
+          return Tag::kNS;
+        case 'B':
+          return Tag::kBS;
       }
       break;
     case 4:
@@ -177,17 +185,16 @@ class Handler final : public Unmarshaller {
   bool Uint64(uint64_t) { return true; }
   bool Double(double) { return true; }
 
-
  private:
   enum class Kind : uint8_t {
-    kSkip,     // a value nobody looks at
-    kRoot,     // the change record
-    kDynamodb, // its dynamodb object
-    kMap,      // attribute name -> typed value: an image, or an M value
-    kTyped,    // a typed value {"<tag>": value}
-    kList,     // an L value: typed values
-    kSet,      // an SS / NS / BS value: scalars of one type
-    kGeneric,  // (inside) userIdentity, copied as plain JSON
+    kSkip,      // a value nobody looks at
+    kRoot,      // the change record
+    kDynamodb,  // its dynamodb object
+    kMap,       // attribute name -> typed value: an image, or an M value
+    kTyped,     // a typed value {"<tag>": value}
+    kList,      // an L value: typed values
+    kSet,       // an SS / NS / BS value: scalars of one type
+    kGeneric,   // (inside) userIdentity, copied as plain JSON
   };
   struct Frame {
     Kind kind;
@@ -399,9 +406,15 @@ class Handler final : public Unmarshaller {
 
   void RootValue(Field field, Json type, std::string_view text) {
     switch (field) {
-      case Field::kEventId: Note(&event_id, type, text); break;
-      case Field::kEventName: Note(&event_name, type, text); break;
-      case Field::kTable: Note(&table, type, text); break;
+      case Field::kEventId:
+        Note(&event_id, type, text);
+        break;
+      case Field::kEventName:
+        Note(&event_name, type, text);
+        break;
+      case Field::kTable:
+        Note(&table, type, text);
+        break;
       case Field::kDynamodb:
         dynamodb_present = true;
         dynamodb_is_object = type == Json::kObject;
@@ -410,15 +423,20 @@ class Handler final : public Unmarshaller {
       case Field::kIdentity:
         if (write_) return GenericValue(type, text);
         break;
-      default: break;
+      default:
+        break;
     }
     if (type == Json::kObject || type == Json::kArray) Push(Kind::kSkip);
   }
 
   void DynamodbValue(Field field, Json type, std::string_view text) {
     switch (field) {
-      case Field::kWhen: Note(&when, type, text); break;
-      case Field::kPrecision: Note(&precision, type, text); break;
+      case Field::kWhen:
+        Note(&when, type, text);
+        break;
+      case Field::kPrecision:
+        Note(&precision, type, text);
+        break;
       case Field::kKeys:
       case Field::kNewImage:
       case Field::kOldImage: {
@@ -438,7 +456,8 @@ class Handler final : public Unmarshaller {
         }
         break;
       }
-      default: break;
+      default:
+        break;
     }
     if (type == Json::kObject || type == Json::kArray) Push(Kind::kSkip);
   }
@@ -529,11 +548,21 @@ class Handler final : public Unmarshaller {
   // A value inside userIdentity (or userIdentity itself).
   void GenericValue(Json type, std::string_view text) {
     switch (type) {
-      case Json::kNull: identity.append("null"); break;
-      case Json::kFalse: identity.append("false"); break;
-      case Json::kTrue: identity.append("true"); break;
-      case Json::kNumber: identity.append(text); break;
-      case Json::kString: AppendJsonString(text, &identity); break;
+      case Json::kNull:
+        identity.append("null");
+        break;
+      case Json::kFalse:
+        identity.append("false");
+        break;
+      case Json::kTrue:
+        identity.append("true");
+        break;
+      case Json::kNumber:
+        identity.append(text);
+        break;
+      case Json::kString:
+        AppendJsonString(text, &identity);
+        break;
       case Json::kObject:
         identity.push_back('{');
         Push(Kind::kGeneric, Tag::kM);
@@ -547,8 +576,8 @@ class Handler final : public Unmarshaller {
 
   const bool write_;  // unmarshalled format: write images and userIdentity
   bool check_surrogates_ = false;
-  int image_ = 0;                // the image being read
-  std::string* w_ = nullptr;     // where the current image is written, or null
+  int image_ = 0;             // the image being read
+  std::string* w_ = nullptr;  // where the current image is written, or null
   Path path_;
   Frame stack_[kMaxDepth + 1];
   size_t depth_ = 0;

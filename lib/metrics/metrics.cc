@@ -57,9 +57,8 @@ void AppendUint(std::string* out, uint64_t v) {
 }
 
 // {a="x",b="y"} from names and values, plus an optional extra pair (le).
-void AppendLabels(std::string* out, const std::vector<std::string>& names,
-                  const std::vector<std::string>& values, std::string_view extra_name = {},
-                  std::string_view extra_value = {}) {
+void AppendLabels(std::string* out, const std::vector<std::string>& names, const std::vector<std::string>& values,
+                  std::string_view extra_name = {}, std::string_view extra_value = {}) {
   if (names.empty() && extra_name.empty()) return;
   out->push_back('{');
   bool first = true;
@@ -81,8 +80,7 @@ void AppendLabels(std::string* out, const std::vector<std::string>& names,
   out->push_back('}');
 }
 
-void AppendHeader(std::string* out, const std::string& name, const std::string& help,
-                  std::string_view type) {
+void AppendHeader(std::string* out, const std::string& name, const std::string& help, std::string_view type) {
   out->append("# HELP ").append(name).append(" ").append(EscapeHelp(help)).append("\n");
   out->append("# TYPE ").append(name).append(" ").append(type).append("\n");
 }
@@ -201,22 +199,16 @@ std::vector<double> LinearBuckets(double start, double width, int count) {
 // ---------------------------------------------------------------------------
 // Family.
 
-bool LabelValuesLess::operator()(const std::vector<std::string>& a,
-                                 std::span<const std::string_view> b) const {
+bool LabelValuesLess::operator()(const std::vector<std::string>& a, std::span<const std::string_view> b) const {
   return LexLess(a, b);
 }
-bool LabelValuesLess::operator()(std::span<const std::string_view> a,
-                                 const std::vector<std::string>& b) const {
+bool LabelValuesLess::operator()(std::span<const std::string_view> a, const std::vector<std::string>& b) const {
   return LexLess(a, b);
 }
 
 template <typename T>
-Family<T>::Family(std::string name, std::string help, std::vector<std::string> labels,
-                  std::vector<double> bounds)
-    : name_(std::move(name)),
-      help_(std::move(help)),
-      labels_(std::move(labels)),
-      bounds_(std::move(bounds)) {}
+Family<T>::Family(std::string name, std::string help, std::vector<std::string> labels, std::vector<double> bounds)
+    : name_(std::move(name)), help_(std::move(help)), labels_(std::move(labels)), bounds_(std::move(bounds)) {}
 
 template <>
 std::unique_ptr<Counter> Family<Counter>::NewChild() const {
@@ -246,10 +238,7 @@ T& Family<T>::With(std::initializer_list<std::string_view> label_values) {
   std::unique_lock lock(mu_);
   auto it = children_.find(key);
   if (it == children_.end()) {
-    it =
-        children_
-            .emplace(std::vector<std::string>(label_values.begin(), label_values.end()), NewChild())
-            .first;
+    it = children_.emplace(std::vector<std::string>(label_values.begin(), label_values.end()), NewChild()).first;
   }
   return *it->second;
 }
@@ -352,32 +341,27 @@ struct Registry::Impl {
 Registry::Registry() : impl_(std::make_unique<Impl>()) {}
 Registry::~Registry() = default;
 
-Family<Counter>& Registry::AddCounter(std::string name, std::string help,
-                                      std::vector<std::string> labels) {
+Family<Counter>& Registry::AddCounter(std::string name, std::string help, std::vector<std::string> labels) {
   std::lock_guard lock(impl_->mu);
   impl_->Claim(name, labels, false);
-  auto f = std::unique_ptr<Family<Counter>>(
-      new Family<Counter>(std::move(name), std::move(help), std::move(labels)));
+  auto f = std::unique_ptr<Family<Counter>>(new Family<Counter>(std::move(name), std::move(help), std::move(labels)));
   Family<Counter>& ref = *f;
   if (ref.labels_.empty()) ref.Get();
   impl_->families.emplace_back(std::move(f));
   return ref;
 }
 
-Family<Gauge>& Registry::AddGauge(std::string name, std::string help,
-                                  std::vector<std::string> labels) {
+Family<Gauge>& Registry::AddGauge(std::string name, std::string help, std::vector<std::string> labels) {
   std::lock_guard lock(impl_->mu);
   impl_->Claim(name, labels, false);
-  auto f = std::unique_ptr<Family<Gauge>>(
-      new Family<Gauge>(std::move(name), std::move(help), std::move(labels)));
+  auto f = std::unique_ptr<Family<Gauge>>(new Family<Gauge>(std::move(name), std::move(help), std::move(labels)));
   Family<Gauge>& ref = *f;
   if (ref.labels_.empty()) ref.Get();
   impl_->families.emplace_back(std::move(f));
   return ref;
 }
 
-Family<Histogram>& Registry::AddHistogram(std::string name, std::string help,
-                                          std::vector<std::string> labels,
+Family<Histogram>& Registry::AddHistogram(std::string name, std::string help, std::vector<std::string> labels,
                                           std::vector<double> upper_bounds) {
   std::lock_guard lock(impl_->mu);
   impl_->Claim(name, labels, true);

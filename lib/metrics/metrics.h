@@ -99,9 +99,7 @@ class Histogram {
 // Orders label-value lists; lets With() look up without building strings.
 struct LabelValuesLess {
   using is_transparent = void;
-  bool operator()(const std::vector<std::string>& a, const std::vector<std::string>& b) const {
-    return a < b;
-  }
+  bool operator()(const std::vector<std::string>& a, const std::vector<std::string>& b) const { return a < b; }
   bool operator()(const std::vector<std::string>& a, std::span<const std::string_view> b) const;
   bool operator()(std::span<const std::string_view> a, const std::vector<std::string>& b) const;
 };
@@ -138,8 +136,7 @@ class Family {
 
  private:
   friend class Registry;
-  Family(std::string name, std::string help, std::vector<std::string> labels,
-         std::vector<double> bounds = {});
+  Family(std::string name, std::string help, std::vector<std::string> labels, std::vector<double> bounds = {});
   std::unique_ptr<T> NewChild() const;
   // Appends the HELP/TYPE lines and every child's samples to *out.
   void Expose(std::string* out) const;
@@ -149,8 +146,7 @@ class Family {
   const std::vector<std::string> labels_;
   const std::vector<double> bounds_;  // histograms only
   mutable std::shared_mutex mu_;
-  std::map<std::vector<std::string>, std::unique_ptr<T>, LabelValuesLess>
-      children_;  // GUARDED_BY(mu_)
+  std::map<std::vector<std::string>, std::unique_ptr<T>, LabelValuesLess> children_;  // GUARDED_BY(mu_)
 };
 
 class Registry {
@@ -161,11 +157,9 @@ class Registry {
   Registry& operator=(const Registry&) = delete;
 
   // The returned family lives as long as the registry.
-  Family<Counter>& AddCounter(std::string name, std::string help,
-                              std::vector<std::string> labels = {});
+  Family<Counter>& AddCounter(std::string name, std::string help, std::vector<std::string> labels = {});
   Family<Gauge>& AddGauge(std::string name, std::string help, std::vector<std::string> labels = {});
-  Family<Histogram>& AddHistogram(std::string name, std::string help,
-                                  std::vector<std::string> labels,
+  Family<Histogram>& AddHistogram(std::string name, std::string help, std::vector<std::string> labels,
                                   std::vector<double> upper_bounds);
 
   // Runs `hook` at the start of every Expose(), on the calling thread, one

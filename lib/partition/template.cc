@@ -28,9 +28,12 @@ struct NamedField {
   Field field;
 };
 constexpr NamedField kFields[] = {
-    {"table", Field::kTable},         {"event_name", Field::kEventName},
-    {"stream", Field::kStream},       {"shard_id", Field::kShardId},
-    {"error", Field::kError},         {"event_time", Field::kEventTime},
+    {"table", Field::kTable},
+    {"event_name", Field::kEventName},
+    {"stream", Field::kStream},
+    {"shard_id", Field::kShardId},
+    {"error", Field::kError},
+    {"event_time", Field::kEventTime},
     {"arrival_time", Field::kArrivalTime},
 };
 
@@ -164,7 +167,8 @@ Result<KeyTemplate> KeyTemplate::Parse(std::string_view text, TemplateKind kind)
         i += 2;
         continue;
       }
-      return Status::InvalidArgument(fmt::format("unbalanced '}}' at offset {} in template \"{}\" (write }}}} for a literal '}}')", i, text));
+      return Status::InvalidArgument(
+          fmt::format("unbalanced '}}' at offset {} in template \"{}\" (write }}}} for a literal '}}')", i, text));
     }
     if (c != '{') {
       literal.push_back(c);
@@ -184,9 +188,9 @@ Result<KeyTemplate> KeyTemplate::Parse(std::string_view text, TemplateKind kind)
       const size_t end = reopen != std::string_view::npos && (close == std::string_view::npos || reopen < close)
                              ? reopen
                              : text.size();
-      return Status::InvalidArgument(fmt::format(
-          "unterminated placeholder {} at offset {} (write {{{{ for a literal '{{')",
-          text.substr(start, end - start), start));
+      return Status::InvalidArgument(
+          fmt::format("unterminated placeholder {} at offset {} (write {{{{ for a literal '{{')",
+                      text.substr(start, end - start), start));
     }
     const std::string_view written = text.substr(start, close - start + 1);
     const std::string_view body = text.substr(start + 1, close - start - 1);
@@ -200,14 +204,14 @@ Result<KeyTemplate> KeyTemplate::Parse(std::string_view text, TemplateKind kind)
       if (f.name == name) field = f.field;
     }
     if (field == Field::kLiteral) {
-      return Status::InvalidArgument(fmt::format(
-          "unknown placeholder {} at offset {} (known: table, event_name, stream, shard_id, error, "
-          "event_time, arrival_time)",
-          written, start));
+      return Status::InvalidArgument(
+          fmt::format("unknown placeholder {} at offset {} (known: table, event_name, stream, shard_id, error, "
+                      "event_time, arrival_time)",
+                      written, start));
     }
     if (field == Field::kError && kind == TemplateKind::kRecord) {
-      return Status::InvalidArgument(fmt::format(
-          "placeholder {} at offset {} is only allowed in error_prefix", written, start));
+      return Status::InvalidArgument(
+          fmt::format("placeholder {} at offset {} is only allowed in error_prefix", written, start));
     }
     const bool is_time = field == Field::kEventTime || field == Field::kArrivalTime;
     Segment seg;
@@ -215,14 +219,12 @@ Result<KeyTemplate> KeyTemplate::Parse(std::string_view text, TemplateKind kind)
     if (!is_time) {
       if (has_format) {
         return Status::InvalidArgument(fmt::format(
-            "placeholder {} at offset {}: a format is only allowed on event_time and arrival_time",
-            written, start));
+            "placeholder {} at offset {}: a format is only allowed on event_time and arrival_time", written, start));
       }
     } else {
       if (format.empty()) {
         return Status::InvalidArgument(fmt::format(
-            "placeholder {} at offset {} needs a strftime format, e.g. {{{}:%Y-%m-%d}}", written,
-            start, name));
+            "placeholder {} at offset {} needs a strftime format, e.g. {{{}:%Y-%m-%d}}", written, start, name));
       }
       bool any_conversion = false;
       std::string lit;
@@ -234,15 +236,14 @@ Result<KeyTemplate> KeyTemplate::Parse(std::string_view text, TemplateKind kind)
         }
         if (k + 1 >= format.size()) {
           return Status::InvalidArgument(fmt::format(
-              "placeholder {} at offset {}: incomplete conversion '%' at the end of the format",
-              written, start));
+              "placeholder {} at offset {}: incomplete conversion '%' at the end of the format", written, start));
         }
         const char conv = format[++k];
         if (kConversions.find(conv) == std::string_view::npos) {
-          return Status::InvalidArgument(fmt::format(
-              "placeholder {} at offset {}: unknown conversion %{} (allowed: %Y %m %d %H %M %S %j "
-              "%y %e %G %V %u %%)",
-              written, start, conv));
+          return Status::InvalidArgument(
+              fmt::format("placeholder {} at offset {}: unknown conversion %{} (allowed: %Y %m %d %H %M %S %j "
+                          "%y %e %G %V %u %%)",
+                          written, start, conv));
         }
         if (conv == '%') {
           lit.push_back('%');
@@ -255,8 +256,8 @@ Result<KeyTemplate> KeyTemplate::Parse(std::string_view text, TemplateKind kind)
       }
       seg.time_format.emplace_back(pending, std::move(lit));
       if (!any_conversion) {
-        return Status::InvalidArgument(fmt::format(
-            "placeholder {} at offset {}: the format has no conversion (e.g. %Y)", written, start));
+        return Status::InvalidArgument(
+            fmt::format("placeholder {} at offset {}: the format has no conversion (e.g. %Y)", written, start));
       }
     }
     flush_literal();
@@ -270,36 +271,70 @@ Result<KeyTemplate> KeyTemplate::Parse(std::string_view text, TemplateKind kind)
 void KeyTemplate::Render(const PartitionFields& fields, std::string* out) const {
   for (const Segment& s : segments_) {
     switch (s.field) {
-      case Field::kLiteral: out->append(s.literal); break;
-      case Field::kTable: AppendSanitised(fields.table, out); break;
-      case Field::kEventName: AppendSanitised(fields.event_name, out); break;
-      case Field::kStream: AppendSanitised(fields.stream, out); break;
-      case Field::kShardId: AppendSanitised(fields.shard_id, out); break;
-      case Field::kError: AppendSanitised(fields.error, out); break;
+      case Field::kLiteral:
+        out->append(s.literal);
+        break;
+      case Field::kTable:
+        AppendSanitised(fields.table, out);
+        break;
+      case Field::kEventName:
+        AppendSanitised(fields.event_name, out);
+        break;
+      case Field::kStream:
+        AppendSanitised(fields.stream, out);
+        break;
+      case Field::kShardId:
+        AppendSanitised(fields.shard_id, out);
+        break;
+      case Field::kError:
+        AppendSanitised(fields.error, out);
+        break;
       case Field::kEventTime:
       case Field::kArrivalTime: {
-        const int64_t seconds = s.field == Field::kEventTime
-                                    ? FloorDiv(fields.event_time_us, 1000000)
-                                    : FloorDiv(fields.arrival_time_ms, 1000);
+        const int64_t seconds = s.field == Field::kEventTime ? FloorDiv(fields.event_time_us, 1000000)
+                                                             : FloorDiv(fields.arrival_time_ms, 1000);
         const CivilTime t = Breakdown(seconds);
         for (const auto& [conv, lit] : s.time_format) {
           switch (conv) {
-            case 'Y': AppendPadded(t.year, 4, out); break;
-            case 'm': AppendPadded(t.month, 2, out); break;
-            case 'd': AppendPadded(t.day, 2, out); break;
+            case 'Y':
+              AppendPadded(t.year, 4, out);
+              break;
+            case 'm':
+              AppendPadded(t.month, 2, out);
+              break;
+            case 'd':
+              AppendPadded(t.day, 2, out);
+              break;
             case 'e':  // strftime pads with a space, which sanitising turns into '_'
               if (t.day < 10) out->push_back('_');
               AppendPadded(t.day, 1, out);
               break;
-            case 'H': AppendPadded(t.hour, 2, out); break;
-            case 'M': AppendPadded(t.minute, 2, out); break;
-            case 'S': AppendPadded(t.second, 2, out); break;
-            case 'j': AppendPadded(t.yday + 1, 3, out); break;
-            case 'y': AppendPadded(((t.year % 100) + 100) % 100, 2, out); break;
-            case 'G': AppendPadded(t.iso_year, 4, out); break;
-            case 'V': AppendPadded(t.iso_week, 2, out); break;
-            case 'u': AppendPadded(t.weekday, 1, out); break;
-            default: break;  // 0: literal only
+            case 'H':
+              AppendPadded(t.hour, 2, out);
+              break;
+            case 'M':
+              AppendPadded(t.minute, 2, out);
+              break;
+            case 'S':
+              AppendPadded(t.second, 2, out);
+              break;
+            case 'j':
+              AppendPadded(t.yday + 1, 3, out);
+              break;
+            case 'y':
+              AppendPadded(((t.year % 100) + 100) % 100, 2, out);
+              break;
+            case 'G':
+              AppendPadded(t.iso_year, 4, out);
+              break;
+            case 'V':
+              AppendPadded(t.iso_week, 2, out);
+              break;
+            case 'u':
+              AppendPadded(t.weekday, 1, out);
+              break;
+            default:
+              break;  // 0: literal only
           }
           out->append(lit);
         }

@@ -109,6 +109,7 @@ class KeyTemplate {
   std::string text_;
   std::vector<Segment> segments_;
   friend struct SegmentAccess;
+
  public:
   KeyTemplate();
   ~KeyTemplate();

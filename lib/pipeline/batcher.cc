@@ -137,8 +137,10 @@ void Batcher::SealCompleteReplays() {
     if (!complete) continue;
     replays_sealed_.insert(key);
     if (!replay_.SealPartition(key, FlushCause::kReplay, &sealed)) {
-      spdlog::warn("journaled batch {} could not be re-formed: none of its records could be read again "
-                   "(past the stream's retention?)", key);
+      spdlog::warn(
+          "journaled batch {} could not be re-formed: none of its records could be read again "
+          "(past the stream's retention?)",
+          key);
     }
   }
   Enqueue(sealed, true);

@@ -33,7 +33,7 @@ struct Engine {
 
   Status Start() EXCLUDES(s.mu);
   Status Run(bool drain) EXCLUDES(s.mu);
-  Health GetHealth() EXCLUDES(s.mu);  // health.cc
+  Health GetHealth() EXCLUDES(s.mu);   // health.cc
   void UpdateGauges() EXCLUDES(s.mu);  // health.cc
 
   // The rooms share s.mu but the thread-safety analysis knows it by each

@@ -2,9 +2,9 @@
 // set at every scrape.
 #include "pipeline/health.h"
 
-#include <map>
-
 #include <fmt/format.h>
+
+#include <map>
 
 #include "pipeline/engine.h"
 
@@ -27,9 +27,9 @@ Health Engine::GetHealth() {
   for (MonoTime t : up.busy_since) alive = alive && (t == MonoTime{} || now - t < upload_limit);
   h.alive = alive;
   if (up.failing_since && now - *up.failing_since >= std::chrono::seconds(10)) {
-    h.stalled = fmt::format("uploads failing for {} s: {}",
-                            std::chrono::duration_cast<std::chrono::seconds>(now - *up.failing_since).count(),
-                            up.error);
+    h.stalled =
+        fmt::format("uploads failing for {} s: {}",
+                    std::chrono::duration_cast<std::chrono::seconds>(now - *up.failing_since).count(), up.error);
   } else if (!checkpointer.error().empty()) {
     h.stalled = "checkpoint write failing: " + checkpointer.error();
   } else if (BufferedBytes() >= static_cast<uint64_t>(cfg.batch.max_buffered_bytes)) {
@@ -69,8 +69,8 @@ void Engine::UpdateGauges() {
   m.oldest_buffered_age_seconds.Get().Set(h.oldest_buffered_age_s);
   m.buffered_bytes.Get().Set(static_cast<double>(h.buffered_bytes));
   m.open_batches.Get().Set(static_cast<double>(h.open_batches));
-  m.checkpoint_age_seconds.Get().Set(
-      h.last_checkpoint ? std::chrono::duration<double>(now - *h.last_checkpoint).count() : 0.0);
+  m.checkpoint_age_seconds.Get().Set(h.last_checkpoint ? std::chrono::duration<double>(now - *h.last_checkpoint).count()
+                                                       : 0.0);
 }
 
 std::string Health::Summary(WallTime now) const {

@@ -113,10 +113,10 @@ void Engine::SealByAgeAndPressure(MonoTime now) {
     // Said once when it starts, then every 30 s while it lasts.
     if (!capped_since_ || now - last_cap_warning_ >= std::chrono::seconds(30)) {
       const std::string& failing = uploader.state().error;
-      spdlog::warn("buffer at its cap ({} bytes open, {} bytes uploading{}): flushing the largest batches "
-                   "early, polling paused until uploads catch up",
-                   batcher.open_bytes(), uploader.sealed_bytes(),
-                   failing.empty() ? "" : "; uploads failing: " + failing);
+      spdlog::warn(
+          "buffer at its cap ({} bytes open, {} bytes uploading{}): flushing the largest batches "
+          "early, polling paused until uploads catch up",
+          batcher.open_bytes(), uploader.sealed_bytes(), failing.empty() ? "" : "; uploads failing: " + failing);
       last_cap_warning_ = now;
     }
     if (!capped_since_) capped_since_ = now;
@@ -145,9 +145,10 @@ void Engine::RefreshShards() {
     s.checkpoint_dirty = true;
   }
   for (const auto& id : s.shards.ExpireUnlisted(listed.value())) {
-    spdlog::error("shard {} was closed and has left the stream (past its retention) before it was read "
-                  "to its end: its remaining records expired unread and are LOST; its children start now",
-                  id);
+    spdlog::error(
+        "shard {} was closed and has left the stream (past its retention) before it was read "
+        "to its end: its remaining records expired unread and are LOST; its children start now",
+        id);
     s.m.retention_gaps.With({id}).Inc();
     s.checkpoint_dirty = true;
   }
@@ -203,26 +204,25 @@ Status Engine::Finish(size_t left) {
       return false;
     };
   };
-  spdlog::info("stopped: {} records in ({} to the error prefix), {} objects / {} records / {} bytes out, "
-               "{} upload retries, {} poll errors",
-               m.records_in.Total(), m.error_records.Total(), m.objects_out.Total(), m.records_out.Total(),
-               m.bytes_out.Total(), m.retries.Total(ops({"put_object", "upload_part", "complete_multipart",
-                                                         "head_object"})),
-               m.errors.Total(ops({"get_records", "get_shard_iterator"})));
+  spdlog::info(
+      "stopped: {} records in ({} to the error prefix), {} objects / {} records / {} bytes out, "
+      "{} upload retries, {} poll errors",
+      m.records_in.Total(), m.error_records.Total(), m.objects_out.Total(), m.records_out.Total(), m.bytes_out.Total(),
+      m.retries.Total(ops({"put_object", "upload_part", "complete_multipart", "head_object"})),
+      m.errors.Total(ops({"get_records", "get_shard_iterator"})));
   if (!s.fatal.empty()) return Status::FailedPrecondition(s.fatal);
   if (left > 0) {
-    return Status::Unavailable(fmt::format(
-        "shutdown deadline ({} s) passed with {} batch(es) not uploaded; the checkpoint covers only "
-        "durable records, which will be read again on the next start",
-        cfg.shutdown.grace_period_s, left));
+    return Status::Unavailable(
+        fmt::format("shutdown deadline ({} s) passed with {} batch(es) not uploaded; the checkpoint covers only "
+                    "durable records, which will be read again on the next start",
+                    cfg.shutdown.grace_period_s, left));
   }
   if (!checkpoint_ok) return Status::IOError("the final checkpoint could not be written");
   return Status::OK();
 }
 
 // ------------------------------------------------------------ the facade
-Pipeline::Pipeline(config::Config config, Deps deps)
-    : engine_(std::make_unique<Engine>(std::move(config), deps)) {
+Pipeline::Pipeline(config::Config config, Deps deps) : engine_(std::make_unique<Engine>(std::move(config), deps)) {
   Engine* engine = engine_.get();
   (deps.registry ? *deps.registry : *engine->own_registry).OnExpose([engine] { engine->UpdateGauges(); });
 }

@@ -16,8 +16,8 @@ PipelineMetrics::PipelineMetrics(metrics::Registry& r)
                                     metrics::ExponentialBuckets(0.005, 2, 16))),
       errors(r.AddCounter("shardhose_errors_total", "Failed remote or local calls", {"op", "class"})),
       retries(r.AddCounter("shardhose_retries_total", "Failed calls that were retried", {"op", "class"})),
-      error_records(r.AddCounter("shardhose_error_records_total", "Records written under error_prefix, by reason",
-                                 {"reason"})),
+      error_records(
+          r.AddCounter("shardhose_error_records_total", "Records written under error_prefix, by reason", {"reason"})),
       records_skipped(r.AddCounter("shardhose_records_skipped_total",
                                    "Records read again after a restart that were already durable")),
       checkpoint_writes(r.AddCounter("shardhose_checkpoint_writes_total", "Checkpoint files written")),
@@ -30,20 +30,20 @@ PipelineMetrics::PipelineMetrics(metrics::Registry& r)
                                              "Age of the oldest line in an open batch; 0 if none")),
       buffered_bytes(r.AddGauge("shardhose_buffered_bytes", "Uncompressed bytes in open and in-flight batches")),
       open_batches(r.AddGauge("shardhose_open_batches", "Open batches (one per partition)")),
-      checkpoint_age_seconds(r.AddGauge("shardhose_checkpoint_age_seconds",
-                                        "Seconds since the checkpoint file was last written")),
+      checkpoint_age_seconds(
+          r.AddGauge("shardhose_checkpoint_age_seconds", "Seconds since the checkpoint file was last written")),
       shards(r.AddGauge("shardhose_shards", "Shards by state", {"state"})),
       build_info(r.AddGauge("shardhose_build_info", "Always 1; the running version", {"version"})) {
-  for (auto cause : {batch::FlushCause::kSize, batch::FlushCause::kRecords, batch::FlushCause::kAge,
-                     batch::FlushCause::kPressure, batch::FlushCause::kShutdown, batch::FlushCause::kDrain,
-                     batch::FlushCause::kReplay}) {
+  for (auto cause :
+       {batch::FlushCause::kSize, batch::FlushCause::kRecords, batch::FlushCause::kAge, batch::FlushCause::kPressure,
+        batch::FlushCause::kShutdown, batch::FlushCause::kDrain, batch::FlushCause::kReplay}) {
     flushes.With({batch::FlushCauseName(cause)});
   }
   for (std::string_view reason : {"bad_base64", "not_json", "not_change_record", "bad_attribute"}) {
     error_records.With({reason});
   }
-  for (std::string_view op : {"get_records", "get_shard_iterator", "put_object", "head_object", "upload_part",
-                              "complete_multipart"}) {
+  for (std::string_view op :
+       {"get_records", "get_shard_iterator", "put_object", "head_object", "upload_part", "complete_multipart"}) {
     for (std::string_view cls : {"throttled", "server_error", "client_error", "network"}) {
       errors.With({op, cls});
       retries.With({op, cls});

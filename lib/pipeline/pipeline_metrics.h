@@ -15,12 +15,12 @@ namespace shardhose::pipeline {
 struct PipelineMetrics {
   explicit PipelineMetrics(metrics::Registry& registry);
 
-  metrics::Family<metrics::Counter>& records_in;     // {shard}
-  metrics::Family<metrics::Counter>& bytes_in;       // {shard}
-  metrics::Family<metrics::Counter>& records_out;    // {table}
-  metrics::Family<metrics::Counter>& objects_out;    // {table}
-  metrics::Family<metrics::Counter>& bytes_out;      // {table}
-  metrics::Family<metrics::Counter>& flushes;        // {cause}
+  metrics::Family<metrics::Counter>& records_in;   // {shard}
+  metrics::Family<metrics::Counter>& bytes_in;     // {shard}
+  metrics::Family<metrics::Counter>& records_out;  // {table}
+  metrics::Family<metrics::Counter>& objects_out;  // {table}
+  metrics::Family<metrics::Counter>& bytes_out;    // {table}
+  metrics::Family<metrics::Counter>& flushes;      // {cause}
   metrics::Family<metrics::Histogram>& upload_seconds;
   metrics::Family<metrics::Counter>& errors;         // {op, class}
   metrics::Family<metrics::Counter>& retries;        // {op, class}
@@ -34,7 +34,7 @@ struct PipelineMetrics {
   metrics::Family<metrics::Gauge>& buffered_bytes;
   metrics::Family<metrics::Gauge>& open_batches;
   metrics::Family<metrics::Gauge>& checkpoint_age_seconds;
-  metrics::Family<metrics::Gauge>& shards;  // {state}
+  metrics::Family<metrics::Gauge>& shards;      // {state}
   metrics::Family<metrics::Gauge>& build_info;  // {version}
 
   // A failed remote or local call: counts the error, and the retry if it

@@ -1,9 +1,9 @@
 #include "pipeline/reader.h"
 
-#include <algorithm>
-
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
+
+#include <algorithm>
 
 #include "common/seqnum.h"
 
@@ -26,8 +26,7 @@ std::string_view MetricClass(const Status& st) {
 
 }  // namespace
 
-ShardReader::ShardReader(Shared& s, poll::ChangeSource* source, Batcher& batcher,
-                         std::function<uint64_t()> buffered)
+ShardReader::ShardReader(Shared& s, poll::ChangeSource* source, Batcher& batcher, std::function<uint64_t()> buffered)
     : s_(s), source_(source), batcher_(batcher), buffered_(std::move(buffered)) {}
 
 Status ShardReader::Init() {
@@ -61,7 +60,7 @@ void ShardReader::Stop() {
 void ShardReader::Loop(size_t index) {
   ClockParticipant participant(s_.clock);
   decode::Decoder decoder(s_.cfg.output.format == config::OutputFormat::kRaw ? decode::OutputFormat::kRaw
-                                                        : decode::OutputFormat::kUnmarshalled,
+                                                                             : decode::OutputFormat::kUnmarshalled,
                           s_.stream_name);
   decode::KplSplitter splitter;
   poll::RecordsPage page;
@@ -182,8 +181,8 @@ void ShardReader::Decode(const std::string& id, const poll::RecordsPage& page, d
       l.ends_record = u.ends_record;
       l.error = !rec.ok;
       l.partition.clear();
-      partition::PartitionFields f{rec.table,   rec.event_name,    s_.stream_name, id,
-                                   rec.error,   rec.event_time_us, r.arrival_ms};
+      partition::PartitionFields f{rec.table, rec.event_name,    s_.stream_name, id,
+                                   rec.error, rec.event_time_us, r.arrival_ms};
       (rec.ok ? *record_prefix_ : *error_prefix_).Render(f, &l.partition);
       l.text.swap(rec.line);
       l.table = rec.ok ? rec.table : "(errors)";
@@ -196,8 +195,7 @@ void ShardReader::Decode(const std::string& id, const poll::RecordsPage& page, d
   lines.resize(n);
   s_.m.records_in.With({id}).Inc(page.records.size());
   s_.m.bytes_in.With({id}).Inc(page.data_bytes / 4 * 3);
-  spdlog::debug("shard {}: {} records, {} errors, {} ms behind", id, page.records.size(), errors,
-                page.millis_behind);
+  spdlog::debug("shard {}: {} records, {} errors, {} ms behind", id, page.records.size(), errors, page.millis_behind);
 }
 
 Status ShardReader::CheckRetention(const std::string& id, const std::string& durable, IteratorStart* start) {
@@ -217,17 +215,19 @@ Status ShardReader::CheckRetention(const std::string& id, const std::string& dur
   // the trim horizon.
   const int64_t horizon_ms = EpochMs(s_.clock->WallNow()) - retention_ms_;
   if (e->caught_up_ms >= horizon_ms) {
-    spdlog::info("shard {}: the checkpointed record {} has expired, but the shard was caught up at {} (after the "
-                 "trim horizon): nothing was lost; continuing from the oldest record {}",
-                 id, durable, decode::FormatIsoMillis(e->caught_up_ms * 1000), oldest);
+    spdlog::info(
+        "shard {}: the checkpointed record {} has expired, but the shard was caught up at {} (after the "
+        "trim horizon): nothing was lost; continuing from the oldest record {}",
+        id, durable, decode::FormatIsoMillis(e->caught_up_ms * 1000), oldest);
     return Status::OK();
   }
   s_.m.retention_gaps.With({id}).Inc();
-  spdlog::error("shard {}: the checkpoint (durable through {}) is older than the stream's trim horizon. Every "
-                "record that arrived between {} and {} expired unread and is LOST (Kinesis cannot say how "
-                "many there were). Continuing from the oldest available record {}.",
-                id, durable, e->caught_up_ms ? decode::FormatIsoMillis(e->caught_up_ms * 1000) : "the checkpoint",
-                decode::FormatIsoMillis(horizon_ms * 1000), oldest);
+  spdlog::error(
+      "shard {}: the checkpoint (durable through {}) is older than the stream's trim horizon. Every "
+      "record that arrived between {} and {} expired unread and is LOST (Kinesis cannot say how "
+      "many there were). Continuing from the oldest available record {}.",
+      id, durable, e->caught_up_ms ? decode::FormatIsoMillis(e->caught_up_ms * 1000) : "the checkpoint",
+      decode::FormatIsoMillis(horizon_ms * 1000), oldest);
   return Status::OK();
 }
 

@@ -66,8 +66,7 @@ class ShardReader {
                      poll::RecordsPage& page, std::vector<Line>& lines) EXCLUDES(s_.mu);
   // A shard resumed from a checkpoint: compares its position with the
   // trim horizon, and says so loudly if records expired unread.
-  Status CheckRetention(const std::string& id, const std::string& durable, poll::IteratorStart* start)
-      EXCLUDES(s_.mu);
+  Status CheckRetention(const std::string& id, const std::string& durable, poll::IteratorStart* start) EXCLUDES(s_.mu);
   // Counts and logs a failed call; returns when to try the shard again.
   MonoTime Failed(const std::string& id, std::string_view op, const Status& st) EXCLUDES(s_.mu);
   // The page's records as lines (decode + partition), without the lock.

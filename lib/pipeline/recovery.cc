@@ -1,9 +1,9 @@
 #include "pipeline/recovery.h"
 
-#include <map>
-
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
+
+#include <map>
 
 #include "common/backoff.h"
 
@@ -50,10 +50,10 @@ Status Recovery::Run() {
     const bool name_differs = !cp->stream_name.empty() && cp->stream_name != s_.stream_name;
     const bool arn_differs = !cp->stream_arn.empty() && !summary->arn.empty() && cp->stream_arn != summary->arn;
     if (name_differs || arn_differs) {
-      return Status::FailedPrecondition(fmt::format(
-          "checkpoint {} belongs to stream '{}' ({}), not to '{}' ({}); point checkpoint.path "
-          "elsewhere or remove the file deliberately",
-          store_->Describe(), cp->stream_name, cp->stream_arn, s_.stream_name, summary->arn));
+      return Status::FailedPrecondition(
+          fmt::format("checkpoint {} belongs to stream '{}' ({}), not to '{}' ({}); point checkpoint.path "
+                      "elsewhere or remove the file deliberately",
+                      store_->Describe(), cp->stream_name, cp->stream_arn, s_.stream_name, summary->arn));
     }
   }
   auto listed = Retry("ListShards", [&] { return source_->ListShards(); });
@@ -69,8 +69,10 @@ Status Recovery::Run() {
     if (cp) {
       s_.journal.Load(cp->pending);
       if (!s_.journal.replays().empty()) {
-        spdlog::info("{} batch(es) were being uploaded when the last run stopped; they will be re-formed "
-                     "from the same records under the same keys", s_.journal.replays().size());
+        spdlog::info(
+            "{} batch(es) were being uploaded when the last run stopped; they will be re-formed "
+            "from the same records under the same keys",
+            s_.journal.replays().size());
       }
       bool several_shards = false;
       for (const auto& [key, cut] : s_.journal.replays()) {
@@ -114,13 +116,16 @@ void Recovery::AbortOrphanedUploads(const std::vector<std::string>& keys) {
     auto ids = objects_->ListMultipart(key);
     if (!ids.ok()) {
       if (ids.status().code() == StatusCode::kFailedPrecondition) {
-        spdlog::info("{}: cannot look for multipart uploads left by the last run ({}); a bucket lifecycle "
-                     "rule AbortIncompleteMultipartUpload removes any",
-                     objects_->Describe(), ids.status().ToString());
+        spdlog::info(
+            "{}: cannot look for multipart uploads left by the last run ({}); a bucket lifecycle "
+            "rule AbortIncompleteMultipartUpload removes any",
+            objects_->Describe(), ids.status().ToString());
         return;
       }
-      spdlog::warn("listing multipart uploads of {} failed ({}); any left by the last run stay until a "
-                   "lifecycle rule removes them", key, ids.status().ToString());
+      spdlog::warn(
+          "listing multipart uploads of {} failed ({}); any left by the last run stay until a "
+          "lifecycle rule removes them",
+          key, ids.status().ToString());
       continue;
     }
     for (const std::string& id : *ids) {
@@ -146,9 +151,10 @@ void Recovery::SeedShards(const std::optional<checkpoint::Checkpoint>& cp, const
         info = it->second;
       } else {
         if (sc.state != checkpoint::ShardCheckpoint::State::kFinished) {
-          spdlog::error("shard {} is in the checkpoint (durable up to '{}') but no longer in the stream: "
-                        "its remaining records, if it had any, expired unread and are LOST",
-                        id, sc.sequence.empty() ? "nothing" : sc.sequence);
+          spdlog::error(
+              "shard {} is in the checkpoint (durable up to '{}') but no longer in the stream: "
+              "its remaining records, if it had any, expired unread and are LOST",
+              id, sc.sequence.empty() ? "nothing" : sc.sequence);
           s_.m.retention_gaps.With({id}).Inc();
         }
         continue;  // trimmed: forget it
@@ -157,7 +163,7 @@ void Recovery::SeedShards(const std::optional<checkpoint::Checkpoint>& cp, const
       info.adjacent_parent = sc.adjacent_parent.empty() ? info.adjacent_parent : sc.adjacent_parent;
       IteratorStart start;
       start.type = sc.start == checkpoint::ShardCheckpoint::Start::kAtTimestamp ? IteratorType::kAtTimestamp
-                                                                               : IteratorType::kTrimHorizon;
+                                                                                : IteratorType::kTrimHorizon;
       start.timestamp_ms = sc.start_timestamp_ms;
       const bool finished = sc.state == checkpoint::ShardCheckpoint::State::kFinished;
       s_.shards.Put(info, finished ? ShardState::kFinished : ShardState::kWaiting, start).caught_up_ms =

@@ -1,9 +1,9 @@
 #include "pipeline/uploader.h"
 
-#include <algorithm>
-
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
+
+#include <algorithm>
 
 #include "common/backoff.h"
 #include "common/kill_point.h"
@@ -130,8 +130,8 @@ bool Uploader::Retry(const std::string& key, uint64_t records, const std::functi
     if (st.IsRetryable()) {
       spdlog::warn("upload {} failed ({}), retrying in {} ms", key, st.ToString(), delay.count());
     } else {
-      spdlog::error("upload {} failed ({}); will keep retrying in {} ms until it succeeds or shutdown gives up",
-                    key, st.ToString(), delay.count());
+      spdlog::error("upload {} failed ({}); will keep retrying in {} ms until it succeeds or shutdown gives up", key,
+                    st.ToString(), delay.count());
     }
     MutexLock lock(&s_.mu);
     if (!state_.failing_since) state_.failing_since = s_.clock->Now();
@@ -139,8 +139,10 @@ bool Uploader::Retry(const std::string& key, uint64_t records, const std::functi
     const MonoTime until = s_.clock->Now() + delay;
     while (!abandon_ && s_.clock->Now() < until) s_.clock->WaitUntil(&s_.cv, &s_.mu, until);
     if (abandon_) {
-      spdlog::error("giving up on {} ({} records) at the shutdown deadline; its records stay before the "
-                    "checkpoint and will be read again on the next start", key, records);
+      spdlog::error(
+          "giving up on {} ({} records) at the shutdown deadline; its records stay before the "
+          "checkpoint and will be read again on the next start",
+          key, records);
       return false;
     }
   }
@@ -204,9 +206,10 @@ bool Uploader::PutPart(const batch::SealedBatch& b) {
     if (vanished) {
       // Aborted behind our back (a lifecycle rule?): the parts sent are
       // gone, and only a restart can read their records again.
-      s_.Fatal(fmt::format("the multipart upload of {} is gone (NoSuchUpload; aborted outside shardhose?) with {} "
-                           "part(s) sent; stopping so that the next start re-forms it from the stream",
-                           b.key, mp->parts()));
+      s_.Fatal(
+          fmt::format("the multipart upload of {} is gone (NoSuchUpload; aborted outside shardhose?) with {} "
+                      "part(s) sent; stopping so that the next start re-forms it from the stream",
+                      b.key, mp->parts()));
       return false;
     }
     if (!ok) return false;

@@ -90,8 +90,7 @@ class Uploader {
   bool PutWhole(const batch::SealedBatch& b) EXCLUDES(s_.mu);
   bool PutPart(const batch::SealedBatch& b) EXCLUDES(s_.mu);
   // The retry loop: calls `attempt` until OK (true) or abandoned (false).
-  bool Retry(const std::string& key, uint64_t records, const std::function<Status()>& attempt)
-      EXCLUDES(s_.mu);
+  bool Retry(const std::string& key, uint64_t records, const std::function<Status()>& attempt) EXCLUDES(s_.mu);
   // Whether `key` holds exactly the object `digest` describes; counts a
   // failed check.
   Result<bool> AlreadyThere(const std::string& key, const upload::ObjectDigest& digest);

@@ -1,12 +1,12 @@
 #include "poll/efo_reader.h"
 
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
 #include <atomic>
 #include <map>
 #include <thread>
 #include <vector>
-
-#include <fmt/format.h>
-#include <spdlog/spdlog.h>
 
 #include "aws/retry_class.h"
 #include "poll/kinesis_request.h"
@@ -248,10 +248,10 @@ class EfoClient final : public KinesisClient {
       page->next_iterator = iterator;
       return Status::OK();
     }
-    page->next_iterator = page->continuation_seq.empty()
-                              ? std::string()
-                              : EncodeEfoIterator(shard, IteratorStart{IteratorType::kAfterSequenceNumber,
-                                                                       page->continuation_seq, 0});
+    page->next_iterator =
+        page->continuation_seq.empty()
+            ? std::string()
+            : EncodeEfoIterator(shard, IteratorStart{IteratorType::kAfterSequenceNumber, page->continuation_seq, 0});
     sub->set_expected(page->next_iterator);
     return Status::OK();
   }
@@ -468,9 +468,8 @@ Result<bool> PageFromEvent(EventMessage&& message, RecordsPage* page) {
   return true;
 }
 
-std::unique_ptr<KinesisClient> NewEfoKinesisClient(EfoOptions options, KinesisClient* polling,
-                                                   aws::HttpClient* http, aws::CredentialsProvider* creds,
-                                                   Clock* clock) {
+std::unique_ptr<KinesisClient> NewEfoKinesisClient(EfoOptions options, KinesisClient* polling, aws::HttpClient* http,
+                                                   aws::CredentialsProvider* creds, Clock* clock) {
   return std::make_unique<EfoClient>(std::move(options), polling, http, creds, clock);
 }
 

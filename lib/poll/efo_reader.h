@@ -102,9 +102,8 @@ struct EfoOptions {
 };
 
 // REQUIRES: polling, http, creds and clock outlive the client.
-std::unique_ptr<KinesisClient> NewEfoKinesisClient(EfoOptions options, KinesisClient* polling,
-                                                   aws::HttpClient* http, aws::CredentialsProvider* creds,
-                                                   Clock* clock);
+std::unique_ptr<KinesisClient> NewEfoKinesisClient(EfoOptions options, KinesisClient* polling, aws::HttpClient* http,
+                                                   aws::CredentialsProvider* creds, Clock* clock);
 
 // The synthetic iterators (exposed for tests): "efo|<shard>|<TYPE>|<arg>",
 // arg being the sequence number or the epoch milliseconds.
@@ -146,8 +145,8 @@ class EfoEventQueue {
  private:
   const size_t capacity_;
   std::mutex mu_;
-  std::condition_variable ready_;  // queue_ grew, or finished_
-  std::condition_variable space_;  // queue_ shrank, or stopped_
+  std::condition_variable ready_;                   // queue_ grew, or finished_
+  std::condition_variable space_;                   // queue_ shrank, or stopped_
   std::deque<std::unique_ptr<RecordsPage>> queue_;  // guarded by mu_
   bool stopped_ = false;                            // guarded by mu_
   bool finished_ = false;                           // guarded by mu_

@@ -1,15 +1,14 @@
 #include "poll/event_stream.h"
 
+#include <fmt/format.h>
 #include <zlib.h>
 
 #include <algorithm>
 
-#include <fmt/format.h>
-
 namespace shardhose::poll {
 namespace {
 
-constexpr size_t kPreludeBytes = 12;  // total, headers length, prelude crc
+constexpr size_t kPreludeBytes = 12;   // total, headers length, prelude crc
 constexpr size_t kOverheadBytes = 16;  // prelude + message crc
 
 uint32_t Crc32(std::string_view data) {
@@ -57,18 +56,29 @@ std::string EncodeEventMessage(const EventMessage& message) {
     headers.push_back(static_cast<char>(h.type));
     switch (h.type) {
       case EventHeaderType::kBoolTrue:
-      case EventHeaderType::kBoolFalse: break;
-      case EventHeaderType::kByte: AppendBE(&headers, static_cast<uint64_t>(h.integer), 1); break;
-      case EventHeaderType::kShort: AppendBE(&headers, static_cast<uint64_t>(h.integer), 2); break;
-      case EventHeaderType::kInteger: AppendBE(&headers, static_cast<uint64_t>(h.integer), 4); break;
+      case EventHeaderType::kBoolFalse:
+        break;
+      case EventHeaderType::kByte:
+        AppendBE(&headers, static_cast<uint64_t>(h.integer), 1);
+        break;
+      case EventHeaderType::kShort:
+        AppendBE(&headers, static_cast<uint64_t>(h.integer), 2);
+        break;
+      case EventHeaderType::kInteger:
+        AppendBE(&headers, static_cast<uint64_t>(h.integer), 4);
+        break;
       case EventHeaderType::kLong:
-      case EventHeaderType::kTimestamp: AppendBE(&headers, static_cast<uint64_t>(h.integer), 8); break;
+      case EventHeaderType::kTimestamp:
+        AppendBE(&headers, static_cast<uint64_t>(h.integer), 8);
+        break;
       case EventHeaderType::kByteArray:
       case EventHeaderType::kString:
         AppendBE(&headers, h.bytes.size(), 2);
         headers += h.bytes;
         break;
-      case EventHeaderType::kUuid: headers += h.bytes; break;
+      case EventHeaderType::kUuid:
+        headers += h.bytes;
+        break;
     }
   }
   std::string out;
@@ -106,8 +116,8 @@ Status EventStreamDecoder::Feed(std::string_view bytes, std::vector<EventMessage
       return error_;
     }
     if (headers_len > total - kOverheadBytes) {
-      error_ = Status::Corruption(fmt::format("event stream: headers length {} exceeds message length {}",
-                                              headers_len, total));
+      error_ = Status::Corruption(
+          fmt::format("event stream: headers length {} exceeds message length {}", headers_len, total));
       return error_;
     }
     if (buf_.size() - pos_ < total) break;  // wait for the rest
@@ -151,13 +161,25 @@ Status EventStreamDecoder::DecodeOne(std::string_view msg, EventMessage* out) co
     };
     bool ok = true;
     switch (type) {
-      case 0: header.integer = 1; break;
-      case 1: header.integer = 0; break;
-      case 2: ok = fixed(1, true); break;
-      case 3: ok = fixed(2, true); break;
-      case 4: ok = fixed(4, true); break;
+      case 0:
+        header.integer = 1;
+        break;
+      case 1:
+        header.integer = 0;
+        break;
+      case 2:
+        ok = fixed(1, true);
+        break;
+      case 3:
+        ok = fixed(2, true);
+        break;
+      case 4:
+        ok = fixed(4, true);
+        break;
       case 5:
-      case 8: ok = fixed(8, true); break;
+      case 8:
+        ok = fixed(8, true);
+        break;
       case 6:
       case 7: {
         if (!need(2)) {
@@ -181,7 +203,8 @@ Status EventStreamDecoder::DecodeOne(std::string_view msg, EventMessage* out) co
         header.bytes.assign(h.data(), 16);
         h.remove_prefix(16);
         break;
-      default: return Status::Corruption(fmt::format("event stream: unknown header value type {}", type));
+      default:
+        return Status::Corruption(fmt::format("event stream: unknown header value type {}", type));
     }
     if (!ok) return Status::Corruption(fmt::format("event stream: header '{}' value past the headers", header.name));
     header.type = static_cast<EventHeaderType>(type);

@@ -8,11 +8,16 @@ namespace shardhose::poll {
 
 std::string_view IteratorTypeName(IteratorType t) {
   switch (t) {
-    case IteratorType::kTrimHorizon: return "TRIM_HORIZON";
-    case IteratorType::kLatest: return "LATEST";
-    case IteratorType::kAtTimestamp: return "AT_TIMESTAMP";
-    case IteratorType::kAfterSequenceNumber: return "AFTER_SEQUENCE_NUMBER";
-    case IteratorType::kAtSequenceNumber: return "AT_SEQUENCE_NUMBER";
+    case IteratorType::kTrimHorizon:
+      return "TRIM_HORIZON";
+    case IteratorType::kLatest:
+      return "LATEST";
+    case IteratorType::kAtTimestamp:
+      return "AT_TIMESTAMP";
+    case IteratorType::kAfterSequenceNumber:
+      return "AFTER_SEQUENCE_NUMBER";
+    case IteratorType::kAtSequenceNumber:
+      return "AT_SEQUENCE_NUMBER";
   }
   return "TRIM_HORIZON";
 }
@@ -45,8 +50,7 @@ ShardInfo ParseShard(const rapidjson::Value& v) {
 
 class KinesisClientImpl final : public KinesisClient {
  public:
-  KinesisClientImpl(const KinesisOptions& options, aws::HttpClient* http, aws::CredentialsProvider* creds,
-                    Clock* clock)
+  KinesisClientImpl(const KinesisOptions& options, aws::HttpClient* http, aws::CredentialsProvider* creds, Clock* clock)
       : http_(http), requests_(Endpoint(options), creds, clock) {}
 
   Result<StreamSummary> DescribeStreamSummary(const StreamRef& stream) override {
@@ -133,8 +137,7 @@ class KinesisClientImpl final : public KinesisClient {
     return it;
   }
 
-  Status GetRecords(const StreamRef& stream, const std::string& iterator, int limit,
-                    RecordsPage* page) override {
+  Status GetRecords(const StreamRef& stream, const std::string& iterator, int limit, RecordsPage* page) override {
     rapidjson::StringBuffer sb;
     JsonWriter w(sb);
     w.StartObject();

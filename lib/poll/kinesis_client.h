@@ -44,7 +44,7 @@ struct ShardInfo {
   std::string parent;           // "" if none
   std::string adjacent_parent;  // "" if none
   std::string starting_seq;
-  std::string ending_seq;       // "" while the shard is open
+  std::string ending_seq;  // "" while the shard is open
   bool closed() const { return !ending_seq.empty(); }
 };
 
@@ -84,8 +84,7 @@ class KinesisClient {
   virtual Result<std::string> GetShardIterator(const StreamRef& stream, const std::string& shard_id,
                                                const IteratorStart& start) = 0;
   // Fills *page (reusing its buffers).
-  virtual Status GetRecords(const StreamRef& stream, const std::string& iterator, int limit,
-                            RecordsPage* page) = 0;
+  virtual Status GetRecords(const StreamRef& stream, const std::string& iterator, int limit, RecordsPage* page) = 0;
 };
 
 // REQUIRES: http, creds and clock outlive the client.

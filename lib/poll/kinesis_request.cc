@@ -7,17 +7,14 @@
 
 namespace shardhose::poll {
 
-KinesisRequestBuilder::KinesisRequestBuilder(KinesisEndpoint endpoint,
-                                             aws::CredentialsProvider* creds, Clock* clock)
+KinesisRequestBuilder::KinesisRequestBuilder(KinesisEndpoint endpoint, aws::CredentialsProvider* creds, Clock* clock)
     : endpoint_(std::move(endpoint)), creds_(creds), clock_(clock) {
-  url_ = endpoint_.endpoint_url.empty()
-             ? fmt::format("https://kinesis.{}.amazonaws.com/", endpoint_.region)
-             : endpoint_.endpoint_url;
+  url_ = endpoint_.endpoint_url.empty() ? fmt::format("https://kinesis.{}.amazonaws.com/", endpoint_.region)
+                                        : endpoint_.endpoint_url;
   if (url_.find('/', url_.find("://") + 3) == std::string::npos) url_ += '/';
 }
 
-Result<aws::HttpRequest> KinesisRequestBuilder::Build(std::string_view op,
-                                                      std::string_view body) const {
+Result<aws::HttpRequest> KinesisRequestBuilder::Build(std::string_view op, std::string_view body) const {
   auto creds = creds_->Get();
   if (!creds.ok()) return creds.status();
   aws::HttpRequest req;
@@ -36,8 +33,7 @@ Result<aws::HttpRequest> KinesisRequestBuilder::Build(std::string_view op,
   return req;
 }
 
-Result<aws::HttpResponse> KinesisRequestBuilder::Call(aws::HttpClient* http, std::string_view op,
-                                                      std::string_view body,
+Result<aws::HttpResponse> KinesisRequestBuilder::Call(aws::HttpClient* http, std::string_view op, std::string_view body,
                                                       std::string* body_sink) const {
   auto req = Build(op, body);
   if (!req.ok()) return req.status();

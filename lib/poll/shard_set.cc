@@ -4,16 +4,19 @@ namespace shardhose::poll {
 
 std::string_view ShardStateName(ShardState s) {
   switch (s) {
-    case ShardState::kWaiting: return "waiting";
-    case ShardState::kActive: return "active";
-    case ShardState::kExhausted: return "exhausted";
-    case ShardState::kFinished: return "finished";
+    case ShardState::kWaiting:
+      return "waiting";
+    case ShardState::kActive:
+      return "active";
+    case ShardState::kExhausted:
+      return "exhausted";
+    case ShardState::kFinished:
+      return "finished";
   }
   return "unknown";
 }
 
-std::vector<std::string> ShardSet::Merge(const std::vector<ShardInfo>& listed,
-                                         const IteratorStart& start) {
+std::vector<std::string> ShardSet::Merge(const std::vector<ShardInfo>& listed, const IteratorStart& start) {
   std::vector<std::string> added;
   for (const auto& info : listed) {
     auto it = shards_.find(info.id);

@@ -49,17 +49,17 @@ std::string_view ShardStateName(ShardState s);
 struct ShardEntry {
   ShardInfo info;
   ShardState state = ShardState::kWaiting;
-  IteratorStart start;          // where to (re)start when there is no iterator
-  std::string iterator;         // "" = acquire one from `start`
-  std::string last_read_seq;    // last sequence number read in this process
-  MonoTime due{};               // earliest next poll
-  bool held = false;            // a poller is working on it
-  bool caught_up = false;       // last poll was empty with MillisBehindLatest 0
-  int64_t millis_behind = -1;   // from the last poll, -1 = unknown
+  IteratorStart start;             // where to (re)start when there is no iterator
+  std::string iterator;            // "" = acquire one from `start`
+  std::string last_read_seq;       // last sequence number read in this process
+  MonoTime due{};                  // earliest next poll
+  bool held = false;               // a poller is working on it
+  bool caught_up = false;          // last poll was empty with MillisBehindLatest 0
+  int64_t millis_behind = -1;      // from the last poll, -1 = unknown
   bool retention_checked = false;  // resumed position compared with the trim horizon
   int64_t caught_up_ms = 0;        // wall time the shard was last fully read and durable
   Backoff backoff;
-  uint64_t queued = 0;             // ShardSet's own: the shard's current heap entry
+  uint64_t queued = 0;  // ShardSet's own: the shard's current heap entry
 };
 
 class ShardSet {

@@ -44,8 +44,7 @@ Status CheckKey(const std::string& key) {
       return Status::InvalidArgument("file store: key has a '..' segment: " + key);
     }
     if (i == 0 && std::string_view(key).substr(0, j) == kUploadsDir) {
-      return Status::InvalidArgument("file store: key is in the multipart upload directory: " +
-                                     key);
+      return Status::InvalidArgument("file store: key is in the multipart upload directory: " + key);
     }
     i = j + 1;
   }
@@ -70,9 +69,8 @@ std::string HexMd5(std::string_view data) {
 }
 
 bool IsUploadId(std::string_view id) {
-  return id.size() == 32 && std::all_of(id.begin(), id.end(), [](char c) {
-           return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
-         });
+  return id.size() == 32 &&
+         std::all_of(id.begin(), id.end(), [](char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'); });
 }
 
 std::string PartName(int number) {
@@ -127,12 +125,11 @@ class FileObjectStore final : public ObjectStore {
                                  std::string_view body) override {
     SHARDHOSE_RETURN_IF_ERROR(CheckKey(key));
     if (number < 1 || number > kMaxParts) {
-      return Status::InvalidArgument("file store: part number " + std::to_string(number) +
-                                     " out of 1.." + std::to_string(kMaxParts));
+      return Status::InvalidArgument("file store: part number " + std::to_string(number) + " out of 1.." +
+                                     std::to_string(kMaxParts));
     }
     SHARDHOSE_RETURN_IF_ERROR(CheckUpload(key, upload_id));
-    SHARDHOSE_RETURN_IF_ERROR(
-        WriteFileAtomic(fs_, UploadDir(upload_id) + "/" + PartName(number), body));
+    SHARDHOSE_RETURN_IF_ERROR(WriteFileAtomic(fs_, UploadDir(upload_id) + "/" + PartName(number), body));
     return HexMd5(body);
   }
 
@@ -147,8 +144,7 @@ class FileObjectStore final : public ObjectStore {
     for (const PartReceipt& p : parts) {
       Result<std::string> bytes = fs_->ReadFile(dir + "/" + PartName(p.number));
       if (bytes.status().IsNotFound()) {
-        return Status::InvalidArgument(what + ": part " + std::to_string(p.number) +
-                                       " was not uploaded");
+        return Status::InvalidArgument(what + ": part " + std::to_string(p.number) + " was not uploaded");
       }
       if (!bytes.ok()) return bytes.status();
       std::string_view etag = p.etag;
@@ -156,8 +152,8 @@ class FileObjectStore final : public ObjectStore {
         etag = etag.substr(1, etag.size() - 2);
       }
       if (etag != HexMd5(*bytes)) {
-        return Status::InvalidArgument(what + ": part " + std::to_string(p.number) + " ETag " +
-                                       p.etag + " is not the stored part's");
+        return Status::InvalidArgument(what + ": part " + std::to_string(p.number) + " ETag " + p.etag +
+                                       " is not the stored part's");
       }
       object += *bytes;
     }

@@ -55,9 +55,7 @@ Status MultipartObject::AddPart(ObjectStore* store, std::string_view body) {
   return Status::OK();
 }
 
-Status MultipartObject::Complete(ObjectStore* store) {
-  return store->CompleteMultipart(key_, upload_id_, receipts_);
-}
+Status MultipartObject::Complete(ObjectStore* store) { return store->CompleteMultipart(key_, upload_id_, receipts_); }
 
 Status MultipartObject::Abort(ObjectStore* store) {
   if (upload_id_.empty()) return Status::OK();

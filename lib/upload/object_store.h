@@ -171,8 +171,8 @@ struct S3Options {
 };
 
 // REQUIRES: http, creds and clock outlive the store.
-std::unique_ptr<ObjectStore> NewS3ObjectStore(S3Options options, aws::HttpClient* http,
-                                              aws::CredentialsProvider* creds, Clock* clock);
+std::unique_ptr<ObjectStore> NewS3ObjectStore(S3Options options, aws::HttpClient* http, aws::CredentialsProvider* creds,
+                                              Clock* clock);
 
 // `root` is a local directory (created if missing). REQUIRES: fs outlives
 // the store.

@@ -118,8 +118,7 @@ std::string ToHex(std::string_view raw) {
 // A 2xx answer that is not what the operation promises: the endpoint may
 // answer properly on a later attempt.
 Status Malformed(const std::string& what, std::string_view why) {
-  return Status::Unavailable(what + ": malformed answer: " + std::string(why))
-      .WithPeer(RetryClass::kServerError, "");
+  return Status::Unavailable(what + ": malformed answer: " + std::string(why)).WithPeer(RetryClass::kServerError, "");
 }
 
 // The unescaped, trimmed text of <tag> in `xml`; nullopt if missing or not
@@ -148,8 +147,7 @@ bool IsHex32(std::string_view s) {
 
 class S3ObjectStore final : public ObjectStore {
  public:
-  S3ObjectStore(S3Options options, aws::HttpClient* http, aws::CredentialsProvider* creds,
-                Clock* clock)
+  S3ObjectStore(S3Options options, aws::HttpClient* http, aws::CredentialsProvider* creds, Clock* clock)
       : options_(std::move(options)), http_(http), creds_(creds), clock_(clock) {
     Endpoint e = ParseEndpoint(options_);
     const bool path_style = UsePathStyle(options_, e);
@@ -239,8 +237,7 @@ class S3ObjectStore final : public ObjectStore {
 
   Result<std::string> UploadPart(const std::string& key, const std::string& upload_id, int number,
                                  std::string_view body) override {
-    const std::string what =
-        "UploadPart " + Name(key) + " part " + std::to_string(number) + " of " + upload_id;
+    const std::string what = "UploadPart " + Name(key) + " part " + std::to_string(number) + " of " + upload_id;
     SHARDHOSE_RETURN_IF_ERROR(CheckUpload(what, key, upload_id));
     if (number < 1 || number > kMaxParts) {
       return Status::InvalidArgument(what + ": part number out of 1.." + std::to_string(kMaxParts));
@@ -268,15 +265,14 @@ class S3ObjectStore final : public ObjectStore {
     SHARDHOSE_RETURN_IF_ERROR(CheckReceipts(what, parts));
     std::string xml = "<CompleteMultipartUpload>";
     for (const PartReceipt& p : parts) {
-      xml += "<Part><PartNumber>" + std::to_string(p.number) + "</PartNumber><ETag>" +
-             aws::XmlEscape(p.etag) + "</ETag></Part>";
+      xml += "<Part><PartNumber>" + std::to_string(p.number) + "</PartNumber><ETag>" + aws::XmlEscape(p.etag) +
+             "</ETag></Part>";
     }
     xml += "</CompleteMultipartUpload>";
 
     aws::HttpRequest req;
     req.method = "POST";
-    req.url =
-        S3ObjectUrl(options_, key) + "?uploadId=" + aws::UriEncode(upload_id, /*keep_slash=*/false);
+    req.url = S3ObjectUrl(options_, key) + "?uploadId=" + aws::UriEncode(upload_id, /*keep_slash=*/false);
     req.body = xml;
     Result<aws::HttpResponse> resp = SignAndSend(what, &req, /*payload_hash=*/"");
     if (!resp.ok()) return resp.status();
@@ -296,8 +292,7 @@ class S3ObjectStore final : public ObjectStore {
 
     aws::HttpRequest req;
     req.method = "DELETE";
-    req.url =
-        S3ObjectUrl(options_, key) + "?uploadId=" + aws::UriEncode(upload_id, /*keep_slash=*/false);
+    req.url = S3ObjectUrl(options_, key) + "?uploadId=" + aws::UriEncode(upload_id, /*keep_slash=*/false);
     Result<aws::HttpResponse> resp = SignAndSend(what, &req, /*payload_hash=*/"");
     if (!resp.ok()) return resp.status();
     Status st = aws::ClassifyResponse(what, *resp);
@@ -308,8 +303,7 @@ class S3ObjectStore final : public ObjectStore {
       return Status::OK();
     }
     if (Unsupported(resp->status)) {
-      return Status::FailedPrecondition("the store cannot abort multipart uploads (" +
-                                        st.message() + ")")
+      return Status::FailedPrecondition("the store cannot abort multipart uploads (" + st.message() + ")")
           .WithPeer(RetryClass::kClientError, st.peer_code());
     }
     return st;
@@ -335,8 +329,7 @@ class S3ObjectStore final : public ObjectStore {
       Status st = aws::ClassifyResponse(what, *resp);
       if (!st.ok()) {
         if (!Unsupported(resp->status)) return st;
-        return Status::FailedPrecondition("the store cannot list multipart uploads (" +
-                                          st.message() + ")")
+        return Status::FailedPrecondition("the store cannot list multipart uploads (" + st.message() + ")")
             .WithPeer(RetryClass::kClientError, st.peer_code());
       }
       const std::string& xml = resp->body;
@@ -355,8 +348,7 @@ class S3ObjectStore final : public ObjectStore {
       std::string next_key = XmlText(xml, "NextKeyMarker").value_or("");
       std::string next_id = XmlText(xml, "NextUploadIdMarker").value_or("");
       // A truncated page must move the markers on, or this would not end.
-      if ((next_key.empty() && next_id.empty()) ||
-          (next_key == key_marker && next_id == id_marker)) {
+      if ((next_key.empty() && next_id.empty()) || (next_key == key_marker && next_id == id_marker)) {
         return Malformed(what, "truncated page without new NextKeyMarker/NextUploadIdMarker");
       }
       key_marker = std::move(next_key);
@@ -371,8 +363,7 @@ class S3ObjectStore final : public ObjectStore {
   // "s3://bucket/key", for messages.
   std::string Name(const std::string& key) const { return "s3://" + options_.bucket + "/" + key; }
 
-  static Status CheckUpload(const std::string& what, const std::string& key,
-                            const std::string& upload_id) {
+  static Status CheckUpload(const std::string& what, const std::string& key, const std::string& upload_id) {
     if (key.empty()) return Status::InvalidArgument(what + ": empty key");
     if (upload_id.empty()) return Status::InvalidArgument(what + ": empty upload id");
     return Status::OK();
@@ -394,8 +385,7 @@ class S3ObjectStore final : public ObjectStore {
   // Gets credentials, signs *req (payload_hash as in SigningParams) and
   // sends it: one attempt. Errors carry `what` as context; the answer, any
   // status, is the caller's to classify.
-  Result<aws::HttpResponse> SignAndSend(const std::string& what, aws::HttpRequest* req,
-                                        std::string payload_hash) {
+  Result<aws::HttpResponse> SignAndSend(const std::string& what, aws::HttpRequest* req, std::string payload_hash) {
     Result<aws::Credentials> creds = creds_->Get();
     if (!creds.ok()) return creds.status().WithContext(what + ": credentials");
     req->timeout = options_.timeout;
@@ -438,8 +428,8 @@ std::string S3ObjectUrl(const S3Options& options, std::string_view key) {
   return e.scheme + "://" + options.bucket + "." + e.authority + "/" + encoded_key;
 }
 
-std::unique_ptr<ObjectStore> NewS3ObjectStore(S3Options options, aws::HttpClient* http,
-                                              aws::CredentialsProvider* creds, Clock* clock) {
+std::unique_ptr<ObjectStore> NewS3ObjectStore(S3Options options, aws::HttpClient* http, aws::CredentialsProvider* creds,
+                                              Clock* clock) {
   return std::make_unique<S3ObjectStore>(std::move(options), http, creds, clock);
 }
 

@@ -39,8 +39,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const std::string_view input(reinterpret_cast<const char*>(data), size);
   Check(input);
   const std::string wrapped =
-      fmt::format(R"({{"format":"shardhose-checkpoint","version":1,"crc32c":"{:08x}","body":{}}})",
-                  cp::Crc32c(input), input) +
+      fmt::format(R"({{"format":"shardhose-checkpoint","version":1,"crc32c":"{:08x}","body":{}}})", cp::Crc32c(input),
+                  input) +
       "\n";
   Check(wrapped);
   return 0;

@@ -19,17 +19,16 @@
 //    sub-record at positions "seq.0", "seq.1", ... (the last one ending the
 //    record) or one bad_aggregate unit for the whole record; every unit
 //    decodes into one valid line.
+#include <openssl/evp.h>
+
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
 #include <string>
 #include <string_view>
-
-#include "common/base64.h"
-#include <openssl/evp.h>
-
 #include <vector>
 
+#include "common/base64.h"
 #include "decode/change_record.h"
 #include "decode/kpl.h"
 #include "fuzz_util.h"
@@ -38,10 +37,10 @@ namespace {
 
 using shardhose::decode::DecodedRecord;
 using shardhose::decode::Decoder;
-using shardhose::poll::KinesisRecordView;
 using shardhose::decode::OutputFormat;
 using shardhose::fuzz::IsValidUtf8;
 using shardhose::fuzz::ParseJsonAnyNumbers;
+using shardhose::poll::KinesisRecordView;
 
 constexpr std::string_view kShard = "shardId-000000000007";
 
@@ -82,8 +81,7 @@ void CheckLine(const DecodedRecord& out, OutputFormat format, const KinesisRecor
     if (IsValidUtf8(rec.partition_key)) {
       FUZZ_CHECK(Str(d, "partition_key") == rec.partition_key, "partition_key");
     }
-    FUZZ_CHECK(out.table.empty() && out.event_name.empty() && out.event_id.empty(),
-               "error lines have no table/event");
+    FUZZ_CHECK(out.table.empty() && out.event_name.empty() && out.event_id.empty(), "error lines have no table/event");
     return;
   }
   FUZZ_CHECK(out.error.empty(), "ok record with an error reason");

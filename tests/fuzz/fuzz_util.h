@@ -25,13 +25,13 @@
 #include <string>
 #include <string_view>
 
-#define FUZZ_CHECK(cond, what)                                                          \
-  do {                                                                                  \
-    if (!(cond)) {                                                                      \
-      std::fprintf(stderr, "%s:%d: invariant failed: %s (%.2000s)\n", __FILE__, __LINE__, \
-                   #cond, std::string(what).c_str());                                    \
-      std::abort();                                                                     \
-    }                                                                                   \
+#define FUZZ_CHECK(cond, what)                                                                   \
+  do {                                                                                           \
+    if (!(cond)) {                                                                               \
+      std::fprintf(stderr, "%s:%d: invariant failed: %s (%.2000s)\n", __FILE__, __LINE__, #cond, \
+                   std::string(what).c_str());                                                   \
+      std::abort();                                                                              \
+    }                                                                                            \
   } while (0)
 
 namespace shardhose::fuzz {
@@ -40,8 +40,7 @@ inline bool ParseJson(std::string_view text, rapidjson::Document* doc) {
   std::string padded(text);
   padded.append(16, '\0');
   doc->Parse<rapidjson::kParseIterativeFlag | rapidjson::kParseValidateEncodingFlag |
-              rapidjson::kParseNumbersAsStringsFlag>(
-      padded.data(), text.size());
+             rapidjson::kParseNumbersAsStringsFlag>(padded.data(), text.size());
   return !doc->HasParseError();
 }
 
@@ -115,8 +114,8 @@ inline bool IsValidUtf8(std::string_view s) {
       if ((cc & 0xC0) != 0x80) return false;
       cp = (cp << 6) | (cc & 0x3F);
     }
-    if ((len == 2 && cp < 0x80) || (len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000) ||
-        cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) {
+    if ((len == 2 && cp < 0x80) || (len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000) || cp > 0x10FFFF ||
+        (cp >= 0xD800 && cp <= 0xDFFF)) {
       return false;
     }
     i += len;

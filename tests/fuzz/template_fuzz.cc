@@ -27,8 +27,8 @@ using shardhose::partition::PartitionFields;
 using shardhose::partition::TemplateKind;
 
 bool Sanitised(unsigned char c) {
-  return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '.' ||
-         c == '_' || c == '=' || c == '-';
+  return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '.' || c == '_' ||
+         c == '=' || c == '-';
 }
 
 void CheckRender(const KeyTemplate& t, std::string_view text, const PartitionFields& f) {
@@ -71,8 +71,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   // Values cut from the input stay short: output = placeholders x value size.
   const std::string_view head = text.substr(0, 64);
   PartitionFields fields[] = {
-      {"orders", "INSERT", "orders-stream", "shardId-000000000001", "not_json",
-       1716200000123456, 1716200000123},
+      {"orders", "INSERT", "orders-stream", "shardId-000000000001", "not_json", 1716200000123456, 1716200000123},
       {"", "", "", "", "", 0, 0},
       {odd, odd, odd, odd, odd, kMax, kMax},
       {"t", "REMOVE", "s", "x", "bad_attribute", kMin, kMin},

@@ -53,63 +53,60 @@ TEST(AthenaDdl, DefaultConfigExact) {
   c.output.bucket = "lake";
   auto ddl = GenerateDdl(c, {});
   ASSERT_TRUE(ddl.ok()) << ddl.status().message();
-  EXPECT_EQ(
-      ddl->create_table,
-      "CREATE EXTERNAL TABLE `default`.`orders_stream` (\n"
-      "  `event_id` string,\n"
-      "  `event_name` string COMMENT 'INSERT, MODIFY or REMOVE',\n"
-      "  `table` string COMMENT 'DynamoDB table name',\n"
-      "  `event_time` string COMMENT 'ISO-8601 UTC with milliseconds, e.g. "
-      "2024-05-20T10:13:20.123Z: "
-      "from_iso8601_timestamp(event_time) gives a timestamp',\n"
-      "  `sequence_number` string COMMENT 'Kinesis sequence number, decimal digits of varying "
-      "length',\n"
-      "  `shard_id` string,\n"
-      "  `keys` string COMMENT 'the item key as JSON text, for json_extract_scalar',\n"
-      "  `new_image` string COMMENT 'the item after the change as JSON text, NULL for REMOVE',\n"
-      "  `old_image` string COMMENT 'the item before the change as JSON text, NULL for INSERT',\n"
-      "  `user_identity` struct<type:string,principalId:string> COMMENT 'set for TTL deletes'\n"
-      ")\n"
-      "PARTITIONED BY (\n"
-      "  `table_name` string,\n"
-      "  `dt` string,\n"
-      "  `hr` string\n"
-      ")\n"
-      "ROW FORMAT SERDE 'org.openx.data.jsonserde.JsonSerDe'\n"
-      "WITH SERDEPROPERTIES ('ignore.malformed.json'='false')\n"
-      "STORED AS INPUTFORMAT 'org.apache.hadoop.mapred.TextInputFormat'\n"
-      "  OUTPUTFORMAT 'org.apache.hadoop.hive.ql.io.HiveIgnoreKeyTextOutputFormat'\n"
-      "LOCATION 's3://lake/ddb/'\n"
-      "TBLPROPERTIES (\n"
-      "  'projection.enabled'='true',\n"
-      "  'projection.table_name.type'='injected',\n"
-      "  'projection.dt.type'='date',\n"
-      "  'projection.dt.format'='yyyy-MM-dd',\n"
-      "  'projection.dt.range'='2020-01-01,NOW',\n"
-      "  'projection.dt.interval'='1',\n"
-      "  'projection.dt.interval.unit'='DAYS',\n"
-      "  'projection.hr.type'='integer',\n"
-      "  'projection.hr.range'='0,23',\n"
-      "  'projection.hr.digits'='2',\n"
-      "  'storage.location.template'='s3://lake/ddb/${table_name}/dt=${dt}/hr=${hr}/'\n"
-      ");\n");
-  EXPECT_EQ(
-      ddl->latest_view,
-      "CREATE OR REPLACE VIEW \"default\".\"orders_stream_latest\" AS\n"
-      "SELECT \"event_id\", \"event_name\", \"table\", \"event_time\", \"sequence_number\", "
-      "\"shard_id\", "
-      "\"keys\", \"new_image\", \"old_image\", \"user_identity\", \"table_name\", \"dt\", \"hr\"\n"
-      "FROM (\n"
-      "  SELECT *, row_number() OVER (\n"
-      "    PARTITION BY \"table_name\", \"table\", \"keys\"\n"
-      "    ORDER BY \"event_time\" DESC, lpad(\"sequence_number\", 128, '0') DESC\n"
-      "  ) AS \"shardhose_rn\"\n"
-      "  FROM \"default\".\"orders_stream\"\n"
-      ") AS \"changes\"\n"
-      "WHERE \"shardhose_rn\" = 1 AND \"event_name\" <> 'REMOVE';\n");
+  EXPECT_EQ(ddl->create_table,
+            "CREATE EXTERNAL TABLE `default`.`orders_stream` (\n"
+            "  `event_id` string,\n"
+            "  `event_name` string COMMENT 'INSERT, MODIFY or REMOVE',\n"
+            "  `table` string COMMENT 'DynamoDB table name',\n"
+            "  `event_time` string COMMENT 'ISO-8601 UTC with milliseconds, e.g. "
+            "2024-05-20T10:13:20.123Z: "
+            "from_iso8601_timestamp(event_time) gives a timestamp',\n"
+            "  `sequence_number` string COMMENT 'Kinesis sequence number, decimal digits of varying "
+            "length',\n"
+            "  `shard_id` string,\n"
+            "  `keys` string COMMENT 'the item key as JSON text, for json_extract_scalar',\n"
+            "  `new_image` string COMMENT 'the item after the change as JSON text, NULL for REMOVE',\n"
+            "  `old_image` string COMMENT 'the item before the change as JSON text, NULL for INSERT',\n"
+            "  `user_identity` struct<type:string,principalId:string> COMMENT 'set for TTL deletes'\n"
+            ")\n"
+            "PARTITIONED BY (\n"
+            "  `table_name` string,\n"
+            "  `dt` string,\n"
+            "  `hr` string\n"
+            ")\n"
+            "ROW FORMAT SERDE 'org.openx.data.jsonserde.JsonSerDe'\n"
+            "WITH SERDEPROPERTIES ('ignore.malformed.json'='false')\n"
+            "STORED AS INPUTFORMAT 'org.apache.hadoop.mapred.TextInputFormat'\n"
+            "  OUTPUTFORMAT 'org.apache.hadoop.hive.ql.io.HiveIgnoreKeyTextOutputFormat'\n"
+            "LOCATION 's3://lake/ddb/'\n"
+            "TBLPROPERTIES (\n"
+            "  'projection.enabled'='true',\n"
+            "  'projection.table_name.type'='injected',\n"
+            "  'projection.dt.type'='date',\n"
+            "  'projection.dt.format'='yyyy-MM-dd',\n"
+            "  'projection.dt.range'='2020-01-01,NOW',\n"
+            "  'projection.dt.interval'='1',\n"
+            "  'projection.dt.interval.unit'='DAYS',\n"
+            "  'projection.hr.type'='integer',\n"
+            "  'projection.hr.range'='0,23',\n"
+            "  'projection.hr.digits'='2',\n"
+            "  'storage.location.template'='s3://lake/ddb/${table_name}/dt=${dt}/hr=${hr}/'\n"
+            ");\n");
+  EXPECT_EQ(ddl->latest_view,
+            "CREATE OR REPLACE VIEW \"default\".\"orders_stream_latest\" AS\n"
+            "SELECT \"event_id\", \"event_name\", \"table\", \"event_time\", \"sequence_number\", "
+            "\"shard_id\", "
+            "\"keys\", \"new_image\", \"old_image\", \"user_identity\", \"table_name\", \"dt\", \"hr\"\n"
+            "FROM (\n"
+            "  SELECT *, row_number() OVER (\n"
+            "    PARTITION BY \"table_name\", \"table\", \"keys\"\n"
+            "    ORDER BY \"event_time\" DESC, lpad(\"sequence_number\", 128, '0') DESC\n"
+            "  ) AS \"shardhose_rn\"\n"
+            "  FROM \"default\".\"orders_stream\"\n"
+            ") AS \"changes\"\n"
+            "WHERE \"shardhose_rn\" = 1 AND \"event_name\" <> 'REMOVE';\n");
   ASSERT_EQ(ddl->layout.notes.size(), 1u);
-  EXPECT_NE(ddl->layout.notes[0].find("table_name is injected"), std::string::npos)
-      << ddl->layout.notes[0];
+  EXPECT_NE(ddl->layout.notes[0].find("table_name is injected"), std::string::npos) << ddl->layout.notes[0];
 }
 
 TEST(AthenaDdl, DatabaseTableAndLocationOptions) {
@@ -120,26 +117,21 @@ TEST(AthenaDdl, DatabaseTableAndLocationOptions) {
   auto ddl = GenerateDdl(MakeConfig("ddb/{table}/dt={event_time:%Y-%m-%d}/"), o);
   ASSERT_TRUE(ddl.ok()) << ddl.status().message();
   EXPECT_EQ(ddl->create_table.rfind("CREATE EXTERNAL TABLE `lake`.`changes` (\n", 0), 0u);
-  EXPECT_EQ(ddl->latest_view.rfind("CREATE OR REPLACE VIEW \"lake\".\"changes_latest\" AS\n", 0),
-            0u);
+  EXPECT_EQ(ddl->latest_view.rfind("CREATE OR REPLACE VIEW \"lake\".\"changes_latest\" AS\n", 0), 0u);
   EXPECT_NE(ddl->latest_view.find("FROM \"lake\".\"changes\"\n"), std::string::npos);
   EXPECT_EQ(ddl->layout.location, "s3://archive/replica/ddb/");
-  EXPECT_EQ(ddl->layout.storage_location_template,
-            "s3://archive/replica/ddb/${table_name}/dt=${dt}/");
+  EXPECT_EQ(ddl->layout.storage_location_template, "s3://archive/replica/ddb/${table_name}/dt=${dt}/");
   EXPECT_NE(ddl->create_table.find("LOCATION 's3://archive/replica/ddb/'\n"), std::string::npos);
 }
 
 TEST(AthenaDdl, BarePlaceholdersInjectedAndEnum) {
   Layout l = PlanOk("cdc/{table}/{event_name}/{stream}/{shard_id}/");
-  EXPECT_EQ(Names(l),
-            (std::vector<std::string>{"table_name", "event_name_part", "stream", "shard_id_part"}));
-  EXPECT_EQ(l.storage_location_template,
-            "s3://lake/cdc/${table_name}/${event_name_part}/${stream}/${shard_id_part}/");
+  EXPECT_EQ(Names(l), (std::vector<std::string>{"table_name", "event_name_part", "stream", "shard_id_part"}));
+  EXPECT_EQ(l.storage_location_template, "s3://lake/cdc/${table_name}/${event_name_part}/${stream}/${shard_id_part}/");
   EXPECT_EQ(l.location, "s3://lake/cdc/");
   EXPECT_EQ(Column(l, "table_name")->type, ProjectionType::kInjected);
   EXPECT_EQ(Column(l, "event_name_part")->type, ProjectionType::kEnum);
-  EXPECT_EQ(Column(l, "event_name_part")->values,
-            (std::vector<std::string>{"INSERT", "MODIFY", "REMOVE"}));
+  EXPECT_EQ(Column(l, "event_name_part")->values, (std::vector<std::string>{"INSERT", "MODIFY", "REMOVE"}));
   EXPECT_EQ(Column(l, "stream")->type, ProjectionType::kEnum);
   EXPECT_EQ(Column(l, "stream")->values, (std::vector<std::string>{"orders-stream"}));
   EXPECT_EQ(Column(l, "shard_id_part")->type, ProjectionType::kInjected);
@@ -151,10 +143,9 @@ TEST(AthenaDdl, BarePlaceholdersInjectedAndEnum) {
 
   auto ddl = GenerateDdl(MakeConfig("cdc/{table}/{event_name}/"), {});
   ASSERT_TRUE(ddl.ok());
-  EXPECT_NE(
-      ddl->create_table.find("  'projection.event_name_part.type'='enum',\n"
-                             "  'projection.event_name_part.values'='INSERT,MODIFY,REMOVE',\n"),
-      std::string::npos)
+  EXPECT_NE(ddl->create_table.find("  'projection.event_name_part.type'='enum',\n"
+                                   "  'projection.event_name_part.values'='INSERT,MODIFY,REMOVE',\n"),
+            std::string::npos)
       << ddl->create_table;
 }
 
@@ -171,9 +162,7 @@ TEST(AthenaDdl, PartitionValuesMakeEnum) {
 
   o.enum_values = {{"tabel_name", {"orders"}}};
   std::string e = PlanError("ddb/{table}/dt={event_time:%Y-%m-%d}/", o);
-  EXPECT_NE(e.find("tabel_name: no such partition column (columns: table_name, dt)"),
-            std::string::npos)
-      << e;
+  EXPECT_NE(e.find("tabel_name: no such partition column (columns: table_name, dt)"), std::string::npos) << e;
   o.enum_values = {{"dt", {"2024-01-01"}}};
   e = PlanError("ddb/{table}/dt={event_time:%Y-%m-%d}/", o);
   EXPECT_NE(e.find("time column"), std::string::npos) << e;
@@ -187,8 +176,7 @@ TEST(AthenaDdl, DateSplitOverSegments) {
       "ddb/{table}/year={event_time:%Y}/month={event_time:%m}/day={event_time:%d}/"
       "{event_time:%H}/");
   EXPECT_EQ(Names(l), (std::vector<std::string>{"table_name", "year", "month", "day", "hour"}));
-  EXPECT_EQ(l.storage_location_template,
-            "s3://lake/ddb/${table_name}/year=${year}/month=${month}/day=${day}/${hour}/");
+  EXPECT_EQ(l.storage_location_template, "s3://lake/ddb/${table_name}/year=${year}/month=${month}/day=${day}/${hour}/");
   const PartitionColumn* y = Column(l, "year");
   EXPECT_EQ(y->type, ProjectionType::kDate);
   EXPECT_EQ(y->format, "yyyy");
@@ -207,8 +195,7 @@ TEST(AthenaDdl, OneConversionIntegers) {
   Layout l = PlanOk(
       "t/{event_time:%M}/{event_time:%S}/{event_time:%j}/{event_time:%V}/{event_time:%u}/"
       "{event_time:%y}/");
-  EXPECT_EQ(Names(l), (std::vector<std::string>{"minute", "second", "day_of_year", "week",
-                                                "weekday", "year"}));
+  EXPECT_EQ(Names(l), (std::vector<std::string>{"minute", "second", "day_of_year", "week", "weekday", "year"}));
   EXPECT_EQ(Column(l, "minute")->range, "0,59");
   EXPECT_EQ(Column(l, "second")->range, "0,59");
   EXPECT_EQ(Column(l, "day_of_year")->range, "1,366");
@@ -221,9 +208,8 @@ TEST(AthenaDdl, OneConversionIntegers) {
 
   auto ddl = GenerateDdl(MakeConfig("t/{event_time:%u}/"), {});
   ASSERT_TRUE(ddl.ok());
-  EXPECT_NE(
-      ddl->create_table.find("'projection.weekday.range'='1,7',\n  'storage.location.template'"),
-      std::string::npos)
+  EXPECT_NE(ddl->create_table.find("'projection.weekday.range'='1,7',\n  'storage.location.template'"),
+            std::string::npos)
       << "no digits property for an unpadded field\n"
       << ddl->create_table;
 }
@@ -280,8 +266,7 @@ TEST(AthenaDdl, RangeStartRenderedInTheColumnFormat) {
 TEST(AthenaDdl, HiveKeysNormalisedAndCollisions) {
   Layout l = PlanOk("x/Event-Date={event_time:%Y-%m-%d}/table={table}/");
   EXPECT_EQ(Names(l), (std::vector<std::string>{"event_date", "table_part"}));
-  EXPECT_EQ(l.storage_location_template,
-            "s3://lake/x/Event-Date=${event_date}/table=${table_part}/");
+  EXPECT_EQ(l.storage_location_template, "s3://lake/x/Event-Date=${event_date}/table=${table_part}/");
   // A segment with text after '=' is not a Hive key for the placeholder.
   l = PlanOk("x/v=1{table}/");
   EXPECT_EQ(Names(l), (std::vector<std::string>{"table_name"}));
@@ -294,19 +279,16 @@ TEST(AthenaDdl, HiveKeysNormalisedAndCollisions) {
 
 TEST(AthenaDdl, RawFormat) {
   auto ddl = GenerateDdl(
-      MakeConfig("raw/{table}/eventname={event_name}/dt={event_time:%Y-%m-%d}/",
-                 config::OutputFormat::kRaw),
-      {});
+      MakeConfig("raw/{table}/eventname={event_name}/dt={event_time:%Y-%m-%d}/", config::OutputFormat::kRaw), {});
   ASSERT_TRUE(ddl.ok()) << ddl.status().message();
   EXPECT_TRUE(ddl->latest_view.empty());
   EXPECT_EQ(Names(ddl->layout), (std::vector<std::string>{"table_name", "eventname_part", "dt"}));
   const std::string& s = ddl->create_table;
-  for (const char* col :
-       {"  `awsRegion` string,\n", "  `eventID` string,\n", "  `tableName` string,\n",
-        "  `userIdentity` struct<type:string,principalId:string>",
-        "  `dynamodb` "
-        "struct<ApproximateCreationDateTime:bigint,ApproximateCreationDateTimePrecision:"
-        "string,Keys:string,NewImage:string,OldImage:string,SizeBytes:bigint>"}) {
+  for (const char* col : {"  `awsRegion` string,\n", "  `eventID` string,\n", "  `tableName` string,\n",
+                          "  `userIdentity` struct<type:string,principalId:string>",
+                          "  `dynamodb` "
+                          "struct<ApproximateCreationDateTime:bigint,ApproximateCreationDateTimePrecision:"
+                          "string,Keys:string,NewImage:string,OldImage:string,SizeBytes:bigint>"}) {
     EXPECT_NE(s.find(col), std::string::npos) << col << "\n" << s;
   }
   EXPECT_EQ(s.find("`event_id`"), std::string::npos);
@@ -319,10 +301,8 @@ TEST(AthenaDdl, NoPlaceholders) {
   EXPECT_TRUE(ddl->layout.storage_location_template.empty());
   EXPECT_EQ(ddl->create_table.find("PARTITIONED BY"), std::string::npos);
   EXPECT_EQ(ddl->create_table.find("TBLPROPERTIES"), std::string::npos);
-  EXPECT_NE(ddl->create_table.find("LOCATION 's3://lake/static/';\n"), std::string::npos)
-      << ddl->create_table;
-  EXPECT_EQ(ddl->latest_view.find("PARTITION BY \"table\", \"keys\"\n"),
-            ddl->latest_view.find("PARTITION BY"));
+  EXPECT_NE(ddl->create_table.find("LOCATION 's3://lake/static/';\n"), std::string::npos) << ddl->create_table;
+  EXPECT_EQ(ddl->latest_view.find("PARTITION BY \"table\", \"keys\"\n"), ddl->latest_view.find("PARTITION BY"));
 }
 
 TEST(AthenaDdl, Rejections) {
@@ -362,8 +342,7 @@ TEST(AthenaDdl, OptionRejections) {
   o.database = "my-db";
   auto ddl = GenerateDdl(config, o);
   ASSERT_FALSE(ddl.ok());
-  EXPECT_NE(ddl.status().message().find("database \"my-db\""), std::string::npos)
-      << ddl.status().message();
+  EXPECT_NE(ddl.status().message().find("database \"my-db\""), std::string::npos) << ddl.status().message();
   o = {};
   o.table = "a b";
   EXPECT_FALSE(GenerateDdl(config, o).ok());
@@ -371,8 +350,7 @@ TEST(AthenaDdl, OptionRejections) {
   o.location = "https://lake/";
   ddl = GenerateDdl(config, o);
   ASSERT_FALSE(ddl.ok());
-  EXPECT_NE(ddl.status().message().find("s3://bucket"), std::string::npos)
-      << ddl.status().message();
+  EXPECT_NE(ddl.status().message().find("s3://bucket"), std::string::npos) << ddl.status().message();
   o.location = "s3:///root";
   EXPECT_FALSE(GenerateDdl(config, o).ok());
   o = {};
@@ -391,8 +369,7 @@ TEST(AthenaDdl, DefaultTableNameFromTheStream) {
   c.source.stream_arn = "arn:aws:kinesis:us-east-1:123456789012:stream/Orders.CDC";
   auto ddl = GenerateDdl(c, {});
   ASSERT_TRUE(ddl.ok()) << ddl.status().message();
-  EXPECT_EQ(ddl->create_table.rfind("CREATE EXTERNAL TABLE `default`.`orders_cdc` (", 0), 0u)
-      << ddl->create_table;
+  EXPECT_EQ(ddl->create_table.rfind("CREATE EXTERNAL TABLE `default`.`orders_cdc` (", 0), 0u) << ddl->create_table;
 }
 
 TEST(StrftimeToJava, Translations) {
@@ -417,8 +394,7 @@ TEST(StrftimeToJava, Translations) {
 }
 
 TEST(KeyTemplateParts, Introspection) {
-  auto t = partition::KeyTemplate::Parse("a{{/{table}/d={event_time:x%Y-%m%%}/",
-                                         partition::TemplateKind::kRecord);
+  auto t = partition::KeyTemplate::Parse("a{{/{table}/d={event_time:x%Y-%m%%}/", partition::TemplateKind::kRecord);
   ASSERT_TRUE(t.ok());
   auto parts = t->Parts();
   ASSERT_EQ(parts.size(), 5u);

@@ -17,18 +17,16 @@ TEST(ParseIso8601, Forms) {
   EXPECT_EQ(*ParseIso8601("2023-11-14T22:13:20Z"), At(1700000000));
   EXPECT_EQ(*ParseIso8601("1970-01-01T00:00:00Z"), At(0));
   EXPECT_EQ(*ParseIso8601("2024-02-29T12:00:00z"), At(1709208000));
-  EXPECT_EQ(*ParseIso8601("2023-11-14T22:13:20.500Z"),
-            At(1700000000) + std::chrono::milliseconds(500));
+  EXPECT_EQ(*ParseIso8601("2023-11-14T22:13:20.500Z"), At(1700000000) + std::chrono::milliseconds(500));
   EXPECT_EQ(*ParseIso8601("2023-11-14T23:13:20+01:00"), At(1700000000));
   EXPECT_EQ(*ParseIso8601("2023-11-14T21:43:20-00:30"), At(1700000000));
   EXPECT_EQ(*ParseIso8601("2023-11-14 22:13:20Z"), At(1700000000));
 }
 
 TEST(ParseIso8601, Rejects) {
-  for (const char* bad :
-       {"", "2023-11-14", "2023-11-14T22:13:20", "2023-11-14T22:13:20ZZ", "2023-02-30T00:00:00Z",
-        "2023-13-01T00:00:00Z", "2023-11-14T24:00:00Z", "2023-11-14T22:13:20.Z",
-        "2023-11-14T22:13:20+0100", "tomorrow", "2023-11-14T22:13:20+01:00x", "1700000000"}) {
+  for (const char* bad : {"", "2023-11-14", "2023-11-14T22:13:20", "2023-11-14T22:13:20ZZ", "2023-02-30T00:00:00Z",
+                          "2023-13-01T00:00:00Z", "2023-11-14T24:00:00Z", "2023-11-14T22:13:20.Z",
+                          "2023-11-14T22:13:20+0100", "tomorrow", "2023-11-14T22:13:20+01:00x", "1700000000"}) {
     EXPECT_TRUE(ParseIso8601(bad).status().IsInvalidArgument()) << bad;
   }
 }
@@ -70,14 +68,11 @@ TEST(ParseStsCredentials, Malformed) {
 
 TEST(ParseJsonCredentials, OptionalFields) {
   Result<Credentials> c =
-      ParseJsonCredentials(R"({"AccessKeyId":"A","SecretAccessKey":"S","Expiration":null})", "t",
-                           "Token");
+      ParseJsonCredentials(R"({"AccessKeyId":"A","SecretAccessKey":"S","Expiration":null})", "t", "Token");
   ASSERT_TRUE(c.ok()) << c.status().ToString();
   EXPECT_EQ(c->session_token, "");
   EXPECT_FALSE(c->expiration.has_value());
-  EXPECT_FALSE(ParseJsonCredentials(R"({"AccessKeyId":"A","SecretAccessKey":"S","Expiration":5})",
-                                    "t", "Token")
-                   .ok());
+  EXPECT_FALSE(ParseJsonCredentials(R"({"AccessKeyId":"A","SecretAccessKey":"S","Expiration":5})", "t", "Token").ok());
 }
 
 TEST(StsUrl, Selection) {

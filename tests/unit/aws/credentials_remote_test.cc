@@ -45,8 +45,7 @@ class FakeEnv {
   }
 
  private:
-  std::shared_ptr<std::map<std::string, std::string>> vars_ =
-      std::make_shared<std::map<std::string, std::string>>();
+  std::shared_ptr<std::map<std::string, std::string>> vars_ = std::make_shared<std::map<std::string, std::string>>();
 };
 
 template <typename F>
@@ -79,10 +78,18 @@ std::string StsAnswer(const std::string& id, WallTime expiration) {
          "    <SubjectFromWebIdentityToken>system:serviceaccount:ns:sa</SubjectFromWebIdentityToken>\n"
          "    <AssumedRoleUser><Arn>arn:aws:sts::1:assumed-role/r/s</Arn></AssumedRoleUser>\n"
          "    <Credentials>\n"
-         "      <AccessKeyId>" + id + "</AccessKeyId>\n"
-         "      <SecretAccessKey>stssecret/" + id + "</SecretAccessKey>\n"
-         "      <SessionToken>ststoken&amp;" + id + "</SessionToken>\n"
-         "      <Expiration>" + Iso(expiration) + "</Expiration>\n"
+         "      <AccessKeyId>" +
+         id +
+         "</AccessKeyId>\n"
+         "      <SecretAccessKey>stssecret/" +
+         id +
+         "</SecretAccessKey>\n"
+         "      <SessionToken>ststoken&amp;" +
+         id +
+         "</SessionToken>\n"
+         "      <Expiration>" +
+         Iso(expiration) +
+         "</Expiration>\n"
          "    </Credentials>\n"
          "  </AssumeRoleWithWebIdentityResult>\n"
          "</AssumeRoleWithWebIdentityResponse>\n";
@@ -90,8 +97,7 @@ std::string StsAnswer(const std::string& id, WallTime expiration) {
 
 std::string JsonAnswer(const std::string& id, WallTime expiration) {
   return "{\"Code\":\"Success\",\"Type\":\"AWS-HMAC\",\"AccessKeyId\":\"" + id +
-         "\",\"SecretAccessKey\":\"jsonsecret\",\"Token\":\"jsontoken\",\"Expiration\":\"" +
-         Iso(expiration) + "\"}";
+         "\",\"SecretAccessKey\":\"jsonsecret\",\"Token\":\"jsontoken\",\"Expiration\":\"" + Iso(expiration) + "\"}";
 }
 
 // A handler gate: requests block in Wait() until the test calls Open().
@@ -211,17 +217,15 @@ TEST_F(RemoteCredentialsTest, WebIdentityDefaultSessionName) {
     res.set_content(StsAnswer("ASIA", clock_.WallNow() + minutes(60)), "text/xml");
   });
   ASSERT_TRUE(Chain()->Get().ok());
-  EXPECT_NE(server_.requests().at(0).body.find("&RoleSessionName=shardhose-" +
-                                               std::to_string(getpid()) + "&"),
+  EXPECT_NE(server_.requests().at(0).body.find("&RoleSessionName=shardhose-" + std::to_string(getpid()) + "&"),
             std::string::npos);
 }
 
 TEST_F(RemoteCredentialsTest, WebIdentityFromProfile) {
   Write(dir_ / "token", "profiletoken");
   fs::create_directories(dir_ / ".aws");
-  Write(dir_ / ".aws/config",
-        "[profile eks]\nrole_arn = arn:aws:iam::1:role/p\nweb_identity_token_file = " +
-            (dir_ / "token").string() + "\nrole_session_name = sess\n");
+  Write(dir_ / ".aws/config", "[profile eks]\nrole_arn = arn:aws:iam::1:role/p\nweb_identity_token_file = " +
+                                  (dir_ / "token").string() + "\nrole_session_name = sess\n");
   env_.Set("AWS_PROFILE", "eks");
   env_.Set("AWS_ENDPOINT_URL", server_.base_url());
   server_.set_handler([&](const httplib::Request&, httplib::Response& res) {
@@ -247,10 +251,7 @@ TEST_F(RemoteCredentialsTest, WebIdentityTokenFileMissingOrRoleMissing) {
   FakeEnv half;
   half.Set("AWS_WEB_IDENTITY_TOKEN_FILE", (dir_ / "token").string());
   half.Set("AWS_EC2_METADATA_DISABLED", "true");
-  EXPECT_TRUE(NewDefaultCredentialsProvider(half.Lookup(), http_.get(), &clock_)
-                  ->Get()
-                  .status()
-                  .IsInvalidArgument());
+  EXPECT_TRUE(NewDefaultCredentialsProvider(half.Lookup(), http_.get(), &clock_)->Get().status().IsInvalidArgument());
 }
 
 TEST_F(RemoteCredentialsTest, WebIdentityErrors) {
@@ -272,8 +273,7 @@ TEST_F(RemoteCredentialsTest, WebIdentityErrors) {
            {500, "", StatusCode::kUnavailable, true},
            {400, err + "InvalidIdentityToken</Code><Message>bad</Message></Error></ErrorResponse>",
             StatusCode::kUnavailable, true},
-           {400, err + "IDPCommunicationError</Code></Error></ErrorResponse>",
-            StatusCode::kUnavailable, true},
+           {400, err + "IDPCommunicationError</Code></Error></ErrorResponse>", StatusCode::kUnavailable, true},
            {403, err + "AccessDenied</Code><Message>Not authorized</Message></Error></ErrorResponse>",
             StatusCode::kPermissionDenied, false},
        }) {
@@ -338,8 +338,7 @@ TEST_F(RemoteCredentialsTest, RefreshRunsInTheBackgroundWithoutStallingGet) {
     const int n = ++calls;
     if (block.load()) gate.Wait();
     // Each answer lives 10 minutes: the refresh is due after 5.
-    res.set_content(StsAnswer("ASIA" + std::to_string(n), clock_.WallNow() + minutes(10)),
-                    "text/xml");
+    res.set_content(StsAnswer("ASIA" + std::to_string(n), clock_.WallNow() + minutes(10)), "text/xml");
   });
   struct Release {
     Gate* g;
@@ -387,14 +386,12 @@ TEST_F(RemoteCredentialsTest, FailedBackgroundRefreshKeepsCachedCredentialsThenF
     const int n = ++calls;
     if (int s = fail_status.load(); s != 0) {
       res.status = s;
-      res.set_content("<ErrorResponse><Error><Code>" +
-                          std::string(s == 403 ? "AccessDenied" : "InternalFailure") +
+      res.set_content("<ErrorResponse><Error><Code>" + std::string(s == 403 ? "AccessDenied" : "InternalFailure") +
                           "</Code></Error></ErrorResponse>",
                       "text/xml");
       return;
     }
-    res.set_content(StsAnswer("ASIA" + std::to_string(n), clock_.WallNow() + minutes(10)),
-                    "text/xml");
+    res.set_content(StsAnswer("ASIA" + std::to_string(n), clock_.WallNow() + minutes(10)), "text/xml");
   });
   auto p = Chain();
   const WallTime expiration = *p->Get()->expiration;
@@ -438,8 +435,7 @@ TEST_F(RemoteCredentialsTest, CallersWaitingForAnExpiredRefreshShareOneFetch) {
   server_.set_handler([&](const httplib::Request&, httplib::Response& res) {
     const int n = ++calls;
     if (block.load()) gate.Wait();
-    res.set_content(StsAnswer("ASIA" + std::to_string(n), clock_.WallNow() + minutes(10)),
-                    "text/xml");
+    res.set_content(StsAnswer("ASIA" + std::to_string(n), clock_.WallNow() + minutes(10)), "text/xml");
   });
   struct Release {
     Gate* g;
@@ -469,8 +465,7 @@ TEST_F(RemoteCredentialsTest, ShortLivedCredentialsRefreshHalfway) {
   std::atomic<int> calls{0};
   server_.set_handler([&](const httplib::Request&, httplib::Response& res) {
     const int n = ++calls;
-    res.set_content(StsAnswer("ASIA" + std::to_string(n), clock_.WallNow() + minutes(4)),
-                    "text/xml");
+    res.set_content(StsAnswer("ASIA" + std::to_string(n), clock_.WallNow() + minutes(4)), "text/xml");
   });
   auto p = Chain();
   ASSERT_EQ(p->Get()->access_key_id, "ASIA1");
@@ -544,8 +539,7 @@ TEST_F(RemoteCredentialsTest, ContainerFullUriWithTokenFileRereadOnRefresh) {
 }
 
 TEST_F(RemoteCredentialsTest, ContainerAuthorizationTokenFromEnvironment) {
-  env_.Set("AWS_CONTAINER_CREDENTIALS_FULL_URI", "http://localhost:" +
-                                                     std::to_string(server_.port()) + "/creds");
+  env_.Set("AWS_CONTAINER_CREDENTIALS_FULL_URI", "http://localhost:" + std::to_string(server_.port()) + "/creds");
   env_.Set("AWS_CONTAINER_AUTHORIZATION_TOKEN", "Basic abc");
   server_.set_handler([&](const httplib::Request&, httplib::Response& res) {
     res.set_content(JsonAnswer("ASIA", clock_.WallNow() + minutes(60)), "application/json");
@@ -593,16 +587,15 @@ TEST_F(RemoteCredentialsTest, ContainerFullUriHostRules) {
   EXPECT_TRUE(c.status().IsInvalidArgument());
   EXPECT_NE(c.status().message().find("169.254.169.254"), std::string::npos);
 
-  for (const char* ok : {"https://creds.example.com/x", "HTTPS://1.2.3.4:8443/", "http://127.0.0.1/",
-                         "http://127.9.8.7:51679/creds", "http://localhost:80/", "http://[::1]:80/",
-                         "http://169.254.170.2/v2", "http://169.254.170.23/v1/credentials",
-                         "http://[fd00:ec2::23]/v1/credentials", "http://[FD00:EC2:0::23]:80/"}) {
+  for (const char* ok :
+       {"https://creds.example.com/x", "HTTPS://1.2.3.4:8443/", "http://127.0.0.1/", "http://127.9.8.7:51679/creds",
+        "http://localhost:80/", "http://[::1]:80/", "http://169.254.170.2/v2", "http://169.254.170.23/v1/credentials",
+        "http://[fd00:ec2::23]/v1/credentials", "http://[FD00:EC2:0::23]:80/"}) {
     EXPECT_TRUE(internal::CheckContainerFullUri(ok).ok()) << ok;
   }
   for (const char* bad : {"http://example.com/", "http://169.254.170.3/", "http://10.0.0.1/",
-                          "http://localhost.example.com/", "http://127.0.0.1.nip.io/",
-                          "http://[fd00:ec2::24]/", "http://user@example.com@/", "ftp://127.0.0.1/",
-                          "127.0.0.1/creds", "http://[::1/"}) {
+                          "http://localhost.example.com/", "http://127.0.0.1.nip.io/", "http://[fd00:ec2::24]/",
+                          "http://user@example.com@/", "ftp://127.0.0.1/", "127.0.0.1/creds", "http://[::1/"}) {
     EXPECT_TRUE(internal::CheckContainerFullUri(bad).IsInvalidArgument()) << bad;
   }
 }

@@ -137,8 +137,7 @@ TEST_F(CredentialsTest, ConfigFileProfileSection) {
 
 TEST_F(CredentialsTest, CredentialsFileProfileWithoutKeysFallsThroughToConfig) {
   Write(home_ / ".aws/credentials", "[default]\nregion = us-east-1\n");
-  Write(home_ / ".aws/config",
-        "[default]\naws_access_key_id = AKIDCFG\naws_secret_access_key = cfgsecret\n");
+  Write(home_ / ".aws/config", "[default]\naws_access_key_id = AKIDCFG\naws_secret_access_key = cfgsecret\n");
   auto p = Chain();
   Result<Credentials> c = p->Get();
   ASSERT_TRUE(c.ok()) << c.status().ToString();
@@ -190,8 +189,7 @@ TEST_F(CredentialsTest, CachedAfterFirstSuccess) {
 }
 
 TEST_F(CredentialsTest, CredentialsFileKeysOverrideConfigFileKeys) {
-  Write(home_ / ".aws/config",
-        "[profile dev]\naws_access_key_id = AKIDCFG\naws_secret_access_key = cfgsecret\n");
+  Write(home_ / ".aws/config", "[profile dev]\naws_access_key_id = AKIDCFG\naws_secret_access_key = cfgsecret\n");
   Write(home_ / ".aws/credentials", "[dev]\naws_access_key_id = AKIDCRED\n");
   env_.Set("AWS_PROFILE", "dev");
   Result<Credentials> c = Chain()->Get();
@@ -239,11 +237,11 @@ int Lines(const fs::path& p) {
 }
 
 TEST_F(CredentialsTest, CredentialProcessStaticKeys) {
-  const std::string script = Script(
-      "creds.sh", "echo run >> \"$(dirname \"$0\")/count\"\n"
-                  "echo 'some diagnostics' >&2\n"
-                  "printf '{\"Version\": 1, \"AccessKeyId\": \"AKIDPROC\", "
-                  "\"SecretAccessKey\": \"procsecret\", \"SessionToken\": \"proctoken\"}\\n'\n");
+  const std::string script = Script("creds.sh",
+                                    "echo run >> \"$(dirname \"$0\")/count\"\n"
+                                    "echo 'some diagnostics' >&2\n"
+                                    "printf '{\"Version\": 1, \"AccessKeyId\": \"AKIDPROC\", "
+                                    "\"SecretAccessKey\": \"procsecret\", \"SessionToken\": \"proctoken\"}\\n'\n");
   Write(home_ / ".aws/config", "[profile p]\ncredential_process = " + script + " --flag 'a b'\n");
   env_.Set("AWS_PROFILE", "p");
   auto p = Chain();
@@ -272,10 +270,10 @@ TEST_F(CredentialsTest, StaticKeysWinOverCredentialProcessInOneProfile) {
 TEST_F(CredentialsTest, CredentialProcessWithExpirationIsRefreshedInTheBackground) {
   // The simulated clock starts at 2023-11-14T22:13:20Z; these expire 10
   // minutes later, so the refresh is due 5 minutes before that.
-  const std::string script = Script(
-      "creds.sh", "d=$(dirname \"$0\"); echo run >> \"$d/count\"; n=$(wc -l < \"$d/count\")\n"
-                  "printf '{\"Version\":1,\"AccessKeyId\":\"AKID%s\",\"SecretAccessKey\":\"s\","
-                  "\"SessionToken\":\"t\",\"Expiration\":\"2023-11-14T22:23:20Z\"}' $n\n");
+  const std::string script = Script("creds.sh",
+                                    "d=$(dirname \"$0\"); echo run >> \"$d/count\"; n=$(wc -l < \"$d/count\")\n"
+                                    "printf '{\"Version\":1,\"AccessKeyId\":\"AKID%s\",\"SecretAccessKey\":\"s\","
+                                    "\"SessionToken\":\"t\",\"Expiration\":\"2023-11-14T22:23:20Z\"}' $n\n");
   Write(home_ / ".aws/config", "[default]\ncredential_process = " + script + "\n");
   auto p = Chain();
   Result<Credentials> c = p->Get();
@@ -295,14 +293,12 @@ TEST_F(CredentialsTest, CredentialProcessWithExpirationIsRefreshedInTheBackgroun
 }
 
 TEST_F(CredentialsTest, CredentialProcessFailureHidesStderr) {
-  const std::string script =
-      Script("fail.sh", "echo 'token=SUPERSECRETSTDERR' >&2\necho partial\nexit 3\n");
+  const std::string script = Script("fail.sh", "echo 'token=SUPERSECRETSTDERR' >&2\necho partial\nexit 3\n");
   Write(home_ / ".aws/config", "[default]\ncredential_process = " + script + "\n");
   Result<Credentials> c = Chain()->Get();
   ASSERT_FALSE(c.ok());
   EXPECT_TRUE(c.status().IsUnavailable()) << c.status().ToString();
-  EXPECT_NE(c.status().message().find("exited with status 3"), std::string::npos)
-      << c.status().message();
+  EXPECT_NE(c.status().message().find("exited with status 3"), std::string::npos) << c.status().message();
   EXPECT_EQ(c.status().message().find("SUPERSECRETSTDERR"), std::string::npos);
   EXPECT_EQ(c.status().message().find("partial"), std::string::npos);
 }
@@ -315,8 +311,7 @@ TEST_F(CredentialsTest, CredentialProcessMalformedOutput) {
         "\"Expiration\":\"tomorrow\"}"}) {
     SCOPED_TRACE(out);
     Write(home_ / "out.json", out);
-    Write(home_ / ".aws/config",
-          "[default]\ncredential_process = cat " + (home_ / "out.json").string() + "\n");
+    Write(home_ / ".aws/config", "[default]\ncredential_process = cat " + (home_ / "out.json").string() + "\n");
     Result<Credentials> c = Chain()->Get();
     ASSERT_FALSE(c.ok());
     EXPECT_EQ(c.status().message().find("SECRETOUT"), std::string::npos) << c.status().message();
@@ -334,8 +329,7 @@ TEST_F(CredentialsTest, CredentialProcessTimeoutKillsTheProcessGroup) {
   ASSERT_FALSE(c.ok());
   EXPECT_TRUE(c.status().IsUnavailable());
   EXPECT_TRUE(c.status().IsRetryable());
-  EXPECT_NE(c.status().message().find("killed after 200 ms"), std::string::npos)
-      << c.status().message();
+  EXPECT_NE(c.status().message().find("killed after 200 ms"), std::string::npos) << c.status().message();
 }
 
 TEST(RunCredentialProcess, ChildGetsDefaultSignalsAndNoStdin) {
@@ -345,8 +339,8 @@ TEST(RunCredentialProcess, ChildGetsDefaultSignalsAndNoStdin) {
   sigemptyset(&block);
   sigaddset(&block, SIGTERM);
   ASSERT_EQ(pthread_sigmask(SIG_BLOCK, &block, &old), 0);
-  Result<std::string> out = internal::RunCredentialProcess(
-      "grep SigBlk /proc/self/status; cat; echo done", std::chrono::seconds(10));
+  Result<std::string> out =
+      internal::RunCredentialProcess("grep SigBlk /proc/self/status; cat; echo done", std::chrono::seconds(10));
   pthread_sigmask(SIG_SETMASK, &old, nullptr);
   ASSERT_TRUE(out.ok()) << out.status().ToString();
   EXPECT_EQ(*out, "SigBlk:\t0000000000000000\ndone\n");

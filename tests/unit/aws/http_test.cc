@@ -290,17 +290,16 @@ void StreamTwoChunks(TestServer& server, std::shared_ptr<Signal> next, bool cut 
   server.set_handler([next, cut, waited_for_next](const httplib::Request&, httplib::Response& res) {
     res.status = 200;
     res.set_header("x-amzn-RequestId", "R1");
-    res.set_chunked_content_provider(
-        "application/vnd.amazon.eventstream",
-        [next, cut, waited_for_next](size_t offset, httplib::DataSink& sink) {
-          if (offset == 0) return sink.write("first", 5);
-          const bool woken = next->WaitFor(std::chrono::seconds(10));
-          if (waited_for_next) *waited_for_next = woken;
-          if (cut) return false;  // httplib closes the connection mid-body
-          sink.write("second", 6);
-          sink.done();
-          return true;
-        });
+    res.set_chunked_content_provider("application/vnd.amazon.eventstream",
+                                     [next, cut, waited_for_next](size_t offset, httplib::DataSink& sink) {
+                                       if (offset == 0) return sink.write("first", 5);
+                                       const bool woken = next->WaitFor(std::chrono::seconds(10));
+                                       if (waited_for_next) *waited_for_next = woken;
+                                       if (cut) return false;  // httplib closes the connection mid-body
+                                       sink.write("second", 6);
+                                       sink.done();
+                                       return true;
+                                     });
   });
 }
 

@@ -14,25 +14,23 @@ HttpResponse Resp(int status, std::string body = "", std::vector<HttpHeader> hea
 }
 
 std::string S3Error(const std::string& code, const std::string& msg) {
-  return "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error><Code>" + code + "</Code><Message>" +
-         msg + "</Message><RequestId>1</RequestId></Error>";
+  return "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error><Code>" + code + "</Code><Message>" + msg +
+         "</Message><RequestId>1</RequestId></Error>";
 }
 
 TEST(AwsErrorCode, JsonTypeAfterHash) {
-  EXPECT_EQ(AwsErrorCode(Resp(400, R"({"__type":"com.amazonaws.kinesis.v20131202#ExpiredIteratorException","message":"x"})")),
-            "ExpiredIteratorException");
-  EXPECT_EQ(AwsErrorCode(Resp(400, R"({"__type":"ResourceNotFoundException"})")),
-            "ResourceNotFoundException");
+  EXPECT_EQ(
+      AwsErrorCode(Resp(400, R"({"__type":"com.amazonaws.kinesis.v20131202#ExpiredIteratorException","message":"x"})")),
+      "ExpiredIteratorException");
+  EXPECT_EQ(AwsErrorCode(Resp(400, R"({"__type":"ResourceNotFoundException"})")), "ResourceNotFoundException");
 }
 
 TEST(AwsErrorCode, XmlCode) {
-  EXPECT_EQ(AwsErrorCode(Resp(503, S3Error("SlowDown", "Please reduce your request rate."))),
-            "SlowDown");
+  EXPECT_EQ(AwsErrorCode(Resp(503, S3Error("SlowDown", "Please reduce your request rate."))), "SlowDown");
 }
 
 TEST(AwsErrorCode, HeaderBeforeColon) {
-  EXPECT_EQ(AwsErrorCode(Resp(400, "", {{"X-Amzn-ErrorType",
-                                         "ValidationException:http://internal.amazon.com/"}})),
+  EXPECT_EQ(AwsErrorCode(Resp(400, "", {{"X-Amzn-ErrorType", "ValidationException:http://internal.amazon.com/"}})),
             "ValidationException");
 }
 
@@ -80,15 +78,23 @@ TEST(ClassifyResponse, ServerErrors) {
 }
 
 TEST(ClassifyResponse, ExpiredCredentialsAndSkewAreRetryable) {
-  Status s = ClassifyResponse("GetRecords", Resp(400, R"({"__type":"ExpiredTokenException","message":"The security token included in the request is expired"})"));
+  Status s = ClassifyResponse(
+      "GetRecords",
+      Resp(400,
+           R"({"__type":"ExpiredTokenException","message":"The security token included in the request is expired"})"));
   EXPECT_EQ(s.retry_class(), RetryClass::kServerError);
   EXPECT_TRUE(s.IsRetryable());
   s = ClassifyResponse("PutObject", Resp(403, S3Error("RequestTimeTooSkewed", "The difference ...")));
   EXPECT_EQ(s.retry_class(), RetryClass::kServerError);
-  s = ClassifyResponse("GetRecords", Resp(400, R"({"__type":"InvalidSignatureException","message":"Signature expired: 20130524T000000Z is now earlier than 20130524T000500Z"})"));
+  s = ClassifyResponse(
+      "GetRecords",
+      Resp(
+          400,
+          R"({"__type":"InvalidSignatureException","message":"Signature expired: 20130524T000000Z is now earlier than 20130524T000500Z"})"));
   EXPECT_EQ(s.retry_class(), RetryClass::kServerError);
   // A signature mismatch without skew is a client error.
-  s = ClassifyResponse("PutObject", Resp(403, S3Error("SignatureDoesNotMatch", "The request signature we calculated does not match")));
+  s = ClassifyResponse(
+      "PutObject", Resp(403, S3Error("SignatureDoesNotMatch", "The request signature we calculated does not match")));
   EXPECT_EQ(s.retry_class(), RetryClass::kClientError);
   EXPECT_EQ(s.code(), StatusCode::kPermissionDenied);
 }
@@ -113,7 +119,8 @@ TEST(ClassifyResponse, ClientErrors) {
   s = ClassifyResponse("DescribeStream", Resp(400, R"({"__type":"ResourceNotFoundException"})"));
   EXPECT_TRUE(s.IsNotFound());
 
-  s = ClassifyResponse("GetRecords", Resp(400, R"({"__type":"ExpiredIteratorException","message":"Iterator expired"})"));
+  s = ClassifyResponse("GetRecords",
+                       Resp(400, R"({"__type":"ExpiredIteratorException","message":"Iterator expired"})"));
   EXPECT_TRUE(s.IsInvalidArgument());
   EXPECT_EQ(s.retry_class(), RetryClass::kClientError);
   EXPECT_EQ(s.peer_code(), "ExpiredIteratorException");

@@ -10,6 +10,8 @@
 //     shardhose never sends chunked bodies (it always sends Content-Length
 //     with a plain payload hash), so the signer does not implement chunk
 //     signing. The seed signature of that case (header-*.txt) IS checked.
+#include "aws/sigv4.h"
+
 #include <gtest/gtest.h>
 #include <rapidjson/document.h>
 
@@ -18,8 +20,6 @@
 #include <fstream>
 #include <list>
 #include <sstream>
-
-#include "aws/sigv4.h"
 
 namespace shardhose::aws {
 namespace {
@@ -86,8 +86,8 @@ std::string SerializeRequest(const HttpRequest& req) {
 
 std::chrono::system_clock::time_point ParseTimestamp(const std::string& s) {
   std::tm tm{};
-  EXPECT_EQ(6, std::sscanf(s.c_str(), "%d-%d-%dT%d:%d:%dZ", &tm.tm_year, &tm.tm_mon, &tm.tm_mday,
-                           &tm.tm_hour, &tm.tm_min, &tm.tm_sec));
+  EXPECT_EQ(6, std::sscanf(s.c_str(), "%d-%d-%dT%d:%d:%dZ", &tm.tm_year, &tm.tm_mon, &tm.tm_mday, &tm.tm_hour,
+                           &tm.tm_min, &tm.tm_sec));
   tm.tm_year -= 1900;
   tm.tm_mon -= 1;
   return std::chrono::system_clock::from_time_t(timegm(&tm));
@@ -117,8 +117,7 @@ Case LoadCase(const fs::path& dir) {
   c.params.service = doc["service"].GetString();
   c.params.time = ParseTimestamp(doc["timestamp"].GetString());
   c.params.normalize_path = doc["normalize"].GetBool();
-  c.params.double_uri_encode =
-      doc.HasMember("double_uri_encode") ? doc["double_uri_encode"].GetBool() : true;
+  c.params.double_uri_encode = doc.HasMember("double_uri_encode") ? doc["double_uri_encode"].GetBool() : true;
   c.params.add_content_sha256_header = doc["sign_body"].GetBool();
   if (doc.HasMember("payload_hash")) c.params.payload_hash = doc["payload_hash"].GetString();
   if (doc.HasMember("omit_session_token")) {
@@ -186,8 +185,8 @@ void RunSuite(const std::string& subdir, Counts* counts) {
 TEST(SigV4Conformance, V4Suite) {
   Counts n;
   RunSuite("v4", &n);
-  std::printf("sigv4 v4/: %d cases, %d header variants, %d query variants run, %d skipped\n",
-              n.cases, n.header_variants, n.query_variants, n.skipped);
+  std::printf("sigv4 v4/: %d cases, %d header variants, %d query variants run, %d skipped\n", n.cases,
+              n.header_variants, n.query_variants, n.skipped);
   EXPECT_EQ(n.cases, 38);
   EXPECT_EQ(n.header_variants, 38);
   EXPECT_EQ(n.query_variants, 38);
@@ -197,9 +196,10 @@ TEST(SigV4Conformance, V4Suite) {
 TEST(SigV4Conformance, S3Examples) {
   Counts n;
   RunSuite("s3", &n);
-  std::printf("sigv4 s3/: %d cases, %d header variants, %d query variants run, "
-              "%d skipped (put-object-chunked chunk signatures)\n",
-              n.cases, n.header_variants, n.query_variants, n.skipped);
+  std::printf(
+      "sigv4 s3/: %d cases, %d header variants, %d query variants run, "
+      "%d skipped (put-object-chunked chunk signatures)\n",
+      n.cases, n.header_variants, n.query_variants, n.skipped);
   EXPECT_EQ(n.cases, 6);
   EXPECT_EQ(n.header_variants, 5);
   EXPECT_EQ(n.query_variants, 1);
@@ -245,8 +245,7 @@ TEST(SigV4, DefaultPortIsDroppedFromHost) {
   p.service = "kinesis";
   Result<SigningSteps> s = ComputeSigningSteps(req, TestCreds(), p);
   ASSERT_TRUE(s.ok());
-  EXPECT_NE(s->canonical_request.find("\nhost:kinesis.us-east-1.amazonaws.com\n"),
-            std::string::npos);
+  EXPECT_NE(s->canonical_request.find("\nhost:kinesis.us-east-1.amazonaws.com\n"), std::string::npos);
 }
 
 TEST(SigV4, DoubleEncodingEncodesPercent) {
@@ -304,9 +303,7 @@ TEST(SigV4, Errors) {
   EXPECT_TRUE(req.headers.empty());
 }
 
-TEST(SigV4, HexSha256) {
-  EXPECT_EQ(HexSha256(""), "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
-}
+TEST(SigV4, HexSha256) { EXPECT_EQ(HexSha256(""), "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"); }
 
 }  // namespace
 }  // namespace shardhose::aws

@@ -91,7 +91,7 @@ class TestServer {
   int port_ = -1;
   std::thread thread_;
   mutable std::mutex mu_;
-  Handler handler_;                       // GUARDED_BY(mu_)
+  Handler handler_;                        // GUARDED_BY(mu_)
   std::vector<RecordedRequest> requests_;  // GUARDED_BY(mu_)
 };
 

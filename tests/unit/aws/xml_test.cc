@@ -10,8 +10,7 @@ namespace shardhose::aws {
 namespace {
 
 TEST(XmlElement, FindsTheFirstElementByItsLiteralTag) {
-  const std::string xml =
-      "<R><KeyMarker>m</KeyMarker><Key>a&amp;b</Key><Key>second</Key><Empty/></R>";
+  const std::string xml = "<R><KeyMarker>m</KeyMarker><Key>a&amp;b</Key><Key>second</Key><Empty/></R>";
   EXPECT_EQ(XmlElement(xml, "Key"), "a&amp;b");  // raw: not unescaped
   EXPECT_EQ(XmlElement(xml, "KeyMarker"), "m");
   EXPECT_EQ(XmlElement(xml, "Empty"), std::nullopt);
@@ -27,9 +26,7 @@ TEST(XmlElements, AllInOrder) {
 }
 
 TEST(XmlRootName, SkipsPrologCommentsAndAttributes) {
-  EXPECT_EQ(
-      XmlRootName("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n\n<Error><Code>x</Code></Error>"),
-      "Error");
+  EXPECT_EQ(XmlRootName("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n\n<Error><Code>x</Code></Error>"), "Error");
   EXPECT_EQ(XmlRootName("<!-- c --><!DOCTYPE r>\r\n <R xmlns=\"http://s3\"><A/></R>"), "R");
   EXPECT_EQ(XmlRootName("<Empty/>"), "Empty");
   EXPECT_EQ(XmlRootName(""), "");
@@ -45,8 +42,8 @@ TEST(XmlUnescape, EntitiesAndReferences) {
   EXPECT_EQ(out, "\xC3\xA9\xE2\x82\xAC\xF0\x9F\x98\x80");
   ASSERT_TRUE(XmlUnescape("caf\xC3\xA9", &out));  // UTF-8 passes through
   EXPECT_EQ(out, "caf\xC3\xA9");
-  for (const char* bad : {"&", "a & b", "&nbsp;", "&#;", "&#x;", "&#0;", "&#xD800;", "&#x110000;",
-                          "&#12a;", "&#99999999;"}) {
+  for (const char* bad :
+       {"&", "a & b", "&nbsp;", "&#;", "&#x;", "&#0;", "&#xD800;", "&#x110000;", "&#12a;", "&#99999999;"}) {
     EXPECT_FALSE(XmlUnescape(bad, &out)) << bad;
   }
 }

@@ -193,8 +193,10 @@ TEST(BatchBufferGzip, SameLinesAndBytesAsPlainWhateverTheInterleaving) {
   // Another interleaving that keeps each shard's order: all of shard-2
   // first, then the rest.
   std::vector<Rec> shuffled;
-  for (const auto& r : recs) if (r.shard == "shard-2") shuffled.push_back(r);
-  for (const auto& r : recs) if (r.shard != "shard-2") shuffled.push_back(r);
+  for (const auto& r : recs)
+    if (r.shard == "shard-2") shuffled.push_back(r);
+  for (const auto& r : recs)
+    if (r.shard != "shard-2") shuffled.push_back(r);
 
   auto run = [&](const std::vector<Rec>& in, BodyEncoding enc, uint64_t* peak_open, FlushLimits lim) {
     BatchBuffer buf(lim, 1, enc);
@@ -376,7 +378,7 @@ TEST(ShardRun, PartsEndWhereAChunkEnds) {
   EXPECT_EQ(parts[0].records, 2u);
   EXPECT_EQ(parts[0].bytes, 12u);
   EXPECT_TRUE(parts[0].body.starts_with("\x1f\x8b"));  // the first part carries the header
-  EXPECT_EQ(run.held(), 2u);                         // "x\n", not compressed yet
+  EXPECT_EQ(run.held(), 2u);                           // "x\n", not compressed yet
 }
 
 }  // namespace

@@ -1,5 +1,4 @@
 #include "checkpoint/checkpoint.h"
-#include "checkpoint/checkpoint_file.h"
 
 #include <fmt/format.h>
 #include <gtest/gtest.h>
@@ -9,6 +8,8 @@
 #include <fstream>
 #include <random>
 #include <sstream>
+
+#include "checkpoint/checkpoint_file.h"
 
 namespace shardhose::checkpoint {
 namespace {
@@ -23,24 +24,15 @@ Checkpoint Sample() {
   cp.stream_arn = "arn:aws:kinesis:eu-west-1:123456789012:stream/orders-ddb-stream";
   cp.generation = 42;
   cp.written_at = "2026-11-22T21:56:47.123Z";
-  cp.shards["shardId-000000000000"] = {State::kFinished,
-                                       "49590338271490256608559692538361571095921575989136588802",
-                                       Start::kTrimHorizon,
-                                       0,
-                                       "",
-                                       ""};
-  cp.shards["shardId-000000000001"] = {State::kFinished,
-                                       "49590338271490256608559692538361571095921575989136588999",
-                                       Start::kTrimHorizon,
-                                       0,
-                                       "",
-                                       ""};
+  cp.shards["shardId-000000000000"] = {
+      State::kFinished, "49590338271490256608559692538361571095921575989136588802", Start::kTrimHorizon, 0, "", ""};
+  cp.shards["shardId-000000000001"] = {
+      State::kFinished, "49590338271490256608559692538361571095921575989136588999", Start::kTrimHorizon, 0, "", ""};
   cp.shards["shardId-000000000002"] = {
       State::kOpen,           "49590338271512557353758223161503106772880289227698159650",
       Start::kTrimHorizon,    0,
       "shardId-000000000000", "shardId-000000000001"};
-  cp.shards["shardId-000000000003"] = {State::kOpen,  "", Start::kAtTimestamp,
-                                       1795384607123, "", ""};
+  cp.shards["shardId-000000000003"] = {State::kOpen, "", Start::kAtTimestamp, 1795384607123, "", ""};
   return cp;
 }
 
@@ -49,10 +41,8 @@ Checkpoint Rich() {
   Checkpoint cp = Sample();
   cp.generation = UINT64_MAX;
   cp.shards["shardId-000000000004"] = {State::kOpen, "1", Start::kAtTimestamp, -5, "p", "q"};
-  cp.shards["shardId-000000000005"] = {State::kFinished, "", Start::kAtTimestamp,
-                                       INT64_MIN,        "", "x"};
-  cp.shards["shardId-000000000006"] = {
-      State::kOpen, std::string(128, '9'), Start::kTrimHorizon, INT64_MAX, "", ""};
+  cp.shards["shardId-000000000005"] = {State::kFinished, "", Start::kAtTimestamp, INT64_MIN, "", "x"};
+  cp.shards["shardId-000000000006"] = {State::kOpen, std::string(128, '9'), Start::kTrimHorizon, INT64_MAX, "", ""};
   PendingCut a;
   a.partition = "table=orders/dt=2026-11-22/hr=21";
   a.key = "orders/dt=2026-11-22/hr=21/part-00042.ndjson.gz";
@@ -66,8 +56,7 @@ Checkpoint Rich() {
 }
 
 std::string DataFile(const std::string& name) {
-  std::ifstream in(std::string(SHARDHOSE_SOURCE_DIR) + "/tests/data/checkpoint/" + name,
-                   std::ios::binary);
+  std::ifstream in(std::string(SHARDHOSE_SOURCE_DIR) + "/tests/data/checkpoint/" + name, std::ios::binary);
   EXPECT_TRUE(in.good()) << name;
   std::stringstream ss;
   ss << in.rdbuf();
@@ -77,18 +66,15 @@ std::string DataFile(const std::string& name) {
 // A version 1 file around an arbitrary body, with a correct checksum: lets a
 // test reach the body parser with anything.
 std::string Frame(std::string_view body) {
-  return fmt::format(
-             R"({{"format":"shardhose-checkpoint","version":1,"crc32c":"{:08x}","body":{}}})",
-             Crc32c(body), body) +
+  return fmt::format(R"({{"format":"shardhose-checkpoint","version":1,"crc32c":"{:08x}","body":{}}})", Crc32c(body),
+                     body) +
          "\n";
 }
 
 // A valid body, to edit.
-constexpr std::string_view kShard =
-    R"({"state":"open","sequence":"5","start":"TRIM_HORIZON","start_timestamp_ms":0,)"
-    R"("parent":"","adjacent_parent":"","caught_up_ms":0})";
-std::string Body(std::string_view shard = kShard, std::string_view pending = "[]",
-                 std::string_view generation = "1") {
+constexpr std::string_view kShard = R"({"state":"open","sequence":"5","start":"TRIM_HORIZON","start_timestamp_ms":0,)"
+                                    R"("parent":"","adjacent_parent":"","caught_up_ms":0})";
+std::string Body(std::string_view shard = kShard, std::string_view pending = "[]", std::string_view generation = "1") {
   return fmt::format(R"({{"stream_name":"s","stream_arn":"","generation":{},"written_at":"",)"
                      R"("shards":{{"shardId-1":{}}},"pending":{}}})",
                      generation, shard, pending);
@@ -124,11 +110,10 @@ TEST(Checkpoint, RoundTripRich) {
 TEST(Checkpoint, RoundTripEmpty) {
   const Checkpoint cp;
   const std::string bytes = Encode(cp);
-  EXPECT_EQ(bytes,
-            R"({"format":"shardhose-checkpoint","version":1,"crc32c":"7fe55395","body":)"
-            R"({"stream_name":"","stream_arn":"","generation":0,"written_at":"","shards":{},)"
-            R"("pending":[]}})"
-            "\n")
+  EXPECT_EQ(bytes, R"({"format":"shardhose-checkpoint","version":1,"crc32c":"7fe55395","body":)"
+                   R"({"stream_name":"","stream_arn":"","generation":0,"written_at":"","shards":{},)"
+                   R"("pending":[]}})"
+                   "\n")
       << "if only the crc differs, recompute it: " << bytes;
   Result<Checkpoint> back = Decode(bytes);
   ASSERT_TRUE(back.ok()) << back.status().ToString();
@@ -137,11 +122,10 @@ TEST(Checkpoint, RoundTripEmpty) {
 
 TEST(Checkpoint, RoundTripAwkwardStrings) {
   Checkpoint cp;
-  cp.stream_name = std::string("q\"b\\s/\b\f\n\r\t\x01\x1f\x7f", 14) + std::string(1, '\0') +
-                   "z\xff\xfe" + "\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80";
+  cp.stream_name = std::string("q\"b\\s/\b\f\n\r\t\x01\x1f\x7f", 14) + std::string(1, '\0') + "z\xff\xfe" +
+                   "\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80";
   cp.written_at = std::string(3, '\0');
-  cp.shards[std::string("id\"\n\0x", 6)] = {State::kOpen, "",    Start::kTrimHorizon, 0,
-                                            "\\u0041",    "\xff"};
+  cp.shards[std::string("id\"\n\0x", 6)] = {State::kOpen, "", Start::kTrimHorizon, 0, "\\u0041", "\xff"};
   PendingCut cut;
   cut.key = "\xe2\x82\xac";
   cut.ranges["\t"] = {"1", "2"};
@@ -194,8 +178,7 @@ TEST(Checkpoint, SampleBadCrcFile) {
   Result<Checkpoint> cp = Decode(DataFile("bad-crc.json"));
   ASSERT_FALSE(cp.ok());
   EXPECT_TRUE(cp.status().IsCorruption());
-  EXPECT_NE(cp.status().message().find("checksum mismatch: file says "), std::string::npos)
-      << cp.status().message();
+  EXPECT_NE(cp.status().message().find("checksum mismatch: file says "), std::string::npos) << cp.status().message();
 }
 
 TEST(Checkpoint, SampleTruncatedFile) {
@@ -238,8 +221,7 @@ TEST(Checkpoint, EveryTruncationIsDetected) {
     }
   }
   EXPECT_EQ(Decode("").status().message(), "empty file");
-  EXPECT_NE(Decode(R"({"format":"shardhose-check)").status().message().find("truncated"),
-            std::string::npos);
+  EXPECT_NE(Decode(R"({"format":"shardhose-check)").status().message().find("truncated"), std::string::npos);
 }
 
 TEST(Checkpoint, TrailingBytesAreDetected) {
@@ -257,10 +239,10 @@ TEST(Checkpoint, ChecksumMismatchMessage) {
   bytes[at + 12] = '6';
   Result<Checkpoint> r = Decode(bytes);
   ASSERT_TRUE(r.status().IsCorruption());
-  EXPECT_EQ(r.status().message(),
-            fmt::format("checksum mismatch: file says {:08x}, body is {:08x}", Crc32c(Body()),
-                        Crc32c(bytes.substr(bytes.find(R"("body":)") + 7,
-                                            bytes.size() - bytes.find(R"("body":)") - 7 - 2))));
+  EXPECT_EQ(
+      r.status().message(),
+      fmt::format("checksum mismatch: file says {:08x}, body is {:08x}", Crc32c(Body()),
+                  Crc32c(bytes.substr(bytes.find(R"("body":)") + 7, bytes.size() - bytes.find(R"("body":)") - 7 - 2))));
   // Uppercase hex is not what Encode writes.
   std::string upper = Frame(Body());
   for (size_t i = upper.find(R"("crc32c":")") + 10, e = i + 8; i < e; ++i) {
@@ -312,9 +294,9 @@ TEST(Checkpoint, SubRecordPositionsAreVersion2) {
   EXPECT_EQ(*back, cp);
 
   // Version 1 never holds one.
-  const std::string pending = R"([{"partition":"p","key":"k","uploaded":false,"ranges":{"s":{"first":"1.0","last":"2"}}}])";
-  EXPECT_EQ(BodyError(Body(kShard, pending)),
-            "version 1 file with a sub-record position (\"seq.sub\") in a cut");
+  const std::string pending =
+      R"([{"partition":"p","key":"k","uploaded":false,"ranges":{"s":{"first":"1.0","last":"2"}}}])";
+  EXPECT_EQ(BodyError(Body(kShard, pending)), "version 1 file with a sub-record position (\"seq.sub\") in a cut");
   // Malformed positions.
   for (std::string_view bad : {"1.", "1.01", "1.2.3", ".1", "1.x"}) {
     const std::string p = fmt::format(
@@ -345,9 +327,7 @@ TEST(Checkpoint, BodyValidation) {
   ASSERT_EQ(BodyError(Body()), "");
   ASSERT_EQ(BodyError(" \n" + Body() + "\n\t "), "");  // any JSON whitespace, if the crc says so
 
-  auto has = [](const std::string& msg, std::string_view want) {
-    return msg.find(want) != std::string::npos;
-  };
+  auto has = [](const std::string& msg, std::string_view want) { return msg.find(want) != std::string::npos; };
   auto shard_with = [](std::string_view from, std::string_view to) {
     std::string s(kShard);
     const size_t at = s.find(from);
@@ -362,10 +342,8 @@ TEST(Checkpoint, BodyValidation) {
                "shard shardId-1: unknown field \"color\"");
   EXPECT_PRED2(has, BodyError(shard_with(R"("parent":"")", R"("parent":"","parent":"")")),
                "shard shardId-1: duplicate field \"parent\"");
-  EXPECT_PRED2(has, BodyError(shard_with(R"("parent":"",)", "")),
-               "shard shardId-1: missing field \"parent\"");
-  EXPECT_PRED2(has, BodyError(R"({"stream_name":"s","stream_name":"t"})"),
-               "body: duplicate field \"stream_name\"");
+  EXPECT_PRED2(has, BodyError(shard_with(R"("parent":"",)", "")), "shard shardId-1: missing field \"parent\"");
+  EXPECT_PRED2(has, BodyError(R"({"stream_name":"s","stream_name":"t"})"), "body: duplicate field \"stream_name\"");
   EXPECT_PRED2(has, BodyError(R"({"stream_name":"s"})"), "body: missing field \"stream_arn\"");
   EXPECT_PRED2(has, BodyError(Body(kShard, R"([{"partition":"p","key":"k","ranges":{},"x":0}])")),
                "pending[0]: unknown field \"x\"");
@@ -373,14 +351,12 @@ TEST(Checkpoint, BodyValidation) {
                BodyError(Body(kShard, R"([{"partition":"p","key":"k","ranges":)"
                                       R"({"s":{"first":"1","last":"2","mid":"1"}}}])")),
                "pending[0] range s: unknown field \"mid\"");
-  EXPECT_PRED2(
-      has,
-      BodyError(Body(kShard, R"([{"partition":"p","key":"k","ranges":)"
-                             R"({"s":{"first":"1","last":"2"},"s":{"first":"1","last":"2"}}}])")),
-      "pending[0]: duplicate range for shard s");
+  EXPECT_PRED2(has,
+               BodyError(Body(kShard, R"([{"partition":"p","key":"k","ranges":)"
+                                      R"({"s":{"first":"1","last":"2"},"s":{"first":"1","last":"2"}}}])")),
+               "pending[0]: duplicate range for shard s");
   std::string dup_shard = Body();
-  dup_shard.replace(dup_shard.find(R"("shardId-1")"), 0,
-                    std::string(R"("shardId-1":)") + std::string(kShard) + ",");
+  dup_shard.replace(dup_shard.find(R"("shardId-1")"), 0, std::string(R"("shardId-1":)") + std::string(kShard) + ",");
   EXPECT_PRED2(has, BodyError(dup_shard), "duplicate shard shardId-1");
 
   // Sequence numbers.
@@ -390,10 +366,8 @@ TEST(Checkpoint, BodyValidation) {
                "shard shardId-1: sequence is not a number");
   EXPECT_PRED2(has, BodyError(shard_with(R"("sequence":"5")", R"("sequence":"-5")")),
                "shard shardId-1: sequence is not a number");
-  EXPECT_PRED2(
-      has,
-      BodyError(shard_with(R"("sequence":"5")", R"("sequence":")" + std::string(129, '1') + "\"")),
-      "shard shardId-1: sequence is not a number");
+  EXPECT_PRED2(has, BodyError(shard_with(R"("sequence":"5")", R"("sequence":")" + std::string(129, '1') + "\"")),
+               "shard shardId-1: sequence is not a number");
   EXPECT_PRED2(has, BodyError(shard_with(R"("sequence":"5")", R"("sequence":5)")),
                "shard shardId-1: sequence is not a string");
   EXPECT_EQ(BodyError(shard_with(R"("sequence":"5")", R"("sequence":"")")), "");
@@ -418,15 +392,11 @@ TEST(Checkpoint, BodyValidation) {
 
   // Numbers.
   for (std::string_view ts : {"1.5", "1e3", "\"0\"", "true", "9223372036854775808", "-1e300"}) {
-    EXPECT_PRED2(has,
-                 BodyError(shard_with(R"("start_timestamp_ms":0)",
-                                      fmt::format(R"("start_timestamp_ms":{})", ts))),
+    EXPECT_PRED2(has, BodyError(shard_with(R"("start_timestamp_ms":0)", fmt::format(R"("start_timestamp_ms":{})", ts))),
                  "shard shardId-1: start_timestamp_ms")
         << ts;
   }
-  EXPECT_EQ(BodyError(shard_with(R"("start_timestamp_ms":0)",
-                                 R"("start_timestamp_ms":-9223372036854775808)")),
-            "");
+  EXPECT_EQ(BodyError(shard_with(R"("start_timestamp_ms":0)", R"("start_timestamp_ms":-9223372036854775808)")), "");
   for (std::string_view g : {"-1", "1.0", "\"1\"", "18446744073709551616", "1e30", "null"}) {
     EXPECT_PRED2(has, BodyError(Body(kShard, "[]", g)), "body: generation is not an unsigned") << g;
   }
@@ -447,11 +417,9 @@ TEST(Checkpoint, BodyValidation) {
   std::string empty_id = Body();
   empty_id.replace(empty_id.find(R"("shardId-1")"), 11, R"("")");
   EXPECT_PRED2(has, BodyError(empty_id), "empty shard id");
-  EXPECT_PRED2(has, BodyError(R"({"stream_name":"s","shards":[]})"),
-               "body: shards is not an object");
+  EXPECT_PRED2(has, BodyError(R"({"stream_name":"s","shards":[]})"), "body: shards is not an object");
   // Unescaped control character inside a string.
-  EXPECT_PRED2(has, BodyError(shard_with(R"("parent":"")", "\"parent\":\"\n\"")),
-               "body: JSON error");
+  EXPECT_PRED2(has, BodyError(shard_with(R"("parent":"")", "\"parent\":\"\n\"")), "body: JSON error");
 }
 
 TEST(Checkpoint, DeepNestingDoesNotCrash) {
@@ -550,8 +518,7 @@ class TempDir {
 class FaultyFs : public FileSystemWrapper {
  public:
   enum class Step { kNone, kWriteFile, kRename, kSyncDir, kCreateDirs, kReadFile };
-  FaultyFs(FileSystem* target, Step fail)
-      : FileSystemWrapper(target), target_(target), fail_(fail) {}
+  FaultyFs(FileSystem* target, Step fail) : FileSystemWrapper(target), target_(target), fail_(fail) {}
 
   Status WriteFile(const std::string& p, std::string_view d, bool s) override {
     if (fail_ == Step::kWriteFile) {
@@ -677,8 +644,7 @@ TEST(CheckpointFile, CorruptFileIsCorruptionNamingThePath) {
   Result<std::optional<Checkpoint>> r = CheckpointFile(fs, path).Load();
   ASSERT_FALSE(r.ok());
   EXPECT_TRUE(r.status().IsCorruption());
-  EXPECT_EQ(r.status().message().rfind(path + ": checksum mismatch", 0), 0u)
-      << r.status().message();
+  EXPECT_EQ(r.status().message().rfind(path + ": checksum mismatch", 0), 0u) << r.status().message();
 
   ASSERT_TRUE(fs->WriteFile(path, "", false).ok());
   r = CheckpointFile(fs, path).Load();

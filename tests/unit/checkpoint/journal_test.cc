@@ -9,8 +9,7 @@ namespace {
 
 using Route = Journal::Route;
 
-PendingCut Cut(std::string partition, std::string key, bool uploaded,
-               std::map<std::string, SeqRange> ranges) {
+PendingCut Cut(std::string partition, std::string key, bool uploaded, std::map<std::string, SeqRange> ranges) {
   PendingCut c;
   c.partition = std::move(partition);
   c.key = std::move(key);
@@ -21,8 +20,7 @@ PendingCut Cut(std::string partition, std::string key, bool uploaded,
 
 TEST(Journal, RoutesPlainRecords) {
   Journal j;
-  j.Load({Cut("p/", "k1", true, {{"A", {"100", "120"}}}),
-          Cut("p/", "k2", false, {{"A", {"121", "130"}}})});
+  j.Load({Cut("p/", "k1", true, {{"A", {"100", "120"}}}), Cut("p/", "k2", false, {{"A", {"121", "130"}}})});
   std::string key;
   EXPECT_EQ(j.Match("p/", "A", "99", &key), Route::kNew);
   EXPECT_EQ(j.Match("p/", "A", "100", &key), Route::kSkip);
@@ -38,8 +36,7 @@ TEST(Journal, RoutesPlainRecords) {
 // 200.2 to x/ (uploaded), 200.1 and 200.3 to y/ (pending), 200.4 to no cut.
 TEST(Journal, RoutesSubRecordsByPosition) {
   Journal j;
-  j.Load({Cut("x/", "kx", true, {{"A", {"150", "200.2"}}}),
-          Cut("y/", "ky", false, {{"A", {"200.1", "200.3"}}})});
+  j.Load({Cut("x/", "kx", true, {{"A", {"150", "200.2"}}}), Cut("y/", "ky", false, {{"A", {"200.1", "200.3"}}})});
   std::string key;
   EXPECT_EQ(j.Match("x/", "A", "150", &key), Route::kSkip);
   EXPECT_EQ(j.Match("x/", "A", "200.0", &key), Route::kSkip);

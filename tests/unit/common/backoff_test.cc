@@ -6,8 +6,10 @@ namespace shardhose {
 namespace {
 
 TEST(Backoff, GrowsAndIsCapped) {
-  BackoffPolicy p{.base = std::chrono::milliseconds(100), .cap = std::chrono::milliseconds(1000),
-                  .floor = std::chrono::milliseconds(10), .throttled_base = std::chrono::milliseconds(500)};
+  BackoffPolicy p{.base = std::chrono::milliseconds(100),
+                  .cap = std::chrono::milliseconds(1000),
+                  .floor = std::chrono::milliseconds(10),
+                  .throttled_base = std::chrono::milliseconds(500)};
   Backoff b(p, 42);
   for (int i = 0; i < 50; ++i) {
     auto d = b.Next();

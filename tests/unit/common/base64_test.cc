@@ -6,9 +6,13 @@ namespace shardhose {
 namespace {
 
 TEST(Base64, Rfc4648Vectors) {
-  const std::pair<const char*, const char*> cases[] = {
-      {"", ""}, {"f", "Zg=="}, {"fo", "Zm8="}, {"foo", "Zm9v"},
-      {"foob", "Zm9vYg=="}, {"fooba", "Zm9vYmE="}, {"foobar", "Zm9vYmFy"}};
+  const std::pair<const char*, const char*> cases[] = {{"", ""},
+                                                       {"f", "Zg=="},
+                                                       {"fo", "Zm8="},
+                                                       {"foo", "Zm9v"},
+                                                       {"foob", "Zm9vYg=="},
+                                                       {"fooba", "Zm9vYmE="},
+                                                       {"foobar", "Zm9vYmFy"}};
   for (auto [plain, enc] : cases) {
     EXPECT_EQ(Base64Encode(plain), enc);
     std::string out;
@@ -27,8 +31,8 @@ TEST(Base64, BinaryRoundTrip) {
 
 TEST(Base64, RejectsInvalid) {
   std::string out;
-  EXPECT_FALSE(Base64Decode("Zg=", &out));     // bad length
-  EXPECT_FALSE(Base64Decode("Z!==", &out));    // bad character
+  EXPECT_FALSE(Base64Decode("Zg=", &out));       // bad length
+  EXPECT_FALSE(Base64Decode("Z!==", &out));      // bad character
   EXPECT_FALSE(Base64Decode("Zg==Zg==", &out));  // padding in the middle
   EXPECT_FALSE(Base64Decode("Zm9v\n", &out));
 }

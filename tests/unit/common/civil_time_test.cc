@@ -64,10 +64,10 @@ TEST(CivilTime, LeapYearsAndMonthLengths) {
 }
 
 TEST(CivilTime, IsoWeekdayAndWeek) {
-  EXPECT_EQ(IsoWeekday(0), 4u);                              // 1970-01-01, a Thursday
-  EXPECT_EQ(IsoWeekday(-1), 3u);                             // 1969-12-31
-  EXPECT_EQ(IsoWeekday(DaysFromCivil(2024, 1, 1)), 1u);      // Monday
-  EXPECT_EQ(IsoWeekday(DaysFromCivil(2024, 1, 7)), 7u);      // Sunday
+  EXPECT_EQ(IsoWeekday(0), 4u);                          // 1970-01-01, a Thursday
+  EXPECT_EQ(IsoWeekday(-1), 3u);                         // 1969-12-31
+  EXPECT_EQ(IsoWeekday(DaysFromCivil(2024, 1, 1)), 1u);  // Monday
+  EXPECT_EQ(IsoWeekday(DaysFromCivil(2024, 1, 7)), 7u);  // Sunday
   EXPECT_EQ(IsoWeekOf(DaysFromCivil(2020, 12, 31)), (IsoWeek{2020, 53}));
   EXPECT_EQ(IsoWeekOf(DaysFromCivil(2021, 1, 3)), (IsoWeek{2020, 53}));
   EXPECT_EQ(IsoWeekOf(DaysFromCivil(2021, 1, 4)), (IsoWeek{2021, 1}));
@@ -82,7 +82,7 @@ TEST(CivilTime, IsoWeekdayAndWeek) {
 TEST(CivilTime, MatchesTheCLibrary) {
   for (int64_t d = DaysFromCivil(1900, 1, 1); d <= DaysFromCivil(2200, 12, 31); ++d) {
     const time_t t = static_cast<time_t>(d * 86400);
-    struct tm tm{};
+    struct tm tm {};
     ASSERT_NE(gmtime_r(&t, &tm), nullptr);
     const CivilDate c = CivilFromDays(d);
     ASSERT_EQ(c.year, tm.tm_year + 1900) << d;

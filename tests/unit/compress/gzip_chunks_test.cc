@@ -17,8 +17,8 @@ std::string Text(size_t n, uint64_t seed) {
   std::mt19937_64 rng(seed);
   std::string s;
   while (s.size() < n) {
-    s += "{\"pk\":\"order#" + std::to_string(rng() % 100000) + "\",\"status\":\"SHIPPED\",\"total\":" +
-         std::to_string(rng() % 10000) + "}\n";
+    s += "{\"pk\":\"order#" + std::to_string(rng() % 100000) +
+         "\",\"status\":\"SHIPPED\",\"total\":" + std::to_string(rng() % 10000) + "}\n";
   }
   s.resize(n);
   return s;

@@ -307,9 +307,9 @@ TEST_F(ConfigTest, AwsRegionAppliesWhereTheFileIsSilent) {
   EXPECT_EQ(r->source.region, "us-west-2");  // set in the file
   EXPECT_EQ(r->output.region, "eu-west-1");  // not set in the file
 
-  r = LoadText(With("source", "region = \"us-west-2\""),
-               {{"AWS_REGION", "eu-west-1"}, {"SHARDHOSE_SOURCE_REGION", "sa-east-1"},
-                {"SHARDHOSE_OUTPUT_REGION", "af-south-1"}});
+  r = LoadText(With("source", "region = \"us-west-2\""), {{"AWS_REGION", "eu-west-1"},
+                                                          {"SHARDHOSE_SOURCE_REGION", "sa-east-1"},
+                                                          {"SHARDHOSE_OUTPUT_REGION", "af-south-1"}});
   ASSERT_TRUE(r.ok());
   EXPECT_EQ(r->source.region, "sa-east-1");  // SHARDHOSE_* wins over everything
   EXPECT_EQ(r->output.region, "af-south-1");
@@ -384,7 +384,8 @@ TEST_F(ConfigTest, RangeErrors) {
   const std::vector<RangeCase> cases = {
       {"batch", "max_bytes", 0, "must be between 1 and 5497558138880, got 0"},
       {"batch", "max_bytes", 5497558138881, "must be between 1 and 5497558138880, got 5497558138881"},
-      {"batch", "max_bytes", 5368709121, "above 5368709120 (S3's single PUT) needs batch.part_bytes (multipart upload), got 5368709121"},
+      {"batch", "max_bytes", 5368709121,
+       "above 5368709120 (S3's single PUT) needs batch.part_bytes (multipart upload), got 5368709121"},
       {"batch", "part_bytes", 5242879, "must be 0 or at least 5242880 (S3's smallest part), got 5242879"},
       {"batch", "part_bytes", 5368709121, "must be between 0 and 5368709120, got 5368709121"},
       {"batch", "max_interval_s", -1, "must be between 0 and 86400, got -1"},
@@ -411,7 +412,7 @@ TEST_F(ConfigTest, RangeErrors) {
   }
   // The edges are accepted.
   for (const char* ok : {"max_bytes = 5368709120\nmax_buffered_bytes = 5368709120", "max_bytes = 1",
-                                "max_interval_s = 86400", "max_interval_s = 0"}) {
+                         "max_interval_s = 86400", "max_interval_s = 0"}) {
     auto r = LoadText(With("batch", ok));
     EXPECT_TRUE(r.ok()) << ok << ": " << r.status().ToString();
   }
@@ -421,7 +422,8 @@ TEST_F(ConfigTest, BufferedBytesMustHoldOneBatch) {
   EXPECT_THAT(Problems(With("batch", "max_bytes = 2000\nmax_buffered_bytes = 1000")),
               ElementsAre("batch.max_buffered_bytes: must be at least batch.max_bytes (2000), got 1000 (line 8)"));
   // Streamed in parts, a batch holds about a part, however big it gets.
-  EXPECT_TRUE(LoadText(With("batch", "max_bytes = 107374182400\npart_bytes = 8388608\nmax_buffered_bytes = 16777216")).ok());
+  EXPECT_TRUE(
+      LoadText(With("batch", "max_bytes = 107374182400\npart_bytes = 8388608\nmax_buffered_bytes = 16777216")).ok());
   EXPECT_THAT(Problems(With("batch", "max_bytes = 107374182400\npart_bytes = 8388608\nmax_buffered_bytes = 16777215")),
               ElementsAre(StartsWith("batch.max_buffered_bytes: must be at least 2 x batch.part_bytes (16777216), "
                                      "got 16777215")));
@@ -445,12 +447,12 @@ TEST_F(ConfigTest, StreamArnShape) {
       EXPECT_EQ(r->StreamDisplayName(), std::string(good).substr(std::string(good).rfind('/') + 1));
     }
   }
-  auto cn = LoadText(head + "region = \"cn-north-1\"\nstream_arn = \"arn:aws-cn:kinesis:cn-north-1:123456789012:stream/s\"\n");
+  auto cn = LoadText(head +
+                     "region = \"cn-north-1\"\nstream_arn = \"arn:aws-cn:kinesis:cn-north-1:123456789012:stream/s\"\n");
   EXPECT_TRUE(cn.ok()) << cn.status().ToString();
   for (const char* bad : {"orders", "arn:aws:kinesis:us-east-1:123456789012:orders",
-                          "arn:aws:dynamodb:us-east-1:123456789012:stream/x",
-                          "arn:aws:kinesis:us-east-1:1234:stream/x", "arn:aws:kinesis:us-east-1:123456789012:stream/",
-                          "arn:aws:kinesis::123456789012:stream/x"}) {
+                          "arn:aws:dynamodb:us-east-1:123456789012:stream/x", "arn:aws:kinesis:us-east-1:1234:stream/x",
+                          "arn:aws:kinesis:us-east-1:123456789012:stream/", "arn:aws:kinesis::123456789012:stream/x"}) {
     EXPECT_THAT(Problems(head + "stream_arn = \"" + bad + "\"\n"),
                 ElementsAre(StartsWith(std::string("source.stream_arn: must look like "
                                                    "arn:aws:kinesis:<region>:<account>:stream/<name>, got \"") +
@@ -462,9 +464,8 @@ TEST_F(ConfigTest, StreamArnShape) {
 TEST_F(ConfigTest, StreamArnRegionMustMatchUnlessAnEndpointIsSet) {
   const std::string text =
       "[output]\nbucket = \"lake\"\n[source]\nstream_arn = \"arn:aws:kinesis:eu-west-1:123456789012:stream/x\"\n";
-  EXPECT_THAT(Problems(text),
-              ElementsAre("source.stream_arn: the stream is in region eu-west-1 but source.region is "
-                          "\"us-east-1\" (line 4)"));
+  EXPECT_THAT(Problems(text), ElementsAre("source.stream_arn: the stream is in region eu-west-1 but source.region is "
+                                          "\"us-east-1\" (line 4)"));
   EXPECT_TRUE(LoadText(text, {{"AWS_REGION", "eu-west-1"}}).ok());
   EXPECT_TRUE(LoadText(text + "endpoint_url = \"http://127.0.0.1:4568\"\n").ok());
 }
@@ -481,14 +482,14 @@ TEST_F(ConfigTest, AtTimestampRules) {
   EXPECT_THAT(Problems(With("source", "initial_position = \"AT_TIME\"\ninitial_timestamp = \"2024-05-01T00:00:00Z\"")),
               ElementsAre(StartsWith("source.initial_position: must be one of")));
 
-  auto r = LoadText(With("source", "initial_position = \"AT_TIMESTAMP\"\ninitial_timestamp = \"2024-04-30T19:00:00-05:00\""));
+  auto r = LoadText(
+      With("source", "initial_position = \"AT_TIMESTAMP\"\ninitial_timestamp = \"2024-04-30T19:00:00-05:00\""));
   ASSERT_TRUE(r.ok()) << r.status().ToString();
   EXPECT_EQ(r->source.initial_timestamp_ms, 1714521600000);
 }
 
 TEST_F(ConfigTest, BucketRules) {
-  EXPECT_THAT(Problems("[source]\nstream_name = \"s\"\n"),
-              ElementsAre(StartsWith("output.bucket: required")));
+  EXPECT_THAT(Problems("[source]\nstream_name = \"s\"\n"), ElementsAre(StartsWith("output.bucket: required")));
   EXPECT_THAT(Problems("[source]\nstream_name = \"s\"\n[output]\nbucket = \"s3://lake/prefix\"\n"),
               ElementsAre(StartsWith("output.bucket: must be a bucket name only")));
 
@@ -550,10 +551,10 @@ TEST_F(ConfigTest, ServerListen) {
   for (const char* bad : {"127.0.0.1:", "127.0.0.1:http", "host:+80", "[::1]9600", "[::1", "a b:80",
                           "http://127.0.0.1:80", "127.0.0.1:123456"}) {
     EXPECT_THAT(Problems(With("server", std::string("listen = \"") + bad + "\"")),
-                ElementsAre(StartsWith("server.listen: "))) << bad;
+                ElementsAre(StartsWith("server.listen: ")))
+        << bad;
   }
-  EXPECT_THAT(Problems(With("server", "listen = 9600")),
-              ElementsAre(StartsWith("server.listen: ")));
+  EXPECT_THAT(Problems(With("server", "listen = 9600")), ElementsAre(StartsWith("server.listen: ")));
 }
 
 TEST(ConfigParseHostPortTest, SplitsHostAndPort) {
@@ -571,8 +572,7 @@ TEST(ConfigParseHostPortTest, SplitsHostAndPort) {
 }
 
 TEST_F(ConfigTest, NonEmptyStrings) {
-  EXPECT_THAT(Problems(With("checkpoint", "path = \"\"")),
-              ElementsAre("checkpoint.path: must not be empty (line 7)"));
+  EXPECT_THAT(Problems(With("checkpoint", "path = \"\"")), ElementsAre("checkpoint.path: must not be empty (line 7)"));
   EXPECT_THAT(Problems(With("output", "region = \"\"")), ElementsAre(StartsWith("output.region: must not be empty")));
 }
 
@@ -599,8 +599,7 @@ TEST_F(ConfigTest, UnknownKeysWithDidYouMean) {
   EXPECT_THAT(Problems(With("source", "prefix = \"x/\"")),
               ElementsAre(StartsWith("source.prefix: unknown key (did you mean output.prefix?)")));
   // Nothing close: no suggestion.
-  EXPECT_THAT(Problems(With("batch", "colour = \"blue\"")),
-              ElementsAre("batch.colour: unknown key (line 7)"));
+  EXPECT_THAT(Problems(With("batch", "colour = \"blue\"")), ElementsAre("batch.colour: unknown key (line 7)"));
   // Sections.
   EXPECT_THAT(Problems(std::string(kMinimal) + "[ouput]\nbucket = \"x\"\n"),
               ElementsAre("ouput: unknown section (did you mean [output]?) (line 6)"));
@@ -639,20 +638,19 @@ path = ""
   ASSERT_EQ(problems.size(), 11u) << ::testing::PrintToString(problems);
   const std::regex line_re(R"(^([a-z_]+)(\.[a-zA-Z_]+)?: .+)");
   for (const std::string& p : problems) EXPECT_TRUE(std::regex_match(p, line_re)) << p;
-  EXPECT_THAT(problems, ::testing::UnorderedElementsAre(
-                            StartsWith("source.stream_arn: set only one of"),
-                            StartsWith("source.initial_position: must be one of"),
-                            StartsWith("source.poll_threads: must be between 1 and 256, got 0"),
-                            StartsWith("batch.max_bytes: expected an integer, got a string"),
-                            StartsWith("batch.max_recods: unknown key (did you mean batch.max_records?)"),
-                            StartsWith("output.compression: must be one of gzip|none"),
-                            StartsWith("output.sse_kms_key_id: requires"),
-                            StartsWith("output.prefix: "),
-                            "checkpoint.path: must not be empty (line 16)",
-                            "output.upload_threads: expected an integer, got \"many\" (from "
-                            "SHARDHOSE_OUTPUT_UPLOAD_THREADS)",
-                            "extra: unknown section (sections are source, batch, output, checkpoint, shutdown, "
-                            "server) (line 17)"));
+  EXPECT_THAT(
+      problems,
+      ::testing::UnorderedElementsAre(
+          StartsWith("source.stream_arn: set only one of"), StartsWith("source.initial_position: must be one of"),
+          StartsWith("source.poll_threads: must be between 1 and 256, got 0"),
+          StartsWith("batch.max_bytes: expected an integer, got a string"),
+          StartsWith("batch.max_recods: unknown key (did you mean batch.max_records?)"),
+          StartsWith("output.compression: must be one of gzip|none"), StartsWith("output.sse_kms_key_id: requires"),
+          StartsWith("output.prefix: "), "checkpoint.path: must not be empty (line 16)",
+          "output.upload_threads: expected an integer, got \"many\" (from "
+          "SHARDHOSE_OUTPUT_UPLOAD_THREADS)",
+          "extra: unknown section (sections are source, batch, output, checkpoint, shutdown, "
+          "server) (line 17)"));
 }
 
 // --- files ------------------------------------------------------------------------
@@ -712,8 +710,8 @@ TEST_F(ConfigTest, ToTomlListsEveryOption) {
 TEST_F(ConfigTest, ListOptions) {
   const auto options = ListOptions();
   EXPECT_EQ(options.size(), 34u);
-  const auto it = std::find_if(options.begin(), options.end(),
-                               [](const OptionInfo& o) { return o.dotted() == "batch.max_bytes"; });
+  const auto it =
+      std::find_if(options.begin(), options.end(), [](const OptionInfo& o) { return o.dotted() == "batch.max_bytes"; });
   ASSERT_NE(it, options.end());
   EXPECT_EQ(it->type, "integer");
   EXPECT_EQ(it->default_toml, "134217728");
@@ -745,31 +743,24 @@ TEST_F(ConfigTest, EnumKeysTakeEachOfTheirNames) {
       {"source", "initial_position", "AT_TIMESTAMP", ts,
        [](const Config& c) { return c.source.initial_position == InitialPosition::kAtTimestamp; },
        InitialPositionName(InitialPosition::kAtTimestamp)},
-      {"source", "consumer", "polling", "",
-       [](const Config& c) { return c.source.consumer == ConsumerType::kPolling; },
+      {"source", "consumer", "polling", "", [](const Config& c) { return c.source.consumer == ConsumerType::kPolling; },
        ConsumerTypeName(ConsumerType::kPolling)},
-      {"source", "consumer", "efo", "",
-       [](const Config& c) { return c.source.consumer == ConsumerType::kEfo; },
+      {"source", "consumer", "efo", "", [](const Config& c) { return c.source.consumer == ConsumerType::kEfo; },
        ConsumerTypeName(ConsumerType::kEfo)},
       {"output", "format", "unmarshalled", "",
        [](const Config& c) { return c.output.format == OutputFormat::kUnmarshalled; },
        OutputFormatName(OutputFormat::kUnmarshalled)},
-      {"output", "format", "raw", "",
-       [](const Config& c) { return c.output.format == OutputFormat::kRaw; },
+      {"output", "format", "raw", "", [](const Config& c) { return c.output.format == OutputFormat::kRaw; },
        OutputFormatName(OutputFormat::kRaw)},
-      {"output", "compression", "gzip", "",
-       [](const Config& c) { return c.output.compression == Compression::kGzip; },
+      {"output", "compression", "gzip", "", [](const Config& c) { return c.output.compression == Compression::kGzip; },
        CompressionName(Compression::kGzip)},
-      {"output", "compression", "none", "",
-       [](const Config& c) { return c.output.compression == Compression::kNone; },
+      {"output", "compression", "none", "", [](const Config& c) { return c.output.compression == Compression::kNone; },
        CompressionName(Compression::kNone)},
-      {"output", "sse", "", "",
-       [](const Config& c) { return c.output.sse == Sse::kBucketDefault; },
+      {"output", "sse", "", "", [](const Config& c) { return c.output.sse == Sse::kBucketDefault; },
        SseName(Sse::kBucketDefault)},
-      {"output", "sse", "AES256", "",
-       [](const Config& c) { return c.output.sse == Sse::kAes256; }, SseName(Sse::kAes256)},
-      {"output", "sse", "aws:kms", "",
-       [](const Config& c) { return c.output.sse == Sse::kKms; }, SseName(Sse::kKms)},
+      {"output", "sse", "AES256", "", [](const Config& c) { return c.output.sse == Sse::kAes256; },
+       SseName(Sse::kAes256)},
+      {"output", "sse", "aws:kms", "", [](const Config& c) { return c.output.sse == Sse::kKms; }, SseName(Sse::kKms)},
   };
   for (const Case& k : cases) {
     SCOPED_TRACE(k.section + "." + k.key + " = " + k.name);

@@ -20,9 +20,9 @@ TEST(ExitFor, MapsEveryStatusCodeToItsExitStatus) {
   EXPECT_EQ(ExitFor(Status::InvalidArgument("bad key")), kExitUsage);
   EXPECT_EQ(ExitFor(Status::Corruption("checksum mismatch")), kExitCheckpoint);
   EXPECT_EQ(ExitFor(Status::FailedPrecondition("another stream")), kExitCheckpoint);
-  for (Status st : {Status::NotFound("x"), Status::IOError("x"), Status::Unavailable("x"),
-                    Status::PermissionDenied("x"), Status(StatusCode::kAborted, "x"),
-                    Status(StatusCode::kInternal, "x")}) {
+  for (Status st :
+       {Status::NotFound("x"), Status::IOError("x"), Status::Unavailable("x"), Status::PermissionDenied("x"),
+        Status(StatusCode::kAborted, "x"), Status(StatusCode::kInternal, "x")}) {
     EXPECT_EQ(ExitFor(st), kExitFailure) << st.ToString();
   }
   // The numbers are the documented interface (main.cc's --help, the units).

@@ -151,14 +151,12 @@ TEST_F(HttpServerTest, MetricsServesTheRegistry) {
   EXPECT_EQ(res->status, 200);
   EXPECT_EQ(res->get_header_value("Content-Type"), "text/plain; version=0.0.4; charset=utf-8");
   EXPECT_EQ(res->body, registry_.Expose());
-  EXPECT_THAT(res->body,
-              HasSubstr("\nshardhose_records_in_total{shard=\"shardId-000000000000\"} 5\n"));
+  EXPECT_THAT(res->body, HasSubstr("\nshardhose_records_in_total{shard=\"shardId-000000000000\"} 5\n"));
 
   records_->With({"shardId-000000000000"}).Inc(2);
   res = GetPath("/metrics");
   ASSERT_TRUE(res);
-  EXPECT_THAT(res->body,
-              HasSubstr("\nshardhose_records_in_total{shard=\"shardId-000000000000\"} 7\n"));
+  EXPECT_THAT(res->body, HasSubstr("\nshardhose_records_in_total{shard=\"shardId-000000000000\"} 7\n"));
   EXPECT_EQ(health_.calls(), 0) << "/metrics does not need the health snapshot";
 }
 
@@ -269,8 +267,7 @@ TEST(HttpServerStartTest, APortInUseIsAnIOError) {
   ASSERT_EQ(::listen(fd, 1), 0);
   socklen_t len = sizeof sa;
   ASSERT_EQ(::getsockname(fd, reinterpret_cast<sockaddr*>(&sa), &len), 0);
-  auto third =
-      HttpServer::Start("127.0.0.1:" + std::to_string(ntohs(sa.sin_port)), health, &registry);
+  auto third = HttpServer::Start("127.0.0.1:" + std::to_string(ntohs(sa.sin_port)), health, &registry);
   EXPECT_FALSE(third.ok());
   ::close(fd);
 }

@@ -85,8 +85,8 @@ class ServiceNotifierTest : public ::testing::Test {
     }
   }
   int CountSeen(const std::string& prefix) const {
-    return static_cast<int>(std::count_if(seen_.begin(), seen_.end(),
-                                          [&](const std::string& s) { return s.starts_with(prefix); }));
+    return static_cast<int>(
+        std::count_if(seen_.begin(), seen_.end(), [&](const std::string& s) { return s.starts_with(prefix); }));
   }
 
   std::string dir_;

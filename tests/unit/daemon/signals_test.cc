@@ -51,7 +51,9 @@ TEST_F(SignalsTest, TheFirstSignalCallsOnStop) {
 
 TEST_F(SignalsTest, TheDestructorStopsWatchingWithoutCallingOnStop) {
   bool called = false;
-  { SignalWatcher watcher([&](int) { called = true; }); }
+  {
+    SignalWatcher watcher([&](int) { called = true; });
+  }
   EXPECT_FALSE(called);
 }
 
@@ -64,7 +66,7 @@ TEST(SignalsDeathTest, ASecondSignalExitsAt130) {
         SignalWatcher watcher([&](int) { first.set_value(); });
         ::kill(::getpid(), SIGTERM);
         first.get_future().wait_for(kPatience);
-        ::kill(::getpid(), SIGINT);  // after the first was taken: signals do not queue
+        ::kill(::getpid(), SIGINT);                             // after the first was taken: signals do not queue
         std::promise<void>().get_future().wait_for(kPatience);  // _Exit comes first
       },
       ::testing::ExitedWithCode(130), "");

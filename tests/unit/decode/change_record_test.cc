@@ -74,8 +74,7 @@ rapidjson::Document ParseLine(const std::string& line) {
   EXPECT_EQ(line.back(), '\n');
   EXPECT_EQ(line.find('\n'), line.size() - 1) << "exactly one line";
   rapidjson::Document d;
-  d.Parse<rapidjson::kParseValidateEncodingFlag | rapidjson::kParseNumbersAsStringsFlag>(
-      line.c_str(), line.size() - 1);
+  d.Parse<rapidjson::kParseValidateEncodingFlag | rapidjson::kParseNumbersAsStringsFlag>(line.c_str(), line.size() - 1);
   EXPECT_FALSE(d.HasParseError()) << line.substr(0, 500);
   return d;
 }
@@ -108,7 +107,8 @@ TEST_F(DecodeTest, AllTypesUnmarshalledExactly) {
   EXPECT_EQ(r.line,
             std::string(R"({"event_id":"3b8c5f2a-6c1e-4a0e-9f7d-1a2b3c4d5e01","event_name":"INSERT",)"
                         R"("table":"orders","event_time":"2024-05-20T10:13:20.123Z",)"
-                        R"("sequence_number":")") + kSeq + R"(","shard_id":")" + kShard + "\"," +
+                        R"("sequence_number":")") +
+                kSeq + R"(","shard_id":")" + kShard + "\"," +
                 R"("keys":{"pk":"o#1","sk":1},)"
                 R"("new_image":{"pk":"o#1","sk":1,"customer":"Ada Lovelace","total":129.95,)"
                 R"("paid":true,"gift":false,"coupon":null,"thumbnail":"iVBORw0KGgo=",)"
@@ -130,8 +130,8 @@ TEST_F(DecodeTest, EveryCorpusRecordDecodesInBothFormats) {
     DecodedRecord u = DecodeJson(json);
     ASSERT_TRUE(u.ok) << u.line;
     rapidjson::Document d = ParseLine(u.line);
-    const char* fields[] = {"event_id", "event_name", "table", "event_time", "sequence_number",
-                            "shard_id", "keys", "new_image", "old_image", "user_identity"};
+    const char* fields[] = {"event_id", "event_name", "table",     "event_time", "sequence_number",
+                            "shard_id", "keys",       "new_image", "old_image",  "user_identity"};
     ASSERT_EQ(d.MemberCount(), 10u);
     int i = 0;
     for (auto it = d.MemberBegin(); it != d.MemberEnd(); ++it, ++i) EXPECT_EQ(S(it->name), fields[i]);
@@ -151,8 +151,8 @@ TEST_F(DecodeTest, EveryCorpusRecordDecodesInBothFormats) {
 }
 
 TEST_F(DecodeTest, RawIsTheCompactRecordByteForByte) {
-  for (const char* name : {"orders_insert_all_types.json", "orders_insert_unicode.json",
-                           "orders_insert_numbers.json", "sessions_ttl_remove.json"}) {
+  for (const char* name : {"orders_insert_all_types.json", "orders_insert_unicode.json", "orders_insert_numbers.json",
+                           "sessions_ttl_remove.json"}) {
     const std::string json = Corpus(name);
     DecodedRecord r = DecodeJson(json, OutputFormat::kRaw);
     ASSERT_TRUE(r.ok) << name;
@@ -163,14 +163,15 @@ TEST_F(DecodeTest, RawIsTheCompactRecordByteForByte) {
 TEST_F(DecodeTest, RawCompactsWhitespaceButNotStringsOrDigits) {
   DecodedRecord r = DecodeJson(Corpus("orders_modify_pretty.json"), OutputFormat::kRaw);
   ASSERT_TRUE(r.ok) << r.line;
-  EXPECT_EQ(r.line,
-            R"({"awsRegion":"us-east-1","eventID":"3b8c5f2a-6c1e-4a0e-9f7d-1a2b3c4d5e11","eventName":"MODIFY",)"
-            R"("userIdentity":null,"recordFormat":"application/json","tableName":"orders","dynamodb":{)"
-            R"("ApproximateCreationDateTime":1716200300000,"ApproximateCreationDateTimePrecision":"MILLISECOND",)"
-            R"("Keys":{"pk":{"S":"o#4"},"sk":{"N":"1"}},"NewImage":{"pk":{"S":"o#4"},"sk":{"N":"1"},)"
-            R"("status":{"S":"PAID  twice spaced\tand tab"},"total":{"N":"1.50E+2"}},"OldImage":{"pk":{"S":"o#4"},)"
-            R"("sk":{"N":"1"},"status":{"S":"NEW"},"total":{"N":"1.50E+2"}},"SizeBytes":120},"eventSource":"aws:dynamodb"})"
-            "\n");
+  EXPECT_EQ(
+      r.line,
+      R"({"awsRegion":"us-east-1","eventID":"3b8c5f2a-6c1e-4a0e-9f7d-1a2b3c4d5e11","eventName":"MODIFY",)"
+      R"("userIdentity":null,"recordFormat":"application/json","tableName":"orders","dynamodb":{)"
+      R"("ApproximateCreationDateTime":1716200300000,"ApproximateCreationDateTimePrecision":"MILLISECOND",)"
+      R"("Keys":{"pk":{"S":"o#4"},"sk":{"N":"1"}},"NewImage":{"pk":{"S":"o#4"},"sk":{"N":"1"},)"
+      R"("status":{"S":"PAID  twice spaced\tand tab"},"total":{"N":"1.50E+2"}},"OldImage":{"pk":{"S":"o#4"},)"
+      R"("sk":{"N":"1"},"status":{"S":"NEW"},"total":{"N":"1.50E+2"}},"SizeBytes":120},"eventSource":"aws:dynamodb"})"
+      "\n");
   EXPECT_EQ(r.event_name, "MODIFY");
   EXPECT_EQ(r.event_time_us, 1716200300000000);
 }
@@ -214,8 +215,10 @@ TEST_F(DecodeTest, MicrosecondPrecision) {
 TEST_F(DecodeTest, NestedMapsAndLists) {
   DecodedRecord r = DecodeJson(Corpus("sessions_modify_nested.json"));
   ASSERT_TRUE(r.ok) << r.line;
-  EXPECT_NE(r.line.find(R"("new_image":{"session_id":"s-8b1c","state":{"cart":[{"sku":"A-1","options":{"size":"M","colors":["red","blue"],"history":[[1,[{"deep":true}]]]}}],"flags":{},"visits":[]}},"old_image":{"session_id":"s-8b1c","state":{}})"),
-            std::string::npos)
+  EXPECT_NE(
+      r.line.find(
+          R"("new_image":{"session_id":"s-8b1c","state":{"cart":[{"sku":"A-1","options":{"size":"M","colors":["red","blue"],"history":[[1,[{"deep":true}]]]}}],"flags":{},"visits":[]}},"old_image":{"session_id":"s-8b1c","state":{}})"),
+      std::string::npos)
       << r.line;
   rapidjson::Document d = ParseLine(r.line);
   EXPECT_TRUE(d["new_image"]["state"]["cart"][0]["options"]["history"][0][1][0]["deep"].IsTrue());
@@ -258,8 +261,10 @@ TEST_F(DecodeTest, UnicodeAndEscapesRoundTrip) {
 TEST_F(DecodeTest, EmptyValues) {
   DecodedRecord r = DecodeJson(Corpus("sessions_insert_empty.json"));
   ASSERT_TRUE(r.ok) << r.line;
-  EXPECT_NE(r.line.find(R"("new_image":{"session_id":"s-0000","empty_s":"","empty_b":"","empty_m":{},"empty_l":[],"":"empty name"})"),
-            std::string::npos)
+  EXPECT_NE(
+      r.line.find(
+          R"("new_image":{"session_id":"s-0000","empty_s":"","empty_b":"","empty_m":{},"empty_l":[],"":"empty name"})"),
+      std::string::npos)
       << r.line;
 }
 
@@ -295,8 +300,10 @@ TEST_F(DecodeTest, FourHundredKilobyteItem) {
   for (size_t i = 0; i < big.size(); i += 97) big[i] = '"';  // escaped in the input
   std::string escaped;
   for (char c : big) {
-    if (c == '"') escaped += "\\\"";
-    else escaped += c;
+    if (c == '"')
+      escaped += "\\\"";
+    else
+      escaped += c;
   }
   DecodedRecord r = DecodeJson(WithNewImage(R"("pk":{"S":"k"},"blob":{"S":")" + escaped + "\"}"));
   ASSERT_TRUE(r.ok);
@@ -339,7 +346,8 @@ TEST_F(DecodeTest, TenThousandDigitNumberIsKeptExactly) {
 
 TEST_F(DecodeTest, EventTimeForms) {
   auto with_time = [](std::string_view t, std::string_view precision = "") {
-    std::string p = precision.empty() ? "" : ",\"ApproximateCreationDateTimePrecision\":\"" + std::string(precision) + "\"";
+    std::string p =
+        precision.empty() ? "" : ",\"ApproximateCreationDateTimePrecision\":\"" + std::string(precision) + "\"";
     return R"({"eventID":"e","eventName":"INSERT","tableName":"t","dynamodb":{"ApproximateCreationDateTime":)" +
            std::string(t) + p + "}}";
   };
@@ -373,14 +381,15 @@ TEST_F(DecodeTest, ErrorLineFormat) {
   ExpectError(r, "bad_base64", "base64");
   EXPECT_EQ(r.line,
             std::string(R"x({"error":"bad_base64","message":"Data is not valid base64 (10 characters)",)x"
-                        R"("stream":"ddb-stream","shard_id":")") + kShard + R"(","sequence_number":")" + kSeq +
+                        R"("stream":"ddb-stream","shard_id":")") +
+                kShard + R"(","sequence_number":")" + kSeq +
                 R"(","partition_key":"pk-1","arrival_time":"2024-05-20T10:13:21.000Z","data_base64":"not*base64"})"
                 "\n");
 }
 
 TEST_F(DecodeTest, BadBase64KeepsTheGivenTextEvenIfNotUtf8) {
-  for (std::string_view data : {std::string_view("AAE"), std::string_view("AA\nAA=="),
-                                std::string_view("\"quote\\\xff\x01")}) {
+  for (std::string_view data :
+       {std::string_view("AAE"), std::string_view("AA\nAA=="), std::string_view("\"quote\\\xff\x01")}) {
     DecodedRecord r = DecodeData(data);
     ExpectError(r, "bad_base64");
     rapidjson::Document d = ParseLine(r.line);
@@ -499,17 +508,25 @@ TEST_F(DecodeTest, NotChangeRecord) {
   ExpectError(DecodeJson("\"str\""), "not_change_record");
   ExpectError(DecodeJson("42"), "not_change_record");
   ExpectError(DecodeJson(R"({"eventName":"INSERT","tableName":"t",)" + dyn + "}"), "not_change_record", "eventID");
-  ExpectError(DecodeJson(R"({"eventID":7,"eventName":"INSERT","tableName":"t",)" + dyn + "}"), "not_change_record", "eventID");
+  ExpectError(DecodeJson(R"({"eventID":7,"eventName":"INSERT","tableName":"t",)" + dyn + "}"), "not_change_record",
+              "eventID");
   ExpectError(DecodeJson(R"({"eventID":"e","tableName":"t",)" + dyn + "}"), "not_change_record", "eventName");
-  ExpectError(DecodeJson(R"({"eventID":"e","eventName":"UPSERT","tableName":"t",)" + dyn + "}"), "not_change_record", "eventName");
+  ExpectError(DecodeJson(R"({"eventID":"e","eventName":"UPSERT","tableName":"t",)" + dyn + "}"), "not_change_record",
+              "eventName");
   ExpectError(DecodeJson(R"({"eventID":"e","eventName":"INSERT",)" + dyn + "}"), "not_change_record", "tableName");
-  ExpectError(DecodeJson(R"({"eventID":"e","eventName":"INSERT","tableName":"",)" + dyn + "}"), "not_change_record", "tableName");
-  ExpectError(DecodeJson(R"({"eventID":"e","eventName":"INSERT","tableName":null,)" + dyn + "}"), "not_change_record", "tableName");
+  ExpectError(DecodeJson(R"({"eventID":"e","eventName":"INSERT","tableName":"",)" + dyn + "}"), "not_change_record",
+              "tableName");
+  ExpectError(DecodeJson(R"({"eventID":"e","eventName":"INSERT","tableName":null,)" + dyn + "}"), "not_change_record",
+              "tableName");
   ExpectError(DecodeJson(R"({"eventID":"e","eventName":"INSERT","tableName":"t"})"), "not_change_record", "dynamodb");
-  ExpectError(DecodeJson(R"({"eventID":"e","eventName":"INSERT","tableName":"t","dynamodb":[]})"), "not_change_record", "dynamodb");
-  ExpectError(DecodeJson(R"({"eventID":"e","eventName":"INSERT","tableName":"t","dynamodb":{}})"), "not_change_record", "ApproximateCreationDateTime");
-  ExpectError(DecodeJson(R"({"eventID":"e","eventName":"INSERT","tableName":"t","dynamodb":{"ApproximateCreationDateTime":1,"NewImage":[]}})"),
-              "not_change_record", "NewImage");
+  ExpectError(DecodeJson(R"({"eventID":"e","eventName":"INSERT","tableName":"t","dynamodb":[]})"), "not_change_record",
+              "dynamodb");
+  ExpectError(DecodeJson(R"({"eventID":"e","eventName":"INSERT","tableName":"t","dynamodb":{}})"), "not_change_record",
+              "ApproximateCreationDateTime");
+  ExpectError(
+      DecodeJson(
+          R"({"eventID":"e","eventName":"INSERT","tableName":"t","dynamodb":{"ApproximateCreationDateTime":1,"NewImage":[]}})"),
+      "not_change_record", "NewImage");
   // The raw format applies the same checks.
   ExpectError(DecodeJson(R"({"eventID":"e","eventName":"INSERT","tableName":"t"})", OutputFormat::kRaw),
               "not_change_record", "dynamodb");
@@ -547,20 +564,22 @@ TEST_F(DecodeTest, BadAttributes) {
       {R"("x":{"S":"a","N":"1"})", "NewImage.x: not a DynamoDB typed value"},
       {R"("x":{})", "NewImage.x: not a DynamoDB typed value"},
       {R"("x":"plain")", "NewImage.x: not a DynamoDB typed value"},
-      {R"("x":{"L":[{"M":{"a":{"M":{"b":{"L":[{"S":"ok"},{"N":"bad"}]}}}}}]})",
-       "NewImage.x[0].a.b[1]: N value"},
+      {R"("x":{"L":[{"M":{"a":{"M":{"b":{"L":[{"S":"ok"},{"N":"bad"}]}}}}}]})", "NewImage.x[0].a.b[1]: N value"},
   };
   for (const Case& c : cases) {
     SCOPED_TRACE(c.attrs);
-    ExpectError(DecodeJson(WithNewImage(std::string(R"("pk":{"S":"k"},)") + c.attrs)), "bad_attribute",
-                c.message);
+    ExpectError(DecodeJson(WithNewImage(std::string(R"("pk":{"S":"k"},)") + c.attrs)), "bad_attribute", c.message);
     ExpectError(DecodeJson(WithNewImage(std::string(R"("pk":{"S":"k"},)") + c.attrs), OutputFormat::kRaw),
                 "bad_attribute", c.message);
   }
-  ExpectError(DecodeJson(R"({"eventID":"e","eventName":"INSERT","tableName":"t","dynamodb":{"ApproximateCreationDateTime":1,"Keys":{"pk":{"Q":"x"}}}})"),
-              "bad_attribute", "Keys.pk: unknown type tag");
-  ExpectError(DecodeJson(R"({"eventID":"e","eventName":"REMOVE","tableName":"t","dynamodb":{"ApproximateCreationDateTime":1,"OldImage":{"pk":{"N":"1e"}}}})"),
-              "bad_attribute", "OldImage.pk: N value");
+  ExpectError(
+      DecodeJson(
+          R"({"eventID":"e","eventName":"INSERT","tableName":"t","dynamodb":{"ApproximateCreationDateTime":1,"Keys":{"pk":{"Q":"x"}}}})"),
+      "bad_attribute", "Keys.pk: unknown type tag");
+  ExpectError(
+      DecodeJson(
+          R"({"eventID":"e","eventName":"REMOVE","tableName":"t","dynamodb":{"ApproximateCreationDateTime":1,"OldImage":{"pk":{"N":"1e"}}}})"),
+      "bad_attribute", "OldImage.pk: N value");
   // Long offending values are cut in the message.
   DecodedRecord r = DecodeJson(WithNewImage(R"("n":{"N":")" + std::string(5000, 'x') + "\"}"));
   ExpectError(r, "bad_attribute", "... 5000 bytes");

@@ -53,27 +53,28 @@ TEST(JsonStringTest, RoundTripsEveryByteBelow0x80) {
 
 TEST(JsonStringTest, LossyReplacesInvalidUtf8) {
   EXPECT_EQ(Lossy("ok\xc3\xa9"), "\"ok\xc3\xa9\"");
-  EXPECT_EQ(Lossy("a\xff" "b"), "\"a\\ufffdb\"");
-  EXPECT_EQ(Lossy("\xc0\xaf"), "\"\\ufffd\\ufffd\"");          // overlong
+  EXPECT_EQ(Lossy("a\xff"
+                  "b"),
+            "\"a\\ufffdb\"");
+  EXPECT_EQ(Lossy("\xc0\xaf"), "\"\\ufffd\\ufffd\"");             // overlong
   EXPECT_EQ(Lossy("\xed\xa0\x80"), "\"\\ufffd\\ufffd\\ufffd\"");  // surrogate
-  EXPECT_EQ(Lossy("\xe2\x82"), "\"\\ufffd\\ufffd\"");          // truncated
+  EXPECT_EQ(Lossy("\xe2\x82"), "\"\\ufffd\\ufffd\"");             // truncated
   EXPECT_EQ(Lossy("\xf0\x9f\x98\x80"), "\"\xf0\x9f\x98\x80\"");
   EXPECT_EQ(Lossy(std::string_view("\0\n", 2)), R"("\u0000\n")");
   EXPECT_EQ(Unquote(Lossy("x\xfe\xff\"\\")), "x\xef\xbf\xbd\xef\xbf\xbd\"\\");
 }
 
 TEST(IsJsonNumberTest, AcceptsRfc8259Numbers) {
-  for (const char* s : {"0", "-0", "1", "-1", "10", "0.5", "-0.000001", "1E+3", "1e3", "1E-130",
-                        "2.5e-130", "9.9999999999999999999999999999999999999E+125",
-                        "12345678901234567890123456789012345678", "0e0", "1.0E+00"}) {
+  for (const char* s :
+       {"0", "-0", "1", "-1", "10", "0.5", "-0.000001", "1E+3", "1e3", "1E-130", "2.5e-130",
+        "9.9999999999999999999999999999999999999E+125", "12345678901234567890123456789012345678", "0e0", "1.0E+00"}) {
     EXPECT_TRUE(IsJsonNumber(s)) << s;
   }
 }
 
 TEST(IsJsonNumberTest, RejectsEverythingElse) {
-  for (const char* s : {"", "-", "+1", "01", "-01", "1.", ".5", "1e", "1e+", "1E+3.5", " 1", "1 ",
-                        "NaN", "Infinity", "-Infinity", "0x10", "1_000", "1,5", "--1", "1e1e1",
-                        "abc", "١"}) {
+  for (const char* s : {"",   "-",   "+1",       "01",        "-01",  "1.",    ".5",  "1e",  "1e+",   "1E+3.5", " 1",
+                        "1 ", "NaN", "Infinity", "-Infinity", "0x10", "1_000", "1,5", "--1", "1e1e1", "abc",    "١"}) {
     EXPECT_FALSE(IsJsonNumber(s)) << s;
   }
 }
@@ -82,8 +83,7 @@ TEST(IsBase64Test, Padding) {
   for (const char* s : {"", "AAEC", "/w==", "iVBORw0KGgo=", "+/+/", "QUJD"}) {
     EXPECT_TRUE(IsBase64(s)) << s;
   }
-  for (const char* s : {"A", "AAE", "AAEC=", "====", "A===", "=AAA", "AA=A", "AA AA", "AA-_",
-                        "AAE\n", "AA==AAAA"}) {
+  for (const char* s : {"A", "AAE", "AAEC=", "====", "A===", "=AAA", "AA=A", "AA AA", "AA-_", "AAE\n", "AA==AAAA"}) {
     EXPECT_FALSE(IsBase64(s)) << s;
   }
 }
@@ -183,11 +183,11 @@ TEST(FindInvalidUtf8Test, Offsets) {
   EXPECT_EQ(FindInvalidUtf8("plain ascii text that is longer than eight bytes"), npos);
   EXPECT_EQ(FindInvalidUtf8("caf\xc3\xa9 \xe4\xb8\xad \xf0\x9f\x98\x80 \xf4\x8f\xbf\xbf"), npos);
   EXPECT_EQ(FindInvalidUtf8("0123456789\xff"), 10u);
-  EXPECT_EQ(FindInvalidUtf8("0123456789abcdef\xc0\xaf"), 16u);   // overlong
-  EXPECT_EQ(FindInvalidUtf8("ab\xed\xa0\x80"), 2u);              // surrogate
-  EXPECT_EQ(FindInvalidUtf8("ab\xf4\x90\x80\x80"), 2u);          // > U+10FFFF
-  EXPECT_EQ(FindInvalidUtf8("abcdefgh\xe2\x82"), 8u);            // truncated
-  EXPECT_EQ(FindInvalidUtf8("\x80"), 0u);                        // stray continuation
+  EXPECT_EQ(FindInvalidUtf8("0123456789abcdef\xc0\xaf"), 16u);  // overlong
+  EXPECT_EQ(FindInvalidUtf8("ab\xed\xa0\x80"), 2u);             // surrogate
+  EXPECT_EQ(FindInvalidUtf8("ab\xf4\x90\x80\x80"), 2u);         // > U+10FFFF
+  EXPECT_EQ(FindInvalidUtf8("abcdefgh\xe2\x82"), 8u);           // truncated
+  EXPECT_EQ(FindInvalidUtf8("\x80"), 0u);                       // stray continuation
   EXPECT_EQ(FindInvalidUtf8("\xc3\xa9\xc3"), 2u);
 }
 

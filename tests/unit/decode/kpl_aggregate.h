@@ -28,9 +28,7 @@ inline std::string Len(uint64_t field, std::string_view bytes) {
   return Key(field, 2) + Varint(bytes.size()) + std::string(bytes);
 }
 inline std::string Uint(uint64_t field, uint64_t v) { return Key(field, 0) + Varint(v); }
-inline std::string Record(uint64_t key_index, std::string_view data) {
-  return Uint(1, key_index) + Len(3, data);
-}
+inline std::string Record(uint64_t key_index, std::string_view data) { return Uint(1, key_index) + Len(3, data); }
 
 inline std::string Md5(std::string_view data) {
   unsigned char out[EVP_MAX_MD_SIZE];

@@ -31,8 +31,7 @@ TEST(Kpl, MagicAndLength) {
 }
 
 TEST(Kpl, Base64PrefixMatchesTheMagic) {
-  for (const std::string& tail :
-       {std::string(16, '\0'), std::string(40, '\xff'), std::string("abc")}) {
+  for (const std::string& tail : {std::string(16, '\0'), std::string(40, '\xff'), std::string("abc")}) {
     EXPECT_TRUE(MayBeAggregatedBase64(Base64Encode(std::string(kKplMagic) + tail)));
   }
   EXPECT_FALSE(MayBeAggregatedBase64(Base64Encode("{\"eventID\":\"1\"}")));
@@ -104,77 +103,57 @@ TEST(Kpl, BadMd5) {
 
 TEST(Kpl, EmptyAggregateIsAnError) {
   EXPECT_NE(DeaggregateError(Aggregate("")).message().find("no records"), std::string::npos);
-  EXPECT_NE(DeaggregateError(Aggregate(Len(1, "k"))).message().find("no records"),
-            std::string::npos);
+  EXPECT_NE(DeaggregateError(Aggregate(Len(1, "k"))).message().find("no records"), std::string::npos);
 }
 
 TEST(Kpl, TruncatedVarints) {
   // A key varint cut short.
-  EXPECT_NE(DeaggregateError(Aggregate("\x8a")).message().find("truncated varint"),
-            std::string::npos);
+  EXPECT_NE(DeaggregateError(Aggregate("\x8a")).message().find("truncated varint"), std::string::npos);
   // A length varint cut short.
-  EXPECT_NE(DeaggregateError(Aggregate("\x0a\xff")).message().find("truncated varint"),
-            std::string::npos);
+  EXPECT_NE(DeaggregateError(Aggregate("\x0a\xff")).message().find("truncated varint"), std::string::npos);
   // Inside a record: partition_key_index's value cut short.
   const std::string rec = Key(1, 0) + "\x80";
-  EXPECT_NE(
-      DeaggregateError(Aggregate(Len(1, "k") + Len(3, rec))).message().find("truncated varint"),
-      std::string::npos);
+  EXPECT_NE(DeaggregateError(Aggregate(Len(1, "k") + Len(3, rec))).message().find("truncated varint"),
+            std::string::npos);
   // Longer than 10 bytes / over 64 bits.
   EXPECT_FALSE(DeaggregateError(Aggregate(Key(1, 0) + std::string(11, '\xff') + "\x01")).ok());
-  EXPECT_NE(DeaggregateError(Aggregate(Key(9, 0) + std::string(9, '\xff') + "\x02"))
-                .message()
-                .find("overflow"),
+  EXPECT_NE(DeaggregateError(Aggregate(Key(9, 0) + std::string(9, '\xff') + "\x02")).message().find("overflow"),
             std::string::npos);
 }
 
 TEST(Kpl, LengthsPastTheEnd) {
   std::string proto = Len(1, "k") + Len(3, Record(0, "data"));
   proto.pop_back();
-  EXPECT_NE(DeaggregateError(Aggregate(proto)).message().find("runs past the end"),
-            std::string::npos);
+  EXPECT_NE(DeaggregateError(Aggregate(proto)).message().find("runs past the end"), std::string::npos);
   // A record's data length larger than the record.
   const std::string rec = Uint(1, 0) + Key(3, 2) + Varint(100) + "xy";
-  EXPECT_NE(DeaggregateError(Aggregate(Len(1, "k") + Len(3, rec))).message().find("record 0"),
-            std::string::npos);
+  EXPECT_NE(DeaggregateError(Aggregate(Len(1, "k") + Len(3, rec))).message().find("record 0"), std::string::npos);
   // Truncated fixed-width unknown field.
-  EXPECT_NE(DeaggregateError(Aggregate(Key(9, 1) + "abc")).message().find("truncated fixed-width"),
-            std::string::npos);
+  EXPECT_NE(DeaggregateError(Aggregate(Key(9, 1) + "abc")).message().find("truncated fixed-width"), std::string::npos);
 }
 
 TEST(Kpl, IndexOutOfRange) {
-  const std::string proto =
-      Len(1, "k0") + Len(1, "k1") + Len(3, Record(0, "a")) + Len(3, Record(2, "b"));
+  const std::string proto = Len(1, "k0") + Len(1, "k1") + Len(3, Record(0, "a")) + Len(3, Record(2, "b"));
   Status st = DeaggregateError(Aggregate(proto));
-  EXPECT_NE(st.message().find("record 1: partition_key_index 2 out of range (2 keys)"),
-            std::string::npos)
+  EXPECT_NE(st.message().find("record 1: partition_key_index 2 out of range (2 keys)"), std::string::npos)
       << st.ToString();
   const std::string hashed = Len(1, "k") + Len(3, Uint(1, 0) + Uint(2, 0) + Len(3, "a"));
-  EXPECT_NE(DeaggregateError(Aggregate(hashed)).message().find("explicit_hash_key_index"),
-            std::string::npos);
+  EXPECT_NE(DeaggregateError(Aggregate(hashed)).message().find("explicit_hash_key_index"), std::string::npos);
   // No keys at all.
   EXPECT_FALSE(DeaggregateError(Aggregate(Len(3, Record(0, "a")))).ok());
 }
 
 TEST(Kpl, MissingRequiredFieldsAndBadWireTypes) {
-  EXPECT_NE(DeaggregateError(Aggregate(Len(1, "k") + Len(3, Len(3, "a"))))
-                .message()
-                .find("no partition_key_index"),
+  EXPECT_NE(DeaggregateError(Aggregate(Len(1, "k") + Len(3, Len(3, "a")))).message().find("no partition_key_index"),
             std::string::npos);
-  EXPECT_NE(DeaggregateError(Aggregate(Len(1, "k") + Len(3, Uint(1, 0)))).message().find("no data"),
-            std::string::npos);
+  EXPECT_NE(DeaggregateError(Aggregate(Len(1, "k") + Len(3, Uint(1, 0)))).message().find("no data"), std::string::npos);
   // records as a varint; partition_key_index as bytes; a group; field 0.
-  EXPECT_NE(DeaggregateError(Aggregate(Len(1, "k") + Uint(3, 1))).message().find("wire type"),
+  EXPECT_NE(DeaggregateError(Aggregate(Len(1, "k") + Uint(3, 1))).message().find("wire type"), std::string::npos);
+  EXPECT_NE(DeaggregateError(Aggregate(Len(1, "k") + Len(3, Len(1, "x") + Len(3, "a")))).message().find("wire type"),
             std::string::npos);
-  EXPECT_NE(DeaggregateError(Aggregate(Len(1, "k") + Len(3, Len(1, "x") + Len(3, "a"))))
-                .message()
-                .find("wire type"),
+  EXPECT_NE(DeaggregateError(Aggregate(Key(5, 3) + Key(5, 4))).message().find("invalid wire type 3"),
             std::string::npos);
-  EXPECT_NE(
-      DeaggregateError(Aggregate(Key(5, 3) + Key(5, 4))).message().find("invalid wire type 3"),
-      std::string::npos);
-  EXPECT_NE(DeaggregateError(Aggregate(Uint(0, 1))).message().find("invalid field number"),
-            std::string::npos);
+  EXPECT_NE(DeaggregateError(Aggregate(Uint(0, 1))).message().find("invalid field number"), std::string::npos);
 }
 
 TEST(Kpl, EveryTruncationIsAnErrorNeverACrash) {
@@ -249,16 +228,14 @@ TEST(Kpl, BadAggregateErrorLine) {
   Decoder decoder(OutputFormat::kUnmarshalled, "orders");
   DecodedRecord out;
   poll::KinesisRecordView r{"84mawQ==", "4968", "pk", 0};
-  decoder.WriteErrorLine(kBadAggregate, "KPL aggregate: MD5 mismatch", r, "shardId-000000000001",
-                         &out);
+  decoder.WriteErrorLine(kBadAggregate, "KPL aggregate: MD5 mismatch", r, "shardId-000000000001", &out);
   EXPECT_FALSE(out.ok);
   EXPECT_EQ(out.error, "bad_aggregate");
-  EXPECT_EQ(
-      out.line,
-      "{\"error\":\"bad_aggregate\",\"message\":\"KPL aggregate: MD5 "
-      "mismatch\",\"stream\":\"orders\","
-      "\"shard_id\":\"shardId-000000000001\",\"sequence_number\":\"4968\",\"partition_key\":\"pk\","
-      "\"arrival_time\":\"1970-01-01T00:00:00.000Z\",\"data_base64\":\"84mawQ==\"}\n");
+  EXPECT_EQ(out.line,
+            "{\"error\":\"bad_aggregate\",\"message\":\"KPL aggregate: MD5 "
+            "mismatch\",\"stream\":\"orders\","
+            "\"shard_id\":\"shardId-000000000001\",\"sequence_number\":\"4968\",\"partition_key\":\"pk\","
+            "\"arrival_time\":\"1970-01-01T00:00:00.000Z\",\"data_base64\":\"84mawQ==\"}\n");
 }
 
 }  // namespace

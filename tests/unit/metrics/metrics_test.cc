@@ -119,8 +119,7 @@ TEST(MetricsTest, ConcurrentUpdatesAreAllCounted) {
   EXPECT_EQ(gauge.value(), double{kThreads} * kIters);
   EXPECT_EQ(hist.count(), uint64_t{kThreads} * kIters);
   EXPECT_DOUBLE_EQ(hist.sum(), double{kThreads} * kIters / 2);
-  EXPECT_THAT(hist.CumulativeCounts(),
-              ElementsAre(kThreads * kIters / 2, kThreads * kIters, kThreads * kIters));
+  EXPECT_THAT(hist.CumulativeCounts(), ElementsAre(kThreads * kIters / 2, kThreads * kIters, kThreads * kIters));
 }
 
 // --- exposition ------------------------------------------------------------------
@@ -131,8 +130,7 @@ TEST(MetricsTest, ExactExposition) {
   Registry r;
   auto& in = r.AddCounter("shardhose_records_in_total", "Records read from Kinesis.", {"shard"});
   auto& buffered = r.AddGauge("shardhose_buffered_bytes", "Bytes buffered.");
-  auto& up =
-      r.AddHistogram("shardhose_upload_seconds", "Upload attempt duration.", {}, {0.1, 1, 2.5});
+  auto& up = r.AddHistogram("shardhose_upload_seconds", "Upload attempt duration.", {}, {0.1, 1, 2.5});
   auto& causes = r.AddCounter("shardhose_flushes_total", "Batches sealed.", {"cause"});
   r.AddGauge("shardhose_behind_latest_seconds", "Lag.", {"shard"});  // no children yet
   in.With({"shardId-000000000001"}).Inc(7);
@@ -223,8 +221,7 @@ TEST(MetricsDeathTest, BadDeclarationsAbort) {
   EXPECT_DEATH(Registry().AddCounter("ok_total", "h", {"bad-label"}), "bad label name");
   EXPECT_DEATH(Registry().AddCounter("ok_total", "h", {"__reserved"}), "bad label name");
   EXPECT_DEATH(Registry().AddCounter("ok_total", "h", {"a", "a"}), "duplicate label name");
-  EXPECT_DEATH(Registry().AddHistogram("h_seconds", "h", {"le"}, {1}),
-               "may not have a label \"le\"");
+  EXPECT_DEATH(Registry().AddHistogram("h_seconds", "h", {"le"}, {1}), "may not have a label \"le\"");
   EXPECT_DEATH(Registry().AddHistogram("h_seconds", "h", {}, {2, 1}), "strictly increasing");
   EXPECT_DEATH(
       {
@@ -258,8 +255,7 @@ struct PromtoolResult {
 };
 std::optional<PromtoolResult> Promtool(const std::string& text) {
   if (std::system("command -v promtool >/dev/null 2>&1") != 0) return std::nullopt;
-  const std::string path =
-      ::testing::TempDir() + "/metrics_test_" + std::to_string(::getpid()) + ".prom";
+  const std::string path = ::testing::TempDir() + "/metrics_test_" + std::to_string(::getpid()) + ".prom";
   std::ofstream(path) << text;
   const std::string cmd = "promtool check metrics < '" + path + "' 2>&1";
   FILE* p = ::popen(cmd.c_str(), "r");
@@ -277,35 +273,26 @@ std::optional<PromtoolResult> Promtool(const std::string& text) {
 std::string NamesMdExposition() {
   Registry r;
   auto& records_in = r.AddCounter("shardhose_records_in_total", "Kinesis records read.", {"shard"});
-  auto& bytes_in =
-      r.AddCounter("shardhose_bytes_in_total", "Kinesis record data bytes read.", {"shard"});
-  auto& records_out =
-      r.AddCounter("shardhose_records_out_total", "Lines in durable objects.", {"table"});
-  auto& objects_out =
-      r.AddCounter("shardhose_objects_out_total", "Durable objects written.", {"table"});
-  auto& bytes_out =
-      r.AddCounter("shardhose_bytes_out_total", "Bytes of durable objects.", {"table"});
+  auto& bytes_in = r.AddCounter("shardhose_bytes_in_total", "Kinesis record data bytes read.", {"shard"});
+  auto& records_out = r.AddCounter("shardhose_records_out_total", "Lines in durable objects.", {"table"});
+  auto& objects_out = r.AddCounter("shardhose_objects_out_total", "Durable objects written.", {"table"});
+  auto& bytes_out = r.AddCounter("shardhose_bytes_out_total", "Bytes of durable objects.", {"table"});
   auto& flushes = r.AddCounter("shardhose_flushes_total", "Batches sealed, by cause.", {"cause"});
-  auto& upload = r.AddHistogram("shardhose_upload_seconds", "Upload attempt duration.", {},
-                                ExponentialBuckets(0.005, 2, 16));
+  auto& upload =
+      r.AddHistogram("shardhose_upload_seconds", "Upload attempt duration.", {}, ExponentialBuckets(0.005, 2, 16));
   auto& errors = r.AddCounter("shardhose_errors_total", "Failed remote calls.", {"op", "class"});
-  auto& retries =
-      r.AddCounter("shardhose_retries_total", "Failed remote calls retried.", {"op", "class"});
-  auto& behind =
-      r.AddGauge("shardhose_behind_latest_seconds", "MillisBehindLatest / 1000.", {"shard"});
-  auto& oldest =
-      r.AddGauge("shardhose_oldest_buffered_record_age_seconds", "Oldest buffered line age.");
+  auto& retries = r.AddCounter("shardhose_retries_total", "Failed remote calls retried.", {"op", "class"});
+  auto& behind = r.AddGauge("shardhose_behind_latest_seconds", "MillisBehindLatest / 1000.", {"shard"});
+  auto& oldest = r.AddGauge("shardhose_oldest_buffered_record_age_seconds", "Oldest buffered line age.");
   auto& buffered = r.AddGauge("shardhose_buffered_bytes", "Bytes in open and in-flight batches.");
   auto& cp_age = r.AddGauge("shardhose_checkpoint_age_seconds", "Since the last checkpoint write.");
-  auto& error_records =
-      r.AddCounter("shardhose_error_records_total", "Records under error_prefix.", {"reason"});
+  auto& error_records = r.AddCounter("shardhose_error_records_total", "Records under error_prefix.", {"reason"});
   auto& build = r.AddGauge("shardhose_build_info", "Always 1.", {"version"});
   auto& shards = r.AddGauge("shardhose_shards", "Shards per state.", {"state"});
   auto& open = r.AddGauge("shardhose_open_batches", "Open batches.");
   auto& cp_writes = r.AddCounter("shardhose_checkpoint_writes_total", "Checkpoint files written.");
   auto& skipped = r.AddCounter("shardhose_records_skipped_total", "Records already durable.");
-  auto& gaps = r.AddCounter("shardhose_retention_gaps_total", "Checkpoints past the trim horizon.",
-                            {"shard"});
+  auto& gaps = r.AddCounter("shardhose_retention_gaps_total", "Checkpoints past the trim horizon.", {"shard"});
 
   for (int s = 0; s < 4; ++s) {
     const std::string shard = "shardId-00000000000" + std::to_string(s);

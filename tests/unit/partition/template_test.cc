@@ -88,8 +88,7 @@ TEST(KeyTemplateTest, Rejections) {
   EXPECT_NE(ParseError("x/{tabel:%Y}").find("unknown placeholder {tabel:%Y} at offset 2"), std::string::npos);
   EXPECT_NE(ParseError("{event_time}").find("placeholder {event_time} at offset 0 needs a strftime format"),
             std::string::npos);
-  EXPECT_NE(ParseError("{arrival_time:}").find("placeholder {arrival_time:} at offset 0 needs"),
-            std::string::npos);
+  EXPECT_NE(ParseError("{arrival_time:}").find("placeholder {arrival_time:} at offset 0 needs"), std::string::npos);
   EXPECT_NE(ParseError("{event_time:%Q}").find("placeholder {event_time:%Q} at offset 0: unknown conversion %Q"),
             std::string::npos);
   EXPECT_NE(ParseError("{event_time:%Y-%}").find("{event_time:%Y-%}"), std::string::npos);

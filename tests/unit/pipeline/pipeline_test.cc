@@ -12,22 +12,22 @@
 #include <stdlib.h>
 
 #include <algorithm>
+#include <functional>
 #include <map>
 #include <mutex>
-#include <functional>
 #include <set>
 
+#include "../decode/kpl_aggregate.h"
+#include "checkpoint/checkpoint_file.h"
 #include "common/base64.h"
 #include "common/seqnum.h"
 #include "compress/compress.h"
 #include "poll/change_source.h"
 #include "poll/kinesis_client.h"
-#include "../decode/kpl_aggregate.h"
 #include "testing/change_records.h"
 #include "testing/fake_kinesis.h"
 #include "testing/fake_store.h"
 #include "testing/mem_fs.h"
-#include "checkpoint/checkpoint_file.h"
 
 namespace shardhose::pipeline {
 namespace {
@@ -129,10 +129,13 @@ TEST_F(PipelineTest, DrainWritesEveryRecordOnceAcrossAReshard) {
   kinesis_.AddShard("shardId-1");
   kinesis_.AddShard("shardId-2", "shardId-0");
   int n = 0;
-  for (int i = 0; i < 60; ++i) kinesis_.Put("shardId-0", ChangeRecord("e" + std::to_string(n++), "orders", 1716200000000 + i * 60000));
-  for (int i = 0; i < 50; ++i) kinesis_.Put("shardId-1", ChangeRecord("e" + std::to_string(n++), "customers", 1716200000000));
+  for (int i = 0; i < 60; ++i)
+    kinesis_.Put("shardId-0", ChangeRecord("e" + std::to_string(n++), "orders", 1716200000000 + i * 60000));
+  for (int i = 0; i < 50; ++i)
+    kinesis_.Put("shardId-1", ChangeRecord("e" + std::to_string(n++), "customers", 1716200000000));
   kinesis_.Close("shardId-0", {"shardId-2"});
-  for (int i = 0; i < 40; ++i) kinesis_.Put("shardId-2", ChangeRecord("e" + std::to_string(n++), "orders", 1716210000000));
+  for (int i = 0; i < 40; ++i)
+    kinesis_.Put("shardId-2", ChangeRecord("e" + std::to_string(n++), "orders", 1716210000000));
   kinesis_.Put("shardId-1", "this is not json");
   kinesis_.throttle_every = 7;
   kinesis_.expire_every = 11;
@@ -445,8 +448,10 @@ double Series(const std::string& text, const std::string& series) {
 TEST_F(PipelineTest, MetricsCountWhatHappened) {
   kinesis_.AddShard("shardId-0");
   kinesis_.AddShard("shardId-1");
-  for (int i = 0; i < 20; ++i) kinesis_.Put("shardId-0", ChangeRecord("o" + std::to_string(i), "orders", 1716200000000));
-  for (int i = 0; i < 10; ++i) kinesis_.Put("shardId-1", ChangeRecord("c" + std::to_string(i), "customers", 1716200000000));
+  for (int i = 0; i < 20; ++i)
+    kinesis_.Put("shardId-0", ChangeRecord("o" + std::to_string(i), "orders", 1716200000000));
+  for (int i = 0; i < 10; ++i)
+    kinesis_.Put("shardId-1", ChangeRecord("c" + std::to_string(i), "customers", 1716200000000));
   kinesis_.Put("shardId-1", "{\"not\":\"a change record\"}");
   kinesis_.throttle_every = 5;
   store_.fail_first = 2;
@@ -502,8 +507,7 @@ class FlakyDisk : public FileSystemWrapper {
 // checkpoint file at the moment of the PUT (step 2 of the protocol).
 class JournalChecker : public upload::ObjectStore {
  public:
-  JournalChecker(FakeStore* inner, FileSystem* fs, std::string path)
-      : inner_(inner), fs_(fs), path_(std::move(path)) {}
+  JournalChecker(FakeStore* inner, FileSystem* fs, std::string path) : inner_(inner), fs_(fs), path_(std::move(path)) {}
   Status Put(const std::string& key, std::string_view body, const upload::ObjectMeta& meta) override {
     Check(key);
     return inner_->Put(key, body, meta);
@@ -540,9 +544,7 @@ class JournalChecker : public upload::ObjectStore {
   Status AbortMultipart(const std::string& key, const std::string& id) override {
     return inner_->AbortMultipart(key, id);
   }
-  Result<std::vector<std::string>> ListMultipart(const std::string& key) override {
-    return inner_->ListMultipart(key);
-  }
+  Result<std::vector<std::string>> ListMultipart(const std::string& key) override { return inner_->ListMultipart(key); }
   std::string Describe() const override { return "journal checker"; }
   std::vector<std::string> not_journaled;
 
@@ -748,8 +750,8 @@ int PopulateForParts(FakeKinesis& k, int shards, int per_shard) {
   for (int s = 0; s < shards; ++s) k.AddShard("shardId-" + std::to_string(s));
   for (int i = 0; i < per_shard; ++i) {
     for (int s = 0; s < shards; ++s) {
-      k.Put("shardId-" + std::to_string(s), ChangeRecord("e" + std::to_string(n++), i % 2 ? "orders" : "customers",
-                                                         1716200000000 + (i % 3) * 3600000));
+      k.Put("shardId-" + std::to_string(s),
+            ChangeRecord("e" + std::to_string(n++), i % 2 ? "orders" : "customers", 1716200000000 + (i % 3) * 3600000));
     }
   }
   return n;

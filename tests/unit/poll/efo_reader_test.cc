@@ -81,10 +81,11 @@ TEST(EfoEvent, SubscribeToShardEventBecomesAPage) {
 TEST(EfoEvent, ClosedShardHasNoContinuation) {
   RecordsPage page;
   page.continuation_seq = "stale";
-  auto r = PageFromEvent(Event("SubscribeToShardEvent",
-                               R"({"Records":[],"MillisBehindLatest":0,"ChildShards":[{"ShardId":"shardId-000000000002",)"
-                               R"("ParentShards":["shardId-000000000000"],"HashKeyRange":{}}]})"),
-                         &page);
+  auto r =
+      PageFromEvent(Event("SubscribeToShardEvent",
+                          R"({"Records":[],"MillisBehindLatest":0,"ChildShards":[{"ShardId":"shardId-000000000002",)"
+                          R"("ParentShards":["shardId-000000000000"],"HashKeyRange":{}}]})"),
+                    &page);
   ASSERT_TRUE(r.ok());
   EXPECT_TRUE(*r);
   EXPECT_EQ(page.continuation_seq, "");
@@ -101,8 +102,8 @@ TEST(EfoEvent, InitialResponseIsSkipped) {
 
 TEST(EfoEvent, ExceptionsAreClassified) {
   RecordsPage page;
-  auto inuse = PageFromEvent(Event("ResourceInUseException", R"({"message":"another subscription"})", "exception"),
-                             &page);
+  auto inuse =
+      PageFromEvent(Event("ResourceInUseException", R"({"message":"another subscription"})", "exception"), &page);
   ASSERT_FALSE(inuse.ok());
   EXPECT_EQ(inuse.status().peer_code(), "ResourceInUseException");
   // A fast restart's leftover subscription: transient, backed off like throttling.
@@ -315,9 +316,9 @@ class FakeKinesisHttp final : public aws::HttpClient {
 
  private:
   std::mutex mu_;
-  bool registered_ = false;         // guarded by mu_
-  std::vector<std::string> sent_;   // guarded by mu_
-  std::vector<Answer> answers_;     // guarded by mu_
+  bool registered_ = false;          // guarded by mu_
+  std::vector<std::string> sent_;    // guarded by mu_
+  std::vector<Answer> answers_;      // guarded by mu_
   std::vector<StreamCall> streams_;  // guarded by mu_
 };
 
@@ -348,7 +349,8 @@ std::string Wire(const EventMessage& m) { return EncodeEventMessage(m); }
 
 std::string RecordsEvent(const std::string& seq, const std::string& continuation, int64_t behind = 0) {
   std::string payload = R"({"Records":[{"ApproximateArrivalTimestamp":1716200000.5,"Data":"aGVsbG8=",)"
-                        R"("PartitionKey":"a","SequenceNumber":")" + seq + R"("}],)";
+                        R"("PartitionKey":"a","SequenceNumber":")" +
+                        seq + R"("}],)";
   if (!continuation.empty()) payload += R"("ContinuationSequenceNumber":")" + continuation + R"(",)";
   payload += R"("MillisBehindLatest":)" + std::to_string(behind) + "}";
   return Wire(Event("SubscribeToShardEvent", payload));

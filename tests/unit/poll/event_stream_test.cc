@@ -193,14 +193,54 @@ TEST(EventStream, BoundsAreChecked) {
   EXPECT_TRUE(FeedAll(Framed(20, 5, "abcd")).IsCorruption());
   // A well-framed message whose headers are malformed.
   EXPECT_TRUE(FeedAll(Framed(16 + 1, 1, std::string("\x00", 1))).IsCorruption());  // empty name
-  EXPECT_TRUE(FeedAll(Framed(16 + 3, 3, std::string("\x01" "a" "\x0a", 3))).IsCorruption());  // unknown type
-  EXPECT_TRUE(FeedAll(Framed(16 + 4, 4, std::string("\x01" "a" "\x04" "\x00", 4))).IsCorruption());  // short int32
-  EXPECT_TRUE(FeedAll(Framed(16 + 6, 6, std::string("\x01" "a" "\x07" "\x00\x05" "x", 6))).IsCorruption());
-  EXPECT_TRUE(FeedAll(Framed(16 + 5, 5, std::string("\x01" "a" "\x09" "\x00\x00", 5))).IsCorruption());  // uuid
-  EXPECT_TRUE(FeedAll(Framed(16 + 2, 2, std::string("\x05" "a", 2))).IsCorruption());  // name past headers
+  EXPECT_TRUE(FeedAll(Framed(16 + 3, 3,
+                             std::string("\x01"
+                                         "a"
+                                         "\x0a",
+                                         3)))
+                  .IsCorruption());  // unknown type
+  EXPECT_TRUE(FeedAll(Framed(16 + 4, 4,
+                             std::string("\x01"
+                                         "a"
+                                         "\x04"
+                                         "\x00",
+                                         4)))
+                  .IsCorruption());  // short int32
+  EXPECT_TRUE(FeedAll(Framed(16 + 6, 6,
+                             std::string("\x01"
+                                         "a"
+                                         "\x07"
+                                         "\x00\x05"
+                                         "x",
+                                         6)))
+                  .IsCorruption());
+  EXPECT_TRUE(FeedAll(Framed(16 + 5, 5,
+                             std::string("\x01"
+                                         "a"
+                                         "\x09"
+                                         "\x00\x00",
+                                         5)))
+                  .IsCorruption());  // uuid
+  EXPECT_TRUE(FeedAll(Framed(16 + 2, 2,
+                             std::string("\x05"
+                                         "a",
+                                         2)))
+                  .IsCorruption());  // name past headers
   // The same shapes, well-formed, decode.
-  EXPECT_TRUE(FeedAll(Framed(16 + 7, 7, std::string("\x01" "a" "\x04" "\x00\x00\x00\x01", 7))).ok());
-  EXPECT_TRUE(FeedAll(Framed(16 + 3 + 2, 3, std::string("\x01" "a" "\x00" "{}", 5))).ok());
+  EXPECT_TRUE(FeedAll(Framed(16 + 7, 7,
+                             std::string("\x01"
+                                         "a"
+                                         "\x04"
+                                         "\x00\x00\x00\x01",
+                                         7)))
+                  .ok());
+  EXPECT_TRUE(FeedAll(Framed(16 + 3 + 2, 3,
+                             std::string("\x01"
+                                         "a"
+                                         "\x00"
+                                         "{}",
+                                         5)))
+                  .ok());
 }
 
 }  // namespace

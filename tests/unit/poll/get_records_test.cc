@@ -16,7 +16,9 @@ TEST(GetRecords, ParsesRecordsInPlace) {
   EXPECT_EQ(page.records[0].data_base64, "eyJhIjoxfQ==");
   EXPECT_EQ(page.records[0].sequence_number, "4968001");
   EXPECT_EQ(page.records[0].arrival_ms, 1716200000123);
-  EXPECT_EQ(page.records[1].partition_key, "k\xc3\xa9" "2");
+  EXPECT_EQ(page.records[1].partition_key,
+            "k\xc3\xa9"
+            "2");
   EXPECT_EQ(page.next_iterator, "AAAA");
   EXPECT_EQ(page.millis_behind, 1500);
   EXPECT_TRUE(page.child_shards.empty());

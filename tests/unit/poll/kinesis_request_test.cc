@@ -36,8 +36,8 @@ class KinesisRequestTest : public ::testing::Test {
     return KinesisRequestBuilder(e, creds_.get(), &clock_);
   }
 
-  std::unique_ptr<aws::CredentialsProvider> creds_ = aws::NewStaticCredentialsProvider(
-      aws::Credentials{"AKIDEXAMPLE", "secret", "", std::nullopt});
+  std::unique_ptr<aws::CredentialsProvider> creds_ =
+      aws::NewStaticCredentialsProvider(aws::Credentials{"AKIDEXAMPLE", "secret", "", std::nullopt});
   SimulatedClock clock_;
 };
 
@@ -59,10 +59,7 @@ TEST_F(KinesisRequestTest, BuildsASignedJsonProtocolPost) {
   EXPECT_EQ(req->Header("Content-Type"), "application/x-amz-json-1.1");
   EXPECT_EQ(req->Header("X-Amz-Date"), "20231114T221320Z");  // the simulated clock's start
   const std::string_view auth = req->Header("Authorization");
-  EXPECT_EQ(
-      auth.find("AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20231114/eu-west-1/kinesis/aws4_request"),
-      0u)
-      << auth;
+  EXPECT_EQ(auth.find("AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20231114/eu-west-1/kinesis/aws4_request"), 0u) << auth;
   EXPECT_NE(auth.find("x-amz-target"), std::string_view::npos);  // the target is signed
   EXPECT_EQ(req->timeout, std::chrono::milliseconds(1234));
   EXPECT_EQ(req->connect_timeout, std::chrono::milliseconds(567));
@@ -89,8 +86,7 @@ TEST_F(KinesisRequestTest, CallClassifiesAnswers) {
   EXPECT_EQ(http.last_body, R"({"StreamName":"s"})");
   EXPECT_EQ(http.last.Header("X-Amz-Target"), "Kinesis_20131202.ListShards");
 
-  http.answer =
-      aws::HttpResponse{400, {}, R"({"__type":"ProvisionedThroughputExceededException"})"};
+  http.answer = aws::HttpResponse{400, {}, R"({"__type":"ProvisionedThroughputExceededException"})"};
   auto throttled = b.Call(&http, "GetRecords", "{}");
   EXPECT_EQ(throttled.status().retry_class(), RetryClass::kThrottled);
   EXPECT_EQ(throttled.status().peer_code(), "ProvisionedThroughputExceededException");
@@ -164,10 +160,8 @@ TEST_F(KinesisRequestTest, GetShardIteratorAtTimestampSendsValidJson) {
   auto it = kinesis->GetShardIterator(StreamRef{"s", ""}, "shardId-000000000001",
                                       IteratorStart{IteratorType::kAtTimestamp, "", 1716200000123});
   ASSERT_TRUE(it.ok()) << it.status().ToString();
-  EXPECT_EQ(
-      http.last_body,
-      R"({"StreamName":"s","ShardId":"shardId-000000000001","ShardIteratorType":"AT_TIMESTAMP",)"
-      R"("Timestamp":1716200000.123})");
+  EXPECT_EQ(http.last_body, R"({"StreamName":"s","ShardId":"shardId-000000000001","ShardIteratorType":"AT_TIMESTAMP",)"
+                            R"("Timestamp":1716200000.123})");
 }
 
 }  // namespace

@@ -20,8 +20,8 @@ TEST(ShardSet, ChildrenWaitForEveryParent) {
   SimulatedClock clock;
   ShardSet set;
   // 0 and 1 merged into 2; 2 split into 3 and 4.
-  set.Merge({Shard("s0", "", "", true), Shard("s1", "", "", true), Shard("s2", "s0", "s1", true),
-             Shard("s3", "s2"), Shard("s4", "s2")},
+  set.Merge({Shard("s0", "", "", true), Shard("s1", "", "", true), Shard("s2", "s0", "s1", true), Shard("s3", "s2"),
+             Shard("s4", "s2")},
             IteratorStart{});
   EXPECT_EQ(set.Activate(clock.Now()), (std::vector<std::string>{"s0", "s1"}));
   set.Find("s0")->state = ShardState::kExhausted;
@@ -49,8 +49,8 @@ TEST(ShardSet, ClosedShardLeavingTheListingExpiresAndItsChildrenStart) {
   set.Find("s0")->iterator = "it";
 
   // Listed again: nothing expires. An empty answer changes nothing either.
-  EXPECT_TRUE(set.ExpireUnlisted({Shard("s0", "", "", true), Shard("s1"), Shard("s2", "s0"), Shard("s3", "s0")})
-                  .empty());
+  EXPECT_TRUE(
+      set.ExpireUnlisted({Shard("s0", "", "", true), Shard("s1"), Shard("s2", "s0"), Shard("s3", "s0")}).empty());
   EXPECT_TRUE(set.ExpireUnlisted({}).empty());
 
   // s0 is past retention; s1 is missing too but open (e.g. a child learned
@@ -103,8 +103,7 @@ TEST(ShardSet, MergeKeepsStateAndLearnsClosure) {
   ShardSet set;
   set.Merge({Shard("a")}, IteratorStart{});
   set.Activate(clock.Now());
-  EXPECT_TRUE(set.Merge({Shard("a", "", "", true), Shard("b", "a")}, IteratorStart{}) ==
-              std::vector<std::string>{"b"});
+  EXPECT_TRUE(set.Merge({Shard("a", "", "", true), Shard("b", "a")}, IteratorStart{}) == std::vector<std::string>{"b"});
   EXPECT_EQ(set.Find("a")->state, ShardState::kActive);
   EXPECT_TRUE(set.Find("a")->info.closed());
 }

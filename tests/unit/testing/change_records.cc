@@ -9,10 +9,11 @@
 namespace shardhose::test {
 
 std::string ChangeRecord(const std::string& id, const std::string& table, int64_t ms) {
-  return R"({"awsRegion":"us-east-1","eventID":")" + id + R"(","eventName":"INSERT","userIdentity":null,)"
-         R"("recordFormat":"application/json","tableName":")" + table +
-         R"(","dynamodb":{"ApproximateCreationDateTime":)" + std::to_string(ms) +
-         R"(,"Keys":{"pk":{"S":")" + id + R"("}},"NewImage":{"pk":{"S":")" + id +
+  return R"({"awsRegion":"us-east-1","eventID":")" + id +
+         R"(","eventName":"INSERT","userIdentity":null,)"
+         R"("recordFormat":"application/json","tableName":")" +
+         table + R"(","dynamodb":{"ApproximateCreationDateTime":)" + std::to_string(ms) + R"(,"Keys":{"pk":{"S":")" +
+         id + R"("}},"NewImage":{"pk":{"S":")" + id +
          R"("},"n":{"N":"12345678901234567890123456789012345678"}},"SizeBytes":50},"eventSource":"aws:dynamodb"})";
 }
 

@@ -77,8 +77,8 @@ Status FakeKinesis::GetRecords(const poll::StreamRef&, const std::string& iterat
   std::lock_guard<std::mutex> lock(mu);
   ++get_records_calls;
   if (throttle_every && get_records_calls % throttle_every == 0) {
-    return Status::Unavailable("Rate exceeded").WithPeer(RetryClass::kThrottled,
-                                                         "ProvisionedThroughputExceededException");
+    return Status::Unavailable("Rate exceeded")
+        .WithPeer(RetryClass::kThrottled, "ProvisionedThroughputExceededException");
   }
   if (expire_every && get_records_calls % expire_every == 0) {
     return Status::InvalidArgument("expired").WithPeer(RetryClass::kClientError, "ExpiredIteratorException");

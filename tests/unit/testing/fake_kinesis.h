@@ -78,8 +78,7 @@ class FakeKinesis : public poll::KinesisClient {
   Result<std::vector<poll::ShardInfo>> ListShards(const poll::StreamRef&) override;
   Result<std::string> GetShardIterator(const poll::StreamRef&, const std::string& shard,
                                        const poll::IteratorStart& start) override;
-  Status GetRecords(const poll::StreamRef&, const std::string& iterator, int limit,
-                    poll::RecordsPage* page) override;
+  Status GetRecords(const poll::StreamRef&, const std::string& iterator, int limit, poll::RecordsPage* page) override;
 };
 
 }  // namespace shardhose::test

@@ -50,9 +50,9 @@ class FakeStore : public upload::ObjectStore {
   std::mutex mu;
   std::map<std::string, std::string> objects;
   std::map<std::string, Upload> uploads;  // in progress, by id
-  int puts = 0;        // writes: Put, UploadPart, CompleteMultipart
-  int parts_put = 0;   // UploadPart calls that stored a part
-  int completes = 0;   // CompleteMultipart calls that made an object
+  int puts = 0;                           // writes: Put, UploadPart, CompleteMultipart
+  int parts_put = 0;                      // UploadPart calls that stored a part
+  int completes = 0;                      // CompleteMultipart calls that made an object
   int aborts = 0;
   int created = 0;
   // The first UploadPart to an upload holding this many parts finds it gone

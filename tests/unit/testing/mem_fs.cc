@@ -100,8 +100,9 @@ class MemFileSystem::MemFileLock final : public FileLock {
 };
 
 std::string_view MemFileSystem::OpName(Op op) {
-  static constexpr std::array<std::string_view, kOps> kNames = {
-      "LockFile", "ReadFile", "WriteFile", "Rename", "SyncDir", "CreateDirs", "Remove", "Exists", "ListDir", "RemoveDir"};
+  static constexpr std::array<std::string_view, kOps> kNames = {"LockFile", "ReadFile",   "WriteFile", "Rename",
+                                                                "SyncDir",  "CreateDirs", "Remove",    "Exists",
+                                                                "ListDir",  "RemoveDir"};
   return kNames[static_cast<size_t>(op)];
 }
 

@@ -90,8 +90,7 @@ class MemFileSystem : public FileSystem {
   // ("" = any path) fail with `error` (an IOError naming the call and path
   // if `error` is OK). With `applied`, the call does its work first.
   // count < 0: every such call, until ClearFaults().
-  void InjectFault(Op op, int count, std::string path_contains = "", Status error = Status::OK(),
-                   bool applied = false);
+  void InjectFault(Op op, int count, std::string path_contains = "", Status error = Status::OK(), bool applied = false);
   void ClearFaults();
 
   int Calls(Op op) const;

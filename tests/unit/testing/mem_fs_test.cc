@@ -195,7 +195,7 @@ TEST(MemFileSystem, AppliedFaultTakesEffectAndFails) {
 
   fs.InjectFault(Op::kLockFile, 1, "", Status::OK(), /*applied=*/true);
   EXPECT_TRUE(fs.LockFile("/lock").status().IsIOError());
-  EXPECT_TRUE(fs.Exists("/lock"));        // created,
+  EXPECT_TRUE(fs.Exists("/lock"));         // created,
   EXPECT_TRUE(fs.LockFile("/lock").ok());  // but not left locked
 }
 

@@ -116,8 +116,7 @@ TEST_F(FileStoreTest, MultipartRoundTrip) {
   ASSERT_TRUE(e1.ok() && e3.ok());
   EXPECT_FALSE(stdfs::exists(root_ + "/" + key));  // nothing visible before Complete
 
-  ASSERT_TRUE(
-      store->CompleteMultipart(key, *id, {{1, *e1}, {2, *e2}, {3, "\"" + *e3 + "\""}}).ok());
+  ASSERT_TRUE(store->CompleteMultipart(key, *id, {{1, *e1}, {2, *e2}, {3, "\"" + *e3 + "\""}}).ok());
   EXPECT_EQ(Read(key), "first,second,third");
   EXPECT_FALSE(stdfs::exists(root_ + kUploads + "/" + *id));
   EXPECT_FALSE(stdfs::exists(root_ + "/" + key + ".tmp"));
@@ -215,8 +214,7 @@ TEST_F(FileStoreTest, AbortAndList) {
 
 TEST_F(FileStoreTest, Describe) {
   EXPECT_EQ(NewFileObjectStore(root_ + "/", FileSystem::Default())->Describe(), "file://" + root_);
-  EXPECT_EQ(NewFileObjectStore("file://" + root_, FileSystem::Default())->Describe(),
-            "file://" + root_);
+  EXPECT_EQ(NewFileObjectStore("file://" + root_, FileSystem::Default())->Describe(), "file://" + root_);
 }
 
 // Records directory fsyncs; can fail renames.

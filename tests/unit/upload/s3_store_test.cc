@@ -33,8 +33,7 @@ std::string ToHexForTest(std::string_view raw) {
 }
 
 std::string S3Error(const std::string& code) {
-  return "<?xml version=\"1.0\" encoding=\"UTF-8\"?><Error><Code>" + code +
-         "</Code><Message>m</Message></Error>";
+  return "<?xml version=\"1.0\" encoding=\"UTF-8\"?><Error><Code>" + code + "</Code><Message>m</Message></Error>";
 }
 
 aws::Credentials Creds(std::string token = "") {
@@ -47,8 +46,8 @@ aws::Credentials Creds(std::string token = "") {
 
 // Re-computes the signature of a received request from the headers its
 // Authorization header says were signed.
-std::string RecomputeSignature(const RecordedRequest& r, const std::string& base_url,
-                               const aws::Credentials& creds, WallTime t) {
+std::string RecomputeSignature(const RecordedRequest& r, const std::string& base_url, const aws::Credentials& creds,
+                               WallTime t) {
   std::string auth = r.Header("Authorization");
   size_t sh = auth.find("SignedHeaders=");
   std::string names = auth.substr(sh + 14, auth.find(',', sh) - sh - 14);
@@ -118,14 +117,13 @@ TEST_F(S3StoreTest, PutPathStyleWithIntegrityHeadersAndValidSignature) {
   EXPECT_FALSE(r.HasHeader("Transfer-Encoding"));
 
   const std::string auth = r.Header("Authorization");
-  EXPECT_TRUE(auth.starts_with(
-      "AWS4-HMAC-SHA256 Credential=AKIDTEST/20231114/us-east-1/s3/aws4_request, "
-      "SignedHeaders=content-md5;content-type;host;x-amz-checksum-sha256;"
-      "x-amz-content-sha256;x-amz-date, Signature="))
+  EXPECT_TRUE(
+      auth.starts_with("AWS4-HMAC-SHA256 Credential=AKIDTEST/20231114/us-east-1/s3/aws4_request, "
+                       "SignedHeaders=content-md5;content-type;host;x-amz-checksum-sha256;"
+                       "x-amz-content-sha256;x-amz-date, Signature="))
       << auth;
   // What arrived (Host with port included) verifies against the signature.
-  EXPECT_EQ(auth.substr(auth.size() - 64),
-            RecomputeSignature(r, server_.base_url(), Creds(), clock_.WallNow()));
+  EXPECT_EQ(auth.substr(auth.size() - 64), RecomputeSignature(r, server_.base_url(), Creds(), clock_.WallNow()));
 }
 
 TEST_F(S3StoreTest, GzipEncodingAndSseAes256) {
@@ -134,8 +132,7 @@ TEST_F(S3StoreTest, GzipEncodingAndSseAes256) {
   o.sse_kms_key_id = "ignored-without-kms";
   auto store = MakeStore(o);
   // A valid gzip stream of "" (the test server inflates gzip bodies).
-  const std::string gz("\x1f\x8b\x08\x00\x00\x00\x00\x00\x00\x03\x03\x00\x00\x00\x00\x00\x00\x00\x00\x00",
-                       20);
+  const std::string gz("\x1f\x8b\x08\x00\x00\x00\x00\x00\x00\x03\x03\x00\x00\x00\x00\x00\x00\x00\x00\x00", 20);
   ObjectMeta meta;
   meta.content_encoding = "gzip";
   ASSERT_TRUE(store->Put("k.json.gz", gz, meta).ok());
@@ -146,8 +143,7 @@ TEST_F(S3StoreTest, GzipEncodingAndSseAes256) {
   EXPECT_EQ(reqs[0].Header("Content-MD5"), Base64Encode(Digest(EVP_md5(), gz)));
   EXPECT_EQ(reqs[0].Header("x-amz-server-side-encryption"), "AES256");
   EXPECT_FALSE(reqs[0].HasHeader("x-amz-server-side-encryption-aws-kms-key-id"));
-  EXPECT_NE(reqs[0].Header("Authorization").find("x-amz-server-side-encryption"),
-            std::string::npos);
+  EXPECT_NE(reqs[0].Header("Authorization").find("x-amz-server-side-encryption"), std::string::npos);
 }
 
 TEST_F(S3StoreTest, SseKmsWithKeyIdAndSessionToken) {
@@ -440,8 +436,7 @@ TEST_F(S3StoreTest, AbortMultipart) {
   EXPECT_EQ(reqs[0].method, "DELETE");
   EXPECT_EQ(reqs[0].target, "/lake/a/k?uploadId=up%20id");
   EXPECT_EQ(reqs[0].Header("x-amz-content-sha256"), aws::HexSha256(""));
-  EXPECT_EQ(Signature(reqs[0]),
-            RecomputeSignature(reqs[0], server_.base_url(), Creds(), clock_.WallNow()));
+  EXPECT_EQ(Signature(reqs[0]), RecomputeSignature(reqs[0], server_.base_url(), Creds(), clock_.WallNow()));
 
   Answer(&server_, 200, "");
   EXPECT_TRUE(store->AbortMultipart("k", "id").ok());
@@ -506,8 +501,7 @@ TEST_F(S3StoreTest, ListMultipartFollowsPagesAndKeepsExactKeys) {
   ASSERT_EQ(reqs.size(), 2u);
   EXPECT_EQ(reqs[0].method, "GET");
   EXPECT_EQ(reqs[0].target, "/lake/?uploads&prefix=a%2Fk%261");
-  EXPECT_EQ(reqs[1].target,
-            "/lake/?uploads&prefix=a%2Fk%261&key-marker=a%2Fk%261&upload-id-marker=id%2B2");
+  EXPECT_EQ(reqs[1].target, "/lake/?uploads&prefix=a%2Fk%261&key-marker=a%2Fk%261&upload-id-marker=id%2B2");
   for (const RecordedRequest& r : reqs) {
     EXPECT_EQ(Signature(r), RecomputeSignature(r, server_.base_url(), Creds(), clock_.WallNow()));
   }
@@ -566,8 +560,7 @@ TEST_F(S3StoreTest, HoldsDigestSingleAndMultipartEtags) {
   d.md5 = Digest(EVP_md5(), p1 + p2 + p3);
   d.part_md5s = {Digest(EVP_md5(), p1), Digest(EVP_md5(), p2), Digest(EVP_md5(), p3)};
   const std::string whole_md5 = ToHexForTest(d.md5);
-  const std::string multi =
-      ToHexForTest(Digest(EVP_md5(), d.part_md5s[0] + d.part_md5s[1] + d.part_md5s[2]));
+  const std::string multi = ToHexForTest(Digest(EVP_md5(), d.part_md5s[0] + d.part_md5s[1] + d.part_md5s[2]));
 
   // S3: md5 of the part md5s, "-<parts>".
   AnswerHead(&server_, "151", "\"" + multi + "-3\"");
@@ -640,8 +633,8 @@ class RecordingHttp : public aws::HttpClient {
     urls.push_back(r.method + " " + r.url);
     aws::HttpResponse resp;
     resp.status = 200;
-    resp.body = "<ListMultipartUploadsResult><IsTruncated>false</IsTruncated>" +
-                UploadXml("k", "id1") + "</ListMultipartUploadsResult>";
+    resp.body = "<ListMultipartUploadsResult><IsTruncated>false</IsTruncated>" + UploadXml("k", "id1") +
+                "</ListMultipartUploadsResult>";
     return resp;
   }
   std::vector<std::string> urls;
@@ -662,8 +655,7 @@ TEST_F(S3StoreTest, VirtualHostedMultipartUrls) {
 }
 
 TEST_F(S3StoreTest, Describe) {
-  EXPECT_EQ(MakeStore()->Describe(),
-            "s3://lake (" + server_.base_url() + ", path-style)");
+  EXPECT_EQ(MakeStore()->Describe(), "s3://lake (" + server_.base_url() + ", path-style)");
   S3Options o;
   o.endpoint_url = "";
   o.bucket = "b";
@@ -676,8 +668,7 @@ TEST(S3ObjectUrl, Addressing) {
   S3Options o;
   o.bucket = "lake";
   o.region = "eu-west-1";
-  EXPECT_EQ(S3ObjectUrl(o, "a/b c/d.json.gz"),
-            "https://lake.s3.eu-west-1.amazonaws.com/a/b%20c/d.json.gz");
+  EXPECT_EQ(S3ObjectUrl(o, "a/b c/d.json.gz"), "https://lake.s3.eu-west-1.amazonaws.com/a/b%20c/d.json.gz");
   o.force_path_style = true;
   EXPECT_EQ(S3ObjectUrl(o, "a/b"), "https://s3.eu-west-1.amazonaws.com/lake/a/b");
   o.force_path_style = false;
