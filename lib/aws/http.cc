@@ -26,9 +26,10 @@
 #include <algorithm>
 #include <chrono>
 #include <memory>
-#include <mutex>
 #include <string>
 #include <vector>
+
+#include "common/mutex.h"
 
 namespace shardhose::aws {
 namespace {
@@ -338,7 +339,7 @@ class CurlHttpClient final : public HttpClient {
 
   CURL* Acquire() {
     {
-      std::lock_guard<std::mutex> lock(mu_);
+      MutexLock lock(&mu_);
       if (!idle_.empty()) {
         CURL* h = idle_.back();
         idle_.pop_back();
@@ -350,7 +351,7 @@ class CurlHttpClient final : public HttpClient {
 
   void Release(CURL* handle) {
     {
-      std::lock_guard<std::mutex> lock(mu_);
+      MutexLock lock(&mu_);
       if (idle_.size() < kMaxIdleHandles) {
         idle_.push_back(handle);
         return;
@@ -389,8 +390,8 @@ class CurlHttpClient final : public HttpClient {
     return std::move(transfer.response);
   }
 
-  std::mutex mu_;
-  std::vector<CURL*> idle_;  // GUARDED_BY(mu_)
+  Mutex mu_;
+  std::vector<CURL*> idle_ GUARDED_BY(mu_);
 };
 
 }  // namespace

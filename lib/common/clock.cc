@@ -11,8 +11,6 @@
 #include "common/clock.h"
 
 #include <condition_variable>
-#include <cstdio>
-#include <cstdlib>
 #include <mutex>
 #include <unordered_map>
 #include <vector>
@@ -96,13 +94,6 @@ struct SimulatedClock::State {
     WakeDue();
   }
 };
-
-void Mutex::AssertHeld() const {
-  if (owner_.load(std::memory_order_relaxed) != std::this_thread::get_id()) {
-    std::fprintf(stderr, "shardhose: Mutex::AssertHeld: the calling thread does not hold the mutex\n");
-    std::abort();
-  }
-}
 
 void CondVar::NotifyAll() {
   cv_.notify_all();

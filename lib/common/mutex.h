@@ -96,7 +96,8 @@ class SCOPED_CAPABILITY MutexUnlock {
 
 // A condition variable. Waiting goes through a Clock (Clock::Wait,
 // Clock::WaitUntil), which decides how long "until" is; notifying is
-// here. NotifyAll() wakes every waiter, whichever clock it waits on.
+// here. NotifyAll() wakes every waiter, whichever clock it waits on (it is
+// defined in clock.cc, beside the simulated clock's waiters).
 class CondVar {
  public:
   CondVar() = default;
