@@ -30,6 +30,8 @@
 #include <string>
 #include <vector>
 
+#include "aws/curl_http.h"
+
 namespace shardhose::aws {
 namespace {
 
