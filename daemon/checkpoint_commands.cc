@@ -8,15 +8,15 @@
 #include <iostream>
 #include <map>
 
-#include "aws/credentials.h"
-#include "aws/http.h"
+#include "aws/credentials_chain.h"
+#include "aws/curl_http.h"
 #include "checkpoint/checkpoint.h"
 #include "checkpoint/checkpoint_file.h"
 #include "commands.h"
 #include "common/seqnum.h"
 #include "config/rfc3339.h"
 #include "decode/change_record.h"
-#include "poll/kinesis_client.h"
+#include "poll/kinesis_api.h"
 
 namespace shardhose::daemon {
 namespace {

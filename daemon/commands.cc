@@ -9,8 +9,8 @@
 #include <cstdio>
 #include <iostream>
 
-#include "aws/credentials.h"
-#include "aws/http.h"
+#include "aws/credentials_chain.h"
+#include "aws/curl_http.h"
 #include "checkpoint/checkpoint.h"
 #include "checkpoint/checkpoint_file.h"
 #include "common/logging.h"
@@ -19,13 +19,14 @@
 #include "http_server.h"
 #include "metrics/metrics.h"
 #include "pipeline/pipeline.h"
-#include "poll/change_source.h"
 #include "poll/efo_reader.h"
-#include "poll/kinesis_client.h"
+#include "poll/kinesis_api.h"
+#include "poll/kinesis_source.h"
 #include "service.h"
 #include "shardhose/version.h"
 #include "signals.h"
-#include "upload/object_store.h"
+#include "upload/file_store.h"
+#include "upload/s3_store.h"
 
 namespace shardhose::daemon {
 // Loads the configuration, printing every problem to stderr.

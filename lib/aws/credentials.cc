@@ -14,6 +14,7 @@
 #include <utility>
 #include <vector>
 
+#include "aws/credentials_chain.h"
 #include "aws/credentials_internal.h"
 #include "common/fs.h"
 
@@ -266,7 +267,7 @@ Result<internal::CredentialSource> FromImds(const EnvLookup& env, HttpClient* ht
 }
 
 // Resolves the first configured source, then sticks to it (see
-// credentials.h). resolve_mu_ serialises resolutions; state_mu_ guards the
+// credentials_chain.h). resolve_mu_ serialises resolutions; state_mu_ guards the
 // result, so Get() after resolution never waits for a resolution.
 class DefaultChain final : public CredentialsProvider {
  public:

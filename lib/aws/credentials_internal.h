@@ -1,12 +1,12 @@
 // File: aws/credentials_internal.h
 //
-// The pieces of the default credentials chain (credentials.h), exposed to
+// The pieces of the default credentials chain (credentials_chain.h), exposed to
 // the chain's own files and to tests only. Not part of the aws/ API.
 //
 // A CredentialSource is one configured place credentials come from: a name
 // for logs and a Fetch() that goes and gets a fresh set (HTTP, a process, a
 // file). A RefreshingProvider wraps a source with the caching and
-// background-refresh rules documented in credentials.h.
+// background-refresh rules documented in credentials_chain.h.
 //
 // Every Fetch() returns:
 //   kUnavailable + a retryable RetryClass - a later attempt may work (network,
@@ -23,7 +23,7 @@
 #include <string>
 #include <string_view>
 
-#include "aws/credentials.h"
+#include "aws/credentials_chain.h"
 #include "aws/http.h"
 #include "common/clock.h"
 #include "common/status.h"
@@ -79,7 +79,7 @@ struct WebIdentityParams {
 };
 CredentialSource WebIdentitySource(WebIdentityParams params, HttpClient* http);
 
-// The STS URL for the given environment/profile values (see credentials.h).
+// The STS URL for the given environment/profile values (see credentials_chain.h).
 std::string StsUrl(std::string_view endpoint_sts, std::string_view endpoint_any, std::string_view region);
 
 // credential_process.
@@ -89,7 +89,7 @@ CredentialSource ProcessSource(std::string profile, std::string command, std::ch
 Result<std::string> RunCredentialProcess(const std::string& command, std::chrono::milliseconds timeout);
 
 // Container credentials. `url` is the full URL; `auth_token`/`auth_file`
-// as in credentials.h (the file wins).
+// as in credentials_chain.h (the file wins).
 struct ContainerParams {
   std::string url;
   std::string auth_token;

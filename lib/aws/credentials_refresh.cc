@@ -1,6 +1,6 @@
 // RefreshingProvider: caches one source's credentials and refreshes them
 // before they expire, on a background thread, so that Get() never waits
-// while usable credentials are cached (rules in credentials.h).
+// while usable credentials are cached (rules in credentials_chain.h).
 //
 // State machine (all under mu_):
 //   cached_ empty or unusable, no fetch in flight -> the caller fetches

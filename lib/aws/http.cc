@@ -29,6 +29,7 @@
 #include <string>
 #include <vector>
 
+#include "aws/curl_http.h"
 #include "common/mutex.h"
 
 namespace shardhose::aws {

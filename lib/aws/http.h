@@ -2,8 +2,8 @@
 //
 // The HTTP transport seam. Every request shardhose makes to AWS (Kinesis,
 // S3, and later STS/IMDS) goes through an HttpClient, so unit tests can put
-// an in-process fake behind it and the real implementation (libcurl) is the
-// only code that touches sockets.
+// an in-process fake behind it and the real implementation (libcurl,
+// aws/curl_http.h) is the only code that touches sockets.
 //
 // Contract of Send():
 //   - Returns the response for ANY HTTP status (2xx, 4xx, 5xx are all OK
@@ -11,8 +11,8 @@
 //   - Returns a non-OK Status with RetryClass::kNetwork only when no complete
 //     HTTP response arrived: DNS failure, connection refused or reset, TLS
 //     failure, or a timeout.
-//   - Returns InvalidArgument (no retry class) for a URL curl cannot use
-//     (malformed, unsupported scheme).
+//   - Returns InvalidArgument (no retry class) for a URL the client cannot
+//     use (malformed, unsupported scheme).
 //   - Never retries by itself and never sleeps.
 //   - Sends a body (any method but GET/HEAD/DELETE without one; PUT and POST
 //     always) with Content-Length from the caller's bytes, never
@@ -39,20 +39,17 @@
 //     wants -- a stall (see stall_timeout), the connection ending
 //     mid-body); the callbacks may have seen part of the response by then.
 //     InvalidArgument for an unusable URL. Never retries, never sleeps.
-//   - `body_sink` is ignored. Each stream runs on a connection of its own,
-//     closed at the end (streams are few and long; none is pooled).
+//   - `body_sink` is ignored.
 //   The default implementation, for test doubles that answer only Send(),
 //   sends with Send() and delivers the whole body in one piece.
 //
 // Thread-safety: Send() and Stream() may be called concurrently from any
-// number of threads. Send()'s connections are pooled and reused
-// (keep-alive).
+// number of threads.
 #pragma once
 
 #include <atomic>
 #include <chrono>
 #include <functional>
-#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -130,10 +127,6 @@ class HttpClient {
   // REQUIRES: options.on_body is set.
   virtual Result<StreamEnd> Stream(const HttpRequest& request, const HttpStreamOptions& options);
 };
-
-// The libcurl implementation. Thread-safe; keeps a pool of easy handles
-// for Send(); each Stream() uses a handle of its own.
-std::unique_ptr<HttpClient> NewCurlHttpClient();
 
 // URI-encodes per SigV4 rules: unreserved characters (A-Z a-z 0-9 - _ . ~)
 // pass through, everything else becomes %XX (uppercase hex). If

@@ -7,8 +7,9 @@
 // Save() being atomic and durable.
 //
 // Implementations:
-//   CheckpointFile (checkpoint.h) - one local file, replaced atomically,
-//                                   locked against a second process.
+//   CheckpointFile (checkpoint_file.h) - one local file, replaced
+//                                        atomically, locked against a
+//                                        second process.
 // (A DynamoDB lease table, shared by several processes, is the next one.)
 //
 // Contract:

@@ -6,9 +6,8 @@
 // schedules the shards, parents before children).
 //
 // Implementations:
-//   NewKinesisSource - a Kinesis data stream, through a KinesisClient:
-//                      GetRecords polling (kinesis_client.h) or enhanced
-//                      fan-out (efo_reader.h).
+//   NewKinesisSource - poll/kinesis_source.h: a Kinesis data stream,
+//                      through a KinesisClient.
 // (DynamoDB Streams is the next one; its records are JSON, not base64.)
 //
 // Each method makes ONE attempt and never sleeps; failures are classified
@@ -21,7 +20,6 @@
 // shards.
 #pragma once
 
-#include <memory>
 #include <string>
 #include <vector>
 
@@ -48,9 +46,5 @@ class ChangeSource {
   virtual Status GetRecords(const std::string& iterator, int limit, RecordsPage* page) = 0;
   virtual RecordFormat format() const = 0;
 };
-
-// The stream `stream` read through `client`. REQUIRES: client outlives
-// the source.
-std::unique_ptr<ChangeSource> NewKinesisSource(KinesisClient* client, StreamRef stream);
 
 }  // namespace shardhose::poll

@@ -2,6 +2,7 @@
 
 #include <cmath>
 
+#include "poll/kinesis_api.h"
 #include "poll/kinesis_request.h"
 
 namespace shardhose::poll {

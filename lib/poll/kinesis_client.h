@@ -1,26 +1,30 @@
 // File: poll/kinesis_client.h
 //
-// The Kinesis Data Streams calls shardhose makes, over the JSON protocol
-// (POST /, X-Amz-Target: Kinesis_20131202.<Op>, SigV4 service "kinesis").
+// The Kinesis Data Streams calls shardhose makes, as an interface, and the
+// values they take and return.
+//
+// Implementations:
+//   NewKinesisClient    - poll/kinesis_api.h: the API itself over HTTP
+//                         (GetRecords polling).
+//   NewEfoKinesisClient - poll/efo_reader.h: enhanced fan-out
+//                         (SubscribeToShard), decorating a polling client.
 //
 // Each method makes exactly ONE attempt, never sleeps and returns failures
 // classified at the edge (aws/retry_class.h): the poller decides on
 // retries from Status::retry_class() and Status::peer_code()
 // ("ExpiredIteratorException", "ProvisionedThroughputExceededException",
-// "ResourceNotFoundException", ...). ListShards follows NextToken paging
-// itself (each page is one attempt; a failed page fails the call).
+// "ResourceNotFoundException", ...). ListShards returns every shard: an
+// implementation that pages (the API's NextToken) makes one attempt per
+// page, and a failed page fails the call.
 //
 // Thread-safety: all methods may be called concurrently.
 #pragma once
 
 #include <cstdint>
-#include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
-#include "aws/credentials.h"
-#include "aws/http.h"
-#include "common/clock.h"
 #include "common/status.h"
 #include "poll/record_view.h"
 
@@ -70,12 +74,6 @@ struct RecordsPage {
   std::string continuation_seq;         // SubscribeToShardEvent only (efo_reader.h)
 };
 
-struct KinesisOptions {
-  std::string region = "us-east-1";
-  std::string endpoint_url;  // "" = https://kinesis.<region>.amazonaws.com
-  std::chrono::milliseconds timeout{30000};
-};
-
 class KinesisClient {
  public:
   virtual ~KinesisClient() = default;
@@ -87,14 +85,17 @@ class KinesisClient {
   virtual Status GetRecords(const StreamRef& stream, const std::string& iterator, int limit, RecordsPage* page) = 0;
 };
 
-// REQUIRES: http, creds and clock outlive the client.
-std::unique_ptr<KinesisClient> NewKinesisClient(KinesisOptions options, aws::HttpClient* http,
-                                                aws::CredentialsProvider* creds, Clock* clock);
-
-// Parses a GetRecords response body in place (exposed for tests/bench).
-// Corruption if the body is not a GetRecords answer. Also parses a
-// SubscribeToShardEvent payload (same fields, plus ContinuationSequenceNumber
-// into continuation_seq, and no NextShardIterator).
+// Parses a GetRecords response body in place (page->body; the records are
+// views into it). Corruption if the body is not a GetRecords answer. Also
+// parses a SubscribeToShardEvent payload (same fields, plus
+// ContinuationSequenceNumber into continuation_seq, and no
+// NextShardIterator).
+//
+// It lives with the interface, not with NewKinesisClient, because it is
+// the wire format the implementations share: the polling client parses
+// GetRecords answers with it, enhanced fan-out its SubscribeToShardEvent
+// payloads, and the test and bench fakes their canned answers (so a fake's
+// pages are built exactly as the real ones). Also exposed for the fuzzer.
 Status ParseGetRecords(RecordsPage* page);
 
 }  // namespace shardhose::poll

@@ -1,5 +1,5 @@
-// A Kinesis data stream as a ChangeSource: change_source.h.
-#include "poll/change_source.h"
+// A Kinesis data stream as a ChangeSource: kinesis_source.h.
+#include "poll/kinesis_source.h"
 
 namespace shardhose::poll {
 namespace {

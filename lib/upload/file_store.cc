@@ -13,6 +13,8 @@
 // written in one piece, as Put writes it) and then removes the upload
 // directory, "key" last: an upload whose removal failed part-way is still
 // listed and AbortMultipart finishes the job.
+#include "upload/file_store.h"
+
 #include <openssl/rand.h>
 
 #include <algorithm>

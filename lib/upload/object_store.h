@@ -7,28 +7,20 @@
 // Status::IsRetryable()/retry_class().
 //
 // Implementations:
-//   S3ObjectStore   - PutObject over HTTP(S) with SigV4, Content-MD5 and
-//                     x-amz-checksum-sha256 integrity headers (the SHA-256
-//                     is the one signed as x-amz-content-sha256, so the body
-//                     is hashed once per algorithm), path-style or
-//                     virtual-hosted addressing, optional SSE. Checked
-//                     against s3rver 3.7.1 (which accepts all of these).
-//                     The body is sent with Content-Length, never chunked.
-//                     Multipart: the S3 multipart API, parts with
-//                     Content-MD5 only.
-//   FileObjectStore - the same key layout under a local directory
-//                     (endpoint_url = "file:///some/dir"); each object is
-//                     written atomically (temp file, fsync, rename).
-//                     Multipart uploads are kept under
-//                     <root>/.shardhose-multipart/<upload id>/.
+//   S3 (and s3rver)   - upload/s3_store.h: NewS3ObjectStore, over an
+//                       aws::HttpClient with SigV4.
+//   a local directory - upload/file_store.h: NewFileObjectStore
+//                       (endpoint_url = "file:///some/dir").
+// What each does per method, and where it departs from this contract
+// (s3rver), is in its header.
 //
-// Errors: Put() returns the Status of aws/retry_class.h for an S3 answer
-// (kNetwork if none arrived); key problems are kInvalidArgument (the file
-// store rejects empty keys, keys starting with '/', ending with '/', with
-// a ".." segment or under ".shardhose-multipart/"); local failures are
-// kIOError; an upload the store does not know is kNotFound (S3: 404
-// NoSuchUpload). A credentials failure is returned as the provider
-// reported it (not retryable).
+// Errors: Put() returns the Status of aws/retry_class.h for a remote
+// store's answer (kNetwork if none arrived); key problems are
+// kInvalidArgument (a store may reject keys it cannot hold: the file
+// store's rules are in file_store.h); local failures are kIOError; an
+// upload the store does not know is kNotFound (S3: 404 NoSuchUpload). A
+// credentials failure is returned as the provider reported it (not
+// retryable).
 //
 // Put() returning OK means the object is durable at the store: S3 answered
 // 200, or the file and its directory were fsynced. Writing the same key
@@ -43,29 +35,16 @@
 // every part but the last must be at least 5 MiB on S3 (s3rver and the
 // file store accept any size).
 //
-// s3rver 3.7.1 departs from S3 here: UploadPart to an unknown upload id
-// answers 200 (storing the part under that id); CompleteMultipart of an
-// upload that is gone answers 500 InternalError (S3: 404 NoSuchUpload),
-// so retrying it never succeeds; CompleteMultipart naming a part that was
-// never uploaded makes the s3rver process exit (unhandled ENOENT): that
-// request and all later ones fail with kNetwork. It cannot abort (405) or
-// list (501) uploads.
-//
 // Thread-safety: every method may be called concurrently, but not for the
 // same key at the same time (the file store's temp file is "<path>.tmp"),
 // except UploadPart calls for different part numbers of one upload.
 #pragma once
 
 #include <cstdint>
-#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
 
-#include "aws/credentials.h"
-#include "aws/http.h"
-#include "common/clock.h"
-#include "common/fs.h"
 #include "common/status.h"
 
 namespace shardhose::upload {
@@ -119,10 +98,10 @@ class ObjectStore {
   virtual Result<bool> Holds(const std::string& key, std::string_view body) = 0;
   // Whether the object under `key` is the one `digest` describes. S3: HEAD,
   // then Content-Length, then the ETag when it is a digest (not under
-  // SSE-KMS): hex MD5 of the whole object (single PUT; also what s3rver
-  // answers for a completed multipart upload) or hex MD5 of the
-  // concatenated part MD5s followed by "-<parts>" (S3 multipart; with no
-  // part_md5s, as from Holds(), such an ETag is not checked). File store:
+  // SSE-KMS): hex MD5 of the whole object (single PUT; s3rver's multipart
+  // ETag too, see s3_store.h) or hex MD5 of the concatenated part MD5s
+  // followed by "-<parts>" (S3 multipart; with no part_md5s, as from
+  // Holds(), such an ETag is not checked). File store:
   // size and MD5 of the file. One attempt. Holds(key, body) is
   // HoldsDigest with body's size and MD5 on S3.
   virtual Result<bool> HoldsDigest(const std::string& key, const ObjectDigest& digest) = 0;
@@ -142,46 +121,18 @@ class ObjectStore {
   virtual Status CompleteMultipart(const std::string& key, const std::string& upload_id,
                                    const std::vector<PartReceipt>& parts) = 0;
   // Discards the upload and its parts. OK also when the upload is already
-  // gone (404 NoSuchUpload). A store that cannot abort (s3rver answers 405)
-  // returns kFailedPrecondition saying so; the caller logs it and goes on.
+  // gone (404 NoSuchUpload). A store that cannot abort (s3rver, see
+  // s3_store.h) returns kFailedPrecondition saying so; the caller logs it
+  // and goes on.
   virtual Status AbortMultipart(const std::string& key, const std::string& upload_id) = 0;
   // Upload ids of the uploads in progress for exactly `key` (S3:
   // ListMultipartUploads with prefix=key, keeping exact matches, following
   // pagination, in S3's order; file store: sorted). kFailedPrecondition
-  // where the store cannot list them (s3rver answers 501 NotImplemented).
+  // where the store cannot list them (s3rver, see s3_store.h).
   virtual Result<std::vector<std::string>> ListMultipart(const std::string& key) = 0;
 
   // "s3://bucket (http://127.0.0.1:4569, path-style)" / "file:///tmp/out"
   virtual std::string Describe() const = 0;
 };
-
-struct S3Options {
-  std::string bucket;
-  std::string region = "us-east-1";
-  // "" = https://s3.<region>.amazonaws.com (virtual-hosted unless
-  // force_path_style). Otherwise scheme://host[:port], e.g. s3rver.
-  // Path-style is also used when the endpoint host is an IP address or
-  // localhost, and for https when the bucket name contains a dot (the
-  // wildcard certificate would not match).
-  std::string endpoint_url;
-  bool force_path_style = false;
-  std::string sse;             // "", "AES256", "aws:kms"
-  std::string sse_kms_key_id;  // with "aws:kms", optional
-  std::chrono::milliseconds timeout{120000};
-};
-
-// REQUIRES: http, creds and clock outlive the store.
-std::unique_ptr<ObjectStore> NewS3ObjectStore(S3Options options, aws::HttpClient* http, aws::CredentialsProvider* creds,
-                                              Clock* clock);
-
-// `root` is a local directory (created if missing). REQUIRES: fs outlives
-// the store.
-std::unique_ptr<ObjectStore> NewFileObjectStore(std::string root, FileSystem* fs);
-
-// The URL of an object for a given store configuration, exposed for tests:
-// path-style "http://host:port/bucket/key", virtual-hosted
-// "https://bucket.s3.region.amazonaws.com/key". Key characters are
-// URI-encoded except '/'.
-std::string S3ObjectUrl(const S3Options& options, std::string_view key);
 
 }  // namespace shardhose::upload

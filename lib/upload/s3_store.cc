@@ -36,6 +36,8 @@
 //                          [&key-marker=..&upload-id-marker=..] (virtual-
 //                          hosted: GET /?uploads&...), pages followed while
 //                          <IsTruncated>true.
+#include "upload/s3_store.h"
+
 #include <openssl/evp.h>
 
 #include <cctype>

@@ -17,8 +17,9 @@
 #include <sstream>
 #include <thread>
 
-#include "aws/credentials.h"
+#include "aws/credentials_chain.h"
 #include "aws/credentials_internal.h"
+#include "aws/curl_http.h"
 #include "test_server.h"
 
 namespace shardhose::aws {

@@ -1,8 +1,6 @@
 // The default chain's offline parts: environment, shared files, profiles,
 // credential_process (real /bin/sh scripts in a temp dir), and the
 // precedence inside a profile. IMDS is disabled in every test here.
-#include "aws/credentials.h"
-
 #include <gtest/gtest.h>
 #include <pthread.h>
 #include <signal.h>
@@ -15,7 +13,9 @@
 #include <map>
 #include <thread>
 
+#include "aws/credentials_chain.h"
 #include "aws/credentials_internal.h"
+#include "aws/curl_http.h"
 
 namespace shardhose::aws {
 namespace {

@@ -11,6 +11,7 @@
 #include <thread>
 #include <vector>
 
+#include "aws/curl_http.h"
 #include "test_server.h"
 
 namespace shardhose::aws {

@@ -22,7 +22,7 @@
 #include "checkpoint/checkpoint_file.h"
 #include "config/config.h"
 #include "pipeline/pipeline.h"
-#include "poll/change_source.h"
+#include "poll/kinesis_source.h"
 #include "testing/change_records.h"
 #include "testing/fake_kinesis.h"
 #include "testing/fake_store.h"

@@ -5,7 +5,7 @@
 
 #include <gtest/gtest.h>
 
-#include "poll/kinesis_client.h"
+#include "poll/kinesis_api.h"
 
 namespace shardhose::poll {
 namespace {

@@ -1,3 +1,5 @@
+#include "upload/file_store.h"
+
 #include <gtest/gtest.h>
 #include <openssl/evp.h>
 
@@ -6,8 +8,6 @@
 #include <filesystem>
 #include <set>
 #include <vector>
-
-#include "upload/object_store.h"
 
 namespace shardhose::upload {
 namespace {

@@ -1,12 +1,14 @@
 // S3ObjectStore against an in-process HTTP server on 127.0.0.1 (the real
 // libcurl transport, a fake S3 that records requests).
+#include "upload/s3_store.h"
+
 #include <gtest/gtest.h>
 #include <openssl/evp.h>
 
+#include "aws/curl_http.h"
 #include "aws/sigv4.h"
 #include "common/base64.h"
 #include "test_server.h"
-#include "upload/object_store.h"
 
 namespace shardhose::upload {
 namespace {
