@@ -96,7 +96,7 @@ std::string EncodeKeepingEscapes(std::string_view s) {
 
 struct UrlParts {
   std::string scheme;  // lowercase
-  std::string host;    // for the host header: host[:port], default port dropped
+  std::string host;    // for the host header: host[:port] as written, default port dropped
   std::string path;    // "/" if empty
   std::string query;   // without '?'
 };
@@ -126,7 +126,9 @@ Result<UrlParts> SplitUrl(std::string_view url) {
       authority = authority.substr(0, colon);
     }
   }
-  u.host = ToLower(authority);
+  // Case kept: libcurl sends the Host header as written in the URL, and
+  // SigV4 signs header values as sent (only names are lowercased).
+  u.host = std::string(authority);
   size_t q = rest.find('?');
   u.path = std::string(rest.substr(0, q));
   if (q != std::string_view::npos) u.query = std::string(rest.substr(q + 1));

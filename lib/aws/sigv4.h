@@ -18,8 +18,8 @@
 //     Names are lowercased, values trimmed with inner whitespace runs
 //     (folded lines included) collapsed to one space, repeated headers
 //     joined with ','. If the request has no Host header, "host" is taken
-//     from the URL (host[:port], the port omitted when it is the scheme's
-//     default, which is what libcurl sends).
+//     from the URL (host[:port] in the URL's case, the port omitted when
+//     it is the scheme's default: exactly what libcurl sends).
 //
 // Usage:
 //   SigningParams p{.region = "us-east-1", .service = "kinesis",

@@ -28,7 +28,9 @@ PipelineMetrics::PipelineMetrics(metrics::Registry& r)
                                        "MillisBehindLatest of the shard's last GetRecords, in seconds", {"shard"})),
       oldest_buffered_age_seconds(r.AddGauge("shardhose_oldest_buffered_record_age_seconds",
                                              "Age of the oldest line in an open batch; 0 if none")),
-      buffered_bytes(r.AddGauge("shardhose_buffered_bytes", "Uncompressed bytes in open and in-flight batches")),
+      buffered_bytes(r.AddGauge("shardhose_buffered_bytes",
+                                "Bytes held by open and in-flight batches: compressed, plus the chunk being filled "
+                                "(what batch.max_buffered_bytes caps)")),
       open_batches(r.AddGauge("shardhose_open_batches", "Open batches (one per partition)")),
       checkpoint_age_seconds(
           r.AddGauge("shardhose_checkpoint_age_seconds", "Seconds since the checkpoint file was last written")),

@@ -40,6 +40,7 @@
 
 #include <openssl/evp.h>
 
+#include <algorithm>
 #include <cctype>
 #include <optional>
 #include <string>
@@ -83,7 +84,9 @@ Endpoint ParseEndpoint(const S3Options& o) {
 }
 
 bool IsIpOrLocalhost(std::string_view host) {
-  if (host == "localhost" || host.ends_with(".localhost")) return true;
+  std::string lower(host);  // host names are case-insensitive: LOCALHOST is localhost
+  std::transform(lower.begin(), lower.end(), lower.begin(), [](unsigned char c) { return std::tolower(c); });
+  if (lower == "localhost" || lower.ends_with(".localhost")) return true;
   if (host.find(':') != std::string_view::npos) return true;  // IPv6
   if (host.empty()) return false;
   for (char c : host) {

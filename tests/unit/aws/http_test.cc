@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "aws/curl_http.h"
+#include "aws/sigv4.h"
 #include "test_server.h"
 
 namespace shardhose::aws {
@@ -76,6 +77,32 @@ TEST_F(CurlHttpTest, PutSendsContentLengthNoExpectNoChunked) {
   EXPECT_EQ(reqs[0].Header("x-amz-meta-a"), "b");
   EXPECT_EQ(reqs[0].Header("Host"), "127.0.0.1:" + std::to_string(server_.port()));
   EXPECT_EQ(reqs[0].body, body);
+}
+
+TEST_F(CurlHttpTest, SignedHostIsTheHostCurlSends) {
+  // An endpoint written with an upper-case host: the signature must cover the
+  // Host header exactly as it arrives, or the server's check fails.
+  HttpRequest req;
+  req.method = "PUT";
+  req.url = "http://LOCALHOST:" + std::to_string(server_.port()) + "/bucket/key";
+  req.body = "x";
+  Credentials creds;
+  creds.access_key_id = "AKIDEXAMPLE";
+  creds.secret_access_key = "secret";
+  SigningParams p;
+  p.region = "us-east-1";
+  p.service = "s3";
+  p.time = std::chrono::system_clock::now();
+  SigningSteps steps;
+  ASSERT_TRUE(SignRequest(&req, creds, p, &steps).ok());
+  Result<HttpResponse> r = client_->Send(req);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+
+  auto reqs = server_.requests();
+  ASSERT_EQ(reqs.size(), 1u);
+  const std::string host = reqs[0].Header("Host");
+  EXPECT_EQ(host, "LOCALHOST:" + std::to_string(server_.port()));
+  EXPECT_NE(steps.canonical_request.find("\nhost:" + host + "\n"), std::string::npos) << steps.canonical_request;
 }
 
 TEST_F(CurlHttpTest, ZeroLengthPutAndPost) {

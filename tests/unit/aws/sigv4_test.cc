@@ -238,6 +238,15 @@ TEST(SigV4, HostComesFromUrlWithNonDefaultPort) {
   EXPECT_EQ(s->signed_headers, "host;x-amz-content-sha256;x-amz-date");
 }
 
+TEST(SigV4, HostKeepsItsCase) {
+  // Header names are lowercased, the Host value is signed as libcurl sends it.
+  HttpRequest req;
+  req.url = "http://LocalHost:4569/b/k";
+  Result<SigningSteps> s = ComputeSigningSteps(req, TestCreds(), S3Params());
+  ASSERT_TRUE(s.ok());
+  EXPECT_NE(s->canonical_request.find("\nhost:LocalHost:4569\n"), std::string::npos) << s->canonical_request;
+}
+
 TEST(SigV4, DefaultPortIsDroppedFromHost) {
   HttpRequest req;
   req.url = "https://kinesis.us-east-1.amazonaws.com:443/";

@@ -678,6 +678,8 @@ TEST(S3ObjectUrl, Addressing) {
   EXPECT_EQ(S3ObjectUrl(o, "k=1"), "http://127.0.0.1:4569/lake/k%3D1");
   o.endpoint_url = "http://127.0.0.1:4569/";
   EXPECT_EQ(S3ObjectUrl(o, "k"), "http://127.0.0.1:4569/lake/k");
+  o.endpoint_url = "http://LOCALHOST:4569";  // host names are case-insensitive: still path-style
+  EXPECT_EQ(S3ObjectUrl(o, "k"), "http://LOCALHOST:4569/lake/k");
   o.endpoint_url = "http://localhost:4569";
   EXPECT_EQ(S3ObjectUrl(o, "k"), "http://localhost:4569/lake/k");
   o.endpoint_url = "http://[::1]:9000";
