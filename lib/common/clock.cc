@@ -137,6 +137,16 @@ void SimulatedClock::Join() {
   ++state_->participants;
 }
 
+void SimulatedClock::Reserve() {
+  std::lock_guard<std::mutex> lock(g_mu());
+  ++state_->participants;
+}
+
+void SimulatedClock::Adopt() {
+  t_clock = this;
+  t_depth = 1;
+}
+
 void SimulatedClock::Leave() {
   if (t_clock != this || --t_depth > 0) return;
   t_clock = nullptr;

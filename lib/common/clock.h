@@ -28,6 +28,7 @@
 #include <atomic>
 #include <chrono>
 #include <memory>
+#include <thread>
 
 #include "common/mutex.h"
 
@@ -53,10 +54,15 @@ class Clock {
   }
 
   // The calling thread takes part in (stops taking part in) the simulation
-  // of a SimulatedClock with auto-advance; see ClockParticipant. No-ops on
-  // the real clock.
+  // of a SimulatedClock with auto-advance; see ClockParticipant and
+  // StartParticipant. No-ops on the real clock.
   virtual void Join() {}
   virtual void Leave() {}
+  // Counts a thread about to be started as taking part, before it runs;
+  // the thread then calls Adopt() (the count is its) and, at its end,
+  // Leave().
+  virtual void Reserve() {}
+  virtual void Adopt() {}
 
   // The process-wide real clock. Never null, never destroyed.
   static Clock* Real();
@@ -77,6 +83,19 @@ class ClockParticipant {
   Clock* clock_;
 };
 
+// Starts a thread running `f` that takes part in `clock`'s simulation from
+// before it is scheduled until `f` returns, so that time cannot jump while
+// the thread has not started yet (its work would be skipped over).
+template <typename F>
+std::thread StartParticipant(Clock* clock, F f) {
+  clock->Reserve();
+  return std::thread([clock, f = std::move(f)]() mutable {
+    clock->Adopt();
+    f();
+    clock->Leave();
+  });
+}
+
 // A clock that moves only when the test calls Advance() or, after
 // SetAutoAdvance(true), when every participant waits on it (see above).
 // Starts at an arbitrary monotonic origin and at `wall_start` for wall
@@ -95,6 +114,8 @@ class SimulatedClock final : public Clock {
   void WaitUntil(CondVar* cv, Mutex* mu, MonoTime deadline) override REQUIRES(mu);
   void Join() override;
   void Leave() override;
+  void Reserve() override;
+  void Adopt() override;
 
   struct State;  // waiters and participants; common/clock.cc
 

@@ -17,7 +17,14 @@ namespace {
 
 constexpr int kMaxIgzipLevel = 2;
 
-// igzip's level buffers, one per level, allocated on first use.
+// igzip's level buffers, one per level, allocated on first use, and
+// zeroed before every chunk: isal_deflate_stateless() leaves its hash table
+// in the level buffer and may find matches through entries a previous call
+// left there, so with a reused buffer the same chunk can compress to other
+// (valid) bytes depending on what this thread compressed before. Seen in
+// pipeline_test: a re-formed batch, same lines, one run 180 bytes instead of
+// 179. A batch re-formed after a crash must be byte-identical, so every
+// chunk starts from the same (zeroed) state.
 struct IgzipState {
   std::array<std::vector<uint8_t>, 4> level_buf;
   uint8_t* Buffer(int level, uint32_t* size) {
@@ -25,6 +32,7 @@ struct IgzipState {
                                                        ISAL_DEF_LVL3_DEFAULT};
     auto& b = level_buf[static_cast<size_t>(level)];
     if (b.size() != kSizes[static_cast<size_t>(level)]) b.resize(kSizes[static_cast<size_t>(level)]);
+    std::fill(b.begin(), b.end(), 0);
     *size = static_cast<uint32_t>(b.size());
     return b.empty() ? nullptr : b.data();
   }

@@ -44,7 +44,7 @@ void ShardReader::Start(size_t threads) {
     MutexLock lock(&s_.mu);
     busy_since_.assign(threads, MonoTime{});
   }
-  for (size_t i = 0; i < threads; ++i) threads_.emplace_back([this, i] { Loop(i); });
+  for (size_t i = 0; i < threads; ++i) threads_.push_back(StartParticipant(s_.clock, [this, i] { Loop(i); }));
 }
 
 void ShardReader::Stop() {
@@ -58,7 +58,6 @@ void ShardReader::Stop() {
 }
 
 void ShardReader::Loop(size_t index) {
-  ClockParticipant participant(s_.clock);
   decode::Decoder decoder(s_.cfg.output.format == config::OutputFormat::kRaw ? decode::OutputFormat::kRaw
                                                                              : decode::OutputFormat::kUnmarshalled,
                           s_.stream_name);

@@ -40,7 +40,7 @@ void Uploader::Start(size_t threads) {
     MutexLock lock(&s_.mu);
     state_.busy_since.assign(threads, MonoTime{});
   }
-  for (size_t i = 0; i < threads; ++i) threads_.emplace_back([this, i] { Loop(i); });
+  for (size_t i = 0; i < threads; ++i) threads_.push_back(StartParticipant(s_.clock, [this, i] { Loop(i); }));
 }
 
 void Uploader::Stop(bool abandon) {
@@ -59,7 +59,6 @@ void Uploader::Stop(bool abandon) {
 }
 
 void Uploader::Loop(size_t index) {
-  ClockParticipant participant(s_.clock);
   MutexLock lock(&s_.mu);
   for (;;) {
     auto next = queue_.begin();

@@ -1464,6 +1464,17 @@ class CheckpointMonitor:
         except Exception as e:  # reported by stop()
             self.error = e
 
+    def _get_object(self, key):
+        # s3rver lists an object while its PUT is still being written (its
+        # PUT is not atomic) and answers 500 to a GET then: wait for it.
+        for attempt in range(50):
+            try:
+                return self.s3.get_object(key)
+            except AwsError as e:
+                if e.status != 500 or attempt == 49:
+                    raise
+                time.sleep(0.1)
+
     def check_once(self):
         body = read_checkpoint_doc(self.path)
         if body is None or body["generation"] == self._last_gen:
@@ -1472,7 +1483,7 @@ class CheckpointMonitor:
         self.generations += 1
         keys = {k for k, _ in self.s3.list_objects()}
         for k in keys - set(self._objects):
-            self._objects[k] = line_idents(decode_object(k, self.s3.get_object(k)))
+            self._objects[k] = line_idents(decode_object(k, self._get_object(k)))
         present = set()
         for ids in self._objects.values():
             present |= ids
