@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <array>
 #include <climits>
+#include <cstddef>
 #include <cstring>
 #include <memory>
 #include <vector>
@@ -17,14 +18,7 @@ namespace {
 
 constexpr int kMaxIgzipLevel = 2;
 
-// igzip's level buffers, one per level, allocated on first use, and
-// zeroed before every chunk: isal_deflate_stateless() leaves its hash table
-// in the level buffer and may find matches through entries a previous call
-// left there, so with a reused buffer the same chunk can compress to other
-// (valid) bytes depending on what this thread compressed before. Seen in
-// pipeline_test: a re-formed batch, same lines, one run 180 bytes instead of
-// 179. A batch re-formed after a crash must be byte-identical, so every
-// chunk starts from the same (zeroed) state.
+// igzip's level buffers, one per level, allocated on first use.
 struct IgzipState {
   std::array<std::vector<uint8_t>, 4> level_buf;
   uint8_t* Buffer(int level, uint32_t* size) {
@@ -32,7 +26,6 @@ struct IgzipState {
                                                        ISAL_DEF_LVL3_DEFAULT};
     auto& b = level_buf[static_cast<size_t>(level)];
     if (b.size() != kSizes[static_cast<size_t>(level)]) b.resize(kSizes[static_cast<size_t>(level)]);
-    std::fill(b.begin(), b.end(), 0);
     *size = static_cast<uint32_t>(b.size());
     return b.empty() ? nullptr : b.data();
   }
@@ -62,7 +55,17 @@ struct ZlibState {
 
 Status IgzipChunk(int level, std::string_view in, std::string* out) {
   thread_local IgzipState state;
+  // Zeroed first: isal_deflate_stateless_init() sets only some fields, and
+  // isal_deflate_stateless() reads others (internal_state.has_wrap_hdr,
+  // and in some versions hist_bits, which sets the match window) that a
+  // stack variable would leave as garbage -- the same chunk could then
+  // compress to other (valid) bytes. Seen in pipeline_test under load: a
+  // batch re-formed after a crash, same lines, one run 180 bytes instead of
+  // 179. Re-formed batches must be byte-identical.
+  // (Everything before internal_state.buffer: the history buffer and the
+  // level-0 hash, tens of KiB, serve stateful compression only.)
   isal_zstream s;
+  std::memset(&s, 0, offsetof(isal_zstream, internal_state) + offsetof(isal_zstate, buffer));
   isal_deflate_stateless_init(&s);
   s.level = static_cast<uint32_t>(level);
   s.level_buf = state.Buffer(level, &s.level_buf_size);
