@@ -507,7 +507,8 @@ TEST_F(CurlHttpTest, StreamTimeoutIsNetworkError) {
   auto next = std::make_shared<Signal>();
   StreamTwoChunks(server_, next);
   Seen seen;
-  HttpRequest req = StreamRequest(server_, "{}");
+  const std::string body = "{}";  // the request views it: it must outlive the call
+  HttpRequest req = StreamRequest(server_, body);
   req.timeout = std::chrono::milliseconds(300);  // the whole stream
   Result<StreamEnd> r = client_->Stream(req, Recording(&seen));
   next->Set();
