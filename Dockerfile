@@ -63,10 +63,13 @@ WORKDIR /var/lib/shardhose
 # SIGTERM: flush open batches, write the checkpoint, exit 0 within
 # shutdown.grace_period_s; give `docker stop -t 30` (grace + 5 s).
 STOPSIGNAL SIGTERM
-# /healthz answers 200 while the loops are alive. bash's /dev/tcp keeps the
-# image free of an HTTP client.
+# /healthz answers 200 while the loops are alive. The check follows
+# SHARDHOSE_SERVER_LISTEN (`docker run -e SHARDHOSE_SERVER_LISTEN=0.0.0.0:8080`
+# moves it; a wildcard address is probed on 127.0.0.1; empty = the server is
+# off, nothing to check). bash's /dev/tcp keeps the image free of an HTTP
+# client.
 HEALTHCHECK --interval=15s --timeout=5s --start-period=60s --retries=3 \
-  CMD ["bash", "-c", "exec 3<>/dev/tcp/127.0.0.1/9600 && printf 'GET /healthz HTTP/1.0\\r\\nHost: localhost\\r\\n\\r\\n' >&3 && head -n1 <&3 | grep -q ' 200 '"]
+  CMD ["bash", "-c", "l=${SHARDHOSE_SERVER_LISTEN-0.0.0.0:9600}; [ -n \"$l\" ] || exit 0; h=${l%:*}; p=${l##*:}; h=${h#[}; h=${h%]}; case $h in 0.0.0.0|''|::) h=127.0.0.1;; esac; exec 3<>/dev/tcp/$h/$p && printf 'GET /healthz HTTP/1.0\\r\\nHost: localhost\\r\\n\\r\\n' >&3 && head -n1 <&3 | grep -q ' 200 '"]
 
 ENTRYPOINT ["/usr/local/bin/shardhose"]
 CMD ["run"]

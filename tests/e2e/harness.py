@@ -388,8 +388,9 @@ class Emulators:
             emu.kinesis_url, emu.s3_url, emu.workdir
     """
 
-    def __init__(self, streams=None, start_timeout=90, workdir=None, kinesis_env=None):
+    def __init__(self, streams=None, start_timeout=90, workdir=None, kinesis_env=None, ports=None):
         self.streams = dict(streams or {})
+        self.ports = ports  # (kinesis, s3) to use instead of free ones (scripts/emulators.sh)
         self.kinesis_env = dict(kinesis_env or {})  # e.g. {"MERGE_SHARDS_DURATION": "4s"}
         self.start_timeout = start_timeout
         self.workdir = workdir
@@ -411,7 +412,7 @@ class Emulators:
                     break
                 except EmulatorError:
                     self._stop()
-                    if attempt == 2:
+                    if attempt == 2 or self.ports:
                         raise
                     log("emulators did not start; retrying on other ports")
         except BaseException:
@@ -448,8 +449,12 @@ class Emulators:
 
     def _start(self):
         self.kinesis_port, tls_port, self.s3_port = free_port(), free_port(), free_port()
+        if self.ports:
+            self.kinesis_port, self.s3_port = self.ports
         while len({self.kinesis_port, tls_port, self.s3_port}) < 3:
-            tls_port, self.s3_port = free_port(), free_port()
+            tls_port = free_port()
+            if not self.ports:
+                self.s3_port = free_port()
         env = dict(os.environ)
         env.update({
             "KINESIS_MOCK_PLAIN_PORT": str(self.kinesis_port),

@@ -233,6 +233,46 @@ class Dockerfile(unittest.TestCase):
         r = subprocess.run(["bash", "-n", "-c", argv[2]], stderr=subprocess.PIPE, text=True)
         self.assertEqual(r.returncode, 0, r.stderr)
 
+    def test_healthcheck_follows_the_configured_listen_address(self):
+        # The HEALTHCHECK's command, run as Docker runs it, against a stand-in
+        # /healthz on a port that is not 9600.
+        import http.server
+        import json
+        import threading
+        m = re.search(r"^HEALTHCHECK .*?CMD (\[.*\])$", "\n".join(self.runtime()[1]), re.M)
+        argv = json.loads(m.group(1))
+        status = {"code": 200}
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_GET(self):
+                self.send_response(status["code"] if self.path == "/healthz" else 404)
+                self.end_headers()
+
+            def log_message(self, *args):
+                pass
+
+        server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        self.addCleanup(server.server_close)
+        self.addCleanup(server.shutdown)
+        port = server.server_address[1]
+
+        def check(listen):
+            env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin")}
+            if listen is not None:
+                env["SHARDHOSE_SERVER_LISTEN"] = listen
+            return subprocess.run(argv, env=env, timeout=10).returncode
+
+        self.assertEqual(check("0.0.0.0:%d" % port), 0)
+        self.assertEqual(check("127.0.0.1:%d" % port), 0)
+        self.assertEqual(check(""), 0, "server.listen empty: nothing to check")
+        status["code"] = 503
+        self.assertNotEqual(check("0.0.0.0:%d" % port), 0, "a 503 /healthz must fail the check")
+        status["code"] = 200
+        server.shutdown()
+        server.server_close()
+        self.assertNotEqual(check("0.0.0.0:%d" % port), 0, "nothing listening must fail the check")
+
 
 if __name__ == "__main__":
     unittest.main()

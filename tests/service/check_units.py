@@ -200,9 +200,15 @@ class InstalledUnits(unittest.TestCase):
         r = self.analyze("calendar", timer["OnCalendar"])
         self.assertEqual(r.returncode, 0, r.stdout)
 
-    def test_instance_and_drain_conflict(self):
-        self.assertIn("shardhose-drain@%i.service", values(self.unit("shardhose@.service"), "Unit", "Conflicts"))
-        self.assertIn("shardhose@%i.service", values(self.unit("shardhose-drain@.service"), "Unit", "Conflicts"))
+    def test_drain_never_stops_the_running_service(self):
+        # Conflicts= works both ways: a drain timer firing would stop a
+        # running shardhose@ service. The drain skips itself instead.
+        for name in ("shardhose@.service", "shardhose-drain@.service"):
+            self.assertEqual(values(self.unit(name), "Unit", "Conflicts"), [], name)
+        cond = values(self.unit("shardhose-drain@.service"), "Service", "ExecCondition")
+        self.assertEqual(len(cond), 1, cond)
+        self.assertIn("is-active shardhose@%i.service", cond[0])
+        self.assertTrue(cond[0].startswith("+"), "ExecCondition= must run outside the sandbox: " + cond[0])
 
     def test_docs_installed(self):
         self.assertTrue(os.path.isfile(os.path.join(self.prefix, "share", "man", "man1", "shardhose.1")))
