@@ -227,7 +227,10 @@ int CheckpointResetCommand(const CommonOptions& options, bool yes) {
     return kExitOk;
   }
   auto loaded = file.Load();
-  const std::string aside = fmt::format("{}.reset-{}", path, ::time(nullptr));
+  // A name no earlier reset took (two resets within one second would
+  // otherwise overwrite the first one's copy).
+  std::string aside = fmt::format("{}.reset-{}", path, ::time(nullptr));
+  for (int n = 2; fs->Exists(aside); ++n) aside = fmt::format("{}.reset-{}-{}", path, ::time(nullptr), n);
   std::printf("checkpoint %s (%s)\n  will be moved to %s\n  and the next start begins at source.initial_position = %s",
               path.c_str(), loaded.ok() ? "valid" : loaded.status().message().c_str(), aside.c_str(),
               std::string(config::InitialPositionName(cfg->source.initial_position)).c_str());
