@@ -52,6 +52,14 @@ class Clock {
   void WaitFor(CondVar* cv, Mutex* mu, std::chrono::nanoseconds d) REQUIRES(mu) {
     WaitUntil(cv, mu, Now() + std::chrono::duration_cast<MonoTime::duration>(d));
   }
+  // Blocks the calling thread for `d` of this clock's time (a simulated
+  // clock advances instead of the thread sleeping).
+  void SleepFor(std::chrono::nanoseconds d) {
+    Mutex mu;
+    CondVar cv;
+    MutexLock lock(&mu);
+    WaitFor(&cv, &mu, d);
+  }
 
   // The calling thread takes part in (stops taking part in) the simulation
   // of a SimulatedClock with auto-advance; see ClockParticipant and

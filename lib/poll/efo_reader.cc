@@ -194,7 +194,7 @@ class EfoClient final : public KinesisClient {
   ~EfoClient() override {
     std::map<std::string, std::unique_ptr<Subscription>> subs;
     {
-      std::lock_guard<std::mutex> lock(mu_);
+      MutexLock lock(&mu_);
       subs.swap(subs_);
     }
     subs.clear();  // stops and joins, outside mu_
@@ -225,7 +225,7 @@ class EfoClient final : public KinesisClient {
     Subscription* sub = nullptr;
     std::unique_ptr<Subscription> old;
     {
-      std::lock_guard<std::mutex> lock(mu_);
+      MutexLock lock(&mu_);
       auto& slot = subs_[shard];
       if (slot == nullptr || slot->expected() != iterator || slot->queue().ended()) {
         old = std::move(slot);
@@ -299,7 +299,7 @@ class EfoClient final : public KinesisClient {
 
   // The ACTIVE consumer's ARN, registering it on first use.
   Result<std::string> ConsumerArn(const StreamRef& stream) {
-    std::lock_guard<std::mutex> lock(consumer_mu_);
+    MutexLock lock(&consumer_mu_);
     if (!consumer_arn_.empty()) return consumer_arn_;
     std::string stream_arn = stream.arn;
     if (stream_arn.empty()) {
@@ -320,7 +320,7 @@ class EfoClient final : public KinesisClient {
     const MonoTime deadline = clock_->Now() + options_.consumer_active_timeout;
     while (desc.ok() && desc->second != "ACTIVE" && clock_->Now() < deadline) {
       if (desc->second == "DELETING") break;
-      std::this_thread::sleep_for(std::chrono::milliseconds(250));
+      clock_->SleepFor(std::chrono::milliseconds(250));
       desc = Describe(stream_arn);
     }
     if (!desc.ok()) return desc.status();
@@ -339,11 +339,13 @@ class EfoClient final : public KinesisClient {
   Clock* clock_;
   const KinesisRequestBuilder requests_;
 
-  std::mutex consumer_mu_;
-  std::string consumer_arn_;  // guarded by consumer_mu_
+  // Held across the Describe/Register calls, so one thread registers the
+  // consumer and the others wait for its ARN.
+  Mutex consumer_mu_;
+  std::string consumer_arn_ GUARDED_BY(consumer_mu_);
 
-  std::mutex mu_;
-  std::map<std::string, std::unique_ptr<Subscription>> subs_;  // guarded by mu_
+  Mutex mu_;
+  std::map<std::string, std::unique_ptr<Subscription>> subs_ GUARDED_BY(mu_);
 };
 
 }  // namespace

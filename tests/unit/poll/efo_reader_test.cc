@@ -253,8 +253,10 @@ class FakeKinesisHttp final : public aws::HttpClient {
         resp.status = 400;
         resp.body = R"({"__type":"ResourceNotFoundException","message":"no consumer"})";
       } else {
+        const bool creating = creating_left_ > 0;
+        if (creating) --creating_left_;
         resp.body = std::string(R"({"ConsumerDescription":{"ConsumerARN":")") + kConsumerArn +
-                    R"(","ConsumerStatus":"ACTIVE"}})";
+                    R"(","ConsumerStatus":")" + (creating ? "CREATING" : "ACTIVE") + R"("}})";
       }
     } else if (op == "Kinesis_20131202.RegisterStreamConsumer") {
       registered_ = true;
@@ -293,6 +295,12 @@ class FakeKinesisHttp final : public aws::HttpClient {
     return aws::StreamEnd::kStopped;
   }
 
+  // The next `n` DescribeStreamConsumer answers say CREATING.
+  void CreatingFor(int n) {
+    std::lock_guard<std::mutex> lock(mu_);
+    creating_left_ = n;
+  }
+
   void Script(Answer a) {
     std::lock_guard<std::mutex> lock(mu_);
     answers_.push_back(std::move(a));
@@ -317,6 +325,7 @@ class FakeKinesisHttp final : public aws::HttpClient {
  private:
   std::mutex mu_;
   bool registered_ = false;          // guarded by mu_
+  int creating_left_ = 0;            // guarded by mu_
   std::vector<std::string> sent_;    // guarded by mu_
   std::vector<Answer> answers_;      // guarded by mu_
   std::vector<StreamCall> streams_;  // guarded by mu_
@@ -423,6 +432,35 @@ TEST_F(EfoClientTest, RegistersTheConsumerAndReadsEventsAsTheyArrive) {
   EXPECT_TRUE(c.options.http2);
   EXPECT_EQ(c.options.stall_timeout, std::chrono::seconds(42));
   EXPECT_NE(c.options.stop, nullptr);
+}
+
+// A consumer still CREATING is asked again every 250 ms of the clock's time
+// (not the machine's) until consumer_active_timeout.
+TEST_F(EfoClientTest, WaitsOnTheClockForTheConsumerToBecomeActive) {
+  clock_.SetAutoAdvance(true);
+  ClockParticipant participant(&clock_);
+  Answer a;
+  a.body = RecordsEvent("101", "101");
+  a.hold = true;
+  http_.Script(a);
+  http_.CreatingFor(3);
+  const MonoTime start = clock_.Now();
+  RecordsPage page;
+  ASSERT_TRUE(efo_->GetRecords(StreamRef{"s", ""}, Iterator(IteratorType::kTrimHorizon), 10000, &page).ok());
+  EXPECT_EQ(page.records.size(), 1u);
+  EXPECT_GE(clock_.Now() - start, std::chrono::milliseconds(750));
+}
+
+TEST_F(EfoClientTest, AConsumerNeverActiveIsUnavailableAfterTheTimeout) {
+  clock_.SetAutoAdvance(true);
+  ClockParticipant participant(&clock_);
+  http_.CreatingFor(1000000);
+  const MonoTime start = clock_.Now();
+  RecordsPage page;
+  Status st = efo_->GetRecords(StreamRef{"s", ""}, Iterator(IteratorType::kTrimHorizon), 10000, &page);
+  EXPECT_TRUE(st.IsUnavailable()) << st.ToString();
+  EXPECT_NE(st.message().find("CREATING"), std::string::npos) << st.ToString();
+  EXPECT_GE(clock_.Now() - start, options_.consumer_active_timeout);
 }
 
 TEST_F(EfoClientTest, ResubscribesAfterTheLastContinuationWhenTheServerEndsTheStream) {
