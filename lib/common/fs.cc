@@ -177,7 +177,7 @@ class PosixFileSystem final : public FileSystem {
     std::string d = dir.empty() ? "." : dir;
     struct stat st;
     while (::stat(d.c_str(), &st) != 0) {
-      if (errno != ENOENT) return AccessErrno("stat", d, errno);
+      if (errno != ENOENT && errno != ENOTDIR) return AccessErrno("stat", d, errno);
       const std::string parent = DirName(d);
       if (parent == d) break;
       d = parent;
