@@ -4,7 +4,11 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <filesystem>
+#include <fstream>
+#include <iterator>
 #include <map>
+#include <regex>
 #include <sstream>
 
 #include "config/config.h"
@@ -147,6 +151,25 @@ TEST(Environment, KnownAndForeignVariablesPass) {
   for (const OptionInfo& o : ListOptions()) {
     EXPECT_THAT(Problems({}, {o.env_var}), IsEmpty()) << o.env_var;
   }
+}
+
+// Every SHARDHOSE_* name the sources read (getenv, CLI11's envname) is a
+// key's or in kOtherShardhoseVariables, so it is never refused as unknown.
+TEST(Environment, EveryVariableTheSourcesReadIsKnown) {
+  const std::regex read_var(R"re((?:getenv|envname)\(\s*"(SHARDHOSE_[A-Z0-9_]+)")re");
+  int found = 0;
+  for (const char* dir : {"/daemon", "/lib"}) {
+    for (const auto& e : std::filesystem::recursive_directory_iterator(std::string(SHARDHOSE_SOURCE_DIR) + dir)) {
+      if (e.path().extension() != ".cc" && e.path().extension() != ".h") continue;
+      std::ifstream in(e.path());
+      const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+      for (std::sregex_iterator m(text.begin(), text.end(), read_var), end; m != end; ++m) {
+        ++found;
+        EXPECT_THAT(Problems({}, {(*m)[1].str()}), IsEmpty()) << e.path() << " reads " << (*m)[1].str();
+      }
+    }
+  }
+  EXPECT_GE(found, 4);  // SHARDHOSE_CONFIG, _LOG_LEVEL, _LOG_FORMAT, _KILL_AT
 }
 
 }  // namespace
