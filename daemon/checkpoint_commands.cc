@@ -156,7 +156,7 @@ int CheckpointRewindCommand(const CommonOptions& options, const RewindOptions& r
   auto lock = file.Lock();
   if (!lock.ok()) {
     std::fprintf(stderr, "shardhose: %s\n", lock.status().message().c_str());
-    return kExitCheckpoint;
+    return ExitForCheckpointAccess(lock.status());
   }
   auto loaded = file.Load();
   if (!loaded.ok() || !loaded->has_value()) {
@@ -219,7 +219,7 @@ int CheckpointResetCommand(const CommonOptions& options, bool yes) {
   auto lock = file.Lock();
   if (!lock.ok()) {
     std::fprintf(stderr, "shardhose: %s\n", lock.status().message().c_str());
-    return kExitCheckpoint;
+    return ExitForCheckpointAccess(lock.status());
   }
   FileSystem* fs = FileSystem::Default();
   if (!fs->Exists(path)) {

@@ -31,7 +31,7 @@
 namespace shardhose::daemon {
 // Loads the configuration, printing every problem to stderr.
 std::optional<config::Config> LoadConfig(const CommonOptions& options) {
-  auto cfg = config::Load(options.config_path, aws::ProcessEnv());
+  auto cfg = config::Load(options.config_path, aws::ProcessEnv(), config::ProcessEnvNames());
   if (!cfg.ok()) {
     std::fprintf(stderr, "shardhose: invalid configuration%s:\n%s\n",
                  options.config_path.empty() ? "" : fmt::format(" in {}", options.config_path).c_str(),
@@ -48,6 +48,13 @@ int ExitFor(const Status& st) {
   return kExitFailure;
 }
 
+int ExitForCheckpointAccess(const Status& st) {
+  if (st.ok()) return kExitOk;
+  if (st.code() == StatusCode::kFailedPrecondition) return kExitLocked;
+  if (st.code() == StatusCode::kPermissionDenied) return kExitNotWritable;
+  return kExitFailure;
+}
+
 int RunCommand(const CommonOptions& options, bool drain) {
   auto level = ParseLogLevel(options.log_level);
   auto format = ParseLogFormat(options.log_format);
@@ -58,6 +65,21 @@ int RunCommand(const CommonOptions& options, bool drain) {
   InitLogging(*level, *format);
   auto cfg = LoadConfig(options);
   if (!cfg) return kExitUsage;
+
+  // The checkpoint first: a second instance, or a directory this user
+  // cannot write, is said plainly and with its own exit status before
+  // anything else is tried.
+  checkpoint::CheckpointFile checkpoint_file(FileSystem::Default(), cfg->checkpoint.path);
+  if (Status st = checkpoint_file.CheckWritable(); st.ok()) {
+    st = checkpoint_file.Acquire();
+    if (!st.ok()) {
+      spdlog::error("{}", st.message());
+      return ExitForCheckpointAccess(st);
+    }
+  } else {
+    spdlog::error("{}", st.message());
+    return ExitForCheckpointAccess(st);
+  }
 
   BlockShutdownSignals();
   auto http = aws::NewCurlHttpClient();
@@ -91,7 +113,6 @@ int RunCommand(const CommonOptions& options, bool drain) {
     s3.timeout = std::chrono::seconds(cfg->output.upload_timeout_s);
     store = upload::NewS3ObjectStore(s3, http.get(), creds.get(), clock);
   }
-  checkpoint::CheckpointFile checkpoint_file(FileSystem::Default(), cfg->checkpoint.path);
 
   spdlog::info("shardhose {} starting: stream {}, output {}, format {}, compression {}{}", SHARDHOSE_VERSION,
                cfg->StreamDisplayName(), store->Describe(), config::OutputFormatName(cfg->output.format),
@@ -117,8 +138,16 @@ int RunCommand(const CommonOptions& options, bool drain) {
   if (!cfg->server.listen.empty()) {
     auto started = HttpServer::Start(cfg->server.listen, &pipeline, &registry);
     if (!started.ok()) {
-      spdlog::error("server.listen {}: {}", cfg->server.listen, started.status().ToString());
-      return started.status().IsInvalidArgument() ? kExitUsage : kExitFailure;
+      const Status& e = started.status();
+      if (e.code() == StatusCode::kFailedPrecondition) {
+        spdlog::error(
+            "server.listen = \"{}\": {} (set server.listen, or SHARDHOSE_SERVER_LISTEN, e.g. "
+            "127.0.0.1:9601; \"\" disables the endpoint)",
+            cfg->server.listen, e.message());
+        return kExitPortInUse;
+      }
+      spdlog::error("server.listen {}: {}", cfg->server.listen, e.ToString());
+      return e.IsInvalidArgument() ? kExitUsage : kExitFailure;
     }
     server = std::move(started).value();
     spdlog::info("serving /healthz, /readyz and /metrics on {} (port {})", cfg->server.listen, server->port());
@@ -153,6 +182,12 @@ int RunCommand(const CommonOptions& options, bool drain) {
 int ValidateCommand(const CommonOptions& options) {
   auto cfg = LoadConfig(options);
   if (!cfg) return kExitUsage;
+  checkpoint::CheckpointFile checkpoint_file(FileSystem::Default(), cfg->checkpoint.path);
+  if (Status st = checkpoint_file.CheckWritable(); !st.ok()) {
+    std::fprintf(stderr, "shardhose: checkpoint.path = \"%s\": %s\n", cfg->checkpoint.path.c_str(),
+                 st.message().c_str());
+    return ExitForCheckpointAccess(st);
+  }
   std::cout << config::ToToml(*cfg);
   std::fprintf(stderr, "configuration OK\n");
   return kExitOk;

@@ -1,13 +1,21 @@
 // File: daemon/commands.h
 //
 // The subcommands of the shardhose binary. Each returns the process exit
-// status:
+// status (README "Exit status", shardhose(1), systemd's
+// RestartPreventExitStatus= in systemd/service-common.inc):
 //   0  success
 //   1  runtime failure (stream or bucket unreachable at shutdown, uploads
 //      abandoned at the deadline, checkpoint write failed)
-//   2  bad command line or configuration (every problem named, by key)
+//   2  bad command line or configuration (every problem named, by key or
+//      variable)
 //   3  the checkpoint file is corrupt or belongs to another stream: an
 //      operator must decide; nothing was read or written
+//   4  the checkpoint is locked by another process (its pid is named): a
+//      running shardhose or a `shardhose checkpoint` command; nothing was
+//      read or written
+//   5  the checkpoint directory is not writable by this user (EACCES,
+//      EPERM, EROFS; the directory and uid are named); also `validate`'s
+//   6  server.listen's port is already in use
 #pragma once
 
 #include <optional>
@@ -22,6 +30,9 @@ inline constexpr int kExitOk = 0;
 inline constexpr int kExitFailure = 1;
 inline constexpr int kExitUsage = 2;
 inline constexpr int kExitCheckpoint = 3;
+inline constexpr int kExitLocked = 4;
+inline constexpr int kExitNotWritable = 5;
+inline constexpr int kExitPortInUse = 6;
 
 struct CommonOptions {
   std::string config_path;  // "" = environment only
@@ -30,6 +41,10 @@ struct CommonOptions {
 };
 
 int RunCommand(const CommonOptions& options, bool drain);
+// Loads the configuration (as `run` does, environment included), checks
+// that the checkpoint directory is writable (without leaving a file) and
+// prints the effective configuration. Does not take the lock (a running
+// daemon holds it) or reach AWS.
 int ValidateCommand(const CommonOptions& options);
 
 // `shardhose checkpoint [show]`: the per-shard state.
@@ -56,5 +71,8 @@ int CheckpointResetCommand(const CommonOptions& options, bool yes);
 // Shared by the commands.
 std::optional<config::Config> LoadConfig(const CommonOptions& options);
 int ExitFor(const Status& st);
+// The exit status for a failed CheckpointFile::Lock()/Acquire()/
+// CheckWritable(): kExitLocked, kExitNotWritable or kExitFailure.
+int ExitForCheckpointAccess(const Status& st);
 
 }  // namespace shardhose::daemon

@@ -10,10 +10,14 @@
 #include "http_server.h"
 
 #include <httplib.h>
+#include <netdb.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 #include <atomic>
+#include <cerrno>
 #include <chrono>
+#include <cstring>
 #include <thread>
 #include <utility>
 
@@ -28,6 +32,33 @@ constexpr time_t kKeepAliveTimeoutS = 1;
 constexpr size_t kMaxRequestBody = 64 * 1024;
 constexpr char kMetricsContentType[] = "text/plain; version=0.0.4; charset=utf-8";
 constexpr char kTextContentType[] = "text/plain; charset=utf-8";
+
+// Why host:port cannot be bound: the errno of a bind(2) with the options
+// httplib uses (SO_REUSEADDR), for each address the host resolves to; 0 if
+// one binds now.
+int BindErrno(const std::string& host, int port) {
+  addrinfo hints{};
+  hints.ai_family = AF_UNSPEC;
+  hints.ai_socktype = SOCK_STREAM;
+  hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
+  addrinfo* res = nullptr;
+  if (::getaddrinfo(host.c_str(), std::to_string(port).c_str(), &hints, &res) != 0) return EADDRNOTAVAIL;
+  int err = EADDRNOTAVAIL;
+  for (addrinfo* ai = res; ai != nullptr; ai = ai->ai_next) {
+    const int fd = ::socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC, ai->ai_protocol);
+    if (fd < 0) {
+      err = errno;
+      continue;
+    }
+    int yes = 1;
+    ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof(yes));
+    err = ::bind(fd, ai->ai_addr, ai->ai_addrlen) == 0 ? 0 : errno;
+    ::close(fd);
+    if (err == 0 || err == EADDRINUSE) break;
+  }
+  ::freeaddrinfo(res);
+  return err;
+}
 
 // Why the pipeline is not ready, or "" if it is (the order of the header).
 std::string NotReadyReason(const pipeline::Health& h) {
@@ -101,8 +132,15 @@ class HttpServerImpl final : public HttpServer {
 
     port_ = port == 0 ? server_.bind_to_any_port(host) : (server_.bind_to_port(host, port) ? port : -1);
     if (port_ < 0) {
-      return Status::IOError("http server: cannot listen on " + host + ":" + std::to_string(port) +
-                             " (address in use, or not an address of this host)");
+      // httplib does not say why; a bind of our own does.
+      const int err = BindErrno(host, port);
+      if (err == EADDRINUSE) {
+        return Status::FailedPrecondition(host + ":" + std::to_string(port) + ": port " + std::to_string(port) +
+                                          " is already in use (another shardhose, or another service, listens "
+                                          "on it): give each instance its own port");
+      }
+      return Status::IOError("http server: cannot listen on " + host + ":" + std::to_string(port) + " (" +
+                             (err == 0 ? std::string("unknown reason") : std::strerror(err)) + ")");
     }
     return Status::OK();
   }

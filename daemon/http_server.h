@@ -45,9 +45,11 @@ class HttpServer {
 
   // Binds `listen` ("host:port" or "[v6addr]:port"; port 0 picks a free
   // one) and starts serving before it returns. InvalidArgument for a
-  // malformed (or empty: "" = disabled is the caller's decision) address,
-  // IOError if it cannot bind (address in use, unknown host). Logs
-  // nothing (the caller says where it listens).
+  // malformed (or empty: "" = disabled is the caller's decision) address;
+  // FailedPrecondition "host:N: port N is already in use ..." if another socket
+  // listens there (EADDRINUSE); IOError if it cannot bind otherwise
+  // (unknown host, not an address of this host, a privileged port), with
+  // the reason. Logs nothing (the caller says where it listens).
   // REQUIRES: pipeline and registry outlive the server.
   static Result<std::unique_ptr<HttpServer>> Start(const std::string& listen, const pipeline::Pipeline* pipeline,
                                                    const metrics::Registry* registry);

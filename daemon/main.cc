@@ -6,12 +6,14 @@
 #include "athena_command.h"
 #include "commands.h"
 #include "shardhose/version.h"
+#include "tap_command.h"
 
 int main(int argc, char** argv) {
   using namespace shardhose::daemon;
   CLI::App app{
       "shardhose: turns a DynamoDB change stream (Kinesis) into an Athena-ready data lake on S3.\n"
-      "Exit status: 0 ok, 1 runtime failure, 2 bad configuration, 3 checkpoint corrupt or foreign."};
+      "Exit status: 0 ok, 1 runtime failure, 2 bad configuration, 3 checkpoint corrupt or foreign,\n"
+      "4 checkpoint locked by another process, 5 checkpoint directory not writable, 6 server.listen port in use."};
   app.set_version_flag("--version", std::string("shardhose ") + SHARDHOSE_VERSION);
   app.require_subcommand(1);
 
@@ -67,6 +69,21 @@ int main(int argc, char** argv) {
   athena->add_option("--partition-values", athena_opts.partition_values,
                      "COLUMN=V1,V2,...: project these values (enum) instead of an injected column (repeatable)");
 
+  TapOptions tap_opts;
+  CLI::App* tap = app.add_subcommand(
+      "tap", "Print N records of the stream as they would be written, with the key prefix; writes nothing");
+  add_config(tap);
+  tap->add_option("-n,--count", tap_opts.count, "Records to read")->capture_default_str()->check(CLI::PositiveNumber);
+  tap->add_option("--shard", tap_opts.shard, "Read only this shard (default: every shard, round-robin)");
+  tap->add_option("--from", tap_opts.from,
+                  "trim_horizon (oldest), latest (wait for new records) or checkpoint (after the durable position)")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"trim_horizon", "latest", "checkpoint"}));
+  tap->add_option("--format", tap_opts.format,
+                  "text (a header line per record, then the line) | json (one object per record)")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"text", "json"}));
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -76,6 +93,7 @@ int main(int argc, char** argv) {
   if (run->parsed()) return RunCommand(common, drain);
   if (validate->parsed()) return ValidateCommand(common);
   if (athena->parsed()) return AthenaDdlCommand(common, athena_opts);
+  if (tap->parsed()) return TapCommand(common, tap_opts);
   if (rewind->parsed()) return CheckpointRewindCommand(common, rewind_opts);
   if (reset->parsed()) return CheckpointResetCommand(common, reset_yes);
   if (checkpoint->parsed()) return CheckpointShowCommand(common);

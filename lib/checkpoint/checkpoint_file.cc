@@ -2,19 +2,41 @@
 #include "checkpoint/checkpoint_file.h"
 
 #include <fmt/format.h>
+#include <unistd.h>
 
 namespace shardhose::checkpoint {
 
 Result<std::unique_ptr<FileLock>> CheckpointFile::Lock() {
   Status st = fs_->CreateDirs(DirName(path_));
-  if (!st.ok()) return st;
-  auto lock = fs_->LockFile(path_ + ".lock");
-  if (!lock.ok()) {
-    return Status(lock.status().code(),
-                  fmt::format("checkpoint {} is in use ({}): is another shardhose running with it?", path_,
-                              lock.status().message()));
+  if (!st.ok()) {
+    Status writable = CheckWritable();
+    return writable.ok() ? st : writable;
   }
-  return lock;
+  auto lock = fs_->LockFile(path_ + ".lock");
+  if (lock.ok()) return lock;
+  const Status& e = lock.status();
+  if (e.code() == StatusCode::kFailedPrecondition) {
+    return Status::FailedPrecondition(
+        fmt::format("checkpoint {} is in use: {} (a running shardhose, or a `shardhose checkpoint` command); "
+                    "stop it, or give this one its own checkpoint.path",
+                    path_, e.message()));
+  }
+  if (e.code() == StatusCode::kPermissionDenied) {
+    Status writable = CheckWritable();
+    if (!writable.ok()) return writable;
+    return Status::PermissionDenied(
+        fmt::format("checkpoint lock {}.lock cannot be opened by uid {}: {}", path_, ::geteuid(), e.message()));
+  }
+  return e.WithContext("checkpoint lock");
+}
+
+Status CheckpointFile::CheckWritable() {
+  Status st = fs_->CheckWritableDir(DirName(path_));
+  if (st.code() != StatusCode::kPermissionDenied) return st.ok() ? st : st.WithContext("checkpoint directory");
+  return Status::PermissionDenied(
+      fmt::format("checkpoint directory not writable: {}. Give this user the directory (chown), or point "
+                  "checkpoint.path (SHARDHOSE_CHECKPOINT_PATH) at a writable one",
+                  st.message()));
 }
 
 Result<std::optional<Checkpoint>> CheckpointFile::Load() {
@@ -40,6 +62,7 @@ Status CheckpointFile::Save(const Checkpoint& cp) {
 }
 
 Status CheckpointFile::Acquire() {
+  if (lock_) return Status::OK();
   auto lock = Lock();
   if (!lock.ok()) return lock.status();
   lock_ = std::move(lock).value();

@@ -38,12 +38,21 @@ class CheckpointFile : public CheckpointStore {
   Status Save(const Checkpoint& cp) override;
 
   // One writer per checkpoint file: takes the exclusive lock `<path>.lock`
-  // (creating its directory), held until the returned object is destroyed.
-  // kFailedPrecondition if another process (a running daemon, an operator
-  // command) holds it.
+  // (creating its directory), held until the returned object is destroyed;
+  // the lock file holds the holder's pid. kFailedPrecondition if another
+  // process (a running daemon, an operator command) holds it: "checkpoint
+  // <path> is in use: <path>.lock is locked by pid N ..."; kPermissionDenied
+  // (CheckWritable's message) if this process cannot write there.
   Result<std::unique_ptr<FileLock>> Lock();
 
-  // Lock(), held until this object is destroyed.
+  // Whether this process can write the checkpoint: its directory exists and
+  // takes new files, or can be created (FileSystem::CheckWritableDir).
+  // Leaves nothing behind. kPermissionDenied "checkpoint directory not
+  // writable: <dir> is not writable by uid N: <why>. <what to do>".
+  Status CheckWritable();
+
+  // Lock(), held until this object is destroyed; OK at once if this object
+  // holds it already.
   Status Acquire() override;
 
   const std::string& path() const { return path_; }

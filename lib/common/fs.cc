@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 
@@ -18,6 +19,15 @@ namespace {
 
 Status Errno(std::string_view what, const std::string& path, int err) {
   return Status::IOError(fmt::format("{} {}: {}", what, path, std::strerror(err)));
+}
+
+// Failures an operator fixes with permissions or a mount option.
+bool IsAccessError(int err) { return err == EACCES || err == EPERM || err == EROFS; }
+
+// Errno(), but kPermissionDenied for an access error.
+Status AccessErrno(std::string_view what, const std::string& path, int err) {
+  if (!IsAccessError(err)) return Errno(what, path, err);
+  return Status::PermissionDenied(fmt::format("{} {}: {}", what, path, std::strerror(err)));
 }
 
 class PosixFileLock final : public FileLock {
@@ -33,14 +43,26 @@ class PosixFileSystem final : public FileSystem {
  public:
   Result<std::unique_ptr<FileLock>> LockFile(const std::string& path) override {
     int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-    if (fd < 0) return Errno("open", path, errno);
+    if (fd < 0) return AccessErrno("open", path, errno);
     if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
       int err = errno;
-      ::close(fd);
       if (err == EWOULDBLOCK) {
-        return Status::FailedPrecondition(fmt::format("{} is locked by another process", path));
+        // The holder wrote its pid right after taking the lock (below).
+        char buf[32] = {};
+        const ssize_t n = ::pread(fd, buf, sizeof buf - 1, 0);
+        ::close(fd);
+        long pid = n > 0 ? std::strtol(buf, nullptr, 10) : 0;
+        return Status::FailedPrecondition(pid > 0 ? fmt::format("{} is locked by pid {}", path, pid)
+                                                  : fmt::format("{} is locked by another process", path));
       }
+      ::close(fd);
       return Errno("flock", path, err);
+    }
+    // Who holds it, for the next one to ask. Best effort: the lock is what
+    // counts, not the text.
+    const std::string pid = fmt::format("{}\n", ::getpid());
+    if (::ftruncate(fd, 0) != 0 || ::pwrite(fd, pid.data(), pid.size(), 0) != static_cast<ssize_t>(pid.size())) {
+      // Nothing to do: the next one says "another process".
     }
     return std::unique_ptr<FileLock>(new PosixFileLock(fd));
   }
@@ -147,6 +169,41 @@ class PosixFileSystem final : public FileSystem {
 
   Status RemoveDir(const std::string& dir) override {
     if (::rmdir(dir.c_str()) != 0 && errno != ENOENT) return Errno("rmdir", dir, errno);
+    return Status::OK();
+  }
+
+  Status CheckWritableDir(const std::string& dir) override {
+    // The nearest existing ancestor is where CreateDirs would write first.
+    std::string d = dir.empty() ? "." : dir;
+    struct stat st;
+    while (::stat(d.c_str(), &st) != 0) {
+      if (errno != ENOENT && errno != ENOTDIR) return AccessErrno("stat", d, errno);
+      const std::string parent = DirName(d);
+      if (parent == d) break;
+      d = parent;
+    }
+    if (!S_ISDIR(st.st_mode)) return Status::IOError(fmt::format("{} is not a directory", d));
+    const auto denied = [&](int err) {
+      return Status::PermissionDenied(fmt::format("{} is not writable by uid {}{}: {}", d, ::geteuid(),
+                                                  d == dir ? "" : fmt::format(" (so {} cannot be created)", dir),
+                                                  std::strerror(err)));
+    };
+    int fd = ::open(d.c_str(), O_TMPFILE | O_WRONLY | O_CLOEXEC, 0600);
+    if (fd >= 0) {
+      ::close(fd);  // an unnamed file: gone with its descriptor
+      return Status::OK();
+    }
+    int err = errno;
+    if (IsAccessError(err)) return denied(err);
+    if (err != EOPNOTSUPP && err != EISDIR && err != EINVAL) return Errno("create a file in", d, err);
+    std::string tmpl = d + "/.shardhose-write-check-XXXXXX";
+    fd = ::mkstemp(tmpl.data());
+    if (fd < 0) {
+      err = errno;
+      return IsAccessError(err) ? denied(err) : Errno("create a file in", d, err);
+    }
+    ::close(fd);
+    ::unlink(tmpl.c_str());
     return Status::OK();
   }
 };

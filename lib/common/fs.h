@@ -6,7 +6,9 @@
 // filesystem.
 //
 // Every method returns kIOError with the path and strerror on failure, except
-// ReadFile of a missing file, which returns kNotFound.
+// ReadFile of a missing file, which returns kNotFound, and the two that say
+// kPermissionDenied (LockFile, CheckWritableDir) when the failure is one of
+// access (EACCES, EPERM, EROFS): fixing it is an operator's job.
 //
 // Thread-safety: implementations are thread-safe.
 #pragma once
@@ -31,7 +33,11 @@ class FileSystem {
   virtual ~FileSystem() = default;
 
   // Takes an exclusive advisory lock (flock) on `path`, creating the file if
-  // needed, without waiting: kFailedPrecondition if another process holds it.
+  // needed, without waiting, and writes this process's pid into it (the
+  // file's whole content, "<pid>\n"). kFailedPrecondition if another process
+  // holds it, saying "<path> is locked by pid N" when the holder wrote its
+  // pid ("by another process" otherwise); kPermissionDenied if the file
+  // cannot be opened for writing (EACCES, EPERM, EROFS).
   virtual Result<std::unique_ptr<FileLock>> LockFile(const std::string& path) = 0;
 
   virtual Result<std::string> ReadFile(const std::string& path) = 0;
@@ -50,6 +56,14 @@ class FileSystem {
   virtual Result<std::vector<std::string>> ListDir(const std::string& dir) = 0;
   // rmdir(2): removes an empty directory; OK if it does not exist.
   virtual Status RemoveDir(const std::string& dir) = 0;
+  // Whether this process can create files in `dir`, or, if it does not
+  // exist, create it (CreateDirs): tried by creating an unnamed file
+  // (O_TMPFILE, or a temp file removed at once where that is unsupported)
+  // in `dir` or its nearest existing ancestor; nothing is left behind.
+  // kPermissionDenied naming the directory and the effective uid if not
+  // (EACCES, EPERM: permissions, an immutable directory; EROFS); kIOError if
+  // `dir` or an ancestor is not a directory, or for any other failure.
+  virtual Status CheckWritableDir(const std::string& dir) = 0;
 
   // The process-wide POSIX filesystem. Never null, never destroyed.
   static FileSystem* Default();
@@ -77,6 +91,7 @@ class FileSystemWrapper : public FileSystem {
   bool Exists(const std::string& p) override { return target_->Exists(p); }
   Result<std::vector<std::string>> ListDir(const std::string& d) override { return target_->ListDir(d); }
   Status RemoveDir(const std::string& d) override { return target_->RemoveDir(d); }
+  Status CheckWritableDir(const std::string& d) override { return target_->CheckWritableDir(d); }
 
  private:
   FileSystem* target_;

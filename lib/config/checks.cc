@@ -26,9 +26,45 @@ std::string CheckHttpUrl(const std::string& v) {
   return "";
 }
 
+// A key prefix template: it parses, and what it renders is a key prefix S3
+// takes as written. Rendered with sample values: substituted values are
+// sanitised to [A-Za-z0-9._=-] (partition/template.h), so whatever the
+// checks below find comes from the template's own text. The characters
+// refused are the control characters and those AWS's "Creating object key
+// names" lists as "characters to avoid" (\ { } ^ % ` [ ] " < > ~ # |);
+// a literal '{' / '}' ("{{" / "}}") is one of them.
 std::string CheckTemplate(const std::string& v, partition::TemplateKind kind) {
   auto parsed = partition::KeyTemplate::Parse(v, kind);
-  return parsed.ok() ? "" : parsed.status().message();
+  if (!parsed.ok()) return parsed.status().message();
+  const partition::PartitionFields sample{"table", "INSERT",         "stream",     "shardId-000000000000",
+                                          "error", 1716192000000000, 1716192000000};
+  const std::string key = parsed->Render(sample);
+  if (!key.empty() && key[0] == '/') {
+    return "must not start with '/' (S3 keys would begin with an empty segment, \"/ddb/...\"; write \"ddb/...\"), "
+           "got " +
+           Quote(v);
+  }
+  if (key.find("//") != std::string::npos) return "must not contain \"//\" (an empty key segment), got " + Quote(v);
+  for (char c : key) {
+    const auto u = static_cast<unsigned char>(c);
+    if (u < 0x20 || u == 0x7f) return "must not contain control characters, got " + Quote(v);
+    if (std::string_view("\\{}^%`[]\"<>~#|").find(c) != std::string_view::npos) {
+      return std::string("must not contain '") + c +
+             "' (a character S3 key names should avoid; placeholders are {name}), got " + Quote(v);
+    }
+  }
+  size_t start = 0;
+  while (start <= key.size()) {
+    size_t end = key.find('/', start);
+    if (end == std::string::npos) end = key.size();
+    const std::string_view seg = std::string_view(key).substr(start, end - start);
+    if (seg == "." || seg == "..") {
+      return "must not contain a \"" + std::string(seg) + "\" segment (tools resolve it as a relative path), got " +
+             Quote(v);
+    }
+    start = end + 1;
+  }
+  return "";
 }
 
 }  // namespace
@@ -88,11 +124,46 @@ std::string CheckStreamArn(const std::string& v) {
   return "";
 }
 
+// AWS's general purpose bucket naming rules ("General purpose bucket naming
+// rules", Amazon S3 User Guide). Legacy us-east-1 names with upper case or
+// '_' are refused too: they cannot be addressed virtual-hosted style.
 std::string CheckBucket(const std::string& v) {
+  if (v.empty()) return "";  // required or not: ValidateTogether decides
   if (v.find("://") != std::string::npos || v.find('/') != std::string::npos) {
     return "must be a bucket name only (put the key prefix in output.prefix), got " + Quote(v);
   }
   if (v.find_first_of(" \t\r\n") != std::string::npos) return "must not contain spaces, got " + Quote(v);
+  const std::string rules = " (S3 bucket naming rules), got " + Quote(v);
+  if (v.size() < 3 || v.size() > 63) return "must be 3 to 63 characters long" + rules;
+  const auto lower_or_digit = [](char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'); };
+  for (char c : v) {
+    if (!lower_or_digit(c) && c != '.' && c != '-') {
+      return "may contain only lower-case letters, digits, '.' and '-'" + rules;
+    }
+  }
+  if (!lower_or_digit(v.front()) || !lower_or_digit(v.back())) {
+    return "must begin and end with a lower-case letter or a digit" + rules;
+  }
+  if (v.find("..") != std::string::npos) return "must not contain two adjacent periods" + rules;
+  // Formatted as an IPv4 address: four dot-separated groups of digits.
+  int groups = 1;
+  bool digits_only = true;
+  for (char c : v) {
+    if (c == '.') {
+      ++groups;
+    } else if (c < '0' || c > '9') {
+      digits_only = false;
+    }
+  }
+  if (digits_only && groups == 4) return "must not be formatted as an IP address" + rules;
+  for (std::string_view p : {"xn--", "sthree-", "amzn-s3-demo-"}) {
+    if (StartsWith(v, p)) return "must not start with \"" + std::string(p) + "\" (reserved)" + rules;
+  }
+  for (std::string_view sfx : {"-s3alias", "--ol-s3", ".mrap"}) {
+    if (v.size() >= sfx.size() && std::string_view(v).substr(v.size() - sfx.size()) == sfx) {
+      return "must not end with \"" + std::string(sfx) + "\" (reserved for access point aliases)" + rules;
+    }
+  }
   return "";
 }
 

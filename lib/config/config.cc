@@ -5,7 +5,8 @@
 //   1. defaults (Config{});
 //   2. the file: unknown sections/keys and wrong types are collected;
 //   3. AWS_* variables for keys the file did not set;
-//   4. SHARDHOSE_<SECTION>_<KEY> variables;
+//   4. SHARDHOSE_<SECTION>_<KEY> variables (and unknown SHARDHOSE_* ones,
+//      reported first);
 //   5. per-key checks (range, choices, non-empty, extra check), skipping
 //      keys whose value was unusable;
 //   6. cross-field rules, skipping rules that involve an invalid key (so one
@@ -17,8 +18,10 @@
 #include "config/config.h"
 
 #include <toml++/toml.h>
+#include <unistd.h>
 
 #include <cstdio>
+#include <cstring>
 
 #include "common/fs.h"
 #include "config/loader.h"
@@ -108,8 +111,18 @@ std::string Config::OutputDirectory() const {
   return dir;
 }
 
-Result<Config> Load(const std::string& path, const EnvLookup& env) {
+std::vector<std::string> ProcessEnvNames() {
+  std::vector<std::string> out;
+  for (char** e = environ; e && *e; ++e) {
+    const char* eq = std::strchr(*e, '=');
+    out.emplace_back(*e, eq ? static_cast<size_t>(eq - *e) : std::strlen(*e));
+  }
+  return out;
+}
+
+Result<Config> Load(const std::string& path, const EnvLookup& env, const std::vector<std::string>& env_names) {
   Loader loader(Options());
+  loader.CheckEnvNames(env_names);
   if (!path.empty()) {
     Result<std::string> text = FileSystem::Default()->ReadFile(path);
     if (!text.ok()) return text.status().WithContext("config file");

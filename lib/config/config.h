@@ -26,8 +26,12 @@
 //   batch.max_bytes: must be between 1 and 5368709120, got 0 (line 7)
 //   batch.max_byte: unknown key (did you mean batch.max_bytes?) (line 7)
 // It reports unknown sections and keys (with a "did you mean" for near
-// misses and for keys put in the wrong section), wrong types, out-of-range
-// values, bad templates (partition::KeyTemplate::Parse), malformed
+// misses and for keys put in the wrong section), unknown SHARDHOSE_*
+// variables (the same), wrong types, out-of-range
+// values, bad templates (partition::KeyTemplate::Parse) and key prefixes
+// S3 should not be given (a leading '/', "//", "." or ".." segments, control
+// characters and the characters AWS says to avoid in keys), bucket names
+// that break S3's naming rules, malformed
 // endpoint URLs, stream ARNs and server.listen addresses, and inconsistent combinations (no
 // stream_name nor stream_arn; both; a stream_arn in another region than
 // source.region when no endpoint_url is set; AT_TIMESTAMP without
@@ -177,13 +181,26 @@ Result<HostPort> ParseHostPort(const std::string& s);
 
 using EnvLookup = std::function<std::optional<std::string>(const std::string&)>;
 
+// The SHARDHOSE_* variables the binary reads that are not configuration
+// keys: the command line's (--config, --log-level, --log-format) and the
+// crash tests' kill point (common/kill_point.h).
+inline constexpr std::string_view kOtherShardhoseVariables[] = {"SHARDHOSE_CONFIG", "SHARDHOSE_LOG_LEVEL",
+                                                                "SHARDHOSE_LOG_FORMAT", "SHARDHOSE_KILL_AT"};
+
 // Loads and validates. `path` may be empty (environment only). Every
 // problem is in the returned InvalidArgument's message, one per line,
-// each starting with the dotted key name. A file that cannot be read
-// returns the FileSystem's status (NotFound / IOError), prefixed with
-// "config file: ". The environment is read only through `env`, by name
-// (so a misspelt SHARDHOSE_* variable cannot be detected).
-Result<Config> Load(const std::string& path, const EnvLookup& env);
+// each starting with the dotted key name (or, for an unknown variable, its
+// name). A file that cannot be read returns the FileSystem's status
+// (NotFound / IOError), prefixed with "config file: ". The environment is
+// read through `env`, by name; `env_names` are the names of every variable
+// set (the process's environment): a SHARDHOSE_* one that is neither a
+// key's SHARDHOSE_<SECTION>_<KEY> nor in kOtherShardhoseVariables is a
+// problem, "SHARDHOSE_OUTPUT_BUKCET: unknown variable; did you mean
+// SHARDHOSE_OUTPUT_BUCKET?" (a near miss, or the key in another section).
+Result<Config> Load(const std::string& path, const EnvLookup& env, const std::vector<std::string>& env_names = {});
+
+// The names of every variable in this process's environment (for Load()).
+std::vector<std::string> ProcessEnvNames();
 
 // The effective configuration as TOML (what `shardhose validate` prints):
 // every key of the table, in table order, so that Load() of the output

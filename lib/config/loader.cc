@@ -4,8 +4,10 @@
 // by validate.cc.
 #include "config/loader.h"
 
+#include <algorithm>
 #include <cctype>
 #include <charconv>
+#include <cstdint>
 #include <optional>
 #include <sstream>
 
@@ -254,6 +256,52 @@ void Loader::ApplyEnv(const EnvLookup& env) {
     if (!v) continue;
     origins_[i] = Origin{Origin::kEnv, var, false};
     SetFromString(i, *v);
+  }
+}
+
+}  // namespace shardhose::config::internal
+
+namespace shardhose::config::internal {
+
+void Loader::CheckEnvNames(const std::vector<std::string>& names) {
+  std::vector<std::string> known;
+  for (const Option& o : options_) known.push_back(EnvName(o));
+  for (std::string_view v : kOtherShardhoseVariables) known.emplace_back(v);
+  constexpr std::string_view kPrefix = "SHARDHOSE_";
+  for (const std::string& name : names) {
+    if (!StartsWith(name, kPrefix) || std::find(known.begin(), known.end(), name) != known.end()) continue;
+    std::string msg = name + ": unknown variable";
+    std::string suggestion;
+    size_t best = SIZE_MAX;
+    for (const std::string& k : known) {  // a typo: the closest near miss
+      const std::string_view a = std::string_view(name).substr(kPrefix.size());
+      const std::string_view b = std::string_view(k).substr(kPrefix.size());
+      const size_t d = EditDistance(a, b);
+      if (NearMiss(a, b) && d < best) {
+        best = d;
+        suggestion = k;
+      }
+    }
+    if (suggestion.empty()) {  // the key without its section, or in another one
+      const std::string rest = name.substr(kPrefix.size());
+      const size_t underscore = rest.find('_');
+      const std::string after_section = underscore == std::string::npos ? "" : rest.substr(underscore + 1);
+      for (const Option& o : options_) {
+        const std::string key = Upper(o.key);
+        if (key == rest || key == after_section) {
+          suggestion = EnvName(o);
+          break;
+        }
+      }
+    }
+    if (!suggestion.empty()) {
+      msg += "; did you mean " + suggestion + "?";
+    } else {
+      msg +=
+          " (the variables are SHARDHOSE_<SECTION>_<KEY>, e.g. SHARDHOSE_OUTPUT_BUCKET, for the keys "
+          "`shardhose validate` prints)";
+    }
+    Problem(msg);
   }
 }
 

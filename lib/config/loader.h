@@ -58,6 +58,9 @@ class Loader {
   void ApplyFile(const toml::table& root);
   void ApplyAwsEnv(const EnvLookup& env);
   void ApplyEnv(const EnvLookup& env);
+  // A problem for each SHARDHOSE_* name in `names` that no key and no
+  // kOtherShardhoseVariables entry uses.
+  void CheckEnvNames(const std::vector<std::string>& names);
   void ValidateEach();
   void ValidateTogether();
 

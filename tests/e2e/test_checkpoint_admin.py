@@ -48,8 +48,8 @@ class CheckpointAdminTest(unittest.TestCase):
                 h.wait_for(lambda: "stream " in open(sh.proc_log).read(), timeout=60, what="daemon start")
                 rc, text = sh.run("checkpoint", "rewind", "--config", sh.config_path, "--shard", shards[0],
                                   "--to-trim-horizon", "--yes", what="rewind-locked")
-                self.assertEqual(rc, 3, text)
-                self.assertIn("another shardhose", text)
+                self.assertEqual(rc, 4, text)  # locked, by the daemon's pid
+                self.assertIn("locked by pid %d" % proc.pid, text)
             finally:
                 rc, text = sh.stop()
                 self.assertEqual(rc, 0, text)

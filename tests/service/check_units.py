@@ -171,7 +171,7 @@ class InstalledUnits(unittest.TestCase):
                                  "TimeoutStopSec must be shutdown.grace_period_s (%d) + 5 s" % grace)
                 self.assertEqual(svc.get("KillSignal"), "SIGTERM")
                 self.assertEqual(svc.get("Restart"), "on-failure")
-                self.assertEqual(sorted(svc.get("RestartPreventExitStatus", "").split()), ["2", "3"])
+                self.assertEqual(sorted(svc.get("RestartPreventExitStatus", "").split()), ["2", "3", "5", "6"])
                 self.assertEqual(svc.get("DynamicUser"), "yes")
                 self.assertEqual(svc.get("ProtectSystem"), "strict")
                 self.assertEqual(values(u, "Service", "CapabilityBoundingSet"), [""])

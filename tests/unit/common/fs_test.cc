@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 #include <stdlib.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <filesystem>
@@ -56,6 +57,48 @@ TEST(Fs, ListDirAndRemoveDir) {
   ASSERT_TRUE(fs->RemoveDir(dir).ok());
   EXPECT_FALSE(fs->Exists(dir));
   std::filesystem::remove_all(tmpl);
+}
+
+}  // namespace
+}  // namespace shardhose
+
+namespace shardhose {
+namespace {
+
+TEST(Fs, LockFileNamesItsHolder) {
+  char tmpl[] = "/tmp/shardhose-fs-XXXXXX";
+  ASSERT_NE(mkdtemp(tmpl), nullptr);
+  const std::string path = std::string(tmpl) + "/x.lock";
+  FileSystem* fs = FileSystem::Default();
+  {
+    auto held = fs->LockFile(path);
+    ASSERT_TRUE(held.ok()) << held.status().ToString();
+    EXPECT_EQ(*fs->ReadFile(path), std::to_string(::getpid()) + "\n");
+    auto second = fs->LockFile(path);  // another open file description: refused
+    ASSERT_FALSE(second.ok());
+    EXPECT_EQ(second.status().code(), StatusCode::kFailedPrecondition);
+    EXPECT_EQ(second.status().message(), path + " is locked by pid " + std::to_string(::getpid()));
+  }
+  EXPECT_TRUE(fs->LockFile(path).ok());  // released with its holder
+  std::filesystem::remove_all(tmpl);
+}
+
+TEST(Fs, CheckWritableDirLeavesNothingBehind) {
+  char tmpl[] = "/tmp/shardhose-fs-XXXXXX";
+  ASSERT_NE(mkdtemp(tmpl), nullptr);
+  const std::string root = tmpl;
+  FileSystem* fs = FileSystem::Default();
+  EXPECT_TRUE(fs->CheckWritableDir(root).ok());
+  EXPECT_TRUE(std::filesystem::is_empty(root));
+  // Missing: its nearest existing ancestor decides; nothing is created.
+  EXPECT_TRUE(fs->CheckWritableDir(root + "/a/b/c").ok());
+  EXPECT_FALSE(std::filesystem::exists(root + "/a"));
+  // A file where a directory should be.
+  ASSERT_TRUE(fs->WriteFile(root + "/f", "x", false).ok());
+  Status st = fs->CheckWritableDir(root + "/f/sub");
+  EXPECT_TRUE(st.IsIOError()) << st.ToString();
+  EXPECT_EQ(st.message(), root + "/f is not a directory");
+  std::filesystem::remove_all(root);
 }
 
 }  // namespace

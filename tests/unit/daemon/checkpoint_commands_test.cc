@@ -185,8 +185,8 @@ TEST_F(CheckpointCommandTest, RewindNeedsACheckpointThatDecodesAndIsNotLocked) {
   const std::string before = Bytes();
   auto held = File().Lock();  // as a running daemon does
   ASSERT_TRUE(held.ok());
-  EXPECT_EQ(Rewind(r), kExitCheckpoint);
-  EXPECT_THAT(err_, HasSubstr("locked"));
+  EXPECT_EQ(Rewind(r), kExitLocked);
+  EXPECT_THAT(err_, HasSubstr("locked by pid " + std::to_string(::getpid())));
   EXPECT_EQ(Bytes(), before);
 }
 
@@ -214,8 +214,8 @@ TEST_F(CheckpointCommandTest, ResetRefusesWhileLocked) {
   Save(Sample());
   auto held = File().Lock();
   ASSERT_TRUE(held.ok());
-  EXPECT_EQ(Reset(true), kExitCheckpoint);
-  EXPECT_THAT(err_, HasSubstr("locked"));
+  EXPECT_EQ(Reset(true), kExitLocked);
+  EXPECT_THAT(err_, HasSubstr("locked by pid " + std::to_string(::getpid())));
   EXPECT_TRUE(FileSystem::Default()->Exists(checkpoint_path_));
 }
 

@@ -6,6 +6,9 @@
 // checkpoint at <dir>/state/checkpoint.json; `extra` TOML is appended),
 // stdin from /dev/null (so a command asking for confirmation never waits
 // on a terminal) and helpers that run a command capturing its output.
+// SHARDHOSE_* variables of the test's own environment (the build and test
+// scripts export some, e.g. SHARDHOSE_FUZZ_SECONDS) are unset for the test
+// and restored afterwards: the commands refuse unknown ones.
 // Single-threaded; the temp dir is removed afterwards.
 #pragma once
 
@@ -19,6 +22,7 @@
 #include <fstream>
 #include <functional>
 #include <string>
+#include <vector>
 
 #include "commands.h"
 
@@ -27,6 +31,11 @@ namespace shardhose::daemon {
 class CommandTest : public ::testing::Test {
  protected:
   void SetUp() override {
+    for (char** e = environ; e && *e; ++e) {
+      const std::string var = *e;
+      if (var.rfind("SHARDHOSE_", 0) == 0) saved_env_.push_back(var);
+    }
+    for (const std::string& var : saved_env_) ::unsetenv(var.substr(0, var.find('=')).c_str());
     char tmpl[] = "/tmp/shardhose-daemon-XXXXXX";
     ASSERT_NE(mkdtemp(tmpl), nullptr);
     dir_ = tmpl;
@@ -39,6 +48,10 @@ class CommandTest : public ::testing::Test {
     ::close(null);
   }
   void TearDown() override {
+    for (const std::string& var : saved_env_) {
+      const size_t eq = var.find('=');
+      ::setenv(var.substr(0, eq).c_str(), eq == std::string::npos ? "" : var.c_str() + eq + 1, 1);
+    }
     ::dup2(saved_stdin_, STDIN_FILENO);
     ::close(saved_stdin_);
     std::filesystem::remove_all(dir_);
@@ -72,6 +85,7 @@ class CommandTest : public ::testing::Test {
 
  private:
   int saved_stdin_ = -1;
+  std::vector<std::string> saved_env_;  // "NAME=value"
 };
 
 }  // namespace shardhose::daemon

@@ -246,7 +246,7 @@ TEST(HttpServerStartTest, BadAddressesAreInvalidArguments) {
   EXPECT_TRUE(r.status().IsIOError()) << r.status().ToString();
 }
 
-TEST(HttpServerStartTest, APortInUseIsAnIOError) {
+TEST(HttpServerStartTest, APortInUseIsAFailedPreconditionNamingThePort) {
   metrics::Registry registry;
   auto health = [] { return pipeline::Health{}; };
   auto first = HttpServer::Start("127.0.0.1:0", health, &registry);
@@ -254,8 +254,9 @@ TEST(HttpServerStartTest, APortInUseIsAnIOError) {
   const std::string addr = "127.0.0.1:" + std::to_string((*first)->port());
   auto second = HttpServer::Start(addr, health, &registry);
   ASSERT_FALSE(second.ok()) << "a second server shares the port (SO_REUSEPORT?)";
-  EXPECT_TRUE(second.status().IsIOError()) << second.status().ToString();
+  EXPECT_EQ(second.status().code(), StatusCode::kFailedPrecondition) << second.status().ToString();
   EXPECT_THAT(second.status().message(), HasSubstr(addr));
+  EXPECT_THAT(second.status().message(), HasSubstr("port " + std::to_string((*first)->port()) + " is already in use"));
 
   // Also against a plain socket that another program holds.
   int fd = ::socket(AF_INET, SOCK_STREAM, 0);
@@ -268,7 +269,8 @@ TEST(HttpServerStartTest, APortInUseIsAnIOError) {
   socklen_t len = sizeof sa;
   ASSERT_EQ(::getsockname(fd, reinterpret_cast<sockaddr*>(&sa), &len), 0);
   auto third = HttpServer::Start("127.0.0.1:" + std::to_string(ntohs(sa.sin_port)), health, &registry);
-  EXPECT_FALSE(third.ok());
+  ASSERT_FALSE(third.ok());
+  EXPECT_EQ(third.status().code(), StatusCode::kFailedPrecondition) << third.status().ToString();
   ::close(fd);
 }
 

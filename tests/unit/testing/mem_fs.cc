@@ -1,5 +1,7 @@
 #include "testing/mem_fs.h"
 
+#include <unistd.h>
+
 #include <array>
 #include <cerrno>
 #include <cstring>
@@ -100,9 +102,9 @@ class MemFileSystem::MemFileLock final : public FileLock {
 };
 
 std::string_view MemFileSystem::OpName(Op op) {
-  static constexpr std::array<std::string_view, kOps> kNames = {"LockFile", "ReadFile",   "WriteFile", "Rename",
-                                                                "SyncDir",  "CreateDirs", "Remove",    "Exists",
-                                                                "ListDir",  "RemoveDir"};
+  static constexpr std::array<std::string_view, kOps> kNames = {"LockFile", "ReadFile",   "WriteFile",       "Rename",
+                                                                "SyncDir",  "CreateDirs", "Remove",          "Exists",
+                                                                "ListDir",  "RemoveDir",  "CheckWritableDir"};
   return kNames[static_cast<size_t>(op)];
 }
 
@@ -165,9 +167,13 @@ Result<std::unique_ptr<FileLock>> MemFileSystem::LockFile(const std::string& pat
   if (int e = state_->ParentErrno(p)) return Errno("open", path, e);
   if (state_->IsDir(p)) return Errno("open", path, EISDIR);
   state_->files.try_emplace(p);
-  if (state_->locked.count(p)) return Status::FailedPrecondition(path + " is locked by another process");
+  // Every holder is this process: the message and the content name its pid.
+  if (state_->locked.count(p)) {
+    return Status::FailedPrecondition(path + " is locked by pid " + std::to_string(::getpid()));
+  }
   if (!fault.ok()) return fault;  // the file was created; the lock is not held
   state_->locked.insert(p);
+  state_->files[p].data = std::to_string(::getpid()) + "\n";
   return std::unique_ptr<FileLock>(new MemFileLock(state_, p));
 }
 
@@ -364,6 +370,21 @@ bool MemFileSystem::Synced(const std::string& path) const {
   std::lock_guard<std::mutex> lock(state_->mu);
   auto it = state_->files.find(Normalize(path));
   return it != state_->files.end() && it->second.synced;
+}
+
+}  // namespace shardhose::test
+
+namespace shardhose::test {
+
+Status MemFileSystem::CheckWritableDir(const std::string& dir) {
+  std::lock_guard<std::mutex> lock(state_->mu);
+  bool applied = false;
+  Status fault = Check(Op::kCheckWritableDir, dir, "", &applied);
+  if (!fault.ok()) return fault;
+  for (std::string a = Normalize(dir); !a.empty() && !IsRoot(a); a = Parent(a)) {
+    if (state_->IsFile(a)) return Status::IOError(a + " is not a directory");
+  }
+  return Status::OK();
 }
 
 }  // namespace shardhose::test

@@ -17,9 +17,10 @@
 //     missing file and RemoveDir of a missing directory are OK.
 //   - Rename replaces the target atomically; a directory moves with its
 //     whole subtree (onto a missing or empty directory only).
-//   - LockFile creates the file and takes an exclusive lock on the path:
-//     a second LockFile of that path, from any thread, fails with
-//     kFailedPrecondition until the first FileLock is destroyed (as flock
+//   - LockFile creates the file, takes an exclusive lock on the path and
+//     writes "<pid>\n" into it: a second LockFile of that path, from any
+//     thread, fails with kFailedPrecondition ("<path> is locked by pid
+//     <this pid>") until the first FileLock is destroyed (as flock
 //     on two descriptors does within one process). Locks are by path name:
 //     renaming a locked file does not move its lock.
 //   - Durability is not emulated: everything written is kept; `sync` and
@@ -66,8 +67,9 @@ class MemFileSystem : public FileSystem {
     kExists,  // never fails: a fault on it is ignored
     kListDir,
     kRemoveDir,
+    kCheckWritableDir,
   };
-  static constexpr size_t kOps = 10;
+  static constexpr size_t kOps = 11;
   static std::string_view OpName(Op op);
 
   MemFileSystem();
@@ -85,6 +87,9 @@ class MemFileSystem : public FileSystem {
   bool Exists(const std::string& path) override;
   Result<std::vector<std::string>> ListDir(const std::string& dir) override;
   Status RemoveDir(const std::string& dir) override;
+  // OK unless `dir` or an ancestor is a file (kIOError) or a fault is
+  // injected (e.g. a kPermissionDenied one, for an unwritable directory).
+  Status CheckWritableDir(const std::string& dir) override;
 
   // The next `count` calls of `op` whose path contains `path_contains`
   // ("" = any path) fail with `error` (an IOError naming the call and path
