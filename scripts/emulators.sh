@@ -6,7 +6,7 @@
 #   scripts/emulators.sh stop     stop them
 #   scripts/emulators.sh status
 # KINESIS_PORT / S3_PORT choose other ports; state (pids, logs, s3rver's
-# data) lives in SHARDHOSE_EMULATORS_DIR (default .emulators/).
+# data) lives in EMULATORS_DIR (default .emulators/).
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 if [ "${1:-}" = start ] && { [ ! -e "$ROOT/tests/emulators/node_modules/s3rver" ] || ! command -v node >/dev/null; }; then

@@ -8,7 +8,7 @@
     emulators_cli.py stop     stops them (data and logs stay in the state dir)
     emulators_cli.py status   says whether they run
 
-Environment: KINESIS_PORT, S3_PORT (other ports), SHARDHOSE_EMULATORS_DIR
+Environment: KINESIS_PORT, S3_PORT (other ports), EMULATORS_DIR
 (state: pids, logs, s3rver's data; default <repo>/.emulators).
 Exit status: 0 ok, 1 failed to start (the logs' tail is printed), 2 usage.
 """
@@ -25,7 +25,7 @@ STREAM, SHARDS = "orders", 4
 
 
 def state_dir():
-    d = os.environ.get("SHARDHOSE_EMULATORS_DIR") or os.path.join(h.REPO_ROOT, ".emulators")
+    d = os.environ.get("EMULATORS_DIR") or os.path.join(h.REPO_ROOT, ".emulators")
     os.makedirs(d, exist_ok=True)
     return d
 

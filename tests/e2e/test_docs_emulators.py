@@ -41,7 +41,7 @@ class EmulatorsScript(unittest.TestCase):
         self.tmp = h.TempDir()
         self.addCleanup(self.tmp.__exit__, None, None, None)
         self.env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "SHARDHOSE_"))}
-        self.env["SHARDHOSE_EMULATORS_DIR"] = os.path.join(self.tmp.path, "emulators")
+        self.env["EMULATORS_DIR"] = os.path.join(self.tmp.path, "emulators")
         if not (port_free(4568) and port_free(4569)):
             self.env["KINESIS_PORT"], self.env["S3_PORT"] = str(h.free_port()), str(h.free_port())
         self.addCleanup(subprocess.run, ["bash", SCRIPT, "stop"], env=self.env, capture_output=True)
