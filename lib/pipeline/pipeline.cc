@@ -235,5 +235,12 @@ void Pipeline::Stop() {
   engine_->s.cv.NotifyAll();
 }
 Health Pipeline::GetHealth() const { return engine_->GetHealth(); }
+void Pipeline::SetFlushRules(const config::BatchConfig& batch) {
+  Engine& e = *engine_;
+  MutexLock lock(&e.s.mu);
+  e.RoomsHeld();
+  e.batcher.SetFlushLimits(FlushLimitsOf(batch), e.s.clock->Now());
+  e.s.cv.NotifyAll();
+}
 
 }  // namespace shardhose::pipeline
