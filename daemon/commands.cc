@@ -22,6 +22,7 @@
 #include "poll/efo_reader.h"
 #include "poll/kinesis_api.h"
 #include "poll/kinesis_source.h"
+#include "reload.h"
 #include "service.h"
 #include "shardhose/version.h"
 #include "signals.h"
@@ -29,9 +30,12 @@
 #include "upload/s3_store.h"
 
 namespace shardhose::daemon {
-// Loads the configuration, printing every problem to stderr.
 std::optional<config::Config> LoadConfig(const CommonOptions& options) {
   auto cfg = config::Load(options.config_path, aws::ProcessEnv());
+  if (!cfg.ok() && options.log_format == "json") {
+    LogConfigProblems(spdlog::level::err, "invalid configuration", options.config_path, cfg.status());
+    return std::nullopt;
+  }
   if (!cfg.ok()) {
     std::fprintf(stderr, "shardhose: invalid configuration%s:\n%s\n",
                  options.config_path.empty() ? "" : fmt::format(" in {}", options.config_path).c_str(),
@@ -49,8 +53,11 @@ int ExitFor(const Status& st) {
 }
 
 int RunCommand(const CommonOptions& options, bool drain) {
-  auto level = ParseLogLevel(options.log_level);
-  auto format = ParseLogFormat(options.log_format);
+  // Before anything else, so that a SIGHUP during start-up waits for the
+  // watcher instead of ending the process.
+  BlockShutdownSignals();
+  auto level = ParseLogLevel(options.log_level.empty() ? "info" : options.log_level);
+  auto format = ParseLogFormat(options.log_format.empty() ? "text" : options.log_format);
   if (!level.ok() || !format.ok()) {
     std::fprintf(stderr, "shardhose: %s\n", (!level.ok() ? level.status() : format.status()).message().c_str());
     return kExitUsage;
@@ -58,8 +65,12 @@ int RunCommand(const CommonOptions& options, bool drain) {
   InitLogging(*level, *format);
   auto cfg = LoadConfig(options);
   if (!cfg) return kExitUsage;
-
-  BlockShutdownSignals();
+  // [log] where the command line said nothing (Load checked the names).
+  if (options.log_level.empty() || options.log_format.empty()) {
+    if (options.log_level.empty()) level = ParseLogLevel(cfg->log.level);
+    if (options.log_format.empty()) format = ParseLogFormat(cfg->log.format);
+    if (level.ok() && format.ok()) InitLogging(*level, *format);
+  }
   auto http = aws::NewCurlHttpClient();
   auto creds = aws::NewDefaultCredentialsProvider(aws::ProcessEnv(), http.get(), Clock::Real());
   Clock* clock = Clock::Real();
@@ -123,10 +134,15 @@ int RunCommand(const CommonOptions& options, bool drain) {
     server = std::move(started).value();
     spdlog::info("serving /healthz, /readyz and /metrics on {} (port {})", cfg->server.listen, server->port());
   }
-  SignalWatcher signals([&](int) {
-    notifier.Stopping();
-    pipeline.Stop();
-  });
+  // SIGHUP: what can change live (daemon/reload.h). More live settings
+  // register here: reloader.OnReload([&](const config::Config& c) { ... });
+  Reloader reloader(options, *cfg, &pipeline);
+  SignalWatcher signals(
+      [&](int) {
+        notifier.Stopping();
+        pipeline.Stop();
+      },
+      [&] { reloader.Reload(); });
 
   Status st = pipeline.Start();
   if (!st.ok()) {
