@@ -5,6 +5,7 @@
 
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
+#include <unistd.h>
 
 #include <cstdio>
 #include <iostream>
@@ -104,13 +105,18 @@ int RunCommand(const CommonOptions& options, bool drain) {
   }
   checkpoint::CheckpointFile checkpoint_file(FileSystem::Default(), cfg->checkpoint.path);
 
-  spdlog::info("shardhose {} starting: stream {}, output {}, format {}, compression {}{}", SHARDHOSE_VERSION,
-               cfg->StreamDisplayName(), store->Describe(), config::OutputFormatName(cfg->output.format),
-               cfg->output.compression == config::Compression::kNone
-                   ? std::string("none")
-                   : "gzip level " + std::to_string(cfg->output.compression_level) + " (" +
-                         compress::ChunkEngine(static_cast<int>(cfg->output.compression_level)) + ")",
-               drain ? ", drain mode" : "");
+  const std::string compression = cfg->output.compression == config::Compression::kNone
+                                      ? std::string("none")
+                                      : "gzip level " + std::to_string(cfg->output.compression_level) + " (" +
+                                            compress::ChunkEngine(static_cast<int>(cfg->output.compression_level)) +
+                                            ")";
+  LogInfo("shardhose starting", {{"version", SHARDHOSE_VERSION},
+                                 {"stream", cfg->StreamDisplayName()},
+                                 {"output", store->Describe()},
+                                 {"format", config::OutputFormatName(cfg->output.format)},
+                                 {"compression", compression},
+                                 {"mode", drain ? "drain" : "run"},
+                                 {"pid", static_cast<int64_t>(getpid())}});
   if (auto c = creds->Get(); !c.ok()) {
     spdlog::error("no AWS credentials: {}", c.status().ToString());
     return kExitFailure;
@@ -162,7 +168,7 @@ int RunCommand(const CommonOptions& options, bool drain) {
     spdlog::error("{}", st.ToString());
     return kExitFailure;
   }
-  spdlog::info("done");
+  LogInfo("done", {{"exit_status", kExitOk}});
   return kExitOk;
 }
 

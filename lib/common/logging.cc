@@ -161,6 +161,7 @@ std::string FormatLogLine(const LogStyle& style, std::chrono::system_clock::time
     AppendJsonEscaped(msg, &line);
     line += '"';
     for (const LogField& f : fields) {
+      if (f.kind == LogField::Kind::kText && f.text.empty()) continue;
       line += ",\"";
       AppendJsonEscaped(f.key, &line);
       line += "\":";
@@ -187,6 +188,7 @@ std::string FormatLogLine(const LogStyle& style, std::chrono::system_clock::time
   line += ' ';
   line.append(msg);
   for (const LogField& f : fields) {
+    if (f.kind == LogField::Kind::kText && f.text.empty()) continue;
     line += ' ';
     line.append(f.key);
     line += '=';

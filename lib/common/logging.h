@@ -8,7 +8,7 @@
 //   text    - "2026-11-22T21:56:47.123Z warning upload failed, retrying
 //             key=ddb/t/x.json.gz attempt=3 aws_code=SlowDown", on stderr,
 //             coloured when stderr is a terminal. Field values holding a
-//             space, '"', '\' or nothing are quoted ("a b"), with '"', '\'
+//             space, '"' or '\' are quoted ("a b"), with '"', '\'
 //             and control characters escaped ('=' is not quoted: object
 //             keys hold it, and a value ends at the next space).
 //   json    - one JSON object per line on stdout: ts, level, msg, then the
@@ -22,6 +22,9 @@
 //             trace. Text lines then carry no timestamp of their own
 //             (journald stamps each line) and no colour; JSON lines keep
 //             their "ts". So `journalctl -p err` finds the errors.
+//
+// A text field with an empty value is left out (an absent AWS error code,
+// say), in both formats.
 //
 // Fields cost nothing when the level is off: LogWithFields checks the
 // level first, and a LogField only views its key and text (the caller's

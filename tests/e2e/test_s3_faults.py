@@ -79,7 +79,7 @@ class S3FaultsTest(unittest.TestCase):
             for kind in FAULT_RATES:
                 self.assertGreaterEqual(proxy.counts.get(kind, 0), 3, "fault %s injected too rarely: %s"
                                         % (kind, proxy.summary()))
-            retries = len(re.findall(r"upload \S+ failed", text + out))
+            retries = len(re.findall(r"upload failed, retrying", text + out))
             self.assertGreater(retries, 10, "daemon logged too few upload retries")
             objects = h.s3_objects(emu.s3)
             checked, lost, dup = h.check_exactly_once_idents(self, produced, objects)
