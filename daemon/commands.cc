@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <cstdlib>
 #include <iostream>
 
 #include "aws/credentials_chain.h"
@@ -31,6 +32,28 @@
 #include "upload/s3_store.h"
 
 namespace shardhose::daemon {
+namespace {
+
+// An error printed before (or instead of) the logger, on stderr. Under
+// journald every line gets SD_ERR's prefix, like a logged error, so that
+// `journalctl -p err` shows it.
+void PrintError(const std::string& text) {
+  std::string out;
+  const bool journal = IsJournalStream(std::getenv("JOURNAL_STREAM"), STDERR_FILENO);
+  size_t start = 0;
+  while (start < text.size()) {
+    const size_t nl = text.find('\n', start);
+    const size_t end = nl == std::string::npos ? text.size() : nl + 1;
+    if (journal) out += "<3>";
+    out.append(text, start, end - start);
+    start = end;
+  }
+  if (out.empty() || out.back() != '\n') out += '\n';
+  std::fputs(out.c_str(), stderr);
+}
+
+}  // namespace
+
 std::optional<config::Config> LoadConfig(const CommonOptions& options) {
   auto cfg = config::Load(options.config_path, aws::ProcessEnv());
   if (!cfg.ok() && options.log_format == "json") {
@@ -38,9 +61,8 @@ std::optional<config::Config> LoadConfig(const CommonOptions& options) {
     return std::nullopt;
   }
   if (!cfg.ok()) {
-    std::fprintf(stderr, "shardhose: invalid configuration%s:\n%s\n",
-                 options.config_path.empty() ? "" : fmt::format(" in {}", options.config_path).c_str(),
-                 cfg.status().message().c_str());
+    PrintError(fmt::format("shardhose: invalid configuration{}:\n{}",
+                           options.config_path.empty() ? "" : " in " + options.config_path, cfg.status().message()));
     return std::nullopt;
   }
   return std::move(cfg).value();
@@ -60,7 +82,7 @@ int RunCommand(const CommonOptions& options, bool drain) {
   auto level = ParseLogLevel(options.log_level.empty() ? "info" : options.log_level);
   auto format = ParseLogFormat(options.log_format.empty() ? "text" : options.log_format);
   if (!level.ok() || !format.ok()) {
-    std::fprintf(stderr, "shardhose: %s\n", (!level.ok() ? level.status() : format.status()).message().c_str());
+    PrintError("shardhose: " + (!level.ok() ? level.status() : format.status()).message());
     return kExitUsage;
   }
   InitLogging(*level, *format);

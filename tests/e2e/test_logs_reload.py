@@ -12,7 +12,10 @@
 """
 
 import json
+import os
 import signal
+import socket
+import subprocess
 import time
 import unittest
 import urllib.request
@@ -156,6 +159,42 @@ class ConfigErrorsTest(unittest.TestCase):
             rc, text = sh.run("run", "--config", sh.config_path, what="bad-text")
             self.assertEqual(rc, 2, text)
             self.assertTrue(text.startswith("shardhose: invalid configuration in "), text)
+
+    def test_journald_lines_carry_priorities_and_no_timestamp(self):
+        """JOURNAL_STREAM naming stderr: every text line starts with its
+        syslog priority and no timestamp; configuration errors too."""
+        with h.TempDir() as work, socket.socket() as taken:
+            taken.bind(("127.0.0.1", 0))
+            taken.listen(1)
+            sh = h.Shardhose(_NoEmulators(), work, STREAM, server__listen="127.0.0.1:%d" % taken.getsockname()[1])
+
+            def run(what):
+                path = os.path.join(work, what + ".log")
+                with open(path, "wb") as out:
+                    st = os.fstat(out.fileno())
+                    env = dict(sh.env(), JOURNAL_STREAM="%d:%d" % (st.st_dev, st.st_ino))
+                    rc = subprocess.run([h.shardhose_bin(), "run", "--config", sh.config_path], stdout=out,
+                                        stderr=out, stdin=subprocess.DEVNULL, env=env, timeout=60).returncode
+                with open(path) as f:
+                    return rc, f.read()
+
+            rc, text = run("port-taken")  # starts, then cannot listen: exit 1
+            self.assertEqual(rc, 1, text)
+            lines = text.splitlines()
+            self.assertTrue(lines, text)
+            for ln in lines:
+                self.assertRegex(ln, r"^<[3467]>(error|warning|info|debug) ", text)
+            self.assertTrue(any(ln.startswith("<6>info  shardhose starting ") for ln in lines), text)
+            self.assertTrue(any(ln.startswith("<3>error server.listen") for ln in lines), text)
+            self.assertNotRegex(text, r"\d{4}-\d\d-\d\dT\d\d:\d\d")  # journald stamps the lines
+
+            with open(sh.config_path) as f:
+                sh.write_config(f.read() + "\n[extra]\nx = 1\n")
+            rc, text = run("bad-config")
+            self.assertEqual(rc, 2, text)
+            self.assertTrue(text.startswith("<3>shardhose: invalid configuration in "), text)
+            for ln in text.splitlines():
+                self.assertTrue(ln.startswith("<3>"), text)
 
 
 if __name__ == "__main__":
