@@ -5,8 +5,10 @@
 
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
+#include <unistd.h>
 
 #include <cstdio>
+#include <cstdlib>
 #include <iostream>
 
 #include "aws/credentials_chain.h"
@@ -22,6 +24,7 @@
 #include "poll/efo_reader.h"
 #include "poll/kinesis_api.h"
 #include "poll/kinesis_source.h"
+#include "reload.h"
 #include "service.h"
 #include "shardhose/version.h"
 #include "signals.h"
@@ -29,13 +32,37 @@
 #include "upload/s3_store.h"
 
 namespace shardhose::daemon {
-// Loads the configuration, printing every problem to stderr.
+namespace {
+
+// An error printed before (or instead of) the logger, on stderr. Under
+// journald every line gets SD_ERR's prefix, like a logged error, so that
+// `journalctl -p err` shows it.
+void PrintError(const std::string& text) {
+  std::string out;
+  const bool journal = IsJournalStream(std::getenv("JOURNAL_STREAM"), STDERR_FILENO);
+  size_t start = 0;
+  while (start < text.size()) {
+    const size_t nl = text.find('\n', start);
+    const size_t end = nl == std::string::npos ? text.size() : nl + 1;
+    if (journal) out += "<3>";
+    out.append(text, start, end - start);
+    start = end;
+  }
+  if (out.empty() || out.back() != '\n') out += '\n';
+  std::fputs(out.c_str(), stderr);
+}
+
+}  // namespace
+
 std::optional<config::Config> LoadConfig(const CommonOptions& options) {
   auto cfg = config::Load(options.config_path, aws::ProcessEnv(), config::ProcessEnvNames());
+  if (!cfg.ok() && options.log_format == "json") {
+    LogConfigProblems(spdlog::level::err, "invalid configuration", options.config_path, cfg.status());
+    return std::nullopt;
+  }
   if (!cfg.ok()) {
-    std::fprintf(stderr, "shardhose: invalid configuration%s:\n%s\n",
-                 options.config_path.empty() ? "" : fmt::format(" in {}", options.config_path).c_str(),
-                 cfg.status().message().c_str());
+    PrintError(fmt::format("shardhose: invalid configuration{}:\n{}",
+                           options.config_path.empty() ? "" : " in " + options.config_path, cfg.status().message()));
     return std::nullopt;
   }
   return std::move(cfg).value();
@@ -56,15 +83,24 @@ int ExitForCheckpointAccess(const Status& st) {
 }
 
 int RunCommand(const CommonOptions& options, bool drain) {
-  auto level = ParseLogLevel(options.log_level);
-  auto format = ParseLogFormat(options.log_format);
+  // Before anything else, so that a SIGHUP during start-up waits for the
+  // watcher instead of ending the process.
+  BlockShutdownSignals();
+  auto level = ParseLogLevel(options.log_level.empty() ? "info" : options.log_level);
+  auto format = ParseLogFormat(options.log_format.empty() ? "text" : options.log_format);
   if (!level.ok() || !format.ok()) {
-    std::fprintf(stderr, "shardhose: %s\n", (!level.ok() ? level.status() : format.status()).message().c_str());
+    PrintError("shardhose: " + (!level.ok() ? level.status() : format.status()).message());
     return kExitUsage;
   }
   InitLogging(*level, *format);
   auto cfg = LoadConfig(options);
   if (!cfg) return kExitUsage;
+  // [log] where the command line said nothing (Load checked the names).
+  if (options.log_level.empty() || options.log_format.empty()) {
+    if (options.log_level.empty()) level = ParseLogLevel(cfg->log.level);
+    if (options.log_format.empty()) format = ParseLogFormat(cfg->log.format);
+    if (level.ok() && format.ok()) InitLogging(*level, *format);
+  }
 
   // The checkpoint first: a second instance, or a directory this user
   // cannot write, is said plainly and with its own exit status before
@@ -81,7 +117,6 @@ int RunCommand(const CommonOptions& options, bool drain) {
     return ExitForCheckpointAccess(st);
   }
 
-  BlockShutdownSignals();
   auto http = aws::NewCurlHttpClient();
   auto creds = aws::NewDefaultCredentialsProvider(aws::ProcessEnv(), http.get(), Clock::Real());
   Clock* clock = Clock::Real();
@@ -114,13 +149,18 @@ int RunCommand(const CommonOptions& options, bool drain) {
     store = upload::NewS3ObjectStore(s3, http.get(), creds.get(), clock);
   }
 
-  spdlog::info("shardhose {} starting: stream {}, output {}, format {}, compression {}{}", SHARDHOSE_VERSION,
-               cfg->StreamDisplayName(), store->Describe(), config::OutputFormatName(cfg->output.format),
-               cfg->output.compression == config::Compression::kNone
-                   ? std::string("none")
-                   : "gzip level " + std::to_string(cfg->output.compression_level) + " (" +
-                         compress::ChunkEngine(static_cast<int>(cfg->output.compression_level)) + ")",
-               drain ? ", drain mode" : "");
+  const std::string compression = cfg->output.compression == config::Compression::kNone
+                                      ? std::string("none")
+                                      : "gzip level " + std::to_string(cfg->output.compression_level) + " (" +
+                                            compress::ChunkEngine(static_cast<int>(cfg->output.compression_level)) +
+                                            ")";
+  LogInfo("shardhose starting", {{"version", SHARDHOSE_VERSION},
+                                 {"stream", cfg->StreamDisplayName()},
+                                 {"output", store->Describe()},
+                                 {"format", config::OutputFormatName(cfg->output.format)},
+                                 {"compression", compression},
+                                 {"mode", drain ? "drain" : "run"},
+                                 {"pid", static_cast<int64_t>(getpid())}});
   if (auto c = creds->Get(); !c.ok()) {
     spdlog::error("no AWS credentials: {}", c.status().ToString());
     return kExitFailure;
@@ -152,10 +192,15 @@ int RunCommand(const CommonOptions& options, bool drain) {
     server = std::move(started).value();
     spdlog::info("serving /healthz, /readyz and /metrics on {} (port {})", cfg->server.listen, server->port());
   }
-  SignalWatcher signals([&](int) {
-    notifier.Stopping();
-    pipeline.Stop();
-  });
+  // SIGHUP: what can change live (daemon/reload.h). More live settings
+  // register here: reloader.OnReload([&](const config::Config& c) { ... });
+  Reloader reloader(options, *cfg, &pipeline);
+  SignalWatcher signals(
+      [&](int) {
+        notifier.Stopping();
+        pipeline.Stop();
+      },
+      [&] { reloader.Reload(); });
 
   Status st = pipeline.Start();
   if (!st.ok()) {
@@ -175,7 +220,7 @@ int RunCommand(const CommonOptions& options, bool drain) {
     spdlog::error("{}", st.ToString());
     return kExitFailure;
   }
-  spdlog::info("done");
+  LogInfo("done", {{"exit_status", kExitOk}});
   return kExitOk;
 }
 

@@ -36,8 +36,10 @@ inline constexpr int kExitPortInUse = 6;
 
 struct CommonOptions {
   std::string config_path;  // "" = environment only
-  std::string log_level = "info";
-  std::string log_format = "text";
+  // "" = not given: the configuration's log.level / log.format decide
+  // (default info / text). Given (flag or SHARDHOSE_LOG_*), they win.
+  std::string log_level;
+  std::string log_format;
 };
 
 int RunCommand(const CommonOptions& options, bool drain);
@@ -68,7 +70,9 @@ struct RewindOptions {
 int CheckpointRewindCommand(const CommonOptions& options, const RewindOptions& rewind);
 int CheckpointResetCommand(const CommonOptions& options, bool yes);
 
-// Shared by the commands.
+// Shared by the commands. LoadConfig prints every problem: on stderr as
+// text, or with log_format "json" as JSON lines through the logger (one per
+// problem, the key as a field; InitLogging must have been called).
 std::optional<config::Config> LoadConfig(const CommonOptions& options);
 int ExitFor(const Status& st);
 // The exit status for a failed CheckpointFile::Lock()/Acquire()/

@@ -25,13 +25,17 @@ int main(int argc, char** argv) {
   };
 
   bool drain = false;
-  CLI::App* run = app.add_subcommand("run", "Poll every shard, batch, upload and checkpoint until SIGTERM/SIGINT");
+  CLI::App* run = app.add_subcommand(
+      "run", "Poll every shard, batch, upload and checkpoint until SIGTERM/SIGINT; SIGHUP reloads the configuration");
   add_config(run);
   run->add_flag("--drain", drain, "Read every shard until caught up, flush, checkpoint and exit 0");
-  run->add_option("--log-level", common.log_level, "trace|debug|info|warn|error")
+  run->add_option("--log-level", common.log_level,
+                  "trace|debug|info|warn|error (default: log.level, else info; wins over log.level on SIGHUP too)")
       ->envname("SHARDHOSE_LOG_LEVEL")
       ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error"}));
-  run->add_option("--log-format", common.log_format, "text (for terminals) | json (one object per line, stdout)")
+  run->add_option(
+         "--log-format", common.log_format,
+         "text (stderr) | json (one object per line, stdout; config errors too) (default: log.format, else text)")
       ->envname("SHARDHOSE_LOG_FORMAT")
       ->check(CLI::IsMember({"text", "json"}));
 

@@ -15,6 +15,7 @@ sigset_t ShutdownSet() {
   sigemptyset(&set);
   sigaddset(&set, SIGTERM);
   sigaddset(&set, SIGINT);
+  sigaddset(&set, SIGHUP);
   sigaddset(&set, SIGUSR2);  // internal: wakes the watcher to exit
   return set;
 }
@@ -27,14 +28,22 @@ void BlockShutdownSignals() {
   signal(SIGPIPE, SIG_IGN);
 }
 
-SignalWatcher::SignalWatcher(std::function<void(int)> on_stop) {
-  thread_ = std::thread([on_stop = std::move(on_stop)] {
+SignalWatcher::SignalWatcher(std::function<void(int)> on_stop, std::function<void()> on_reload) {
+  thread_ = std::thread([on_stop = std::move(on_stop), on_reload = std::move(on_reload)] {
     sigset_t set = ShutdownSet();
     int count = 0;
     for (;;) {
       int signo = 0;
       if (sigwait(&set, &signo) != 0) continue;
       if (signo == SIGUSR2) return;
+      if (signo == SIGHUP) {
+        if (on_reload) {
+          on_reload();
+        } else {
+          spdlog::info("received SIGHUP: nothing to reload, ignored");
+        }
+        continue;
+      }
       if (++count == 1) {
         spdlog::info("received {}, flushing and stopping (send it again to exit at once)",
                      signo == SIGTERM ? "SIGTERM" : "SIGINT");

@@ -129,6 +129,11 @@ class BatchBuffer {
   // The time the oldest line still in an open batch was appended.
   std::optional<MonoTime> OldestLine() const;
   const FlushLimits& limits() const { return limits_; }
+  // New limits for every batch, open ones included: the next Place(),
+  // Written() and SealDue() judge by them (a batch already past a smaller
+  // max_bytes or max_records is sealed by the next SealDue). Lines already
+  // placed are not moved.
+  void SetLimits(const FlushLimits& limits) { limits_ = limits; }
 
  private:
   // open_'s key: the partition, or with per_shard the partition and shard.

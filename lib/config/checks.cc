@@ -195,6 +195,18 @@ std::string CheckListen(const std::string& v) {
   return "";
 }
 
+std::string CheckLogLevel(const std::string& v) {
+  for (const char* name : {"trace", "debug", "info", "warn", "error"}) {
+    if (v == name) return "";
+  }
+  return "must be one of trace|debug|info|warn|error, got " + Quote(v);
+}
+
+std::string CheckLogFormat(const std::string& v) {
+  if (v == "text" || v == "json") return "";
+  return "must be one of text|json, got " + Quote(v);
+}
+
 }  // namespace internal
 
 using internal::Quote;

@@ -151,6 +151,15 @@ struct ServerConfig {
   bool operator==(const ServerConfig&) const = default;
 };
 
+// [log]: read at start and again on SIGHUP (daemon/reload.h). The command
+// line's --log-level/--log-format win over these.
+struct LogConfig {
+  std::string level = "info";   // trace|debug|info|warn|error; changes live on SIGHUP
+  std::string format = "text";  // text (stderr) | json (stdout); a change needs a restart
+
+  bool operator==(const LogConfig&) const = default;
+};
+
 struct Config {
   SourceConfig source;
   BatchConfig batch;
@@ -158,6 +167,7 @@ struct Config {
   CheckpointConfig checkpoint;
   ShutdownConfig shutdown;
   ServerConfig server;
+  LogConfig log;
 
   // The stream's display name: stream_name, or the name part of stream_arn.
   std::string StreamDisplayName() const;
@@ -207,5 +217,15 @@ std::vector<std::string> ProcessEnvNames();
 // gives back the same Config. The derived initial_timestamp_ms is not
 // written. Never contains secrets (there are none in Config).
 std::string ToToml(const Config& config);
+
+// One key whose value differs between two configurations, in the option
+// table's order, with both values as TOML (as ToToml writes them). For
+// SIGHUP (daemon/reload.h): what changed since the running configuration.
+struct KeyChange {
+  std::string key;  // "batch.max_interval_s"
+  std::string before;
+  std::string after;
+};
+std::vector<KeyChange> Diff(const Config& before, const Config& after);
 
 }  // namespace shardhose::config

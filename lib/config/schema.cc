@@ -67,6 +67,9 @@ const std::vector<Option>& Options() {
     {SH_KEY(shutdown, grace_period_s),      Range(1, 3600),                           "On SIGTERM/SIGINT: time to flush open batches and write the checkpoint before exiting."},
 
     {SH_KEY(server, listen),                Any().Check(CheckListen),                 "HTTP endpoint for /healthz, /readyz and /metrics (Prometheus), host:port or [v6addr]:port; empty = disabled."},
+
+    {SH_KEY(log, level),                    NonEmpty().Check(CheckLogLevel),          "trace|debug|info|warn|error; --log-level wins. Changes live on SIGHUP."},
+    {SH_KEY(log, format),                   NonEmpty().Check(CheckLogFormat),         "text (stderr) | json (one object per line, stdout); --log-format wins. Needs a restart."},
   };
   return kOptions;
 }

@@ -155,5 +155,7 @@ std::string CheckErrorTemplate(const std::string& v);
 std::string CheckTimestamp(const std::string& v);
 std::string CheckListen(const std::string& v);
 std::string CheckConsumerName(const std::string& v);
+std::string CheckLogLevel(const std::string& v);
+std::string CheckLogFormat(const std::string& v);
 
 }  // namespace shardhose::config::internal

@@ -23,11 +23,6 @@ batch::BodyEncoding Encoding(const config::Config& cfg) {
   return e;
 }
 
-batch::FlushLimits Limits(const config::Config& cfg) {
-  return batch::FlushLimits{static_cast<uint64_t>(cfg.batch.max_bytes), Millis(cfg.batch.max_interval_s * 1000),
-                            static_cast<uint64_t>(cfg.batch.max_records)};
-}
-
 // A re-formed batch is sealed when its cut is complete, never by a limit.
 batch::FlushLimits ReplayLimits() { return batch::FlushLimits{~0ull, std::chrono::hours(24 * 365 * 100), 0}; }
 constexpr uint64_t kReplayIds = uint64_t{1} << 62;
@@ -41,6 +36,11 @@ batch::BodyEncoding ReplayEncoding(const config::Config& cfg) {
 }
 
 }  // namespace
+
+batch::FlushLimits FlushLimitsOf(const config::BatchConfig& batch) {
+  return batch::FlushLimits{static_cast<uint64_t>(batch.max_bytes), Millis(batch.max_interval_s * 1000),
+                            static_cast<uint64_t>(batch.max_records)};
+}
 
 std::string ObjectKey(const SealedBatch& b, std::string_view stream, compress::Codec codec, bool parts) {
   std::string ranges;
@@ -59,7 +59,7 @@ Batcher::Batcher(Shared& s, Uploader& uploader)
     : s_(s),
       uploader_(uploader),
       codec_(s.cfg.output.compression == config::Compression::kNone ? compress::Codec::kNone : compress::Codec::kGzip),
-      buffer_(Limits(s.cfg), 1, Encoding(s.cfg)),
+      buffer_(FlushLimitsOf(s.cfg.batch), 1, Encoding(s.cfg)),
       replay_(ReplayLimits(), kReplayIds, ReplayEncoding(s.cfg)) {}
 
 void Batcher::FormReplaysWhole() {
@@ -162,6 +162,11 @@ void Batcher::SealAll(FlushCause cause) {
   std::vector<SealedBatch> sealed;
   buffer_.SealAll(cause, &sealed);
   Enqueue(sealed, false);
+}
+
+void Batcher::SetFlushLimits(const batch::FlushLimits& limits, MonoTime now) {
+  buffer_.SetLimits(limits);
+  SealDue(now);
 }
 
 void Batcher::Enqueue(std::vector<SealedBatch>& sealed, bool replayed) {

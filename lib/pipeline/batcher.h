@@ -41,6 +41,9 @@ struct Line {
   bool error = false;
 };
 
+// The flush rule's limits in a configuration.
+batch::FlushLimits FlushLimitsOf(const config::BatchConfig& batch);
+
 // The object key of a sealed batch: its partition, then a name that depends
 // only on which records it holds (stream, the lowest shard and its first
 // position, and a hash of every shard's range). A batch streamed in parts
@@ -75,6 +78,10 @@ class Batcher {
   void SealLargest(uint64_t target) REQUIRES(s_.mu);
   // Shutdown and drain: every open batch.
   void SealAll(batch::FlushCause cause) REQUIRES(s_.mu);
+  // SIGHUP: the flush rule's limits from now on, for the open batches too:
+  // those the new limits make due are sealed at once (re-formed batches
+  // keep theirs: they are sealed when their cut is complete).
+  void SetFlushLimits(const batch::FlushLimits& limits, MonoTime now) REQUIRES(s_.mu);
 
   uint64_t open_bytes() const REQUIRES(s_.mu) { return buffer_.open_bytes() + replay_.open_bytes(); }
   size_t open_batches() const REQUIRES(s_.mu) { return buffer_.open_batches(); }

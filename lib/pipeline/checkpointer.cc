@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include "common/kill_point.h"
+#include "common/logging.h"
 #include "decode/change_record.h"
 
 namespace shardhose::pipeline {
@@ -88,7 +89,7 @@ bool Checkpointer::Write() {
   writing_ = false;
   s_.cv.NotifyAll();
   if (!st.ok()) {
-    spdlog::error("writing checkpoint failed, will retry: {}", st.ToString());
+    LogError("writing the checkpoint failed, will retry", {{"cause", ShortCause(st)}});
     error_ = st.ToString();
     s_.checkpoint_dirty = true;
     s_.m.CountFailure("checkpoint_write", "io", true);

@@ -27,6 +27,7 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include "common/logging.h"
 #include "pipeline/engine.h"
 #include "pipeline/recovery.h"
 
@@ -136,19 +137,20 @@ void Engine::RefreshShards() {
     listed = deps.source->ListShards();
   }
   if (!listed.ok()) {
-    spdlog::warn("ListShards failed ({}), will retry", listed.status().ToString());
+    LogWarn("ListShards failed, will retry",
+            {{"aws_code", listed.status().peer_code()}, {"cause", ShortCause(listed.status())}});
     return;
   }
   for (const auto& id : s.shards.Merge(listed.value(), poll::IteratorStart{})) {
     s.progress.Track(id, "");
-    spdlog::info("new shard {}", id);
+    LogInfo("new shard", {{"shard", id}});
     s.checkpoint_dirty = true;
   }
   for (const auto& id : s.shards.ExpireUnlisted(listed.value())) {
-    spdlog::error(
-        "shard {} was closed and has left the stream (past its retention) before it was read "
-        "to its end: its remaining records expired unread and are LOST; its children start now",
-        id);
+    LogError(fmt::format("shard {} was closed and has left the stream (past its retention) before it was read "
+                         "to its end: its remaining records expired unread and are LOST; its children start now",
+                         id),
+             {{"shard", id}});
     s.m.retention_gaps.With({id}).Inc();
     s.checkpoint_dirty = true;
   }
@@ -204,12 +206,14 @@ Status Engine::Finish(size_t left) {
       return false;
     };
   };
-  spdlog::info(
-      "stopped: {} records in ({} to the error prefix), {} objects / {} records / {} bytes out, "
-      "{} upload retries, {} poll errors",
-      m.records_in.Total(), m.error_records.Total(), m.objects_out.Total(), m.records_out.Total(), m.bytes_out.Total(),
-      m.retries.Total(ops({"put_object", "upload_part", "complete_multipart", "head_object"})),
-      m.errors.Total(ops({"get_records", "get_shard_iterator"})));
+  LogInfo("stopped",
+          {{"records_in", m.records_in.Total()},
+           {"error_records", m.error_records.Total()},
+           {"objects_out", m.objects_out.Total()},
+           {"records_out", m.records_out.Total()},
+           {"bytes_out", m.bytes_out.Total()},
+           {"upload_retries", m.retries.Total(ops({"put_object", "upload_part", "complete_multipart", "head_object"}))},
+           {"poll_errors", m.errors.Total(ops({"get_records", "get_shard_iterator"}))}});
   if (!s.fatal.empty()) return Status::FailedPrecondition(s.fatal);
   if (left > 0) {
     return Status::Unavailable(
@@ -235,5 +239,12 @@ void Pipeline::Stop() {
   engine_->s.cv.NotifyAll();
 }
 Health Pipeline::GetHealth() const { return engine_->GetHealth(); }
+void Pipeline::SetFlushRules(const config::BatchConfig& batch) {
+  Engine& e = *engine_;
+  MutexLock lock(&e.s.mu);
+  e.RoomsHeld();
+  e.batcher.SetFlushLimits(FlushLimitsOf(batch), e.s.clock->Now());
+  e.s.cv.NotifyAll();
+}
 
 }  // namespace shardhose::pipeline

@@ -30,7 +30,7 @@
 //     batches (plus one page per poller); at the cap the largest open
 //     batches are flushed early and polling pauses until uploads catch up.
 //
-// Thread-safety: Stop() and GetHealth() may be called from any thread (not
+// Thread-safety: Stop(), GetHealth() and SetFlushRules() may be called from any thread (not
 // from a signal handler). Start() and Run() are called once, in that order,
 // from one thread.
 #pragma once
@@ -89,6 +89,14 @@ class Pipeline {
 
   // Thread-safe; cheap enough to call every second.
   Health GetHealth() const;
+
+  // SIGHUP (daemon/reload.h): batch.max_bytes, max_interval_s and
+  // max_records of `batch` are the flush rule from now on, for the batches
+  // already open too -- those the new rule makes due are sealed at once and
+  // go to upload like any other. The rest of `batch` is ignored (it needs
+  // a restart). Nothing read is dropped. Thread-safe, at any time after
+  // construction. REQUIRES: `batch` passed config::Load's checks.
+  void SetFlushRules(const config::BatchConfig& batch);
 
  private:
   std::unique_ptr<Engine> engine_;

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 
+#include "common/logging.h"
 #include "common/seqnum.h"
 
 namespace shardhose::pipeline {
@@ -148,11 +149,14 @@ MonoTime ShardReader::PollShard(const std::string& id, decode::Decoder& decoder,
   e->backoff.Reset();
   if (page.next_iterator.empty()) {
     e->state = ShardState::kExhausted;
-    spdlog::info("shard {} is closed and fully read{}", id,
-                 page.child_shards.empty() ? "" : fmt::format("; {} child shard(s)", page.child_shards.size()));
+    LogInfo(fmt::format("shard {} is closed and fully read{}", id,
+                        page.child_shards.empty() ? "" : fmt::format("; {} child shard(s)", page.child_shards.size())),
+            {{"shard", id}, {"children", page.child_shards.size()}});
     s_.shards.Merge(page.child_shards, IteratorStart{});
     for (const auto& c : page.child_shards) s_.progress.Track(c.id, "");
-    for (const auto& a : s_.shards.Activate(now)) spdlog::info("shard {} starts: its parents are read", a);
+    for (const auto& a : s_.shards.Activate(now)) {
+      LogInfo(fmt::format("shard {} starts: its parents are read", a), {{"shard", a}});
+    }
     s_.refresh_shards = true;  // learn the children's full details
     s_.checkpoint_dirty = true;
   }
@@ -235,11 +239,12 @@ MonoTime ShardReader::Failed(const std::string& id, std::string_view op, const S
   MutexLock lock(&s_.mu);
   poll::ShardEntry* e = s_.shards.Find(id);
   auto delay = e->backoff.Next(st.retry_class());
-  if (st.IsRetryable()) {
-    spdlog::warn("shard {}: {} failed ({}), retrying in {} ms", id, op, st.ToString(), delay.count());
-  } else {
-    spdlog::error("shard {}: {} failed ({}), retrying in {} ms", id, op, st.ToString(), delay.count());
-  }
+  LogWithFields(st.IsRetryable() ? spdlog::level::warn : spdlog::level::err, "poll failed, backing off",
+                {{"shard", id},
+                 {"op", op},
+                 {"aws_code", st.peer_code()},
+                 {"cause", ShortCause(st)},
+                 {"retry_in_ms", static_cast<int64_t>(delay.count())}});
   e->iterator.clear();
   // Gone from the stream (a closed shard past retention)? Relist now.
   if (st.peer_code() == "ResourceNotFoundException") s_.refresh_shards = true;

@@ -6,6 +6,7 @@
 #include <map>
 
 #include "common/backoff.h"
+#include "common/logging.h"
 
 namespace shardhose::pipeline {
 namespace {
@@ -27,7 +28,9 @@ auto Recovery::Retry(std::string_view what, F call) -> decltype(call()) {
     auto r = call();
     if (r.ok() || !r.status().IsRetryable() || s_.stop_requested.load()) return r;
     auto delay = backoff.Next(r.status().retry_class());
-    spdlog::warn("{} failed ({}), retrying in {} ms", what, r.status().ToString(), delay.count());
+    LogWarn(fmt::format("{} failed, retrying", what), {{"aws_code", r.status().peer_code()},
+                                                       {"cause", ShortCause(r.status())},
+                                                       {"retry_in_ms", static_cast<int64_t>(delay.count())}});
     MutexLock lock(&s_.mu);
     const MonoTime until = s_.clock->Now() + delay;
     while (!s_.stop_requested.load() && s_.clock->Now() < until) s_.clock->WaitUntil(&s_.cv, &s_.mu, until);

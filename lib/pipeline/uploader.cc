@@ -7,6 +7,7 @@
 
 #include "common/backoff.h"
 #include "common/kill_point.h"
+#include "common/logging.h"
 
 namespace shardhose::pipeline {
 namespace {
@@ -23,6 +24,17 @@ std::string_view MetricClass(const Status& st) {
 }
 
 double Seconds(MonoTime::duration d) { return std::chrono::duration<double>(d).count(); }
+
+// The S3 operation a store error names first ("PutObject s3://..."), or "".
+std::string_view OperationOf(const Status& st) {
+  std::string_view m = st.message();
+  const size_t end = m.find_first_of(" :");
+  m = m.substr(0, end);
+  for (char c : m) {
+    if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z'))) return {};
+  }
+  return m;
+}
 
 }  // namespace
 
@@ -122,26 +134,30 @@ bool Uploader::Deliver(const batch::SealedBatch& b) { return b.part == 0 ? PutWh
 
 bool Uploader::Retry(const std::string& key, uint64_t records, const std::function<Status()>& attempt) {
   Backoff backoff;
-  for (;;) {
+  for (int attempts = 1;; ++attempts) {
     Status st = attempt();
     if (st.ok()) return true;
     auto delay = backoff.Next(st.retry_class());
-    if (st.IsRetryable()) {
-      spdlog::warn("upload {} failed ({}), retrying in {} ms", key, st.ToString(), delay.count());
-    } else {
-      spdlog::error("upload {} failed ({}); will keep retrying in {} ms until it succeeds or shutdown gives up", key,
-                    st.ToString(), delay.count());
-    }
+    // One short line: the key once, the AWS code, the cause without the
+    // key or URL (common/logging.h).
+    LogWithFields(st.IsRetryable() ? spdlog::level::warn : spdlog::level::err,
+                  st.IsRetryable() ? "upload failed, retrying" : "upload failed, retrying until shutdown gives up",
+                  {{"key", key},
+                   {"op", OperationOf(st)},
+                   {"attempt", attempts},
+                   {"aws_code", st.peer_code()},
+                   {"cause", ShortCause(st, key)},
+                   {"retry_in_ms", static_cast<int64_t>(delay.count())}});
     MutexLock lock(&s_.mu);
     if (!state_.failing_since) state_.failing_since = s_.clock->Now();
     state_.error = st.ToString();
     const MonoTime until = s_.clock->Now() + delay;
     while (!abandon_ && s_.clock->Now() < until) s_.clock->WaitUntil(&s_.cv, &s_.mu, until);
     if (abandon_) {
-      spdlog::error(
-          "giving up on {} ({} records) at the shutdown deadline; its records stay before the "
-          "checkpoint and will be read again on the next start",
-          key, records);
+      LogError(
+          "giving up on an upload at the shutdown deadline; its records stay before the checkpoint and will be "
+          "read again on the next start",
+          {{"key", key}, {"records", records}, {"attempts", attempts}});
       return false;
     }
   }
@@ -174,7 +190,7 @@ bool Uploader::PutWhole(const batch::SealedBatch& b) {
   });
   if (!ok) return false;
   if (found) {
-    spdlog::info("{} was uploaded before the restart; not writing it again", b.key);
+    LogInfo("object was uploaded before the restart; not writing it again", {{"key", b.key}});
     return true;
   }
   CountUploaded(b, b.records, b.body.size(), started);
@@ -239,12 +255,15 @@ bool Uploader::PutPart(const batch::SealedBatch& b) {
   if (!ok) return false;
   const uint64_t size = mp->digest().size;
   if (found && mp->parts() > 0 && !b.replay) {
-    spdlog::info("{} is complete (the answer to an earlier attempt was lost)", b.key);
+    LogInfo("object is complete (the answer to an earlier attempt was lost)", {{"key", b.key}});
     CountUploaded(b, stream->records, size, started);
   } else if (found) {
-    spdlog::info("{} was uploaded before the restart; not writing it again", b.key);
+    LogInfo("object was uploaded before the restart; not writing it again", {{"key", b.key}});
     Status st = mp->Abort(store_);
-    if (!st.ok()) spdlog::warn("aborting the second upload of {} failed ({})", b.key, st.ToString());
+    if (!st.ok()) {
+      LogWarn("aborting the second upload failed",
+              {{"key", b.key}, {"aws_code", st.peer_code()}, {"cause", ShortCause(st, b.key)}});
+    }
   } else {
     CountUploaded(b, stream->records, size, started);
   }

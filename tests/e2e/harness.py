@@ -1001,10 +1001,12 @@ class Shardhose:
 
     def start(self, extra=(), env=None, log_level="info", quiet=False):
         """Starts `shardhose run` in the background; `env` adds variables
-        (e.g. SHARDHOSE_KILL_AT)."""
+        (e.g. SHARDHOSE_KILL_AT). log_level=None: no --log-level (the
+        file's log.level decides)."""
         path = self._log_path("daemon")
         self.proc_log = path
-        cmd = [shardhose_bin(), "run", "--config", self.config_path, "--log-level", log_level] + list(extra)
+        cmd = [shardhose_bin(), "run", "--config", self.config_path] + (
+            ["--log-level", log_level] if log_level else []) + list(extra)
         if not quiet:
             log("starting %s%s" % (" ".join(cmd), " with %s" % env if env else ""))
         self._lf = open(path, "wb")

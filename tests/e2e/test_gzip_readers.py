@@ -81,7 +81,7 @@ class GzipReadersTest(unittest.TestCase):
             base_env = sh.env
             sh.env = lambda: dict(base_env(), SHARDHOSE_OUTPUT_COMPRESSION_LEVEL=str(level))
         out = sh.drain(timeout=300)
-        self.assertIn("compression gzip level %d (%s)" % (level, engine_of(level)), out)
+        self.assertIn('compression="gzip level %d (%s)"' % (level, engine_of(level)), out)
 
         objs = h.file_objects(outdir)  # Python's gzip module, line checks
         self.assertTrue(objs, "nothing written under %s" % outdir)

@@ -55,7 +55,7 @@ class KinesisFaultsTest(unittest.TestCase):
             logged = text + out
             self.assertTrue(re.search(r"ProvisionedThroughputExceeded|throttl", logged, re.I),
                             "throttling never shows in the daemon's log")
-            self.assertGreater(len(re.findall(r"GetRecords failed|GetShardIterator failed", logged)), 5,
+            self.assertGreater(len(re.findall(r"poll failed, backing off .*op=(?:GetRecords|GetShardIterator)", logged)), 5,
                                "daemon logged too few Kinesis retries")
             objects = h.s3_objects(emu.s3)
             checked, lost, dup = h.check_exactly_once_idents(self, produced, objects)

@@ -170,6 +170,7 @@ class InstalledUnits(unittest.TestCase):
                 self.assertEqual(svc.get("TimeoutStopSec"), "%ds" % (grace + 5),
                                  "TimeoutStopSec must be shutdown.grace_period_s (%d) + 5 s" % grace)
                 self.assertEqual(svc.get("KillSignal"), "SIGTERM")
+                self.assertEqual(svc.get("ExecReload"), "/bin/kill -HUP $MAINPID")  # SIGHUP reloads
                 self.assertEqual(svc.get("Restart"), "on-failure")
                 self.assertEqual(sorted(svc.get("RestartPreventExitStatus", "").split()), ["2", "3", "5", "6"])
                 self.assertEqual(svc.get("DynamicUser"), "yes")

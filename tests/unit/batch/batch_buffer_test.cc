@@ -80,6 +80,36 @@ TEST(BatchBuffer, RecordsLimit) {
   EXPECT_EQ(sealed[0].cause, FlushCause::kRecords);
 }
 
+TEST(BatchBuffer, NewLimitsApplyToOpenBatches) {
+  SimulatedClock clock;
+  BatchBuffer buf({.max_bytes = 1000, .max_interval = seconds(300), .max_records = 0});
+  std::vector<SealedBatch> sealed;
+  for (int i = 0; i < 5; ++i) buf.Append("many/", "xx\n", "s", std::to_string(i + 1), clock.Now(), &sealed);
+  buf.Append("young/", "y\n", "s", "10", clock.Now() + seconds(21), &sealed);
+  clock.Advance(seconds(30));
+  buf.SealDue(clock.Now(), &sealed);
+  EXPECT_TRUE(sealed.empty());
+  // Fewer records: the batch of 5 is due at once; age 10 s: "young/" (9 s
+  // old) is not yet, "many/" (30 s old) would be too.
+  buf.SetLimits({.max_bytes = 1000, .max_interval = seconds(10), .max_records = 4});
+  EXPECT_EQ(buf.limits().max_records, 4u);
+  buf.SealDue(clock.Now(), &sealed);
+  ASSERT_EQ(sealed.size(), 1u);
+  EXPECT_EQ(sealed[0].partition, "many/");
+  EXPECT_EQ(sealed[0].cause, FlushCause::kRecords);
+  sealed.clear();
+  clock.Advance(seconds(1));
+  buf.SealDue(clock.Now(), &sealed);
+  ASSERT_EQ(sealed.size(), 1u);
+  EXPECT_EQ(sealed[0].partition, "young/");
+  EXPECT_EQ(sealed[0].cause, FlushCause::kAge);
+  // A smaller max_bytes cuts before the next line that would overflow it.
+  sealed.clear();
+  buf.SetLimits({.max_bytes = 4, .max_interval = seconds(300), .max_records = 0});
+  buf.Append("p/", "abc\n", "s", "20", clock.Now(), &sealed);
+  EXPECT_EQ(sealed.size(), 1u);  // exactly full: sealed by size
+}
+
 TEST(BatchBuffer, AgeIsPerBatchFromItsOldestLine) {
   SimulatedClock clock;
   BatchBuffer buf({.max_bytes = 1000, .max_interval = seconds(60), .max_records = 0});

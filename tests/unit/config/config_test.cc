@@ -605,7 +605,7 @@ TEST_F(ConfigTest, UnknownKeysWithDidYouMean) {
               ElementsAre("ouput: unknown section (did you mean [output]?) (line 6)"));
   EXPECT_THAT(Problems(std::string(kMinimal) + "[metrics]\nport = 9100\n"),
               ElementsAre(StartsWith("metrics: unknown section (sections are source, batch, output, "
-                                     "checkpoint, shutdown, server)")));
+                                     "checkpoint, shutdown, server, log)")));
   EXPECT_THAT(Problems("bucket = \"lake\"\n[source]\nstream_name = \"s\"\n"),
               ElementsAre("bucket: unknown key at top level (did you mean output.bucket?) (line 1)",
                           StartsWith("output.bucket: required")));
@@ -650,7 +650,7 @@ path = ""
           "output.upload_threads: expected an integer, got \"many\" (from "
           "SHARDHOSE_OUTPUT_UPLOAD_THREADS)",
           "extra: unknown section (sections are source, batch, output, checkpoint, shutdown, "
-          "server) (line 17)"));
+          "server, log) (line 17)"));
 }
 
 // --- files ------------------------------------------------------------------------
@@ -707,9 +707,43 @@ TEST_F(ConfigTest, ToTomlListsEveryOption) {
   EXPECT_THAT(toml, ::testing::Not(HasSubstr("initial_timestamp_ms")));
 }
 
+TEST_F(ConfigTest, LogSectionTakesALevelAndAFormat) {
+  auto r = LoadText(With("log", "level = \"debug\"\nformat = \"json\""));
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(r->log.level, "debug");
+  EXPECT_EQ(r->log.format, "json");
+  auto defaults = LoadText(kMinimal, {{"SHARDHOSE_LOG_LEVEL", "warn"}});
+  ASSERT_TRUE(defaults.ok()) << defaults.status().ToString();
+  EXPECT_EQ(defaults->log.level, "warn");  // the variable run's --log-level reads too
+  EXPECT_EQ(defaults->log.format, "text");
+  EXPECT_THAT(
+      Problems(With("log", "level = \"loud\"\nformat = \"xml\"")),
+      ::testing::UnorderedElementsAre("log.level: must be one of trace|debug|info|warn|error, got \"loud\" (line 7)",
+                                      "log.format: must be one of text|json, got \"xml\" (line 8)"));
+}
+
+TEST(ConfigDiffTest, NamesEveryChangedKeyWithBothValues) {
+  Config a;
+  Config b = a;
+  EXPECT_TRUE(Diff(a, b).empty());
+  b.batch.max_interval_s = 5;
+  b.log.level = "debug";
+  b.output.bucket = "other";
+  const auto changes = Diff(a, b);
+  ASSERT_EQ(changes.size(), 3u);
+  EXPECT_EQ(changes[0].key, "batch.max_interval_s");  // table order
+  EXPECT_EQ(changes[0].before, "300");
+  EXPECT_EQ(changes[0].after, "5");
+  EXPECT_EQ(changes[1].key, "output.bucket");
+  EXPECT_EQ(changes[1].before, "\"\"");
+  EXPECT_EQ(changes[1].after, "\"other\"");
+  EXPECT_EQ(changes[2].key, "log.level");
+  EXPECT_EQ(changes[2].after, "\"debug\"");
+}
+
 TEST_F(ConfigTest, ListOptions) {
   const auto options = ListOptions();
-  EXPECT_EQ(options.size(), 34u);
+  EXPECT_EQ(options.size(), 36u);
   const auto it =
       std::find_if(options.begin(), options.end(), [](const OptionInfo& o) { return o.dotted() == "batch.max_bytes"; });
   ASSERT_NE(it, options.end());

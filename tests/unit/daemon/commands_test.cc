@@ -65,6 +65,28 @@ TEST_F(CommandTest, RunRejectsABadLogLevelOrFormat) {
   EXPECT_THAT(err_, HasSubstr("xml"));
 }
 
+TEST_F(CommandTest, RunWithJsonLogsReportsConfigProblemsAsJsonLines) {
+  WriteConfig("[batch]\nmax_bytez = 1\nmax_records = -1\n");
+  CommonOptions json = options_;
+  json.log_format = "json";
+  EXPECT_EQ(Run([&] { return RunCommand(json, /*drain=*/true); }), kExitUsage);
+  EXPECT_EQ(err_, "");
+  // One line per problem, on stdout like every other log line.
+  EXPECT_THAT(out_, HasSubstr("\"level\":\"error\",\"msg\":\"invalid configuration\",\"key\":\"batch.max_bytez\","
+                              "\"problem\":\"unknown key (did you mean batch.max_bytes?) (line 8)\",\"config\":\"" +
+                              options_.config_path + "\"}\n"));
+  EXPECT_THAT(out_, HasSubstr("\"key\":\"batch.max_records\",\"problem\":\"must be "));
+  size_t lines = 0;
+  for (char c : out_) lines += c == '\n';
+  EXPECT_EQ(lines, 2u) << out_;
+
+  // Text stays as it was: the whole list on stderr.
+  CommonOptions text = options_;
+  EXPECT_EQ(Run([&] { return RunCommand(text, /*drain=*/true); }), kExitUsage);
+  EXPECT_THAT(err_, StartsWith("shardhose: invalid configuration in " + options_.config_path + ":\n"));
+  EXPECT_EQ(out_, "");
+}
+
 TEST_F(CommandTest, AthenaDdlPrintsStatementsOnStdoutAndNotesOnStderr) {
   AthenaOptions athena;
   EXPECT_EQ(Run([&] { return AthenaDdlCommand(options_, athena); }), kExitOk);
