@@ -128,7 +128,7 @@ int RunCommand(const CommonOptions& options, bool drain) {
     pipeline.Stop();
   });
 
-  Status st = pipeline.Start();
+  Status st = pipeline.Start(drain);
   if (!st.ok()) {
     spdlog::error("cannot start: {}", st.ToString());
     if (st.IsCorruption()) {

@@ -95,6 +95,13 @@ struct SourceConfig {
   int64_t poll_threads = 4;              // shards are multiplexed over these
   ConsumerType consumer = ConsumerType::kPolling;
   std::string consumer_name = "shardhose";  // the stream consumer with kEfo
+  // A shard without a successful read for this long is stalled: not ready,
+  // and its lag estimated as growing (pipeline/health.h). 3 x the poll
+  // back-off ceiling (20 s).
+  int64_t stall_after_s = 60;
+  // With --drain: give up (exit 1) once a shard, or at start the stream
+  // itself, has gone this long without a successful read; 0 = never.
+  int64_t drain_give_up_after_s = 300;
 
   bool operator==(const SourceConfig&) const = default;
 };
@@ -147,6 +154,15 @@ struct ServerConfig {
   bool operator==(const ServerConfig&) const = default;
 };
 
+struct LogConfig {
+  // `run` in the foreground at info level: one progress line every this
+  // many seconds (daemon/progress.h); -1 = 10 s when stderr is a terminal,
+  // 60 s otherwise; 0 = off.
+  int64_t progress_interval_s = -1;
+
+  bool operator==(const LogConfig&) const = default;
+};
+
 struct Config {
   SourceConfig source;
   BatchConfig batch;
@@ -154,6 +170,7 @@ struct Config {
   CheckpointConfig checkpoint;
   ShutdownConfig shutdown;
   ServerConfig server;
+  LogConfig log;
 
   // The stream's display name: stream_name, or the name part of stream_arn.
   std::string StreamDisplayName() const;

@@ -605,7 +605,7 @@ TEST_F(ConfigTest, UnknownKeysWithDidYouMean) {
               ElementsAre("ouput: unknown section (did you mean [output]?) (line 6)"));
   EXPECT_THAT(Problems(std::string(kMinimal) + "[metrics]\nport = 9100\n"),
               ElementsAre(StartsWith("metrics: unknown section (sections are source, batch, output, "
-                                     "checkpoint, shutdown, server)")));
+                                     "checkpoint, shutdown, server, log)")));
   EXPECT_THAT(Problems("bucket = \"lake\"\n[source]\nstream_name = \"s\"\n"),
               ElementsAre("bucket: unknown key at top level (did you mean output.bucket?) (line 1)",
                           StartsWith("output.bucket: required")));
@@ -614,6 +614,22 @@ TEST_F(ConfigTest, UnknownKeysWithDidYouMean) {
 }
 
 // --- several at once ------------------------------------------------------------
+
+TEST_F(ConfigTest, StallBoundMustExceedThePollGaps) {
+  EXPECT_THAT(Problems(With("source", "stall_after_s = 1\nidle_poll_interval_ms = 1000")),
+              ElementsAre("source.stall_after_s: must be longer than source.poll_interval_ms and "
+                          "source.idle_poll_interval_ms (1000 ms), got 1 s (line 3)"));
+  EXPECT_TRUE(LoadText(With("source", "stall_after_s = 2\nidle_poll_interval_ms = 1000")).ok());
+  EXPECT_THAT(Problems(With("source", "stall_after_s = 0")),
+              ElementsAre(StartsWith("source.stall_after_s: must be between 1 and 86400, got 0")));
+  EXPECT_THAT(Problems(std::string(kMinimal) + "[log]\nprogress_interval_s = -2\n"),
+              ElementsAre(StartsWith("log.progress_interval_s: must be between -1 and 86400, got -2")));
+  auto cfg = Load(WriteFile(std::string(kMinimal) + "[log]\nprogress_interval_s = 0\n"), Env());
+  ASSERT_TRUE(cfg.ok()) << cfg.status().ToString();
+  EXPECT_EQ(cfg->log.progress_interval_s, 0);
+  EXPECT_EQ(cfg->source.stall_after_s, 60);
+  EXPECT_EQ(cfg->source.drain_give_up_after_s, 300);
+}
 
 TEST_F(ConfigTest, AllProblemsAreReportedTogether) {
   const std::vector<std::string> problems = Problems(R"(
@@ -650,7 +666,7 @@ path = ""
           "output.upload_threads: expected an integer, got \"many\" (from "
           "SHARDHOSE_OUTPUT_UPLOAD_THREADS)",
           "extra: unknown section (sections are source, batch, output, checkpoint, shutdown, "
-          "server) (line 17)"));
+          "server, log) (line 17)"));
 }
 
 // --- files ------------------------------------------------------------------------
@@ -709,7 +725,7 @@ TEST_F(ConfigTest, ToTomlListsEveryOption) {
 
 TEST_F(ConfigTest, ListOptions) {
   const auto options = ListOptions();
-  EXPECT_EQ(options.size(), 34u);
+  EXPECT_EQ(options.size(), 37u);
   const auto it =
       std::find_if(options.begin(), options.end(), [](const OptionInfo& o) { return o.dotted() == "batch.max_bytes"; });
   ASSERT_NE(it, options.end());
