@@ -18,6 +18,7 @@
 #include "config/config.h"
 #include "http_server.h"
 #include "metrics/metrics.h"
+#include "metrics/process_metrics.h"
 #include "pipeline/pipeline.h"
 #include "poll/efo_reader.h"
 #include "poll/kinesis_api.h"
@@ -109,6 +110,7 @@ int RunCommand(const CommonOptions& options, bool drain) {
   // Destroyed in reverse order: the HTTP server (which reads the pipeline
   // and the registry) goes first, the registry last.
   metrics::Registry registry;
+  metrics::AddProcessMetrics(registry);
   auto source = poll::NewKinesisSource(efo ? efo.get() : kinesis.get(),
                                        poll::StreamRef{cfg->source.stream_name, cfg->source.stream_arn});
   pipeline::Pipeline pipeline(*cfg, pipeline::Deps{source.get(), store.get(), &checkpoint_file, clock, &registry});
