@@ -5,6 +5,7 @@
 
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
+#include <unistd.h>
 
 #include <cstdio>
 #include <iostream>
@@ -23,6 +24,7 @@
 #include "poll/efo_reader.h"
 #include "poll/kinesis_api.h"
 #include "poll/kinesis_source.h"
+#include "progress.h"
 #include "service.h"
 #include "shardhose/version.h"
 #include "signals.h"
@@ -129,6 +131,8 @@ int RunCommand(const CommonOptions& options, bool drain) {
     notifier.Stopping();
     pipeline.Stop();
   });
+  ProgressReporter progress([&pipeline] { return pipeline.GetHealth(); }, drain);
+  progress.SetInterval(ResolveProgressInterval(cfg->log.progress_interval_s, ::isatty(STDERR_FILENO) == 1));
 
   Status st = pipeline.Start(drain);
   if (!st.ok()) {
@@ -144,11 +148,11 @@ int RunCommand(const CommonOptions& options, bool drain) {
   notifier.Ready();
   st = pipeline.Run(drain);
   notifier.Stopping();
+  progress.Finish(st.ok());
   if (!st.ok()) {
     spdlog::error("{}", st.ToString());
     return kExitFailure;
   }
-  spdlog::info("done");
   return kExitOk;
 }
 
