@@ -79,7 +79,8 @@ auto Recovery::Retry(std::string_view what, F call) -> decltype(call()) {
     s_.start_problem =
         fmt::format("{} failing{}: {}", what, failing_s > 0 ? fmt::format(" for {} s", failing_s) : std::string(),
                     r.status().ToString());
-    const MonoTime until = s_.clock->Now() + delay;
+    MonoTime until = s_.clock->Now() + delay;
+    if (s_.drain && give_up.count() > 0) until = std::min(until, *failing_since + give_up);  // give up on time
     while (!s_.stop_requested.load() && s_.clock->Now() < until) s_.clock->WaitUntil(&s_.cv, &s_.mu, until);
   }
 }
