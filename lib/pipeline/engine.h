@@ -35,8 +35,8 @@ struct Engine {
   Status Run(bool drain) EXCLUDES(s.mu);
   Health GetHealth() EXCLUDES(s.mu);   // health.cc
   void UpdateGauges() EXCLUDES(s.mu);  // health.cc
-  // With --drain: why to give up (a shard without a successful read for
-  // source.drain_give_up_after_s), or "" (health.cc).
+  // With --drain: why to give up (a shard whose reads have failed, without
+  // a successful one, for source.drain_give_up_after_s), or "" (health.cc).
   std::string DrainGiveUp(MonoTime now) REQUIRES(s.mu);
 
   // The rooms share s.mu but the thread-safety analysis knows it by each

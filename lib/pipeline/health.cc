@@ -88,14 +88,17 @@ std::string Engine::DrainGiveUp(MonoTime now) {
   const auto give_up = std::chrono::seconds(cfg.source.drain_give_up_after_s);
   if (give_up.count() == 0) return "";
   for (const auto& [id, e] : s.shards.entries()) {
-    if (e.state != poll::ShardState::kActive || e.unread_since == MonoTime{} || now - e.unread_since < give_up) {
+    // Reads that fail, not polling paused by a full buffer (uploads failing
+    // is the uploader's to judge).
+    if (e.state != poll::ShardState::kActive || e.unread_since == MonoTime{} || now - e.unread_since < give_up ||
+        e.last_error.empty()) {
       continue;
     }
     return fmt::format(
         "giving up the drain: shard {} has had no successful read for {} s (source.drain_give_up_after_s){}; what "
         "was read is flushed and checkpointed, a later run resumes there",
         id, std::chrono::duration_cast<std::chrono::seconds>(now - e.unread_since).count(),
-        e.last_error.empty() ? "" : ": last error: " + e.last_error);
+        ": last error: " + e.last_error);
   }
   return "";
 }

@@ -172,6 +172,36 @@ TEST_F(PipelineHealthTest, DrainGivesUpWhenKinesisStaysUnreachable) {
   EXPECT_LT(clock_.Now() - start, std::chrono::seconds(200));
 }
 
+TEST_F(PipelineHealthTest, DrainDoesNotGiveUpOnReadsPausedByAFullBuffer) {
+  // S3 failing: the buffer fills, polling pauses -- no read fails, so the
+  // drain's read give-up does not apply (failing uploads are judged apart).
+  cfg_.source.drain_give_up_after_s = 30;
+  cfg_.batch.max_bytes = 300;
+  cfg_.batch.max_buffered_bytes = 300;
+  cfg_.batch.max_interval_s = 0;
+  for (int i = 20; i < 200; ++i)
+    kinesis_.Put(i % 2 ? "shardId-1" : "shardId-0", ChangeRecord("e" + std::to_string(i), "t", 1716200000000));
+  {
+    std::lock_guard<std::mutex> lock(store_.mu);
+    store_.fail_first = 1000000;
+  }
+  auto p = NewPipeline();
+  ASSERT_TRUE(p->Start(true).ok());
+  const MonoTime start = clock_.Now();
+  Status st;
+  std::thread run([&] { st = p->Run(true); });
+  ASSERT_TRUE(WaitFor([&] {
+    return p->GetHealth().stalled.rfind("uploads failing", 0) == 0 && clock_.Now() - start > std::chrono::seconds(120);
+  }));
+  {
+    std::lock_guard<std::mutex> lock(store_.mu);
+    store_.fail_first = 0;
+  }
+  run.join();
+  EXPECT_TRUE(st.ok()) << st.ToString();
+  EXPECT_EQ(store_.EventIds().size(), 200u);
+}
+
 TEST_F(PipelineHealthTest, DrainWithoutAGiveUpKeepsRetrying) {
   cfg_.source.drain_give_up_after_s = 0;
   auto p = NewPipeline();
