@@ -100,7 +100,8 @@ struct SourceConfig {
   // back-off ceiling (20 s).
   int64_t stall_after_s = 60;
   // With --drain: give up (exit 1) once a shard, or at start the stream
-  // itself, has gone this long without a successful read; 0 = never.
+  // itself, has gone this long without a successful read while its calls
+  // fail; 0 = never.
   int64_t drain_give_up_after_s = 300;
 
   bool operator==(const SourceConfig&) const = default;
