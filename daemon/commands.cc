@@ -20,10 +20,12 @@
 #include "config/config.h"
 #include "http_server.h"
 #include "metrics/metrics.h"
+#include "metrics/process_metrics.h"
 #include "pipeline/pipeline.h"
 #include "poll/efo_reader.h"
 #include "poll/kinesis_api.h"
 #include "poll/kinesis_source.h"
+#include "progress.h"
 #include "reload.h"
 #include "service.h"
 #include "shardhose/version.h"
@@ -170,6 +172,7 @@ int RunCommand(const CommonOptions& options, bool drain) {
   // Destroyed in reverse order: the HTTP server (which reads the pipeline
   // and the registry) goes first, the registry last.
   metrics::Registry registry;
+  metrics::AddProcessMetrics(registry);
   auto source = poll::NewKinesisSource(efo ? efo.get() : kinesis.get(),
                                        poll::StreamRef{cfg->source.stream_name, cfg->source.stream_arn});
   pipeline::Pipeline pipeline(*cfg, pipeline::Deps{source.get(), store.get(), &checkpoint_file, clock, &registry});
@@ -192,9 +195,14 @@ int RunCommand(const CommonOptions& options, bool drain) {
     server = std::move(started).value();
     spdlog::info("serving /healthz, /readyz and /metrics on {} (port {})", cfg->server.listen, server->port());
   }
+  ProgressReporter progress([&pipeline] { return pipeline.GetHealth(); }, drain);
+  progress.SetInterval(ResolveProgressInterval(cfg->log.progress_interval_s, ::isatty(STDERR_FILENO) == 1));
   // SIGHUP: what can change live (daemon/reload.h). More live settings
-  // register here: reloader.OnReload([&](const config::Config& c) { ... });
+  // register here, as the progress interval does.
   Reloader reloader(options, *cfg, &pipeline);
+  reloader.OnReload([&progress](const config::Config& c) {
+    progress.SetInterval(ResolveProgressInterval(c.log.progress_interval_s, ::isatty(STDERR_FILENO) == 1));
+  });
   SignalWatcher signals(
       [&](int) {
         notifier.Stopping();
@@ -202,7 +210,7 @@ int RunCommand(const CommonOptions& options, bool drain) {
       },
       [&] { reloader.Reload(); });
 
-  Status st = pipeline.Start();
+  Status st = pipeline.Start(drain);
   if (!st.ok()) {
     spdlog::error("cannot start: {}", st.ToString());
     if (st.IsCorruption()) {
@@ -216,11 +224,11 @@ int RunCommand(const CommonOptions& options, bool drain) {
   notifier.Ready();
   st = pipeline.Run(drain);
   notifier.Stopping();
+  progress.Finish(st.ok());
   if (!st.ok()) {
     spdlog::error("{}", st.ToString());
     return kExitFailure;
   }
-  LogInfo("done", {{"exit_status", kExitOk}});
   return kExitOk;
 }
 

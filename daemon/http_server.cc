@@ -62,7 +62,7 @@ int BindErrno(const std::string& host, int port) {
 
 // Why the pipeline is not ready, or "" if it is (the order of the header).
 std::string NotReadyReason(const pipeline::Health& h) {
-  if (!h.started) return "not started yet";
+  if (!h.started) return h.stalled.empty() ? "not started yet" : "not started yet: " + h.stalled;
   if (h.stopping) return "stopping";
   if (!h.alive) return "not alive";
   if (!h.stalled.empty()) return "stalled: " + h.stalled;

@@ -10,8 +10,11 @@
 //                 stopping once the loops have ended).
 //   GET /readyz   200 "ready: <Health::Summary>" once started, alive, not
 //                 stalled and not stopping; else 503 with the first reason
-//                 that applies: "not started yet", "stopping", "not alive",
-//                 "stalled: <Health::stalled>".
+//                 that applies: "not started yet" (": <why>" while Start()
+//                 retries, e.g. "DescribeStreamSummary failing for 12 s:
+//                 ..."), "stopping", "not alive", "stalled: <Health::stalled>"
+//                 (e.g. "stalled: shard shardId-...: no successful read for
+//                 61 s: GetRecords failed: ...").
 //   GET /metrics  the registry in Prometheus text format 0.0.4
 //                 (Content-Type: text/plain; version=0.0.4; charset=utf-8),
 //                 gzip'd when the client accepts it.

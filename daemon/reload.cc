@@ -9,7 +9,7 @@
 namespace shardhose::daemon {
 namespace {
 
-// log.progress_interval_s comes with the progress reporter (its hook).
+// log.progress_interval_s is applied by the progress reporter's hook (commands.cc).
 constexpr std::string_view kLiveKeys[] = {"log.level", "batch.max_bytes", "batch.max_interval_s", "batch.max_records",
                                           "log.progress_interval_s"};
 
@@ -62,6 +62,7 @@ ReloadPlan PlanReload(const config::Config& running, const config::Config& next,
     if (c.key == "batch.max_bytes") plan.effective.batch.max_bytes = next.batch.max_bytes;
     if (c.key == "batch.max_interval_s") plan.effective.batch.max_interval_s = next.batch.max_interval_s;
     if (c.key == "batch.max_records") plan.effective.batch.max_records = next.batch.max_records;
+    if (c.key == "log.progress_interval_s") plan.effective.log.progress_interval_s = next.log.progress_interval_s;
   }
   return plan;
 }

@@ -99,6 +99,14 @@ struct SourceConfig {
   int64_t poll_threads = 4;              // shards are multiplexed over these
   ConsumerType consumer = ConsumerType::kPolling;
   std::string consumer_name = "shardhose";  // the stream consumer with kEfo
+  // A shard without a successful read for this long is stalled: not ready,
+  // and its lag estimated as growing (pipeline/health.h). 3 x the poll
+  // back-off ceiling (20 s).
+  int64_t stall_after_s = 60;
+  // With --drain: give up (exit 1) once a shard, or at start the stream
+  // itself, has gone this long without a successful read while its calls
+  // fail; 0 = never.
+  int64_t drain_give_up_after_s = 300;
 
   bool operator==(const SourceConfig&) const = default;
 };
@@ -156,6 +164,10 @@ struct ServerConfig {
 struct LogConfig {
   std::string level = "info";   // trace|debug|info|warn|error; changes live on SIGHUP
   std::string format = "text";  // text (stderr) | json (stdout); a change needs a restart
+  // `run` in the foreground at info level: one progress line every this
+  // many seconds (daemon/progress.h); -1 = 10 s when stderr is a terminal,
+  // 60 s otherwise; 0 = off. Changes live on SIGHUP.
+  int64_t progress_interval_s = -1;
 
   bool operator==(const LogConfig&) const = default;
 };

@@ -41,6 +41,8 @@ const std::vector<Option>& Options() {
     {SH_KEY(source, poll_threads),          Range(1, 256),                            "Threads polling shards; shards are multiplexed over them."},
     {SH_ENUM(source, consumer),             OneOf(kConsumerTypeNames),                "How shards are read: \"polling\" (GetRecords) or \"efo\" (enhanced fan-out: a registered stream consumer, SubscribeToShard)."},
     {SH_KEY(source, consumer_name),         NonEmpty().Check(CheckConsumerName),      "Stream consumer registered (or reused) with consumer = \"efo\"."},
+    {SH_KEY(source, stall_after_s),         Range(1, 86400),                          "A shard not read successfully for this long is stalled: /readyz answers 503 naming it and the last error, and its lag (shardhose_behind_latest_seconds) grows from the last MillisBehindLatest by the time since. Default: 3 x the poll back-off ceiling (20 s)."},
+    {SH_KEY(source, drain_give_up_after_s), Range(0, 604800),                         "With run --drain: exit 1 when a shard (or, at start, the stream) has gone this long without a successful read while its calls fail, e.g. Kinesis unreachable (polling paused by a full buffer does not count); what was read is flushed and checkpointed first. 0 = retry forever."},
 
     {SH_KEY(batch, max_bytes),              Range(1, kMaxObjectBytesMultipart),       "Uncompressed bytes per object; a batch is flushed when it would exceed this. Above 5 GiB (S3's single PUT) needs part_bytes."},
     {SH_KEY(batch, max_interval_s),         Range(0, 86400),                          "Flush a batch when its oldest line is this old; 0 = flush after every poll."},
@@ -70,6 +72,7 @@ const std::vector<Option>& Options() {
 
     {SH_KEY(log, level),                    NonEmpty().Check(CheckLogLevel),          "trace|debug|info|warn|error; --log-level wins. Changes live on SIGHUP."},
     {SH_KEY(log, format),                   NonEmpty().Check(CheckLogFormat),         "text (stderr) | json (one object per line, stdout); --log-format wins. Needs a restart."},
+    {SH_KEY(log, progress_interval_s),      Range(-1, 86400),                         "run in the foreground, at info level: one progress line (records/s and MB/s in, objects and MB out, lag, buffered bytes; an ETA with --drain) every this many seconds. -1 = 10 s when stderr is a terminal, 60 s otherwise; 0 = off."},
   };
   return kOptions;
 }

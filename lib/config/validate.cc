@@ -79,6 +79,15 @@ void Loader::ValidateTogether() {
     problem("source.max_records_per_call", "must be at least 2 with source.consumer = \"efo\"");
   }
 
+  if (!Invalid({"source.stall_after_s", "source.poll_interval_ms", "source.idle_poll_interval_ms"}) &&
+      c.source.stall_after_s * 1000 <= std::max(c.source.poll_interval_ms, c.source.idle_poll_interval_ms)) {
+    // A healthy idle shard is read only every idle_poll_interval_ms.
+    problem("source.stall_after_s",
+            "must be longer than source.poll_interval_ms and source.idle_poll_interval_ms (" +
+                std::to_string(std::max(c.source.poll_interval_ms, c.source.idle_poll_interval_ms)) + " ms), got " +
+                std::to_string(c.source.stall_after_s) + " s");
+  }
+
   if (!Invalid({"source.initial_position", "source.initial_timestamp"})) {
     const bool at_ts = c.source.initial_position == InitialPosition::kAtTimestamp;
     if (at_ts && c.source.initial_timestamp.empty()) {

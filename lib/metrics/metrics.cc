@@ -258,7 +258,7 @@ void Family<Counter>::Expose(std::string* out) const {
 
 template <>
 void Family<Gauge>::Expose(std::string* out) const {
-  AppendHeader(out, name_, help_, "gauge");
+  AppendHeader(out, name_, help_, float_counter_ ? "counter" : "gauge");
   std::shared_lock lock(mu_);
   for (const auto& [values, child] : children_) {
     out->append(name_);
@@ -356,6 +356,17 @@ Family<Gauge>& Registry::AddGauge(std::string name, std::string help, std::vecto
   impl_->Claim(name, labels, false);
   auto f = std::unique_ptr<Family<Gauge>>(new Family<Gauge>(std::move(name), std::move(help), std::move(labels)));
   Family<Gauge>& ref = *f;
+  if (ref.labels_.empty()) ref.Get();
+  impl_->families.emplace_back(std::move(f));
+  return ref;
+}
+
+Family<Gauge>& Registry::AddFloatCounter(std::string name, std::string help, std::vector<std::string> labels) {
+  std::lock_guard lock(impl_->mu);
+  impl_->Claim(name, labels, false);
+  auto f = std::unique_ptr<Family<Gauge>>(new Family<Gauge>(std::move(name), std::move(help), std::move(labels)));
+  Family<Gauge>& ref = *f;
+  ref.float_counter_ = true;
   if (ref.labels_.empty()) ref.Get();
   impl_->families.emplace_back(std::move(f));
   return ref;

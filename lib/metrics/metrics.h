@@ -145,6 +145,7 @@ class Family {
   const std::string help_;
   const std::vector<std::string> labels_;
   const std::vector<double> bounds_;  // histograms only
+  bool float_counter_ = false;        // gauges only: exposed as TYPE counter (AddFloatCounter)
   mutable std::shared_mutex mu_;
   std::map<std::vector<std::string>, std::unique_ptr<T>, LabelValuesLess> children_;  // GUARDED_BY(mu_)
 };
@@ -159,6 +160,10 @@ class Registry {
   // The returned family lives as long as the registry.
   Family<Counter>& AddCounter(std::string name, std::string help, std::vector<std::string> labels = {});
   Family<Gauge>& AddGauge(std::string name, std::string help, std::vector<std::string> labels = {});
+  // A counter whose value is a float read from elsewhere and Set() (e.g.
+  // process_cpu_seconds_total from /proc): exposed as TYPE counter. The
+  // caller must never set it lower than before.
+  Family<Gauge>& AddFloatCounter(std::string name, std::string help, std::vector<std::string> labels = {});
   Family<Histogram>& AddHistogram(std::string name, std::string help, std::vector<std::string> labels,
                                   std::vector<double> upper_bounds);
 

@@ -31,10 +31,13 @@ namespace shardhose::pipeline {
 struct Engine {
   Engine(config::Config c, Deps d);
 
-  Status Start() EXCLUDES(s.mu);
+  Status Start(bool drain) EXCLUDES(s.mu);
   Status Run(bool drain) EXCLUDES(s.mu);
   Health GetHealth() EXCLUDES(s.mu);   // health.cc
   void UpdateGauges() EXCLUDES(s.mu);  // health.cc
+  // With --drain: why to give up (a shard whose reads have failed, without
+  // a successful one, for source.drain_give_up_after_s), or "" (health.cc).
+  std::string DrainGiveUp(MonoTime now) REQUIRES(s.mu);
 
   // The rooms share s.mu but the thread-safety analysis knows it by each
   // room's name for it: with s.mu held, this tells it that every room's is

@@ -36,14 +36,44 @@ Health Engine::GetHealth() {
     h.stalled = fmt::format("buffer at its cap ({} bytes): polling paused until uploads catch up",
                             cfg.batch.max_buffered_bytes);
   }
+  const auto stall_after = std::chrono::seconds(cfg.source.stall_after_s);
+  size_t stalled_shards = 0;
+  std::string first_stalled;
   for (const auto& [id, e] : s.shards.entries()) {
     h.shards++;
     h.shards_active += e.state == poll::ShardState::kActive;
     h.shards_finished += e.state == poll::ShardState::kFinished || e.state == poll::ShardState::kExhausted;
-    if (e.state == poll::ShardState::kActive) h.max_millis_behind = std::max(h.max_millis_behind, e.millis_behind);
-    h.shard_list.push_back(
-        {id, std::string(poll::ShardStateName(e.state)), s.progress.DurableSeq(id), e.millis_behind});
+    Health::Shard sh;
+    sh.id = id;
+    sh.state = std::string(poll::ShardStateName(e.state));
+    sh.durable_seq = s.progress.DurableSeq(id);
+    sh.millis_behind = e.millis_behind;
+    sh.last_read = e.last_read;
+    sh.last_error = e.last_error;
+    if (e.state == poll::ShardState::kActive && e.unread_since != MonoTime{}) {
+      const auto unread = now - e.unread_since;
+      sh.unread_s = std::chrono::duration<double>(unread).count();
+      if (unread >= stall_after) {
+        sh.stalled = true;
+        sh.millis_behind = std::max<int64_t>(e.millis_behind, 0) +
+                           std::chrono::duration_cast<std::chrono::milliseconds>(unread).count();
+        if (stalled_shards++ == 0) {
+          first_stalled = fmt::format("shard {}: no successful read for {} s{}", id,
+                                      std::chrono::duration_cast<std::chrono::seconds>(unread).count(),
+                                      e.last_error.empty() ? "" : ": " + e.last_error);
+        }
+      }
+    }
+    if (e.state == poll::ShardState::kActive) h.max_millis_behind = std::max(h.max_millis_behind, sh.millis_behind);
+    h.shard_list.push_back(std::move(sh));
   }
+  if (h.stalled.empty() && stalled_shards > 0) {
+    h.stalled = first_stalled;
+    if (stalled_shards > 1) h.stalled += fmt::format(" (and {} more shards)", stalled_shards - 1);
+  }
+  if (!started && !stopping) h.stalled = s.start_problem;
+  h.totals = {m.records_in.Total(), m.bytes_in.Total(), m.records_out.Total(), m.objects_out.Total(),
+              m.bytes_out.Total()};
   h.buffered_bytes = BufferedBytes();
   h.open_batches = batcher.open_batches();
   h.last_upload = up.last_upload;
@@ -54,12 +84,35 @@ Health Engine::GetHealth() {
   return h;
 }
 
+std::string Engine::DrainGiveUp(MonoTime now) {
+  const auto give_up = std::chrono::seconds(cfg.source.drain_give_up_after_s);
+  if (give_up.count() == 0) return "";
+  for (const auto& [id, e] : s.shards.entries()) {
+    // Reads that fail, not polling paused by a full buffer (uploads failing
+    // is the uploader's to judge).
+    if (e.state != poll::ShardState::kActive || e.unread_since == MonoTime{} || now - e.unread_since < give_up ||
+        e.last_error.empty()) {
+      continue;
+    }
+    return fmt::format(
+        "giving up the drain: shard {} has had no successful read for {} s (source.drain_give_up_after_s){}; what "
+        "was read is flushed and checkpointed, a later run resumes there",
+        id, std::chrono::duration_cast<std::chrono::seconds>(now - e.unread_since).count(),
+        ": last error: " + e.last_error);
+  }
+  return "";
+}
+
 void Engine::UpdateGauges() {
   Health h = GetHealth();
   const WallTime now = s.clock->WallNow();
   for (const auto& sh : h.shard_list) {
     if (sh.millis_behind >= 0) {
       m.behind_latest_seconds.With({sh.id}).Set(static_cast<double>(sh.millis_behind) / 1000.0);
+    }
+    if (sh.last_read) {
+      m.last_read_timestamp_seconds.With({sh.id}).Set(
+          std::chrono::duration<double>(sh.last_read->time_since_epoch()).count());
     }
   }
   std::map<std::string, int> by_state;

@@ -65,7 +65,8 @@ Engine::Engine(config::Config c, Deps d)
       }) {}
 
 // ---------------------------------------------------------------- start
-Status Engine::Start() {
+Status Engine::Start(bool drain) {
+  s.drain = drain;
   ClockParticipant participant(s.clock);
   SHARDHOSE_RETURN_IF_ERROR(reader.Init());
   Recovery recovery(s, deps.source, deps.checkpoint, deps.store, checkpointer, batcher, reader);
@@ -103,6 +104,14 @@ bool Engine::MainLoop(bool drain) {
       RefreshShards();
     }
     if (drain && reader.Idle() && s.shards.AllCaughtUp() && !s.refresh_shards) return true;
+    if (drain) {
+      std::string why = DrainGiveUp(now);
+      if (!why.empty()) {
+        spdlog::error("{}", why);
+        if (s.fatal.empty()) s.fatal = std::move(why);
+        return false;
+      }
+    }
   }
 }
 
@@ -231,7 +240,7 @@ Pipeline::Pipeline(config::Config config, Deps deps) : engine_(std::make_unique<
   (deps.registry ? *deps.registry : *engine->own_registry).OnExpose([engine] { engine->UpdateGauges(); });
 }
 Pipeline::~Pipeline() = default;
-Status Pipeline::Start() { return engine_->Start(); }
+Status Pipeline::Start(bool drain) { return engine_->Start(drain); }
 Status Pipeline::Run(bool drain) { return engine_->Run(drain); }
 void Pipeline::Stop() {
   engine_->s.stop_requested = true;

@@ -73,11 +73,19 @@ class Pipeline {
   // stream), describes the stream and lists its shards (retrying until
   // Stop()), and writes the initial checkpoint. Nothing is read from the
   // shards yet. kInvalidArgument for a bad partition template.
-  Status Start();
+  //
+  // With `drain` (what Run() will be given), retrying the stream gives up
+  // after source.drain_give_up_after_s (kUnavailable). An AWS error that
+  // retrying cannot fix (kNotFound, kPermissionDenied) is returned at once,
+  // its message naming the AWS code and what to do. While it retries,
+  // GetHealth().stalled says why.
+  Status Start(bool drain = false);
 
   // Polls until Stop() is called or, with `drain`, until every shard is
   // caught up (an empty GetRecords with MillisBehindLatest 0, or closed and
-  // read to its end). Then flushes every open batch, waits for the uploads
+  // read to its end) -- or, with `drain`, until a shard has gone
+  // source.drain_give_up_after_s without a successful read (then the error
+  // says so, after the same flush and checkpoint). Then flushes every open batch, waits for the uploads
   // (at most shutdown.grace_period_s after polling stopped) and writes the
   // final checkpoint. Returns OK if everything read is durable and
   // checkpointed; otherwise says what is not (the checkpoint then covers

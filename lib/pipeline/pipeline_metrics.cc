@@ -25,7 +25,13 @@ PipelineMetrics::PipelineMetrics(metrics::Registry& r)
                                   "Shards whose checkpoint had passed the trim horizon (records expired unread)",
                                   {"shard"})),
       behind_latest_seconds(r.AddGauge("shardhose_behind_latest_seconds",
-                                       "MillisBehindLatest of the shard's last GetRecords, in seconds", {"shard"})),
+                                       "MillisBehindLatest of the shard's last GetRecords, in seconds; once the "
+                                       "shard has had no successful read for source.stall_after_s, that value plus "
+                                       "the time since",
+                                       {"shard"})),
+      last_read_timestamp_seconds(r.AddGauge("shardhose_shard_last_read_timestamp_seconds",
+                                             "Unix time of the shard's last successful GetRecords in this process",
+                                             {"shard"})),
       oldest_buffered_age_seconds(r.AddGauge("shardhose_oldest_buffered_record_age_seconds",
                                              "Age of the oldest line in an open batch; 0 if none")),
       buffered_bytes(r.AddGauge("shardhose_buffered_bytes",

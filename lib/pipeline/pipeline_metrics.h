@@ -29,7 +29,8 @@ struct PipelineMetrics {
   metrics::Family<metrics::Counter>& checkpoint_writes;
   metrics::Family<metrics::Counter>& retention_gaps;  // {shard}
   // Gauges, set at every scrape from Pipeline::GetHealth().
-  metrics::Family<metrics::Gauge>& behind_latest_seconds;  // {shard}
+  metrics::Family<metrics::Gauge>& behind_latest_seconds;        // {shard}
+  metrics::Family<metrics::Gauge>& last_read_timestamp_seconds;  // {shard}
   metrics::Family<metrics::Gauge>& oldest_buffered_age_seconds;
   metrics::Family<metrics::Gauge>& buffered_bytes;
   metrics::Family<metrics::Gauge>& open_batches;

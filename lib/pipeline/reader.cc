@@ -101,6 +101,7 @@ MonoTime ShardReader::PollShard(const std::string& id, decode::Decoder& decoder,
   {
     MutexLock lock(&s_.mu);
     poll::ShardEntry* e = s_.shards.Find(id);
+    if (e->unread_since == MonoTime{}) e->unread_since = s_.clock->Now();  // first attempt
     iterator = e->iterator;
     start = e->start;
     const std::string& resume = !e->last_read_seq.empty() ? e->last_read_seq : s_.progress.DurableSeq(id);
@@ -136,6 +137,9 @@ MonoTime ShardReader::PollShard(const std::string& id, decode::Decoder& decoder,
   if (!page.records.empty()) e->last_read_seq.assign(page.records.back().sequence_number);
   e->iterator = page.next_iterator;
   e->millis_behind = page.millis_behind;
+  e->unread_since = now;
+  e->last_read = s_.clock->WallNow();
+  e->last_error.clear();
   e->caught_up = page.records.empty() && page.millis_behind == 0;
   if (e->caught_up && s_.progress.AllDurable(id)) {
     // Remembered (coarsely, to spare checkpoint writes) so that a restart
@@ -246,6 +250,7 @@ MonoTime ShardReader::Failed(const std::string& id, std::string_view op, const S
                  {"cause", ShortCause(st)},
                  {"retry_in_ms", static_cast<int64_t>(delay.count())}});
   e->iterator.clear();
+  e->last_error = fmt::format("{} failed: {}", op, st.ToString());
   // Gone from the stream (a closed shard past retention)? Relist now.
   if (st.peer_code() == "ResourceNotFoundException") s_.refresh_shards = true;
   return s_.clock->Now() + delay;

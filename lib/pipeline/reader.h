@@ -11,7 +11,10 @@
 // Each shard resumes after its last record read in this process or, at
 // first, after its durable position; a resumed position past the stream's
 // trim horizon is reported as a loss (never silently). Failures back off
-// per shard; an expired iterator is simply renewed. A closed shard read to
+// per shard; an expired iterator is simply renewed. Each shard's entry
+// keeps since when it has gone without a successful read and the last
+// failure since then (poll::ShardEntry::unread_since, last_error), from
+// which health.cc tells a stalled shard and estimates its lag. A closed shard read to
 // its end becomes exhausted and its children start.
 //
 // Backpressure: a poller waits while the buffered bytes (open batches plus

@@ -19,20 +19,71 @@ int64_t EpochMs(WallTime t) {
   return std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count();
 }
 
+// What a person can do about a failure at start that retrying cannot fix,
+// by the AWS error code; "" if there is nothing specific to say.
+std::string StartHint(const Status& st) {
+  const std::string& code = st.peer_code();
+  if (code == "ResourceNotFoundException") {
+    return "the stream does not exist for these credentials in this region: check source.stream_name (or "
+           "stream_arn), source.region and source.endpoint_url";
+  }
+  if (code.starts_with("AccessDenied")) {
+    return "the credentials may not read the stream: allow kinesis:DescribeStreamSummary, kinesis:ListShards, "
+           "kinesis:GetShardIterator and kinesis:GetRecords on it (with consumer = \"efo\" also "
+           "kinesis:RegisterStreamConsumer, kinesis:DescribeStreamConsumer and kinesis:SubscribeToShard)";
+  }
+  if (code == "UnrecognizedClientException" || code == "InvalidClientTokenId") {
+    return "AWS does not know the access key: check AWS_ACCESS_KEY_ID / AWS_PROFILE / the role, and that "
+           "source.region and source.endpoint_url belong to the key's account";
+  }
+  if (code == "InvalidSignatureException" || code == "SignatureDoesNotMatch" ||
+      code == "IncompleteSignatureException") {
+    return "the request signature was rejected: the secret access key does not match the access key id "
+           "(or something between shardhose and the endpoint rewrites requests)";
+  }
+  if (st.code() == StatusCode::kPermissionDenied) {
+    return "the credentials were refused: check them and the IAM policy for the stream";
+  }
+  return "";
+}
+
 }  // namespace
 
 template <typename F>
 auto Recovery::Retry(std::string_view what, F call) -> decltype(call()) {
   Backoff backoff;
+  std::optional<MonoTime> failing_since;
+  const auto give_up = std::chrono::seconds(s_.cfg.source.drain_give_up_after_s);
   for (;;) {
     auto r = call();
-    if (r.ok() || !r.status().IsRetryable() || s_.stop_requested.load()) return r;
+    if (r.ok() || !r.status().IsRetryable() || s_.stop_requested.load()) {
+      MutexLock lock(&s_.mu);
+      s_.start_problem.clear();
+      if (!r.ok() && !r.status().IsRetryable()) {
+        const std::string hint = StartHint(r.status());
+        if (!hint.empty()) return Status(r.status().code(), r.status().message() + "; " + hint);
+      }
+      return r;
+    }
+    const MonoTime now = s_.clock->Now();
+    if (!failing_since) failing_since = now;
+    const auto failing_s = std::chrono::duration_cast<std::chrono::seconds>(now - *failing_since).count();
+    if (s_.drain && give_up.count() > 0 && now - *failing_since >= give_up) {
+      return Status::Unavailable(
+          fmt::format("{} has failed for {} s, giving up (run --drain, "
+                      "source.drain_give_up_after_s = {}): {}",
+                      what, failing_s, give_up.count(), r.status().ToString()));
+    }
     auto delay = backoff.Next(r.status().retry_class());
     LogWarn(fmt::format("{} failed, retrying", what), {{"aws_code", r.status().peer_code()},
                                                        {"cause", ShortCause(r.status())},
                                                        {"retry_in_ms", static_cast<int64_t>(delay.count())}});
     MutexLock lock(&s_.mu);
-    const MonoTime until = s_.clock->Now() + delay;
+    s_.start_problem =
+        fmt::format("{} failing{}: {}", what, failing_s > 0 ? fmt::format(" for {} s", failing_s) : std::string(),
+                    r.status().ToString());
+    MonoTime until = s_.clock->Now() + delay;
+    if (s_.drain && give_up.count() > 0) until = std::min(until, *failing_since + give_up);  // give up on time
     while (!s_.stop_requested.load() && s_.clock->Now() < until) s_.clock->WaitUntil(&s_.cv, &s_.mu, until);
   }
 }

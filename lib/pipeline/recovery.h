@@ -6,7 +6,12 @@
 //   1. the checkpoint store is taken (one writer) and loaded: a corrupt
 //      checkpoint stops the daemon (kCorruption), one of another stream too
 //      (kFailedPrecondition) -- never a silent restart from either end;
-//   2. the stream is described and its shards listed (retried until Stop);
+//   2. the stream is described and its shards listed, retried until Stop
+//      (with --drain, until source.drain_give_up_after_s has passed:
+//      kUnavailable). While it retries, Health::stalled says why (Shared::
+//      start_problem). An error retrying cannot fix (the stream not found,
+//      access denied, an unknown access key, a bad signature) returns at
+//      once, its message naming the AWS code and what to do;
 //   3. the journal of the last run is loaded: its cuts not yet uploaded are
 //      re-formed from the same records under the same keys
 //      (checkpoint/journal.h), and multipart uploads a crash left open for

@@ -42,6 +42,7 @@ struct Shared {
   Clock* const clock;
   PipelineMetrics& m;
   std::string stream_name;  // display name: keys, error lines, logs; set by recovery
+  bool drain = false;       // run --drain (source.drain_give_up_after_s applies); set by Start()
 
   Mutex mu;
   CondVar cv;  // any change a loop waits for
@@ -52,6 +53,7 @@ struct Shared {
   bool checkpoint_dirty GUARDED_BY(mu) = false;  // the main loop writes the checkpoint
   bool refresh_shards GUARDED_BY(mu) = false;    // the main loop lists the shards now
   std::string fatal GUARDED_BY(mu);              // why the pipeline stopped itself
+  std::string start_problem GUARDED_BY(mu);      // why Start() is still retrying, "" if it is not
   std::atomic<bool> stop_requested{false};
 
   // Stops the pipeline with `why` as Run()'s error.

@@ -58,6 +58,14 @@ struct ShardEntry {
   int64_t millis_behind = -1;      // from the last poll, -1 = unknown
   bool retention_checked = false;  // resumed position compared with the trim horizon
   int64_t caught_up_ms = 0;        // wall time the shard was last fully read and durable
+  // Read health (the pipeline's reader sets these; health judges a stall):
+  // since when the shard has gone without a successful read -- its last
+  // successful GetRecords, or its first attempt in this process (MonoTime{}
+  // = not tried yet) -- the wall time of that last successful read (unset
+  // until one), and the last failure since it ("" = none).
+  MonoTime unread_since{};
+  std::optional<WallTime> last_read;
+  std::string last_error;
   Backoff backoff;
   uint64_t queued = 0;  // ShardSet's own: the shard's current heap entry
 };

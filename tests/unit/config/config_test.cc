@@ -615,6 +615,22 @@ TEST_F(ConfigTest, UnknownKeysWithDidYouMean) {
 
 // --- several at once ------------------------------------------------------------
 
+TEST_F(ConfigTest, StallBoundMustExceedThePollGaps) {
+  EXPECT_THAT(Problems(With("source", "stall_after_s = 1\nidle_poll_interval_ms = 1000")),
+              ElementsAre("source.stall_after_s: must be longer than source.poll_interval_ms and "
+                          "source.idle_poll_interval_ms (1000 ms), got 1 s (line 3)"));
+  EXPECT_TRUE(LoadText(With("source", "stall_after_s = 2\nidle_poll_interval_ms = 1000")).ok());
+  EXPECT_THAT(Problems(With("source", "stall_after_s = 0")),
+              ElementsAre(StartsWith("source.stall_after_s: must be between 1 and 86400, got 0")));
+  EXPECT_THAT(Problems(std::string(kMinimal) + "[log]\nprogress_interval_s = -2\n"),
+              ElementsAre(StartsWith("log.progress_interval_s: must be between -1 and 86400, got -2")));
+  auto cfg = Load(WriteFile(std::string(kMinimal) + "[log]\nprogress_interval_s = 0\n"), Env());
+  ASSERT_TRUE(cfg.ok()) << cfg.status().ToString();
+  EXPECT_EQ(cfg->log.progress_interval_s, 0);
+  EXPECT_EQ(cfg->source.stall_after_s, 60);
+  EXPECT_EQ(cfg->source.drain_give_up_after_s, 300);
+}
+
 TEST_F(ConfigTest, AllProblemsAreReportedTogether) {
   const std::vector<std::string> problems = Problems(R"(
 [source]
@@ -743,7 +759,7 @@ TEST(ConfigDiffTest, NamesEveryChangedKeyWithBothValues) {
 
 TEST_F(ConfigTest, ListOptions) {
   const auto options = ListOptions();
-  EXPECT_EQ(options.size(), 36u);
+  EXPECT_EQ(options.size(), 39u);
   const auto it =
       std::find_if(options.begin(), options.end(), [](const OptionInfo& o) { return o.dotted() == "batch.max_bytes"; });
   ASSERT_NE(it, options.end());

@@ -123,7 +123,11 @@ TEST_F(HttpServerTest, ReadyzGivesTheFirstReason) {
   };
   const std::vector<Case> cases = {
       {false, false, false, "", "not started yet\n"},
-      {false, true, true, "x", "not started yet\n"},
+      {false, true, true, "x", "not started yet: x\n"},
+      {false, false, true, "DescribeStreamSummary failing for 12 s: Unavailable: connect failed",
+       "not started yet: DescribeStreamSummary failing for 12 s: Unavailable: connect failed\n"},
+      {true, false, true, "shard shardId-1: no successful read for 61 s: GetRecords failed: Unavailable: reset",
+       "stalled: shard shardId-1: no successful read for 61 s: GetRecords failed: Unavailable: reset\n"},
       {true, true, true, "", "stopping\n"},
       {true, false, false, "", "not alive\n"},
       {true, false, true, "uploads failing for 42 s: Unavailable: 503\nSlowDown",

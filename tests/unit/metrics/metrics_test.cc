@@ -293,12 +293,20 @@ std::string NamesMdExposition() {
   auto& cp_writes = r.AddCounter("shardhose_checkpoint_writes_total", "Checkpoint files written.");
   auto& skipped = r.AddCounter("shardhose_records_skipped_total", "Records already durable.");
   auto& gaps = r.AddCounter("shardhose_retention_gaps_total", "Checkpoints past the trim horizon.", {"shard"});
+  auto& last_read = r.AddGauge("shardhose_shard_last_read_timestamp_seconds", "Last successful read.", {"shard"});
+  r.AddFloatCounter("process_cpu_seconds_total", "CPU seconds.").Get().Set(1.25);
+  r.AddGauge("process_resident_memory_bytes", "RSS.").Get().Set(5e7);
+  r.AddGauge("process_virtual_memory_bytes", "VSZ.").Get().Set(5e8);
+  r.AddGauge("process_open_fds", "Open fds.").Get().Set(12);
+  r.AddGauge("process_max_fds", "Max fds.").Get().Set(1024);
+  r.AddGauge("process_start_time_seconds", "Start.").Get().Set(1.7e9);
 
   for (int s = 0; s < 4; ++s) {
     const std::string shard = "shardId-00000000000" + std::to_string(s);
     records_in.With({shard}).Inc(1000 + s);
     bytes_in.With({shard}).Inc(123456789);
     behind.With({shard}).Set(s * 0.25);
+    last_read.With({shard}).Set(1.7e9 + s);
   }
   for (const char* table : {"orders", "users", "(errors)", "weird \"t\\a\nble\""}) {
     records_out.With({table}).Inc(10);

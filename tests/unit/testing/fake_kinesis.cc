@@ -37,6 +37,10 @@ void FakeKinesis::Close(const std::string& shard, std::vector<std::string> child
 }
 
 Result<poll::StreamSummary> FakeKinesis::DescribeStreamSummary(const poll::StreamRef& s) {
+  {
+    std::lock_guard<std::mutex> lock(mu);
+    if (!failure.ok()) return failure;
+  }
   poll::StreamSummary out;
   out.name = s.name;
   out.arn = "arn:aws:kinesis:us-east-1:000000000000:stream/" + s.name;
@@ -46,6 +50,7 @@ Result<poll::StreamSummary> FakeKinesis::DescribeStreamSummary(const poll::Strea
 
 Result<std::vector<poll::ShardInfo>> FakeKinesis::ListShards(const poll::StreamRef&) {
   std::lock_guard<std::mutex> lock(mu);
+  if (!failure.ok()) return failure;
   ++list_calls;
   std::vector<poll::ShardInfo> out;
   for (auto& [id, s] : shards) {
@@ -58,6 +63,7 @@ Result<std::vector<poll::ShardInfo>> FakeKinesis::ListShards(const poll::StreamR
 Result<std::string> FakeKinesis::GetShardIterator(const poll::StreamRef&, const std::string& shard,
                                                   const poll::IteratorStart& start) {
   std::lock_guard<std::mutex> lock(mu);
+  if (!failure.ok()) return failure;
   if (gone_after_first_list.count(shard)) {
     return Status::NotFound("Shard " + shard + " does not exist")
         .WithPeer(RetryClass::kClientError, "ResourceNotFoundException");
@@ -76,6 +82,7 @@ Status FakeKinesis::GetRecords(const poll::StreamRef&, const std::string& iterat
                                poll::RecordsPage* page) {
   std::lock_guard<std::mutex> lock(mu);
   ++get_records_calls;
+  if (!failure.ok()) return failure;
   if (throttle_every && get_records_calls % throttle_every == 0) {
     return Status::Unavailable("Rate exceeded")
         .WithPeer(RetryClass::kThrottled, "ProvisionedThroughputExceededException");

@@ -18,6 +18,10 @@
 // ProvisionedThroughputExceededException (kThrottled), every
 // expire_every-th ExpiredIteratorException (kClientError); 0 = never.
 //
+// Outage: while `failure` is not OK, every call (DescribeStreamSummary
+// too) answers it: SetFailure(Status::Unavailable(..).WithPeer(kNetwork,
+// "")) is an unreachable endpoint, a kClientError one a permanent refusal.
+//
 // What it counts: get_records_calls (every call, faults included),
 // list_calls, and `calls`, one "GetRecords <shard> <first index> <n>" line
 // per GetRecords call that returned records (or none).
@@ -63,6 +67,12 @@ class FakeKinesis : public poll::KinesisClient {
   // stops naming them and every call on them is ResourceNotFoundException.
   std::set<std::string> gone_after_first_list;
   int list_calls = 0;
+  Status failure;  // see above; set with SetFailure() while the fake is in use
+
+  void SetFailure(Status st) {
+    std::lock_guard<std::mutex> lock(mu);
+    failure = std::move(st);
+  }
 
   // Adds an open, empty shard (starting at the next sequence number).
   void AddShard(const std::string& id, const std::string& parent = "", const std::string& adjacent = "");
