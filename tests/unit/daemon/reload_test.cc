@@ -77,6 +77,15 @@ TEST(PlanReload, MaxBytesPastTheRunningBufferCapNeedsARestart) {
   EXPECT_EQ(plan.effective.batch.max_bytes, Base().batch.max_bytes);
 }
 
+TEST(PlanReload, AProgressIntervalReachesTheHooks) {
+  config::Config next = Base();
+  next.log.progress_interval_s = 5;
+  ReloadPlan plan = PlanReload(Base(), next, false);
+  EXPECT_THAT(Keys(plan.live), ElementsAre("log.progress_interval_s"));
+  EXPECT_TRUE(plan.restart.empty());
+  EXPECT_EQ(plan.effective.log.progress_interval_s, 5);
+}
+
 TEST(IsLiveKey, NamesTheLiveKeys) {
   for (const char* key :
        {"log.level", "batch.max_bytes", "batch.max_interval_s", "batch.max_records", "log.progress_interval_s"}) {
