@@ -122,7 +122,7 @@ class KinesisHealthTest(unittest.TestCase):
                                     samples(text, "shardhose_shard_last_read_timestamp_seconds").values()))
                 rc, out = sh.stop()
                 self.assertEqual(rc, 0, out[-6000:])
-                self.assertIn("GetRecords failed", out)
+                self.assertRegex(out, r"poll failed, backing off shard=shardId-\d+ op=GetRecords ")
             finally:
                 sh.close()
 
