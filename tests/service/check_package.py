@@ -95,7 +95,20 @@ class DebPackage(unittest.TestCase):
             r = subprocess.run(["sh", "-n", path], stderr=subprocess.PIPE, text=True)
             self.assertEqual(r.returncode, 0, r.stderr)
         with open(os.path.join(self.control, "postinst")) as f:
-            self.assertIn("daemon-reload", f.read())
+            postinst = f.read()
+        self.assertIn("daemon-reload", postinst)
+        # What the scripts point a user at exists: every *.md they name is in
+        # the package's docs, every quoted section of README.md is a heading.
+        docs = {n for _, _, files in os.walk(self.root) for n in files if n.endswith(".md")}
+        with open(os.path.join(REPO, "README.md")) as f:
+            headings = {ln.lstrip("#").strip() for ln in f if ln.startswith("#")}
+        for script in ("postinst", "prerm", "postrm"):
+            with open(os.path.join(self.control, script)) as f:
+                text = f.read()
+            for name in re.findall(r"[\w.-]+\.md\b", text):
+                self.assertIn(name, docs, "%s names %s, which the package does not ship" % (script, name))
+            for section in re.findall(r'"([^"]+)" in README\.md', text.replace("\n# ", " ")):
+                self.assertIn(section, headings, "%s points at a README section that does not exist" % script)
 
     def test_depends(self):
         depends = self.field("Depends")
