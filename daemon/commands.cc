@@ -18,6 +18,7 @@
 #include "config/config.h"
 #include "http_server.h"
 #include "metrics/metrics.h"
+#include "pipeline/destination_check.h"
 #include "pipeline/pipeline.h"
 #include "poll/efo_reader.h"
 #include "poll/kinesis_api.h"
@@ -105,6 +106,16 @@ int RunCommand(const CommonOptions& options, bool drain) {
     return kExitFailure;
   }
   spdlog::debug("credentials from {}", creds->Describe());
+  // Before reading the stream: the output can be written (exit 1 within
+  // seconds, naming the AWS code, if not), and conditional writes resolved.
+  if (auto conditional = pipeline::CheckDestination(store.get(), *cfg, clock); !conditional.ok()) {
+    spdlog::error("{}", conditional.status().message());
+    return kExitFailure;
+  } else {
+    cfg->output.conditional_writes = *conditional ? config::ConditionalWrites::kOn : config::ConditionalWrites::kOff;
+    spdlog::info("output {} is writable; re-formed objects are checked {}", store->Describe(),
+                 *conditional ? "by conditional writes (If-None-Match)" : "with HeadObject");
+  }
 
   // Destroyed in reverse order: the HTTP server (which reads the pipeline
   // and the registry) goes first, the registry last.
