@@ -108,9 +108,17 @@ int RunCommand(const CommonOptions& options, bool drain) {
   spdlog::debug("credentials from {}", creds->Describe());
   // Before reading the stream: the output can be written (exit 1 within
   // seconds, naming the AWS code, if not), and conditional writes resolved.
-  if (auto conditional = pipeline::CheckDestination(store.get(), *cfg, clock); !conditional.ok()) {
+  // Transient failures (network, 5xx) past the check's 10 s do not stop
+  // the start: uploads retry them, and /readyz says so.
+  if (auto conditional = pipeline::CheckDestination(store.get(), *cfg, clock, std::chrono::seconds(10));
+      !conditional.ok() && !conditional.status().IsRetryable()) {
     spdlog::error("{}", conditional.status().message());
     return kExitFailure;
+  } else if (!conditional.ok()) {
+    spdlog::warn("{}; starting anyway, uploads will retry", conditional.status().message());
+    if (cfg->output.conditional_writes == config::ConditionalWrites::kAuto) {
+      cfg->output.conditional_writes = config::ConditionalWrites::kOff;
+    }
   } else {
     cfg->output.conditional_writes = *conditional ? config::ConditionalWrites::kOn : config::ConditionalWrites::kOff;
     spdlog::info("output {} is writable; re-formed objects are checked {}", store->Describe(),
