@@ -21,6 +21,7 @@
 #include "http_server.h"
 #include "metrics/metrics.h"
 #include "metrics/process_metrics.h"
+#include "pipeline/destination_check.h"
 #include "pipeline/pipeline.h"
 #include "poll/efo_reader.h"
 #include "poll/kinesis_api.h"
@@ -168,6 +169,27 @@ int RunCommand(const CommonOptions& options, bool drain) {
     return kExitFailure;
   }
   spdlog::debug("credentials from {}", creds->Describe());
+  // Before reading the stream: the output can be written (exit 1 within
+  // seconds, naming the AWS code, if not), and conditional writes resolved.
+  // Transient failures (network, 5xx) past the check's 10 s do not stop
+  // the start: uploads retry them, and /readyz says so.
+  // As loaded, for SIGHUP's comparison: the check below resolves
+  // output.conditional_writes = "auto" in *cfg.
+  const config::Config loaded = *cfg;
+  if (auto conditional = pipeline::CheckDestination(store.get(), *cfg, clock, std::chrono::seconds(10));
+      !conditional.ok() && !conditional.status().IsRetryable()) {
+    spdlog::error("{}", conditional.status().message());
+    return kExitFailure;
+  } else if (!conditional.ok()) {
+    spdlog::warn("{}; starting anyway, uploads will retry", conditional.status().message());
+    if (cfg->output.conditional_writes == config::ConditionalWrites::kAuto) {
+      cfg->output.conditional_writes = config::ConditionalWrites::kOff;
+    }
+  } else {
+    cfg->output.conditional_writes = *conditional ? config::ConditionalWrites::kOn : config::ConditionalWrites::kOff;
+    spdlog::info("output {} is writable; re-formed objects are checked {}", store->Describe(),
+                 *conditional ? "by conditional writes (If-None-Match)" : "with HeadObject");
+  }
 
   // Destroyed in reverse order: the HTTP server (which reads the pipeline
   // and the registry) goes first, the registry last.
@@ -199,7 +221,7 @@ int RunCommand(const CommonOptions& options, bool drain) {
   progress.SetInterval(ResolveProgressInterval(cfg->log.progress_interval_s, ::isatty(STDERR_FILENO) == 1));
   // SIGHUP: what can change live (daemon/reload.h). More live settings
   // register here, as the progress interval does.
-  Reloader reloader(options, *cfg, &pipeline);
+  Reloader reloader(options, loaded, &pipeline);
   reloader.OnReload([&progress](const config::Config& c) {
     progress.SetInterval(ResolveProgressInterval(c.log.progress_interval_s, ::isatty(STDERR_FILENO) == 1));
   });

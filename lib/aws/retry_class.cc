@@ -136,6 +136,10 @@ Status ClassifyResponse(std::string_view operation, const HttpResponse& response
   if (st >= 500) {
     return Status::Unavailable(std::move(msg)).WithPeer(RetryClass::kServerError, e.code);
   }
+  if (e.code == "ConditionalRequestConflict") {
+    // S3: a conditional write raced another write of the key; retry.
+    return Status::Unavailable(std::move(msg)).WithPeer(RetryClass::kServerError, e.code);
+  }
   if (IsRetryableAuth(e.code, e.message)) {
     return Status::Unavailable(std::move(msg)).WithPeer(RetryClass::kServerError, e.code);
   }

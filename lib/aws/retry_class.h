@@ -12,6 +12,8 @@
 //   LimitExceededException, RequestLimitExceeded, TooManyRequestsException,
 //   BandwidthLimitExceeded                -> kThrottled (kUnavailable)
 //   5xx                                   -> kServerError (kUnavailable)
+//   409 ConditionalRequestConflict (S3: a conditional write raced another)
+//                                         -> kServerError (kUnavailable)
 //   4xx ExpiredToken(Exception) / RequestExpired / RequestTimeTooSkewed /
 //   RequestInTheFuture, SignatureDoesNotMatch / InvalidSignatureException
 //   whose message says "Signature expired" or "skew"

@@ -83,6 +83,13 @@ std::string_view CompressionName(Compression c);  // "gzip" "none"
 enum class Sse { kBucketDefault, kAes256, kKms };
 std::string_view SseName(Sse s);  // "" "AES256" "aws:kms" (the header's value)
 
+// output.conditional_writes: whether objects re-formed after an unclean
+// stop are written with If-None-Match: * (S3 conditional writes) instead
+// of being checked with HeadObject first. auto = decided by the start-up
+// probe (pipeline/destination_check.h); file:// always supports them.
+enum class ConditionalWrites { kAuto, kOn, kOff };
+std::string_view ConditionalWritesName(ConditionalWrites c);  // "auto" "on" "off"
+
 struct SourceConfig {
   std::string stream_name;
   std::string stream_arn;
@@ -135,6 +142,10 @@ struct OutputConfig {
   std::string sse_kms_key_id;
   int64_t upload_threads = 4;
   int64_t upload_timeout_s = 120;
+  ConditionalWrites conditional_writes = ConditionalWrites::kAuto;
+  // How long upload errors that retrying cannot fix (AccessDenied,
+  // NoSuchBucket, ...) may last before `run --drain` gives up (exit 1).
+  int64_t permanent_error_grace_s = 60;
 
   bool operator==(const OutputConfig&) const = default;
 };

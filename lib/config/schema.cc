@@ -63,6 +63,8 @@ const std::vector<Option>& Options() {
     {SH_KEY(output, sse_kms_key_id),        Any(),                                    "KMS key for sse = \"aws:kms\"; empty = the AWS-managed key."},
     {SH_KEY(output, upload_threads),        Range(1, 256),                            "Concurrent uploads."},
     {SH_KEY(output, upload_timeout_s),      Range(1, 3600),                           "Deadline for one upload attempt."},
+    {SH_ENUM(output, conditional_writes),   OneOf(kConditionalWritesNames),           "Write objects re-formed after an unclean stop with If-None-Match: * (412 = already uploaded) instead of checking them with HeadObject: on, off, or auto (probed at start)."},
+    {SH_KEY(output, permanent_error_grace_s), Range(1, 86400),                        "How long upload errors that retrying cannot fix (AccessDenied, NoSuchBucket, ...) may persist before run --drain stops reading and exits 1; run stays not ready meanwhile."},
 
     {SH_KEY(checkpoint, path),              NonEmpty(),                               "Checkpoint file (replaced atomically); its directory must be writable."},
 
@@ -134,6 +136,9 @@ std::string_view ConsumerTypeName(ConsumerType c) { return internal::kConsumerTy
 std::string_view OutputFormatName(OutputFormat f) { return internal::kOutputFormatNames[static_cast<size_t>(f)]; }
 std::string_view CompressionName(Compression c) { return internal::kCompressionNames[static_cast<size_t>(c)]; }
 std::string_view SseName(Sse s) { return internal::kSseNames[static_cast<size_t>(s)]; }
+std::string_view ConditionalWritesName(ConditionalWrites c) {
+  return internal::kConditionalWritesNames[static_cast<size_t>(c)];
+}
 
 std::vector<OptionInfo> ListOptions() {
   using internal::AllowedText;

@@ -54,6 +54,7 @@ inline constexpr std::string_view kConsumerTypeNames[] = {"polling", "efo"};
 inline constexpr std::string_view kOutputFormatNames[] = {"unmarshalled", "raw"};
 inline constexpr std::string_view kCompressionNames[] = {"gzip", "none"};
 inline constexpr std::string_view kSseNames[] = {"", "AES256", "aws:kms"};
+inline constexpr std::string_view kConditionalWritesNames[] = {"auto", "on", "off"};
 
 // An extra check of a string value; returns the problem ("" if fine).
 using StrCheck = std::string (*)(const std::string& value);

@@ -71,6 +71,10 @@ struct Engine {
  private:
   // The main loop's periodic work (one tick).
   void SealByAgeAndPressure(MonoTime now) REQUIRES(s.mu);
+  // True (and s.fatal set) when uploads have failed with errors retrying
+  // cannot fix for output.permanent_error_grace_s; checked by a drain's
+  // main loop and while flushing at shutdown.
+  bool PermanentUploadFailure(MonoTime now) REQUIRES(s.mu);
   void RefreshShards() REQUIRES(s.mu);
   bool MainLoop(bool drain) EXCLUDES(s.mu);
   Status Shutdown(bool drained) EXCLUDES(s.mu);

@@ -26,7 +26,12 @@ Health Engine::GetHealth() {
   const Uploader::State& up = uploader.state();
   for (MonoTime t : up.busy_since) alive = alive && (t == MonoTime{} || now - t < upload_limit);
   h.alive = alive;
-  if (up.failing_since && now - *up.failing_since >= std::chrono::seconds(10)) {
+  if (up.permanent_since) {
+    // Not ready at once: waiting does not fix these (AccessDenied, ...).
+    h.stalled =
+        fmt::format("uploads failing with {} for {} s (retrying cannot fix this): {}", up.permanent_code,
+                    std::chrono::duration_cast<std::chrono::seconds>(now - *up.permanent_since).count(), up.error);
+  } else if (up.failing_since && now - *up.failing_since >= std::chrono::seconds(10)) {
     h.stalled =
         fmt::format("uploads failing for {} s: {}",
                     std::chrono::duration_cast<std::chrono::seconds>(now - *up.failing_since).count(), up.error);

@@ -103,6 +103,7 @@ bool Engine::MainLoop(bool drain) {
       next_refresh = now + std::chrono::seconds(cfg.source.shard_refresh_s);
       RefreshShards();
     }
+    if (drain && PermanentUploadFailure(now)) return false;
     if (drain && reader.Idle() && s.shards.AllCaughtUp() && !s.refresh_shards) return true;
     if (drain) {
       std::string why = DrainGiveUp(now);
@@ -113,6 +114,25 @@ bool Engine::MainLoop(bool drain) {
       }
     }
   }
+}
+
+// With `drain`: uploads failing with errors retrying cannot fix for longer
+// than output.permanent_error_grace_s stop the run (exit 1) instead of
+// reading the rest of the stream into batches that cannot be written.
+bool Engine::PermanentUploadFailure(MonoTime now) {
+  RoomsHeld();
+  const Uploader::State& up = uploader.state();
+  if (!up.permanent_since || now - *up.permanent_since < std::chrono::seconds(cfg.output.permanent_error_grace_s)) {
+    return false;
+  }
+  std::string why = fmt::format(
+      "uploads have failed with {} for {} s (output.permanent_error_grace_s = {}), which retrying cannot fix; "
+      "stopping the drain: {}",
+      up.permanent_code, std::chrono::duration_cast<std::chrono::seconds>(now - *up.permanent_since).count(),
+      cfg.output.permanent_error_grace_s, up.error);
+  spdlog::error("{}", why);
+  if (s.fatal.empty()) s.fatal = std::move(why);
+  return true;
 }
 
 void Engine::SealByAgeAndPressure(MonoTime now) {
@@ -189,6 +209,10 @@ size_t Engine::FlushAndWait(bool drained, MonoTime deadline) {
     last_tick = s.clock->Now();
     checkpointer.MaybeWrite();
     if (s.clock->Now() >= deadline) break;
+    // Uploads that cannot succeed (past output.permanent_error_grace_s):
+    // waiting for them until the deadline is futile.
+    if (!s.fatal.empty() && uploader.state().permanent_since) break;
+    if (PermanentUploadFailure(s.clock->Now())) break;
     s.clock->WaitUntil(&s.cv, &s.mu, std::min(deadline, s.clock->Now() + kTick));
   }
   return uploader.Left();

@@ -41,6 +41,31 @@ std::string_view OperationOf(const Status& st) {
 Uploader::Uploader(Shared& s, upload::ObjectStore* store, Checkpointer& checkpointer)
     : s_(s), store_(store), checkpointer_(checkpointer), meta_(Meta(s.cfg)) {}
 
+std::string StaticPrefix(const std::string& prefix_template) {
+  return prefix_template.substr(0, prefix_template.find('{'));
+}
+
+bool Uploader::ConditionalWrites() const { return s_.cfg.output.conditional_writes == config::ConditionalWrites::kOn; }
+
+std::string PermanentErrorHint(const Status& st, const config::Config& cfg) {
+  const std::string& code = st.peer_code();
+  const std::string objects = "arn:aws:s3:::" + cfg.output.bucket + "/" + StaticPrefix(cfg.output.prefix) + "*";
+  if (code == "NoSuchBucket") return "create bucket " + cfg.output.bucket + " or fix output.bucket/output.region";
+  if (code == "InvalidAccessKeyId" || code == "SignatureDoesNotMatch" || code == "InvalidClientTokenId") {
+    return "the AWS credentials are wrong: check AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, the profile or role";
+  }
+  if (code.starts_with("KMS") || code == "KMS.AccessDeniedException") {
+    return "grant kms:GenerateDataKey and kms:Decrypt on the key of output.sse_kms_key_id";
+  }
+  if (code.starts_with("AccessDenied") || st.code() == StatusCode::kPermissionDenied) {
+    return "grant s3:PutObject and s3:AbortMultipartUpload on " + objects + " (deploy/iam-policy.json)";
+  }
+  if (code == "PermanentRedirect" || code == "AuthorizationHeaderMalformed") {
+    return "output.region is not the bucket's region";
+  }
+  return "check the output configuration and the IAM policy (README, IAM)";
+}
+
 void Uploader::Enqueue(batch::SealedBatch b) {
   sealed_bytes_ += b.held;
   queue_.push_back(std::move(b));
@@ -108,6 +133,8 @@ void Uploader::Loop(size_t index) {
     if (durable) {
       state_.failing_since.reset();
       state_.error.clear();
+      state_.permanent_since.reset();
+      state_.permanent_code.clear();
     }
     if (durable && b.last_part) {
       state_.last_upload = s_.clock->WallNow();
@@ -139,18 +166,27 @@ bool Uploader::Retry(const std::string& key, uint64_t records, const std::functi
     if (st.ok()) return true;
     auto delay = backoff.Next(st.retry_class());
     // One short line: the key once, the AWS code, the cause without the
-    // key or URL (common/logging.h).
+    // key or URL (common/logging.h); for an error retrying cannot fix, what
+    // to do about it.
     LogWithFields(st.IsRetryable() ? spdlog::level::warn : spdlog::level::err,
-                  st.IsRetryable() ? "upload failed, retrying" : "upload failed, retrying until shutdown gives up",
+                  st.IsRetryable() ? "upload failed, retrying" : "upload failed, retrying cannot fix this",
                   {{"key", key},
                    {"op", OperationOf(st)},
                    {"attempt", attempts},
                    {"aws_code", st.peer_code()},
                    {"cause", ShortCause(st, key)},
+                   {"hint", st.IsRetryable() ? std::string() : PermanentErrorHint(st, s_.cfg)},
                    {"retry_in_ms", static_cast<int64_t>(delay.count())}});
     MutexLock lock(&s_.mu);
     if (!state_.failing_since) state_.failing_since = s_.clock->Now();
     state_.error = st.ToString();
+    if (st.IsRetryable()) {
+      state_.permanent_since.reset();
+      state_.permanent_code.clear();
+    } else {
+      if (!state_.permanent_since) state_.permanent_since = s_.clock->Now();
+      state_.permanent_code = st.peer_code().empty() ? std::string(StatusCodeName(st.code())) : st.peer_code();
+    }
     const MonoTime until = s_.clock->Now() + delay;
     while (!abandon_ && s_.clock->Now() < until) s_.clock->WaitUntil(&s_.cv, &s_.mu, until);
     if (abandon_) {
@@ -169,22 +205,44 @@ Result<bool> Uploader::AlreadyThere(const std::string& key, const upload::Object
   return there;
 }
 
+Result<bool> Uploader::CheckBeforeReplay(const std::string& key, const upload::ObjectDigest& digest) {
+  auto there = AlreadyThere(key, digest);
+  if (there.ok() || there.status().IsRetryable()) return there;
+  // S3 answers a HEAD of a missing key with 403 when the role lacks
+  // s3:ListBucket: "unknown". Writing the object again is safe (the same
+  // cut re-formed gives the same bytes, and a PUT replaces), so that is
+  // what happens; retrying the HEAD never could.
+  spdlog::warn("cannot tell whether {} was uploaded before the restart ({}); writing it again", key,
+               there.status().ToString());
+  return false;
+}
+
 bool Uploader::PutWhole(const batch::SealedBatch& b) {
   const MonoTime started = s_.clock->Now();
-  // A re-formed batch whose original upload completed before the crash:
-  // the object is there, with exactly these bytes.
-  bool check = b.replay;
+  // A re-formed batch whose original upload may have completed before the
+  // crash: with conditional writes the PUT itself says so (412); without,
+  // a HEAD checks for exactly these bytes first.
+  const bool conditional = b.replay && ConditionalWrites();
+  bool check = b.replay && !conditional;
   bool found = false;
   const bool ok = Retry(b.key, b.records, [&]() -> Status {
     if (check) {
-      auto there = AlreadyThere(b.key, upload::ObjectDigest{b.body.size(), upload::Md5(b.body), {}});
+      auto there = CheckBeforeReplay(b.key, upload::ObjectDigest{b.body.size(), upload::Md5(b.body), {}});
       if (!there.ok()) return there.status();
       check = false;
       if (*there) return (found = true, Status::OK());
     }
+    upload::ObjectMeta meta = meta_;
+    meta.if_absent = conditional;
     const MonoTime attempt = s_.clock->Now();
-    Status st = store_->Put(b.key, b.body, meta_);
+    Status st = store_->Put(b.key, b.body, meta);
     s_.m.upload_seconds.Get().Observe(Seconds(s_.clock->Now() - attempt));
+    if (upload::IsAlreadyWritten(st)) {
+      auto written = AlreadyWrittenIsOurs(b.key, upload::ObjectDigest{b.body.size(), upload::Md5(b.body), {}});
+      if (!written.ok()) return written.status();
+      if (*written) return (found = true, Status::OK());
+      st = store_->Put(b.key, b.body, meta_);
+    }
     if (!st.ok()) s_.m.CountFailure("put_object", MetricClass(st), true);
     return st;
   });
@@ -195,6 +253,21 @@ bool Uploader::PutWhole(const batch::SealedBatch& b) {
   }
   CountUploaded(b, b.records, b.body.size(), started);
   return true;
+}
+
+Result<bool> Uploader::AlreadyWrittenIsOurs(const std::string& key, const upload::ObjectDigest& digest) {
+  // 412: an object is under the key this cut names. Confirm it holds our
+  // bytes where a HEAD can tell; if it cannot (403 without s3:ListBucket),
+  // the key is the cut's own and 412 is the answer.
+  auto there = AlreadyThere(key, digest);
+  if (!there.ok()) {
+    if (there.status().IsRetryable()) return there.status();
+    return true;
+  }
+  if (!*there) {
+    spdlog::warn("{} is there but holds other bytes than the batch re-formed for it; replacing it", key);
+  }
+  return *there;
 }
 
 bool Uploader::PutPart(const batch::SealedBatch& b) {
@@ -234,16 +307,24 @@ bool Uploader::PutPart(const batch::SealedBatch& b) {
     spdlog::debug("uploaded part {} of {} ({} bytes)", mp->parts(), b.key, b.body.size());
     return true;
   }
-  bool check = b.replay;
+  bool conditional = b.replay && ConditionalWrites();
+  bool check = b.replay && !conditional;
   bool found = false;
   const bool ok = Retry(b.key, b.records, [&]() -> Status {
     if (check) {
-      auto there = AlreadyThere(b.key, mp->digest());
+      auto there = CheckBeforeReplay(b.key, mp->digest());
       if (!there.ok()) return there.status();
       check = false;
       if (*there) return (found = true, Status::OK());
     }
-    Status st = mp->Complete(store_);
+    Status st = mp->Complete(store_, conditional);
+    if (upload::IsAlreadyWritten(st)) {
+      auto written = AlreadyWrittenIsOurs(b.key, mp->digest());
+      if (!written.ok()) return written.status();
+      if (*written) return (found = true, Status::OK());
+      conditional = false;
+      st = mp->Complete(store_);
+    }
     if (!st.ok()) {
       s_.m.CountFailure("complete_multipart", MetricClass(st), true);
       // The answer to a completion that took effect may have been lost:

@@ -17,7 +17,14 @@
 //            per retry class, until durable or the shutdown deadline gives
 //            up), and one check settles whether the exact object is there
 //            already: before re-writing a batch re-formed after a crash,
-//            and after a completion whose answer was lost;
+//            and after a completion whose answer was lost. With
+//            output.conditional_writes on, a re-formed batch is written
+//            with If-None-Match: * instead and 412 means it was there
+//            (checked with a HEAD where one can tell). A HEAD that answers
+//            what retrying cannot change (403 without s3:ListBucket) is
+//            "unknown": the batch is written again (same bytes), never
+//            retried forever. Errors retrying cannot fix are recorded in
+//            State::permanent_since for readiness and run --drain;
 //   durable  with the object's last byte stored: the cut is marked
 //            uploaded and the shards' durable positions move on
 //            (checkpoint/shard_progress.h).
@@ -47,6 +54,12 @@
 #include "upload/object_store.h"
 
 namespace shardhose::pipeline {
+
+// What to do about an upload error retrying cannot fix, for the log:
+// "grant s3:PutObject ... on arn:aws:s3:::bucket/prefix*", "create bucket ...".
+std::string PermanentErrorHint(const Status& st, const config::Config& cfg);
+// The part of an output.prefix template before its first '{' ("ddb/").
+std::string StaticPrefix(const std::string& prefix_template);
 
 class Uploader {
  public:
@@ -79,6 +92,11 @@ class Uploader {
     std::optional<MonoTime> failing_since;
     std::string error;  // the last failure, while failing
     std::optional<WallTime> last_upload;
+    // Since when every attempt failed with an error retrying cannot fix
+    // (Status::IsRetryable() false: AccessDenied, NoSuchBucket, ...), and
+    // its AWS code; reset by a success or a retryable failure.
+    std::optional<MonoTime> permanent_since;
+    std::string permanent_code;
   };
   const State& state() const REQUIRES(s_.mu) { return state_; }
 
@@ -94,6 +112,15 @@ class Uploader {
   // Whether `key` holds exactly the object `digest` describes; counts a
   // failed check.
   Result<bool> AlreadyThere(const std::string& key, const upload::ObjectDigest& digest);
+  // AlreadyThere before re-writing a re-formed batch without conditional
+  // writes: an answer retrying cannot change (a HEAD's 403 without
+  // s3:ListBucket) is "unknown", read as false (write it again).
+  Result<bool> CheckBeforeReplay(const std::string& key, const upload::ObjectDigest& digest);
+  // After a conditional write answered 412: true if the object there is
+  // ours (or a HEAD cannot tell), false if it holds other bytes.
+  Result<bool> AlreadyWrittenIsOurs(const std::string& key, const upload::ObjectDigest& digest);
+  // output.conditional_writes is "on" (the daemon resolves "auto" at start).
+  bool ConditionalWrites() const;
   void CountUploaded(const batch::SealedBatch& b, uint64_t records, uint64_t size, MonoTime started);
   // Blocks until the checkpoint holds journal version `version`; false if
   // uploads were abandoned first.

@@ -12,6 +12,11 @@
 // NUL, with a ".." segment or under ".shardhose-multipart/" are rejected
 // with kInvalidArgument. Local failures are kIOError (common/fs.h).
 //
+// Conditional writes (object_store.h): supported; the file's existence is
+// checked, then it is written (safe with one writer per key, which the
+// contract and the checkpoint lock give; not atomic against other
+// processes writing the directory).
+//
 // Thread-safety: as object_store.h (the temp file "<path>.tmp" is why two
 // writes of one key must not overlap).
 #pragma once

@@ -55,7 +55,10 @@ Status MultipartObject::AddPart(ObjectStore* store, std::string_view body) {
   return Status::OK();
 }
 
-Status MultipartObject::Complete(ObjectStore* store) { return store->CompleteMultipart(key_, upload_id_, receipts_); }
+Status MultipartObject::Complete(ObjectStore* store, bool if_absent) {
+  return if_absent ? store->CompleteMultipartIfAbsent(key_, upload_id_, receipts_)
+                   : store->CompleteMultipart(key_, upload_id_, receipts_);
+}
 
 Status MultipartObject::Abort(ObjectStore* store) {
   if (upload_id_.empty()) return Status::OK();

@@ -42,7 +42,8 @@ class MultipartObject {
   // REQUIRES: not completed.
   Status AddPart(ObjectStore* store, std::string_view body);
   // Completes the upload from the parts added. REQUIRES: at least one part.
-  Status Complete(ObjectStore* store);
+  // With `if_absent`, a conditional write (object_store.h).
+  Status Complete(ObjectStore* store, bool if_absent = false);
   // Discards the upload (if one was started). One attempt.
   Status Abort(ObjectStore* store);
 

@@ -26,6 +26,15 @@
 // 200, or the file and its directory were fsynced. Writing the same key
 // again replaces the object (that is what makes replays idempotent).
 //
+// Conditional writes (ObjectMeta::if_absent, CompleteMultipartIfAbsent):
+// the object is written only if none is under `key` (S3: If-None-Match: *
+// on PutObject / CompleteMultipartUpload); if one is, nothing changes and
+// the answer IsAlreadyWritten() (S3: 412 PreconditionFailed). S3 answers
+// 409 ConditionalRequestConflict to a write racing another: retryable
+// (aws/retry_class.h). A store that ignores the condition (s3rver) writes
+// unconditionally; the start-up probe (pipeline/destination_check.h)
+// finds that out.
+//
 // Multipart (a batch larger than one part, batch.part_bytes): the object
 // is written as numbered parts under an upload id and becomes visible only
 // at CompleteMultipart, all at once; until then nothing under `key`
@@ -52,7 +61,11 @@ namespace shardhose::upload {
 struct ObjectMeta {
   std::string content_type = "application/x-ndjson";
   std::string content_encoding;  // "gzip" or ""
+  bool if_absent = false;        // Put(): a conditional write (above)
 };
+
+// The answer to a conditional write when an object is already there.
+inline bool IsAlreadyWritten(const Status& st) { return !st.ok() && st.peer_code() == "PreconditionFailed"; }
 
 // The receipt of one uploaded part, listed again at CompleteMultipart.
 struct PartReceipt {
@@ -120,6 +133,12 @@ class ObjectStore {
   // (kInvalidArgument if it differs or the part is missing).
   virtual Status CompleteMultipart(const std::string& key, const std::string& upload_id,
                                    const std::vector<PartReceipt>& parts) = 0;
+  // CompleteMultipart as a conditional write (above). A store without
+  // conditional writes completes unconditionally (this default).
+  virtual Status CompleteMultipartIfAbsent(const std::string& key, const std::string& upload_id,
+                                           const std::vector<PartReceipt>& parts) {
+    return CompleteMultipart(key, upload_id, parts);
+  }
   // Discards the upload and its parts. OK also when the upload is already
   // gone (404 NoSuchUpload). A store that cannot abort (s3rver, see
   // s3_store.h) returns kFailedPrecondition saying so; the caller logs it

@@ -9,6 +9,7 @@
 //   x-amz-checksum-sha256: base64(sha256(body))
 //   x-amz-server-side-encryption: AES256|aws:kms          (if configured)
 //   x-amz-server-side-encryption-aws-kms-key-id: <id>     (with aws:kms)
+//   If-None-Match: *                          (meta.if_absent: 412 if there)
 //   X-Amz-Security-Token, X-Amz-Date, x-amz-content-sha256: hex(sha256(body)),
 //   Authorization                                          (sigv4.h)
 //   Content-Length: <size>                                 (by the transport)
@@ -31,6 +32,7 @@
 //                          </PartNumber><ETag>"..."</ETag></Part>...
 //                          </CompleteMultipartUpload>. S3 may answer 200
 //                          and then an <Error> document: read as a 500.
+//                          CompleteMultipartIfAbsent adds If-None-Match: *.
 //   AbortMultipartUpload   DELETE /<bucket>/<key>?uploadId=ID.
 //   ListMultipartUploads   GET /<bucket>/?uploads&prefix=<key>
 //                          [&key-marker=..&upload-id-marker=..] (virtual-
@@ -175,6 +177,7 @@ class S3ObjectStore final : public ObjectStore {
     req.SetHeader("Content-MD5", Base64Encode(Digest(EVP_md5(), body)));
     req.SetHeader("x-amz-checksum-sha256", Base64Encode(sha256));
     SetSseHeaders(&req);
+    if (meta.if_absent) req.SetHeader("If-None-Match", "*");
 
     Result<aws::HttpResponse> resp = SignAndSend(what, &req, ToHex(sha256));
     if (!resp.ok()) return resp.status();
@@ -265,6 +268,16 @@ class S3ObjectStore final : public ObjectStore {
 
   Status CompleteMultipart(const std::string& key, const std::string& upload_id,
                            const std::vector<PartReceipt>& parts) override {
+    return Complete(key, upload_id, parts, /*if_absent=*/false);
+  }
+
+  Status CompleteMultipartIfAbsent(const std::string& key, const std::string& upload_id,
+                                   const std::vector<PartReceipt>& parts) override {
+    return Complete(key, upload_id, parts, /*if_absent=*/true);
+  }
+
+  Status Complete(const std::string& key, const std::string& upload_id, const std::vector<PartReceipt>& parts,
+                  bool if_absent) {
     const std::string what = "CompleteMultipartUpload " + Name(key) + " " + upload_id;
     SHARDHOSE_RETURN_IF_ERROR(CheckUpload(what, key, upload_id));
     SHARDHOSE_RETURN_IF_ERROR(CheckReceipts(what, parts));
@@ -279,6 +292,7 @@ class S3ObjectStore final : public ObjectStore {
     req.method = "POST";
     req.url = S3ObjectUrl(options_, key) + "?uploadId=" + aws::UriEncode(upload_id, /*keep_slash=*/false);
     req.body = xml;
+    if (if_absent) req.SetHeader("If-None-Match", "*");
     Result<aws::HttpResponse> resp = SignAndSend(what, &req, /*payload_hash=*/"");
     if (!resp.ok()) return resp.status();
     if (resp->status / 100 == 2 && aws::XmlRootName(resp->body) == "Error") {

@@ -42,7 +42,8 @@ SCHEMA = {
     "batch": {"max_bytes": int, "max_interval_s": int, "max_records": int, "max_buffered_bytes": int},
     "output": {"bucket": str, "region": str, "endpoint_url": str, "force_path_style": bool, "prefix": str,
                "error_prefix": str, "format": str, "compression": str, "compression_level": int, "sse": str,
-               "sse_kms_key_id": str, "upload_threads": int, "upload_timeout_s": int},
+               "sse_kms_key_id": str, "upload_threads": int, "upload_timeout_s": int,
+               "conditional_writes": str, "permanent_error_grace_s": int},
     "checkpoint": {"path": str},
     "shutdown": {"grace_period_s": int},
 }

@@ -326,9 +326,10 @@ class S3Client:
         finally:
             c.close()
 
-    def list_objects(self, prefix="", page_size=1000):
+    def list_objects(self, prefix="", page_size=1000, probes=False):
         """[(key, size)] for every object under prefix, following
-        continuation tokens (ListObjectsV2)."""
+        continuation tokens (ListObjectsV2). The daemon's start-up probe
+        object (<prefix>_shardhose_probe) is left out unless `probes`."""
         out, token = [], None
         while True:
             q = {"list-type": "2", "prefix": prefix, "max-keys": str(page_size)}
@@ -345,7 +346,9 @@ class S3Client:
                 raise AwsError(status, data.decode("utf-8", "replace"), "ListObjectsV2")
             root = ET.fromstring(data)
             for c in root.findall(S3_NS + "Contents"):
-                out.append((c.find(S3_NS + "Key").text, int(c.find(S3_NS + "Size").text)))
+                key = c.find(S3_NS + "Key").text
+                if probes or key.rsplit("/", 1)[-1] != "_shardhose_probe":
+                    out.append((key, int(c.find(S3_NS + "Size").text)))
             truncated = (root.findtext(S3_NS + "IsTruncated") or "false") == "true"
             token = root.findtext(S3_NS + "NextContinuationToken")
             if not truncated:
@@ -1123,6 +1126,8 @@ def file_objects(root, prefix="", compression="gzip"):
         for fn in files:
             full = os.path.join(dirpath, fn)
             key = os.path.relpath(full, root).replace(os.sep, "/")
+            if fn == "_shardhose_probe":  # the daemon's start-up write check
+                continue
             if key.startswith(prefix):
                 with open(full, "rb") as f:
                     out.append(decode_object(key, f.read(), compression))

@@ -397,6 +397,7 @@ TEST_F(ConfigTest, RangeErrors) {
       {"source", "poll_threads", 257, "must be between 1 and 256, got 257"},
       {"output", "upload_threads", 0, "must be between 1 and 256, got 0"},
       {"output", "upload_timeout_s", 0, "must be between 1 and 3600, got 0"},
+      {"output", "permanent_error_grace_s", 0, "must be between 1 and 86400, got 0"},
       {"shutdown", "grace_period_s", 0, "must be between 1 and 3600, got 0"},
       {"shutdown", "grace_period_s", 3601, "must be between 1 and 3600, got 3601"},
       {"source", "max_records_per_call", 0, "must be between 1 and 10000, got 0"},
@@ -759,7 +760,7 @@ TEST(ConfigDiffTest, NamesEveryChangedKeyWithBothValues) {
 
 TEST_F(ConfigTest, ListOptions) {
   const auto options = ListOptions();
-  EXPECT_EQ(options.size(), 39u);
+  EXPECT_EQ(options.size(), 41u);
   const auto it =
       std::find_if(options.begin(), options.end(), [](const OptionInfo& o) { return o.dotted() == "batch.max_bytes"; });
   ASSERT_NE(it, options.end());
@@ -808,6 +809,15 @@ TEST_F(ConfigTest, EnumKeysTakeEachOfTheirNames) {
        CompressionName(Compression::kNone)},
       {"output", "sse", "", "", [](const Config& c) { return c.output.sse == Sse::kBucketDefault; },
        SseName(Sse::kBucketDefault)},
+      {"output", "conditional_writes", "auto", "",
+       [](const Config& c) { return c.output.conditional_writes == ConditionalWrites::kAuto; },
+       ConditionalWritesName(ConditionalWrites::kAuto)},
+      {"output", "conditional_writes", "on", "",
+       [](const Config& c) { return c.output.conditional_writes == ConditionalWrites::kOn; },
+       ConditionalWritesName(ConditionalWrites::kOn)},
+      {"output", "conditional_writes", "off", "",
+       [](const Config& c) { return c.output.conditional_writes == ConditionalWrites::kOff; },
+       ConditionalWritesName(ConditionalWrites::kOff)},
       {"output", "sse", "AES256", "", [](const Config& c) { return c.output.sse == Sse::kAes256; },
        SseName(Sse::kAes256)},
       {"output", "sse", "aws:kms", "", [](const Config& c) { return c.output.sse == Sse::kKms; }, SseName(Sse::kKms)},

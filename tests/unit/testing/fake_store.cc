@@ -16,7 +16,14 @@ Status FakeStore::Write(std::string op, std::string key) {
   if (puts <= fail_first) {
     return Status::Unavailable("503 SlowDown").WithPeer(RetryClass::kThrottled, "SlowDown");
   }
-  return Status::OK();
+  return write_error;
+}
+
+Status FakeStore::Condition(const std::string& key) {
+  if (ignore_conditions || !objects.count(key)) return Status::OK();
+  ++precondition_failed;
+  return Status::InvalidArgument("HTTP 412 PreconditionFailed")
+      .WithPeer(RetryClass::kClientError, "PreconditionFailed");
 }
 
 void FakeStore::Store(const std::string& key, std::string body) {
@@ -25,21 +32,26 @@ void FakeStore::Store(const std::string& key, std::string body) {
   objects[key] = std::move(body);
 }
 
-Status FakeStore::Put(const std::string& key, std::string_view body, const upload::ObjectMeta&) {
+Status FakeStore::Put(const std::string& key, std::string_view body, const upload::ObjectMeta& meta) {
   std::lock_guard<std::mutex> lock(mu);
   SHARDHOSE_RETURN_IF_ERROR(Write("put", key));
+  if (meta.if_absent) SHARDHOSE_RETURN_IF_ERROR(Condition(key));
   Store(key, std::string(body));
   return Status::OK();
 }
 
 Result<bool> FakeStore::Holds(const std::string& key, std::string_view body) {
   std::lock_guard<std::mutex> lock(mu);
+  ++heads;
+  if (!head_error.ok()) return head_error;
   auto it = objects.find(key);
   return it != objects.end() && it->second == body;
 }
 
 Result<bool> FakeStore::HoldsDigest(const std::string& key, const upload::ObjectDigest& digest) {
   std::lock_guard<std::mutex> lock(mu);
+  ++heads;
+  if (!head_error.ok()) return head_error;
   auto it = objects.find(key);
   return it != objects.end() && it->second.size() == digest.size && Md5(it->second) == digest.md5;
 }
@@ -65,6 +77,18 @@ Result<std::string> FakeStore::UploadPart(const std::string& key, const std::str
   it->second.parts[number] = std::string(body);
   ++parts_put;
   return "\"" + std::to_string(number) + "\"";
+}
+
+Status FakeStore::CompleteMultipartIfAbsent(const std::string& key, const std::string& upload_id,
+                                            const std::vector<upload::PartReceipt>& receipts) {
+  {
+    std::lock_guard<std::mutex> lock(mu);
+    if (!ignore_conditions && objects.count(key)) {
+      SHARDHOSE_RETURN_IF_ERROR(Write("complete", key));
+      return Condition(key);
+    }
+  }
+  return CompleteMultipart(key, upload_id, receipts);
 }
 
 Status FakeStore::CompleteMultipart(const std::string& key, const std::string& upload_id,

@@ -23,6 +23,13 @@
 // per write that replaced an object with different bytes (an idempotent
 // replay never rewrites).
 //
+// Conditional writes (object_store.h): honoured (412 PreconditionFailed
+// if the key holds an object) unless `ignore_conditions` (as s3rver);
+// `precondition_failed` counts the 412s. `head_error`, if set, is what
+// every Holds/HoldsDigest answers (e.g. S3's 403 without s3:ListBucket);
+// `heads` counts them. `write_error`, if set, is what every write answers
+// (a permanent error: AccessDenied, NoSuchBucket...), after on_put.
+//
 // CompleteMultipart EXPECTs the receipts to name every uploaded part.
 //
 // Thread-safety: every method takes `mu` (on_put runs under it); the
@@ -62,11 +69,19 @@ class FakeStore : public upload::ObjectStore {
   // Called at the start of every write with its number (1-based), under mu.
   std::function<void(int)> on_put;
   std::vector<std::string> rewritten;  // keys written again with different bytes
+  bool ignore_conditions = false;      // If-None-Match ignored (s3rver)
+  int precondition_failed = 0;         // conditional writes answered 412
+  Status head_error;                   // if not OK: every Holds/HoldsDigest answers it
+  int heads = 0;
+  Status write_error;  // if not OK: every write answers it
 
   std::string last_op, last_key;  // of the write on_put is called for
   // One write: counts it, calls on_put, fails it if among the first
   // fail_first. REQUIRES: mu held.
   Status Write(std::string op = "put", std::string key = "");
+  // The 412 of a conditional write if `key` holds an object (and
+  // conditions are honoured). REQUIRES: mu held.
+  Status Condition(const std::string& key);
   // Replaces the object under `key`, noting a rewrite. REQUIRES: mu held.
   void Store(const std::string& key, std::string body);
 
@@ -78,6 +93,8 @@ class FakeStore : public upload::ObjectStore {
                                  std::string_view body) override;
   Status CompleteMultipart(const std::string& key, const std::string& upload_id,
                            const std::vector<upload::PartReceipt>& receipts) override;
+  Status CompleteMultipartIfAbsent(const std::string& key, const std::string& upload_id,
+                                   const std::vector<upload::PartReceipt>& receipts) override;
   Status AbortMultipart(const std::string&, const std::string& upload_id) override;
   Result<std::vector<std::string>> ListMultipart(const std::string& key) override;
   std::string Describe() const override { return "fake"; }
