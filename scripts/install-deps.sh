@@ -2,7 +2,8 @@
 # Installs everything needed to build and test shardhose on Debian 12, as
 # root: build tools and libraries from apt, and the local AWS emulators
 # (tests/emulators: kinesis-local, s3rver) and the DuckDB reader the gzip
-# e2e test uses (tests/readers) from npm with `npm ci`.
+# e2e test uses (tests/readers) from npm with `npm ci`; moto (S3 with
+# conditional writes) with pip where it is missing.
 # Idempotent: apt only runs when a package is missing, npm only when
 # node_modules does not match package-lock.json.
 set -euo pipefail
@@ -77,6 +78,16 @@ npm_ci() {
 
 # The emulators the e2e tests run against.
 npm_ci tests/emulators kinesis-local/main.js s3rver/bin/s3rver.js
+
+# moto's S3 (tests/e2e/moto_s3.py), for what s3rver does not do: conditional
+# writes. This machine image has it; elsewhere pip installs it where the
+# network allows. Without it the tests that need it say so and skip.
+if ! python3 -c 'import moto.server, werkzeug' >/dev/null 2>&1; then
+  echo "install-deps: pip install moto[server]"
+  if ! python3 -m pip install -q 'moto[server]>=5.0.14' >/dev/null 2>&1; then
+    echo "install-deps: moto could not be installed (no PyPI?); its e2e tests will be skipped" >&2
+  fi
+fi
 # DuckDB for tests/e2e/test_gzip_readers.py. The platform binary is an npm
 # package (@duckdb/node-bindings-linux-x64); no install scripts, nothing
 # downloaded from elsewhere.

@@ -10,6 +10,11 @@ random schedule:
     "reset"     the request is read, then the connection is reset (RST)
     "stall"     the request is read, nothing is answered for `stall_s`
                 seconds (set it past output.upload_timeout_s), then RST
+    "head_403"  HEAD only: 403 with no body, as S3 answers a HEAD of a missing
+                key to a role without s3:ListBucket
+    "put_403"   PUT (and POST: CompleteMultipartUpload) only, except the
+                start-up probe (_shardhose_probe): 403 AccessDenied, as S3
+                answers when the role lost s3:PutObject
     "put_drop"  PUT only: forwarded to the emulator (the object IS written),
                 then the connection is reset before the answer is relayed
   Kinesis flavour ("kinesis"):
@@ -46,7 +51,7 @@ import threading
 import time
 import uuid
 
-S3_FAULTS = ("500", "503", "reset", "stall", "put_drop")
+S3_FAULTS = ("500", "503", "reset", "stall", "put_drop", "head_403", "put_403")
 KINESIS_FAULTS = ("throttle", "expired", "500", "503", "reset", "delay")
 
 _HOP_BY_HOP = {"connection", "keep-alive", "proxy-connection", "te", "trailer", "transfer-encoding",
@@ -251,6 +256,10 @@ class FaultProxy:
     def _applies(self, fault, req, op):
         if fault == "put_drop":
             return req.method == "PUT"
+        if fault == "head_403":
+            return req.method == "HEAD"
+        if fault == "put_403":
+            return req.method in ("PUT", "POST") and "_shardhose_probe" not in req.target
         if fault == "expired":
             return op == "GetRecords"
         return True
@@ -292,7 +301,7 @@ class FaultProxy:
         """Answers one request; returns the upstream connection to reuse, or
         False when the client connection is gone."""
         fault = self._decide(req)
-        if fault in ("500", "503", "throttle", "expired"):
+        if fault in ("500", "503", "throttle", "expired", "head_403", "put_403"):
             self._send(sock, req, *self._error(fault, req))
             return upstream
         if fault == "reset":
@@ -394,7 +403,11 @@ class FaultProxy:
             code, status, reason, msg = {
                 "500": ("InternalError", 500, "Internal Server Error", "We encountered an internal error. Please try again."),
                 "503": ("SlowDown", 503, "Slow Down", "Please reduce your request rate."),
+                "head_403": ("AccessDenied", 403, "Forbidden", ""),
+                "put_403": ("AccessDenied", 403, "Forbidden", "Access Denied"),
             }[fault]
+            if fault == "head_403":  # a HEAD answer has no body
+                return status, reason, [("x-amz-request-id", rid)], b""
             body = ('<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>%s</Code><Message>%s</Message>'
                     '<RequestId>%s</RequestId><HostId>fault-proxy</HostId></Error>' % (code, msg, rid)).encode()
             return status, reason, [("Content-Type", "application/xml"), ("x-amz-request-id", rid)], body

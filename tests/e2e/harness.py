@@ -302,7 +302,9 @@ class KinesisClient:
 # S3 (path-style, s3rver)
 # --------------------------------------------------------------------------
 
-S3_NS = "{http://doc.s3.amazonaws.com/2006-03-01/}"
+# The namespace of S3's XML answers is S3's own,
+# http://s3.amazonaws.com/doc/2006-03-01/ (moto); s3rver writes another.
+# Parsers take it from the root element.
 
 
 class S3Client:
@@ -345,12 +347,13 @@ class S3Client:
             if status != 200:
                 raise AwsError(status, data.decode("utf-8", "replace"), "ListObjectsV2")
             root = ET.fromstring(data)
-            for c in root.findall(S3_NS + "Contents"):
-                key = c.find(S3_NS + "Key").text
+            ns = root.tag[:root.tag.index("}") + 1] if root.tag.startswith("{") else ""
+            for c in root.findall(ns + "Contents"):
+                key = c.find(ns + "Key").text
                 if probes or key.rsplit("/", 1)[-1] != "_shardhose_probe":
-                    out.append((key, int(c.find(S3_NS + "Size").text)))
-            truncated = (root.findtext(S3_NS + "IsTruncated") or "false") == "true"
-            token = root.findtext(S3_NS + "NextContinuationToken")
+                    out.append((key, int(c.find(ns + "Size").text)))
+            truncated = (root.findtext(ns + "IsTruncated") or "false") == "true"
+            token = root.findtext(ns + "NextContinuationToken")
             if not truncated:
                 return out
             if not token:
@@ -524,6 +527,62 @@ class Emulators:
     @property
     def s3_url(self):
         return "http://127.0.0.1:%d" % self.s3_port
+
+
+class MotoS3:
+    """moto's S3, single-threaded (moto_s3.py), with the bucket BUCKET; for
+    what s3rver does not do (conditional writes). `available()` says whether
+    moto is installed (scripts/install-deps.sh installs it with pip).
+
+        with MotoS3(workdir) as moto:
+            moto.url, moto.s3 (an S3Client)
+    """
+
+    def __init__(self, workdir, start_timeout=60):
+        self.workdir, self.start_timeout, self.proc = workdir, start_timeout, None
+
+    @staticmethod
+    def available():
+        try:
+            import moto.server  # noqa: F401
+            import werkzeug  # noqa: F401
+            return True
+        except ImportError:
+            return False
+
+    def __enter__(self):
+        self.port = free_port()
+        self.log_path = os.path.join(self.workdir, "moto.log")
+        with open(self.log_path, "ab") as lf:
+            self.proc = subprocess.Popen([sys.executable, os.path.join(HERE, "moto_s3.py"), str(self.port)],
+                                         stdout=lf, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                                         start_new_session=True)
+        self.s3 = S3Client(self.port)
+        deadline = time.time() + self.start_timeout
+        while True:
+            if self.proc.poll() is not None:
+                raise EmulatorError("moto exited with %s\n%s" % (self.proc.returncode, tail(self.log_path)))
+            try:
+                c = http.client.HTTPConnection("127.0.0.1", self.port, timeout=5)
+                c.request("PUT", "/" + BUCKET)
+                status = c.getresponse().status
+                c.close()
+                if status == 200:
+                    break
+            except OSError:
+                pass
+            if time.time() > deadline:
+                raise EmulatorError("moto not ready after %ss\n%s" % (self.start_timeout, tail(self.log_path)))
+            time.sleep(0.2)
+        return self
+
+    def __exit__(self, *exc):
+        kill_group(self.proc)
+        return False
+
+    @property
+    def url(self):
+        return "http://127.0.0.1:%d" % self.port
 
 
 # --------------------------------------------------------------------------
