@@ -85,6 +85,11 @@ int ExitForCheckpointAccess(const Status& st) {
   return kExitFailure;
 }
 
+constexpr std::string_view kCorruptCheckpointHint =
+    "nothing was read or written. Inspect the file; `shardhose checkpoint reset` moves it aside "
+    "(the next start then begins at source.initial_position), `shardhose checkpoint rewind` "
+    "edits one shard";
+
 int RunCommand(const CommonOptions& options, bool drain) {
   // Before anything else, so that a SIGHUP during start-up waits for the
   // watcher instead of ending the process.
@@ -169,6 +174,13 @@ int RunCommand(const CommonOptions& options, bool drain) {
     return kExitFailure;
   }
   spdlog::debug("credentials from {}", creds->Describe());
+  // A corrupt checkpoint stops the start before anything is written, the
+  // probe below included (Start() says the same of a foreign one).
+  if (auto loaded_checkpoint = checkpoint_file.Load(); !loaded_checkpoint.ok()) {
+    spdlog::error("cannot start: {}", loaded_checkpoint.status().ToString());
+    if (loaded_checkpoint.status().IsCorruption()) spdlog::error("{}", kCorruptCheckpointHint);
+    return ExitFor(loaded_checkpoint.status());
+  }
   // Before reading the stream: the output can be written (exit 1 within
   // seconds, naming the AWS code, if not), and conditional writes resolved.
   // Transient failures (network, 5xx) past the check's 10 s do not stop
@@ -235,12 +247,7 @@ int RunCommand(const CommonOptions& options, bool drain) {
   Status st = pipeline.Start(drain);
   if (!st.ok()) {
     spdlog::error("cannot start: {}", st.ToString());
-    if (st.IsCorruption()) {
-      spdlog::error(
-          "nothing was read or written. Inspect the file; `shardhose checkpoint reset` moves it aside "
-          "(the next start then begins at source.initial_position), `shardhose checkpoint rewind` "
-          "edits one shard");
-    }
+    if (st.IsCorruption()) spdlog::error("{}", kCorruptCheckpointHint);
     return ExitFor(st);
   }
   notifier.Ready();

@@ -33,6 +33,9 @@ Status Retrying(Clock* clock, MonoTime deadline, const std::function<Status()>& 
 }  // namespace
 
 std::string ProbeKey(const config::Config& cfg) { return StaticPrefix(cfg.output.prefix) + "_shardhose_probe"; }
+std::string ErrorProbeKey(const config::Config& cfg) {
+  return StaticPrefix(cfg.output.error_prefix) + "_shardhose_probe";
+}
 
 Result<bool> CheckDestination(upload::ObjectStore* store, const config::Config& cfg, Clock* clock,
                               std::chrono::seconds budget) {
@@ -42,6 +45,17 @@ Result<bool> CheckDestination(upload::ObjectStore* store, const config::Config& 
   upload::ObjectMeta meta;
   meta.content_type = "text/plain";
   Status st = Retrying(clock, deadline, [&] { return store->Put(key, kProbeBody, meta); });
+  // Records that fail to decode go under the error prefix: a grant that
+  // misses it would refuse them forever, so it is probed too.
+  const std::string error_key = ErrorProbeKey(cfg);
+  if (st.ok() && error_key != key) {
+    st = Retrying(clock, deadline, [&] { return store->Put(error_key, kProbeBody, meta); });
+    if (!st.ok()) {
+      return Status(st.code(), fmt::format("cannot write to {} (probe object {}, under output.error_prefix): {}; {}",
+                                           store->Describe(), error_key, st.ToString(), PermanentErrorHint(st, cfg)))
+          .WithPeer(st.retry_class(), st.peer_code());
+    }
+  }
   if (!st.ok()) {
     return Status(st.code(), fmt::format("cannot write to {} (probe object {}): {}; {}", store->Describe(), key,
                                          st.ToString(), PermanentErrorHint(st, cfg)))

@@ -5,7 +5,8 @@
 // <static part of output.prefix>_shardhose_probe (the prefix up to its
 // first '{', e.g. "ddb/_shardhose_probe"; names starting with '_' are
 // ignored by Athena and Hive, and the key is inside the grant of
-// deploy/iam-policy.json). That proves the bucket exists, the credentials
+// deploy/iam-policy.json), and the same under output.error_prefix
+// ("errors/_shardhose_probe"), where records that fail to decode go. That proves the bucket exists, the credentials
 // resolve and are accepted, s3:PutObject (and KMS, under SSE-KMS) is
 // allowed; for file:// that the directory is writable. HeadBucket is not
 // used: it needs s3:ListBucket.
@@ -30,8 +31,10 @@
 
 namespace shardhose::pipeline {
 
-// The key the probe is written to.
+// The keys the probe is written to: under output.prefix, and under
+// output.error_prefix (when its static part differs).
 std::string ProbeKey(const config::Config& cfg);
+std::string ErrorProbeKey(const config::Config& cfg);
 
 // Checks the destination; on success returns whether conditional writes
 // are to be used (output.conditional_writes "on"/"off" as set, "auto" as

@@ -211,6 +211,21 @@ TEST_F(LeastPrivilegeTest, DestinationCheckWritesAProbeUnderTheStaticPrefix) {
   EXPECT_TRUE(*conditional);  // auto: the second, conditional write met a 412
   EXPECT_EQ(store.objects.count("ddb/_shardhose_probe"), 1u);
   EXPECT_EQ(store.precondition_failed, 1);
+  // And under the error prefix, where records that fail to decode go.
+  EXPECT_EQ(ErrorProbeKey(cfg_), "errors/_shardhose_probe");
+  EXPECT_EQ(store.objects.count("errors/_shardhose_probe"), 1u);
+}
+
+TEST_F(LeastPrivilegeTest, DestinationCheckRefusesAnErrorPrefixItCannotWrite) {
+  FakeStore store;
+  store.deny_prefix = "errors/";
+  auto conditional = CheckDestination(&store, cfg_, &clock_);
+  ASSERT_FALSE(conditional.ok());
+  EXPECT_FALSE(conditional.status().IsRetryable());
+  EXPECT_NE(conditional.status().message().find("errors/_shardhose_probe, under output.error_prefix"),
+            std::string::npos)
+      << conditional.status().ToString();
+  EXPECT_NE(conditional.status().message().find("AccessDenied"), std::string::npos);
 }
 
 TEST_F(LeastPrivilegeTest, DestinationCheckFindsAStoreIgnoringConditions) {

@@ -16,6 +16,9 @@ Status FakeStore::Write(std::string op, std::string key) {
   if (puts <= fail_first) {
     return Status::Unavailable("503 SlowDown").WithPeer(RetryClass::kThrottled, "SlowDown");
   }
+  if (!deny_prefix.empty() && last_key.starts_with(deny_prefix)) {
+    return Status::PermissionDenied("HTTP 403 AccessDenied").WithPeer(RetryClass::kClientError, "AccessDenied");
+  }
   return write_error;
 }
 

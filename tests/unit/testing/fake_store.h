@@ -73,7 +73,8 @@ class FakeStore : public upload::ObjectStore {
   int precondition_failed = 0;         // conditional writes answered 412
   Status head_error;                   // if not OK: every Holds/HoldsDigest answers it
   int heads = 0;
-  Status write_error;  // if not OK: every write answers it
+  Status write_error;       // if not OK: every write answers it
+  std::string deny_prefix;  // if set: writes of keys starting with it answer 403 AccessDenied
 
   std::string last_op, last_key;  // of the write on_put is called for
   // One write: counts it, calls on_put, fails it if among the first
