@@ -105,12 +105,16 @@ class ReloadTest(unittest.TestCase):
     def test_retry_line_is_short_with_fields(self):
         gen = h.ChangeRecordGenerator(seed=11)
         with h.TempDir() as work, h.Emulators(streams={STREAM: 1}) as emu, \
-                fp.FaultProxy(emu.s3_port, "s3", seed=1, rates={"503": 1.0}) as proxy:
+                fp.FaultProxy(emu.s3_port, "s3", seed=1) as proxy:
             sh = h.Shardhose(emu, work, STREAM, max_interval_s=1, output__endpoint_url=proxy.url)
             produced = h.Produced()
-            h.produce(emu.kinesis, STREAM, gen.batch(30), produced=produced)
             sh.start(extra=("--log-format", "json"))
             try:
+                # The start-up check's probe PUTs first, without faults: the
+                # 503 is for an upload.
+                h.wait_for(lambda: "is writable" in sh.output(), 60, what="the start-up check")
+                proxy.set_rates({"503": 1.0})
+                h.produce(emu.kinesis, STREAM, gen.batch(30), produced=produced)
                 h.wait_for(lambda: proxy.counts.get("503", 0) >= 1, 60, what="a 503 injected")
                 proxy.set_rates({})
                 h.wait_for(lambda: len(h.s3_objects(emu.s3)) >= 1, 60, what="the upload after the retry")
