@@ -67,7 +67,9 @@ def main():
         for key, _ in objects:
             if key.startswith("ddb/") and shown < 3:
                 body = emu.s3.get_object(key)
-                lines = (gzip.decompress(body) if key.endswith(".gz") else body).decode().splitlines()
+                # Lines end in "\n" only: str.splitlines() would also cut at
+                # U+2028, U+0085 and others, which JSON strings hold raw.
+                lines = (gzip.decompress(body) if key.endswith(".gz") else body).decode().rstrip("\n").split("\n")
                 # As written: re-encoding through Python's json would show
                 # numbers as floats (1.2345678901234568e+18), not the exact
                 # text shardhose wrote.
@@ -77,7 +79,7 @@ def main():
         for key, _ in objects:
             if key.startswith("errors/"):
                 body = emu.s3.get_object(key)
-                line = (gzip.decompress(body) if key.endswith(".gz") else body).decode().splitlines()[0]
+                line = (gzip.decompress(body) if key.endswith(".gz") else body).decode().split("\n")[0]
                 print("\n--- %s: an error line, as written ---" % key)
                 print(line)
                 break

@@ -20,7 +20,7 @@ class Demo(unittest.TestCase):
                             "--bin", h.shardhose_bin()],
                            capture_output=True, text=True, timeout=280)
         self.assertEqual(p.returncode, 0, p.stdout[-3000:] + p.stderr[-3000:])
-        lines = p.stdout.splitlines()
+        lines = p.stdout.split("\n")  # not splitlines(): lines hold U+2028 and the like raw
         shown = [lines[i + 1] for i, ln in enumerate(lines[:-1]) if ln.endswith("as written ---")]
         self.assertGreaterEqual(len(shown), 2, p.stdout[-3000:])
         for line in shown:
