@@ -187,6 +187,39 @@ std::string CheckConsumerName(const std::string& v) {
   return "";
 }
 
+// DynamoDB table names: [a-zA-Z0-9_.-]{3,255}; "" = the default. The
+// workers table adds "-workers" (8), so the name itself may have 247.
+std::string CheckTableName(const std::string& v) {
+  if (v.empty()) return "";
+  if (v.size() < 3 || v.size() > 247) {
+    return "must be 3 to 247 characters (DynamoDB's 255, less \"-workers\" for the workers table), got " + Quote(v);
+  }
+  for (char ch : v) {
+    const bool ok = (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') || ch == '_' ||
+                    ch == '.' || ch == '-';
+    if (!ok) return "may contain only letters, digits, '_', '.' and '-' (DynamoDB's rule), got " + Quote(v);
+  }
+  return "";
+}
+
+std::string CheckDynamoDbEndpoint(const std::string& v) {
+  if (v.empty()) return "";
+  if (!StartsWith(v, "http://") && !StartsWith(v, "https://")) {
+    return "must start with http:// or https://, got " + Quote(v);
+  }
+  return CheckHttpUrl(v);
+}
+
+// A worker id is a DynamoDB string written into every lease it holds:
+// printable ASCII, no spaces, at most 256 bytes.
+std::string CheckWorkerId(const std::string& v) {
+  if (v.size() > 256) return "must be at most 256 characters";
+  for (char ch : v) {
+    if (ch <= ' ' || ch > '~') return "may contain only printable ASCII without spaces, got " + Quote(v);
+  }
+  return "";
+}
+
 std::string CheckListen(const std::string& v) {
   if (v.empty()) return "";
   auto hp = ParseHostPort(v);

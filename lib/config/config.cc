@@ -102,6 +102,22 @@ std::string Config::StreamDisplayName() const {
   return source.stream_arn;
 }
 
+std::string Config::LeaseTableName() const {
+  if (!coordination.table.empty()) return coordination.table;
+  std::string name = "shardhose-" + StreamDisplayName() + "-leases";
+  for (char& ch : name) {
+    const bool ok = (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') || ch == '_' ||
+                    ch == '.' || ch == '-';
+    if (!ok) ch = '-';
+  }
+  if (name.size() > 247) name.resize(247);
+  return name;
+}
+
+std::string Config::CoordinationRegion() const {
+  return coordination.region.empty() ? source.region : coordination.region;
+}
+
 bool Config::OutputIsLocalDirectory() const { return StartsWith(output.endpoint_url, "file://"); }
 
 std::string Config::OutputDirectory() const {

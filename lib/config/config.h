@@ -90,6 +90,13 @@ std::string_view SseName(Sse s);  // "" "AES256" "aws:kms" (the header's value)
 enum class ConditionalWrites { kAuto, kOn, kOff };
 std::string_view ConditionalWritesName(ConditionalWrites c);  // "auto" "on" "off"
 
+// coordination.mode: who decides which shards this process reads.
+//   kLocal     every shard; the checkpoint in checkpoint.path (one process).
+//   kDynamoDb  the shards whose leases it holds in a DynamoDB lease table
+//              shared with other processes (lib/lease/).
+enum class CoordinationMode { kLocal, kDynamoDb };
+std::string_view CoordinationModeName(CoordinationMode m);  // "local" "dynamodb"
+
 struct SourceConfig {
   std::string stream_name;
   std::string stream_arn;
@@ -150,6 +157,21 @@ struct OutputConfig {
   bool operator==(const OutputConfig&) const = default;
 };
 
+// [coordination]: how several processes share one stream (README,
+// "Scaling out"). Everything but `mode` applies to mode = "dynamodb" only.
+struct CoordinationConfig {
+  CoordinationMode mode = CoordinationMode::kLocal;
+  std::string table;                  // lease table; "" = "shardhose-<stream>-leases" (LeaseTableName)
+  bool create_table = true;           // create it (PAY_PER_REQUEST) and <table>-workers when missing
+  std::string region;                 // "" = source.region
+  std::string endpoint_url;           // "" = AWS's DynamoDB endpoint for the region
+  std::string worker_id;              // "" = $POD_NAME, else <host name>-<pid> (WorkerId)
+  int64_t lease_duration_s = 10;      // a worker silent this long loses its leases
+  int64_t max_leases_per_worker = 0;  // 0 = no cap
+
+  bool operator==(const CoordinationConfig&) const = default;
+};
+
 struct CheckpointConfig {
   std::string path = "/var/lib/shardhose/checkpoint.json";
 
@@ -188,12 +210,18 @@ struct Config {
   BatchConfig batch;
   OutputConfig output;
   CheckpointConfig checkpoint;
+  CoordinationConfig coordination;
   ShutdownConfig shutdown;
   ServerConfig server;
   LogConfig log;
 
   // The stream's display name: stream_name, or the name part of stream_arn.
   std::string StreamDisplayName() const;
+  // coordination.table, or its default "shardhose-<stream>-leases" (the
+  // stream's display name with characters DynamoDB refuses replaced by '-').
+  std::string LeaseTableName() const;
+  // coordination.region, or source.region when it is empty.
+  std::string CoordinationRegion() const;
   // True when output.endpoint_url starts with "file://".
   bool OutputIsLocalDirectory() const;
   // The directory of a file:// endpoint ("file:///data/lake/" ->

@@ -68,6 +68,15 @@ const std::vector<Option>& Options() {
 
     {SH_KEY(checkpoint, path),              NonEmpty(),                               "Checkpoint file (replaced atomically); its directory must be writable."},
 
+    {SH_ENUM(coordination, mode),           OneOf(kCoordinationModeNames),            "local = this process reads every shard, its checkpoint in checkpoint.path; dynamodb = processes share the stream through a DynamoDB lease table (README, Scaling out)."},
+    {SH_KEY(coordination, table),           Any().Check(CheckTableName),              "Lease table (one item per shard, KCL-compatible; worker heartbeats in <table>-workers); empty = shardhose-<stream>-leases."},
+    {SH_KEY(coordination, create_table),    Any(),                                    "Create the lease table and <table>-workers (on-demand billing) when missing; false = they must exist."},
+    {SH_KEY(coordination, region),          Any(),                                    "AWS region of the lease table; empty = source.region."},
+    {SH_KEY(coordination, endpoint_url),    Any().Check(CheckDynamoDbEndpoint).Aws("AWS_ENDPOINT_URL_DYNAMODB", "AWS_ENDPOINT_URL"), "DynamoDB endpoint, http(s)://host[:port]; empty = AWS's endpoint for the region. If not set in the file: AWS_ENDPOINT_URL_DYNAMODB, then AWS_ENDPOINT_URL."},
+    {SH_KEY(coordination, worker_id),       Any().Check(CheckWorkerId),               "This process's name in the lease table; empty = $POD_NAME, else <host name>-<pid>. A restarted worker that keeps its id (a StatefulSet) resumes its leases at once."},
+    {SH_KEY(coordination, lease_duration_s), Range(2, 3600),                          "A worker whose heartbeat has not changed for this long is gone: its leases are taken over (the failover time)."},
+    {SH_KEY(coordination, max_leases_per_worker), Range(0, 100000),                   "Most leases one worker holds; 0 = no cap."},
+
     {SH_KEY(shutdown, grace_period_s),      Range(1, 3600),                           "On SIGTERM/SIGINT: time to flush open batches and write the checkpoint before exiting."},
 
     {SH_KEY(server, listen),                Any().Check(CheckListen),                 "HTTP endpoint for /healthz, /readyz and /metrics (Prometheus), host:port or [v6addr]:port; empty = disabled."},
@@ -136,6 +145,9 @@ std::string_view ConsumerTypeName(ConsumerType c) { return internal::kConsumerTy
 std::string_view OutputFormatName(OutputFormat f) { return internal::kOutputFormatNames[static_cast<size_t>(f)]; }
 std::string_view CompressionName(Compression c) { return internal::kCompressionNames[static_cast<size_t>(c)]; }
 std::string_view SseName(Sse s) { return internal::kSseNames[static_cast<size_t>(s)]; }
+std::string_view CoordinationModeName(CoordinationMode m) {
+  return internal::kCoordinationModeNames[static_cast<size_t>(m)];
+}
 std::string_view ConditionalWritesName(ConditionalWrites c) {
   return internal::kConditionalWritesNames[static_cast<size_t>(c)];
 }

@@ -55,6 +55,7 @@ inline constexpr std::string_view kOutputFormatNames[] = {"unmarshalled", "raw"}
 inline constexpr std::string_view kCompressionNames[] = {"gzip", "none"};
 inline constexpr std::string_view kSseNames[] = {"", "AES256", "aws:kms"};
 inline constexpr std::string_view kConditionalWritesNames[] = {"auto", "on", "off"};
+inline constexpr std::string_view kCoordinationModeNames[] = {"local", "dynamodb"};
 
 // An extra check of a string value; returns the problem ("" if fine).
 using StrCheck = std::string (*)(const std::string& value);
@@ -156,6 +157,9 @@ std::string CheckErrorTemplate(const std::string& v);
 std::string CheckTimestamp(const std::string& v);
 std::string CheckListen(const std::string& v);
 std::string CheckConsumerName(const std::string& v);
+std::string CheckTableName(const std::string& v);
+std::string CheckDynamoDbEndpoint(const std::string& v);
+std::string CheckWorkerId(const std::string& v);
 std::string CheckLogLevel(const std::string& v);
 std::string CheckLogFormat(const std::string& v);
 

@@ -12,6 +12,7 @@ SHARDHOSE_* variable, with a did-you-mean."""
 
 import json
 import os
+import shutil
 import socket
 import subprocess
 import time
@@ -195,8 +196,15 @@ class ExitStatusTest(unittest.TestCase):
             os.chmod(os.path.join(ro, "state"), 0o555)
             os.chmod(locked_out.config_path, 0o644)
             as_user = {"user": 65534, "group": 65534} if os.geteuid() == 0 else {}
+            # The binary where that user can reach it: the build tree may lie
+            # under a directory only root may enter (a mktemp -d clone).
+            binary = h.shardhose_bin()
+            if as_user:
+                binary = os.path.join(work, "shardhose")
+                shutil.copy(h.shardhose_bin(), binary)
+                os.chmod(binary, 0o755)
             for args in (["validate"], ["run", "--drain"]):
-                p = subprocess.run([h.shardhose_bin()] + args + ["--config", locked_out.config_path],
+                p = subprocess.run([binary] + args + ["--config", locked_out.config_path],
                                    stdout=subprocess.PIPE, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                                    env=locked_out.env(), cwd="/", timeout=120, **as_user)
                 text = p.stdout.decode("utf-8", "replace")

@@ -606,7 +606,7 @@ TEST_F(ConfigTest, UnknownKeysWithDidYouMean) {
               ElementsAre("ouput: unknown section (did you mean [output]?) (line 6)"));
   EXPECT_THAT(Problems(std::string(kMinimal) + "[metrics]\nport = 9100\n"),
               ElementsAre(StartsWith("metrics: unknown section (sections are source, batch, output, "
-                                     "checkpoint, shutdown, server, log)")));
+                                     "checkpoint, coordination, shutdown, server, log)")));
   EXPECT_THAT(Problems("bucket = \"lake\"\n[source]\nstream_name = \"s\"\n"),
               ElementsAre("bucket: unknown key at top level (did you mean output.bucket?) (line 1)",
                           StartsWith("output.bucket: required")));
@@ -666,8 +666,8 @@ path = ""
           StartsWith("output.prefix: "), "checkpoint.path: must not be empty (line 16)",
           "output.upload_threads: expected an integer, got \"many\" (from "
           "SHARDHOSE_OUTPUT_UPLOAD_THREADS)",
-          "extra: unknown section (sections are source, batch, output, checkpoint, shutdown, "
-          "server, log) (line 17)"));
+          "extra: unknown section (sections are source, batch, output, checkpoint, coordination, "
+          "shutdown, server, log) (line 17)"));
 }
 
 // --- files ------------------------------------------------------------------------
@@ -760,7 +760,7 @@ TEST(ConfigDiffTest, NamesEveryChangedKeyWithBothValues) {
 
 TEST_F(ConfigTest, ListOptions) {
   const auto options = ListOptions();
-  EXPECT_EQ(options.size(), 41u);
+  EXPECT_EQ(options.size(), 49u);
   const auto it =
       std::find_if(options.begin(), options.end(), [](const OptionInfo& o) { return o.dotted() == "batch.max_bytes"; });
   ASSERT_NE(it, options.end());

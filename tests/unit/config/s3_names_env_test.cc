@@ -13,6 +13,7 @@
 
 #include "config/config.h"
 #include "config/options.h"
+#include "load_env.h"
 
 namespace shardhose::config {
 namespace {
@@ -23,29 +24,8 @@ using ::testing::HasSubstr;
 using ::testing::IsEmpty;
 using ::testing::StartsWith;
 
-using EnvMap = std::map<std::string, std::string>;
-
-// Loads from the environment alone: a valid base (stream, bucket) plus
-// `vars`; `names` are the variable names "set" (beyond those of `vars`).
-std::vector<std::string> Problems(EnvMap vars, std::vector<std::string> names = {}) {
-  vars.emplace("SHARDHOSE_SOURCE_STREAM_NAME", "orders");
-  vars.emplace("SHARDHOSE_OUTPUT_BUCKET", "lake");
-  for (const auto& [k, v] : vars) names.push_back(k);
-  auto r = Load(
-      "",
-      [&](const std::string& n) -> std::optional<std::string> {
-        auto it = vars.find(n);
-        if (it == vars.end()) return std::nullopt;
-        return it->second;
-      },
-      names);
-  if (r.ok()) return {};
-  EXPECT_TRUE(r.status().IsInvalidArgument()) << r.status().ToString();
-  std::vector<std::string> lines;
-  std::istringstream in(r.status().message());
-  for (std::string line; std::getline(in, line);) lines.push_back(line);
-  return lines;
-}
+using testing::EnvMap;
+using testing::Problems;
 
 std::vector<std::string> PrefixProblems(const std::string& prefix) {
   return Problems({{"SHARDHOSE_OUTPUT_PREFIX", prefix}});
