@@ -163,6 +163,14 @@ bool BatchBuffer::SealPartition(std::string_view partition, FlushCause cause, st
   return true;
 }
 
+void BatchBuffer::SealShard(std::string_view shard, FlushCause cause, std::vector<SealedBatch>* sealed) {
+  for (auto it = open_.begin(); it != open_.end();) {
+    auto next = std::next(it);
+    if (it->second->slots.count(shard)) Seal(it, cause, sealed);
+    it = next;
+  }
+}
+
 void BatchBuffer::SealAll(FlushCause cause, std::vector<SealedBatch>* sealed) {
   while (!open_.empty()) Seal(open_.begin(), cause, sealed);
 }

@@ -117,6 +117,10 @@ class BatchBuffer {
   // Seals the open batch of `partition`; false if there is none. REQUIRES:
   // not per_shard.
   bool SealPartition(std::string_view partition, FlushCause cause, std::vector<SealedBatch>* sealed);
+  // Seals every open batch holding lines of `shard` (lease mode: its lease
+  // is gone, and the caller discards them). REQUIRES: per_shard, and no
+  // line of `shard` placed and not yet written.
+  void SealShard(std::string_view shard, FlushCause cause, std::vector<SealedBatch>* sealed);
   // Seals every open batch with the given cause.
   void SealAll(FlushCause cause, std::vector<SealedBatch>* sealed);
   // Seals the largest open batches (cause kPressure) until the open ones

@@ -19,6 +19,27 @@ bool Journal::InRange(const PendingCut& cut, std::string_view shard, std::string
   return ComparePos(it->second.first, pos) <= 0 && ComparePos(pos, it->second.last) <= 0;
 }
 
+std::vector<std::string> Journal::DropShard(const std::string& shard) {
+  std::vector<std::string> keys;
+  for (auto it = cuts_.begin(); it != cuts_.end();) {
+    if (!it->second.ranges.count(shard)) {
+      ++it;
+      continue;
+    }
+    for (auto [lo, hi] = loaded_by_partition_.equal_range(it->second.partition); lo != hi; ++lo) {
+      if (lo->second == it->first) {
+        loaded_by_partition_.erase(lo);
+        break;
+      }
+    }
+    replays_.erase(it->first);
+    keys.push_back(it->first);
+    it = cuts_.erase(it);
+  }
+  if (!keys.empty()) ++version_;
+  return keys;
+}
+
 Journal::Route Journal::Match(std::string_view partition, std::string_view shard, std::string_view pos,
                               std::string* key) const {
   if (loaded_by_partition_.empty()) return Route::kNew;

@@ -45,8 +45,10 @@
 // journaled part, so they are kNew. The upload the crash left behind never
 // completes (nothing is visible until then), and is aborted at start.
 //
-// Only cuts loaded from the checkpoint at start can match in Route(): a
-// record is never read twice within one run.
+// Only loaded cuts can match in Match(): a record is never read twice within
+// one run -- except in lease mode, where a shard whose lease comes back is
+// read again from its lease's position; its cuts are then loaded afresh
+// (Load) after DropShard() forgot them.
 //
 // Thread-safety: not thread-safe; the pipeline holds its mutex.
 #pragma once
@@ -66,8 +68,15 @@ class Journal {
  public:
   enum class Route { kNew, kSkip, kReplay };
 
-  // Loads the cuts of the checkpoint a run starts from. REQUIRES: empty.
+  // Loads the cuts of the checkpoint a run starts from, or (lease mode) of
+  // a shard whose lease this worker just took. REQUIRES: no cut of those
+  // shards is in the journal.
   void Load(const std::vector<PendingCut>& cuts);
+  // Lease mode: forgets every cut holding records of `shard` (its lease is
+  // gone); returns their keys.
+  std::vector<std::string> DropShard(const std::string& shard);
+  // Whether a cut is journaled under `key`.
+  bool Has(const std::string& key) const { return cuts_.count(key) > 0; }
 
   // Where the record at position `pos` read again goes; for kReplay, *key
   // is the cut's key.

@@ -51,6 +51,9 @@ class ShardProgress {
   // Starts tracking `shard` whose records up to `durable_seq` are durable
   // ("" = none). No-op if already tracked.
   void Track(const std::string& shard, std::string durable_seq);
+  // Lease mode: forgets `shard` (its lease is gone). Later OnDurable()
+  // calls for its batches change nothing; Track() starts it afresh.
+  void Untrack(const std::string& shard) { shards_.erase(shard); }
 
   // Records that the change record at position `pos` of `shard` was
   // appended to `batch_id`; `ends_record`: it is the last (or only) change

@@ -3,6 +3,8 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
+
 #include "aws/sigv4.h"
 #include "common/kill_point.h"
 #include "common/seqnum.h"
@@ -19,7 +21,9 @@ batch::BodyEncoding Encoding(const config::Config& cfg) {
   e.gzip = cfg.output.compression != config::Compression::kNone;
   e.level = static_cast<int>(cfg.output.compression_level);
   e.part_bytes = static_cast<uint64_t>(cfg.batch.part_bytes);
-  e.per_shard = e.part_bytes > 0;
+  // Lease mode: an object holds one shard's records, so that its cut lives
+  // in that shard's lease alone.
+  e.per_shard = e.part_bytes > 0 || cfg.coordination.mode == config::CoordinationMode::kDynamoDb;
   return e;
 }
 
@@ -144,6 +148,23 @@ void Batcher::SealCompleteReplays() {
     }
   }
   Enqueue(sealed, true);
+}
+
+void Batcher::DropShard(const std::string& shard, const std::vector<std::string>& cut_keys) {
+  std::vector<SealedBatch> dropped;
+  buffer_.SealShard(shard, FlushCause::kShutdown, &dropped);
+  for (const std::string& key : cut_keys) {
+    replay_.SealPartition(key, FlushCause::kReplay, &dropped);
+    replays_sealed_.erase(key);
+  }
+  for (const SealedBatch& b : dropped) part_keys_.erase(b.id);
+  std::erase_if(part_keys_, [&](const auto& entry) {
+    return std::find(cut_keys.begin(), cut_keys.end(), entry.second) != cut_keys.end();
+  });
+  if (!dropped.empty()) {
+    spdlog::debug("shard {}: {} open batch(es) dropped with its lease; their records are read again by its next owner",
+                  shard, dropped.size());
+  }
 }
 
 void Batcher::SealDue(MonoTime now) {

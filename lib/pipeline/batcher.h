@@ -76,6 +76,11 @@ class Batcher {
   void SealDue(MonoTime now) REQUIRES(s_.mu);
   // Memory pressure: the largest open batches until they hold `target`.
   void SealLargest(uint64_t target) REQUIRES(s_.mu);
+  // Lease mode, the lease of `shard` gone: its open and re-formed batches
+  // are discarded (nothing of them was journaled; the shard's next owner
+  // reads their records again), `cut_keys` being its cuts the journal just
+  // forgot. REQUIRES: no poller holds the shard.
+  void DropShard(const std::string& shard, const std::vector<std::string>& cut_keys) REQUIRES(s_.mu);
   // Shutdown and drain: every open batch.
   void SealAll(batch::FlushCause cause) REQUIRES(s_.mu);
   // SIGHUP: the flush rule's limits from now on, for the open batches too:

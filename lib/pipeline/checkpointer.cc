@@ -38,6 +38,7 @@ checkpoint::Checkpoint Checkpointer::Snapshot() {
   });
   cp.pending = s_.journal.Entries();
   for (auto& [id, e] : s_.shards.entries()) {
+    if (e.state == ShardState::kReleased) continue;  // lease mode: another worker's
     checkpoint::ShardCheckpoint sc;
     if (e.state == ShardState::kExhausted && s_.progress.AllDurable(id)) {
       s_.shards.Find(id)->state = ShardState::kFinished;

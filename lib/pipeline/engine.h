@@ -9,6 +9,7 @@
 //   checkpointer.h  checkpoint
 //   recovery.h      what happens at start
 //   health.cc       what the outside sees
+//   leased_shards.cc  lease mode: shards added and dropped while running
 //
 // -- and the main loop's own state. pipeline.cc runs them.
 #pragma once

@@ -45,6 +45,7 @@ Health Engine::GetHealth() {
   size_t stalled_shards = 0;
   std::string first_stalled;
   for (const auto& [id, e] : s.shards.entries()) {
+    if (e.state == poll::ShardState::kReleased) continue;  // lease mode: another worker's
     h.shards++;
     h.shards_active += e.state == poll::ShardState::kActive;
     h.shards_finished += e.state == poll::ShardState::kFinished || e.state == poll::ShardState::kExhausted;

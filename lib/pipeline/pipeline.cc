@@ -99,12 +99,14 @@ bool Engine::MainLoop(bool drain) {
     last_tick = now;
     SealByAgeAndPressure(now);
     checkpointer.MaybeWrite();
-    if (s.refresh_shards || now >= next_refresh) {
+    if (!s.leased && (s.refresh_shards || now >= next_refresh)) {  // lease mode: the coordinator lists
       next_refresh = now + std::chrono::seconds(cfg.source.shard_refresh_s);
       RefreshShards();
     }
     if (drain && PermanentUploadFailure(now)) return false;
-    if (drain && reader.Idle() && s.shards.AllCaughtUp() && !s.refresh_shards) return true;
+    // Lease mode: when a drain is done is the coordinator's to say (every
+    // shard of the table, not only this worker's); it calls Stop().
+    if (drain && !s.leased && reader.Idle() && s.shards.AllCaughtUp() && !s.refresh_shards) return true;
     if (drain) {
       std::string why = DrainGiveUp(now);
       if (!why.empty()) {

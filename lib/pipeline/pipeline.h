@@ -37,6 +37,7 @@
 
 #include <memory>
 
+#include "checkpoint/checkpoint.h"
 #include "checkpoint/checkpoint_store.h"
 #include "common/clock.h"
 #include "common/status.h"
@@ -58,6 +59,14 @@ struct Deps {
   // not exposed any more once the pipeline is destroyed (its scrape hook
   // reads the pipeline).
   metrics::Registry* registry = nullptr;
+};
+
+// Lease mode: a shard whose lease this worker now holds, as the lease
+// records it.
+struct LeasedShard {
+  poll::ShardInfo info;
+  checkpoint::ShardCheckpoint position;      // durable sequence, start, finished
+  std::vector<checkpoint::PendingCut> cuts;  // its journal: cuts of this shard alone
 };
 
 struct Engine;  // engine.h
@@ -97,6 +106,33 @@ class Pipeline {
 
   // Thread-safe; cheap enough to call every second.
   Health GetHealth() const;
+
+  // Lease mode (coordination.mode = "dynamodb", lib/lease/): the pipeline
+  // reads no shard of its own accord; a coordinator hands it each shard
+  // whose lease it takes and takes back each it loses or gives up. The
+  // checkpoint store (Deps::checkpoint) then writes each shard's progress
+  // into its lease, and Run(drain) ends only on Stop(): when a drain is
+  // done is the coordinator's to say.
+  //
+  // AddShard: from now on the shard is read after `position` (or from its
+  // start), and its journaled cuts are re-formed under the same keys
+  // (checkpoint/journal.h) -- exactly as a restart does for one shard.
+  // Multipart uploads left open for those keys are aborted first.
+  // kFailedPrecondition if it is being read already. REQUIRES: after
+  // Start(); not in local mode.
+  Status AddShard(LeasedShard shard);
+  // DropShard: the shard is read no more: waits for its poller's page to be
+  // in, then discards its open and re-formed batches and forgets its
+  // progress and cuts. Nothing of it that was not journaled is uploaded
+  // after this returns; a journaled cut already uploading may still land
+  // (under its key, with its bytes: the next owner re-forms the same).
+  // No-op for a shard not being read.
+  void DropShard(const std::string& id);
+  // The shards being read now (added, not dropped), and of those, whether
+  // every one is caught up (its last read empty at the tip, or closed and
+  // read to its end) with everything read durable.
+  std::vector<std::string> Shards() const;
+  bool CaughtUp() const;
 
   // SIGHUP (daemon/reload.h): batch.max_bytes, max_interval_s and
   // max_records of `batch` are the flush rule from now on, for the batches

@@ -156,12 +156,14 @@ MonoTime ShardReader::PollShard(const std::string& id, decode::Decoder& decoder,
     LogInfo(fmt::format("shard {} is closed and fully read{}", id,
                         page.child_shards.empty() ? "" : fmt::format("; {} child shard(s)", page.child_shards.size())),
             {{"shard", id}, {"children", page.child_shards.size()}});
-    s_.shards.Merge(page.child_shards, IteratorStart{});
-    for (const auto& c : page.child_shards) s_.progress.Track(c.id, "");
-    for (const auto& a : s_.shards.Activate(now)) {
-      LogInfo(fmt::format("shard {} starts: its parents are read", a), {{"shard", a}});
+    if (!s_.leased) {  // lease mode: children are leases of their own
+      s_.shards.Merge(page.child_shards, IteratorStart{});
+      for (const auto& c : page.child_shards) s_.progress.Track(c.id, "");
+      for (const auto& a : s_.shards.Activate(now)) {
+        LogInfo(fmt::format("shard {} starts: its parents are read", a), {{"shard", a}});
+      }
+      s_.refresh_shards = true;  // learn the children's full details
     }
-    s_.refresh_shards = true;  // learn the children's full details
     s_.checkpoint_dirty = true;
   }
   batcher_.SealCompleteReplays();

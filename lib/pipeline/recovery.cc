@@ -91,9 +91,12 @@ auto Recovery::Retry(std::string_view what, F call) -> decltype(call()) {
 Status Recovery::Run() {
   // 1. The checkpoint.
   SHARDHOSE_RETURN_IF_ERROR(store_->Acquire());
-  auto loaded = store_->Load();
-  if (!loaded.ok()) return loaded.status();
-  std::optional<checkpoint::Checkpoint> cp = std::move(loaded).value();
+  std::optional<checkpoint::Checkpoint> cp;
+  if (!s_.leased) {  // lease mode: each shard's position comes with its lease (Pipeline::AddShard)
+    auto loaded = store_->Load();
+    if (!loaded.ok()) return loaded.status();
+    cp = std::move(loaded).value();
+  }
 
   // 2. The stream.
   auto summary = Retry("DescribeStreamSummary", [&] { return source_->Describe(); });
@@ -109,6 +112,13 @@ Status Recovery::Run() {
                       "elsewhere or remove the file deliberately",
                       store_->Describe(), cp->stream_name, cp->stream_arn, s_.stream_name, summary->arn));
     }
+  }
+  if (s_.leased) {
+    MutexLock lock(&s_.mu);
+    checkpointer_.mu().AssertHeld();
+    checkpointer_.Begin(std::nullopt, s_.stream_name, summary->arn);
+    spdlog::info("stream {} ({}): reading the shards whose leases this worker holds", s_.stream_name, summary->arn);
+    return Status::OK();
   }
   auto listed = Retry("ListShards", [&] { return source_->ListShards(); });
   if (!listed.ok()) return listed.status();
@@ -140,7 +150,7 @@ Status Recovery::Run() {
       if (several_shards && s_.cfg.batch.part_bytes > 0) batcher_.FormReplaysWhole();
     }
   }
-  AbortOrphanedUploads(streamed_keys);
+  AbortOrphanedUploads(objects_, streamed_keys);
 
   // 4. Where every shard starts; 5. the initial checkpoint.
   MutexLock lock(&s_.mu);
@@ -165,15 +175,15 @@ Status Recovery::Run() {
 // re-formed and uploaded afresh, so every upload in progress for the key
 // of a batch to re-form is aborted. Best effort: a store that cannot list
 // or abort (s3rver) is said once.
-void Recovery::AbortOrphanedUploads(const std::vector<std::string>& keys) {
+void AbortOrphanedUploads(upload::ObjectStore* objects, const std::vector<std::string>& keys) {
   for (const std::string& key : keys) {
-    auto ids = objects_->ListMultipart(key);
+    auto ids = objects->ListMultipart(key);
     if (!ids.ok()) {
       if (ids.status().code() == StatusCode::kFailedPrecondition) {
         spdlog::info(
             "{}: cannot look for multipart uploads left by the last run ({}); a bucket lifecycle "
             "rule AbortIncompleteMultipartUpload removes any",
-            objects_->Describe(), ids.status().ToString());
+            objects->Describe(), ids.status().ToString());
         return;
       }
       spdlog::warn(
@@ -183,7 +193,7 @@ void Recovery::AbortOrphanedUploads(const std::vector<std::string>& keys) {
       continue;
     }
     for (const std::string& id : *ids) {
-      Status st = objects_->AbortMultipart(key, id);
+      Status st = objects->AbortMultipart(key, id);
       if (st.ok()) {
         spdlog::info("aborted multipart upload {} of {}, left by the last run", id, key);
       } else {

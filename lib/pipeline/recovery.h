@@ -23,6 +23,9 @@
 //      checkpoint knows that are gone from the stream are reported as
 //      losses unless they were finished;
 //   5. the initial checkpoint is written, with those starts.
+// In lease mode (Shared::leased) only step 2's Describe runs: each shard
+// comes later with its lease, its position and its cuts
+// (Pipeline::AddShard, lease_shards.cc).
 #pragma once
 
 #include "checkpoint/checkpoint_store.h"
@@ -34,6 +37,11 @@
 #include "upload/object_store.h"
 
 namespace shardhose::pipeline {
+
+// A crash (or, in lease mode, a lost lease) can leave multipart uploads in
+// progress for the keys of journaled cuts about to be re-formed: aborts
+// them (best effort; a bucket lifecycle rule is the backstop).
+void AbortOrphanedUploads(upload::ObjectStore* objects, const std::vector<std::string>& keys);
 
 class Recovery {
  public:
@@ -54,7 +62,6 @@ class Recovery {
   // Calls `call` until it succeeds, fails for good, or Stop() is called.
   template <typename F>
   auto Retry(std::string_view what, F call) -> decltype(call());
-  void AbortOrphanedUploads(const std::vector<std::string>& keys) EXCLUDES(s_.mu);
   void SeedShards(const std::optional<checkpoint::Checkpoint>& cp, const std::vector<poll::ShardInfo>& listed)
       REQUIRES(s_.mu);
 

@@ -42,7 +42,10 @@ struct Shared {
   Clock* const clock;
   PipelineMetrics& m;
   std::string stream_name;  // display name: keys, error lines, logs; set by recovery
-  bool drain = false;       // run --drain (source.drain_give_up_after_s applies); set by Start()
+  // coordination.mode = "dynamodb": the pipeline reads only the shards
+  // handed to it (Pipeline::AddShard), one shard per batch.
+  const bool leased = cfg.coordination.mode == config::CoordinationMode::kDynamoDb;
+  bool drain = false;  // run --drain (source.drain_give_up_after_s applies); set by Start()
 
   Mutex mu;
   CondVar cv;  // any change a loop waits for

@@ -113,7 +113,11 @@ void Uploader::Loop(size_t index) {
     // Step 2 of the journal protocol: the cut is in the checkpoint before
     // the upload starts.
     bool durable = false;
-    if (EnsureJournaled(b.journal_version)) {
+    // Lease mode: a batch of a shard whose lease went meanwhile (its cut
+    // forgotten by Pipeline::DropShard) is not uploaded: its next owner
+    // reads its records again.
+    const bool wanted = EnsureJournaled(b.journal_version) && s_.journal.Has(b.key);
+    if (wanted) {
       MutexUnlock unlocked(&s_.mu);
       SHARDHOSE_KILL_POINT("upload.after_journal");
       batch::Finish(&b);

@@ -12,6 +12,8 @@ std::string_view ShardStateName(ShardState s) {
       return "exhausted";
     case ShardState::kFinished:
       return "finished";
+    case ShardState::kReleased:
+      return "released";
   }
   return "unknown";
 }
@@ -39,11 +41,26 @@ std::vector<std::string> ShardSet::Merge(const std::vector<ShardInfo>& listed, c
 ShardEntry& ShardSet::Put(const ShardInfo& info, ShardState state, const IteratorStart& start) {
   auto it = shards_.try_emplace(info.id).first;
   ShardEntry& e = it->second;
+  if (e.state == ShardState::kReleased) {
+    const uint64_t queued = e.queued;
+    ShardEntry fresh;
+    e = std::move(fresh);
+    e.queued = queued;  // any heap entry of the old life stays stale
+  }
   e.info = info;
   e.state = state;
   e.start = start;
   if (state == ShardState::kActive && !e.held) Schedule(it->first, e);
   return e;
+}
+
+void ShardSet::Forget(const std::string& id) {
+  auto it = shards_.find(id);
+  if (it == shards_.end()) return;
+  it->second.state = ShardState::kReleased;
+  it->second.dropping = false;
+  it->second.iterator.clear();
+  ++it->second.queued;  // its heap entry, if any, is stale now
 }
 
 void ShardSet::Schedule(const std::string& id, ShardEntry& e) {
@@ -67,7 +84,8 @@ bool ShardSet::ParentDone(const std::string& parent) const {
   if (parent.empty()) return true;
   auto it = shards_.find(parent);
   if (it == shards_.end()) return true;  // trimmed: past retention
-  return it->second.state == ShardState::kExhausted || it->second.state == ShardState::kFinished;
+  return it->second.state == ShardState::kExhausted || it->second.state == ShardState::kFinished ||
+         it->second.state == ShardState::kReleased;
 }
 
 std::vector<std::string> ShardSet::Activate(MonoTime now) {
@@ -90,8 +108,8 @@ std::optional<std::string> ShardSet::Next(MonoTime now, MonoTime* next_due) {
   while (!queue_.empty()) {
     const Queued top = queue_.top();
     ShardEntry& e = *top.entry;
-    if (e.queued != top.seq || e.state != ShardState::kActive || e.held) {
-      queue_.pop();  // stale: superseded, held, or no longer active
+    if (e.queued != top.seq || e.state != ShardState::kActive || e.held || e.dropping) {
+      queue_.pop();  // stale: superseded, held, being released, or no longer active
       continue;
     }
     if (top.due > now) {
@@ -129,6 +147,7 @@ bool ShardSet::AllCaughtUp() const {
     switch (e.state) {
       case ShardState::kExhausted:
       case ShardState::kFinished:
+      case ShardState::kReleased:
         continue;
       case ShardState::kWaiting:
         return false;

@@ -5,6 +5,12 @@
 //   waiting ──(every parent exhausted)──> active ──(closed shard read to its
 //   end)──> exhausted ──(all its records durable)──> finished
 //
+// With a lease table (coordination.mode = "dynamodb") a shard may also be
+// released: its lease is another worker's, so it is not read here (and a
+// released parent does not hold its children back: the lease table only
+// hands out a child once its parents are finished). A released shard
+// becomes waiting again through Put() when its lease comes back.
+//
 // A child shard starts only after every parent (ParentShardId and, after a
 // merge, AdjacentParentShardId) is exhausted, so the changes to one item are
 // read in order across resharding. A parent that is not listed any more
@@ -43,7 +49,7 @@
 
 namespace shardhose::poll {
 
-enum class ShardState { kWaiting, kActive, kExhausted, kFinished };
+enum class ShardState { kWaiting, kActive, kExhausted, kFinished, kReleased };
 std::string_view ShardStateName(ShardState s);
 
 struct ShardEntry {
@@ -67,7 +73,8 @@ struct ShardEntry {
   std::optional<WallTime> last_read;
   std::string last_error;
   Backoff backoff;
-  uint64_t queued = 0;  // ShardSet's own: the shard's current heap entry
+  bool dropping = false;  // being released: Next() does not hand it out
+  uint64_t queued = 0;    // ShardSet's own: the shard's current heap entry
 };
 
 class ShardSet {
@@ -82,7 +89,13 @@ class ShardSet {
   std::vector<std::string> Merge(const std::vector<ShardInfo>& listed, const IteratorStart& start);
 
   // Adds (or updates) one shard with explicit state, e.g. from a checkpoint.
+  // A released shard put back starts afresh: nothing of what was read of
+  // it before it was released is kept.
   ShardEntry& Put(const ShardInfo& info, ShardState state, const IteratorStart& start);
+
+  // Lease mode: the shard is no longer this worker's. REQUIRES: not held
+  // (set `dropping` and wait for the poller's Release() first).
+  void Forget(const std::string& id);
 
   // Moves waiting shards whose parents are all exhausted/finished (or
   // unknown) to active, due at `now`. Returns the ids activated.
@@ -108,8 +121,8 @@ class ShardSet {
   // finished shards are never affected; an empty listing changes nothing.
   std::vector<std::string> ExpireUnlisted(const std::vector<ShardInfo>& listed);
 
-  // Drain is complete when every shard is exhausted/finished, or active
-  // and caught up (and none is held or waiting).
+  // Drain is complete when every shard is exhausted/finished/released, or
+  // active and caught up (and none is held or waiting).
   bool AllCaughtUp() const;
 
  private:
