@@ -10,14 +10,27 @@
 // Numbers stay decimal strings (DynamoDB numbers have 38 digits; a lease
 // counter fits int64, which NumberOf() checks).
 //
-// Thread-safety: values.
+// Wire form (implemented in dynamodb_item.cc, used by aws/dynamodb.h):
+// WriteItemJson writes an item as the API's attribute map; ItemFromJson
+// reads one back and is strict: a value that is not an object with exactly
+// one type tag, a tag this file does not model (L, M, NS, BS, or unknown),
+// or a malformed value (N not a string, B not base64, SS not an array of
+// strings, NULL not true) is kCorruption naming the attribute.
+//
+// Thread-safety: values and pure functions.
 #pragma once
+
+#include <rapidjson/document.h>
+#include <rapidjson/stringbuffer.h>
+#include <rapidjson/writer.h>
 
 #include <cstdint>
 #include <map>
 #include <optional>
 #include <string>
 #include <vector>
+
+#include "common/status.h"
 
 namespace shardhose::aws {
 
@@ -45,5 +58,17 @@ std::optional<std::string> StringOf(const Item& item, const std::string& name);
 std::optional<int64_t> NumberOf(const Item& item, const std::string& name);
 // kSS as a vector (absent -> empty).
 std::vector<std::string> StringSetOf(const Item& item, const std::string& name);
+
+// The JSON wire form: {"name": {"S": "..."}, "n": {"N": "3"}, ...}.
+using JsonWriter = rapidjson::Writer<rapidjson::StringBuffer>;
+// Writes `value` as {"<tag>": ...} (B base64-encoded). An empty kSS is
+// written as the empty array the API refuses (REQUIRES on SS()).
+void WriteAttributeJson(JsonWriter& w, const AttributeValue& value);
+// Writes `item` as one JSON object of attributes.
+void WriteItemJson(JsonWriter& w, const Item& item);
+// Reads one attribute value / one attribute map (see the top for errors).
+// `name` is only for messages.
+Result<AttributeValue> AttributeFromJson(const std::string& name, const rapidjson::Value& v);
+Result<Item> ItemFromJson(const rapidjson::Value& v);
 
 }  // namespace shardhose::aws
