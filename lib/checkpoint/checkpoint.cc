@@ -133,6 +133,35 @@ std::string_view StartName(ShardCheckpoint::Start s) {
   return s == ShardCheckpoint::Start::kAtTimestamp ? "AT_TIMESTAMP" : "TRIM_HORIZON";
 }
 
+// CUTS of the grammar above (the "pending" array's contents, without its
+// brackets): one cut per line.
+void AppendCuts(std::string* out, const std::vector<PendingCut>& cuts) {
+  bool first = true;
+  for (const PendingCut& cut : cuts) {
+    out->append(first ? "\n" : ",\n");
+    first = false;
+    out->append(R"({"partition":)");
+    AppendString(out, cut.partition);
+    out->append(R"(,"key":)");
+    AppendString(out, cut.key);
+    out->append(cut.uploaded ? R"(,"uploaded":true)" : R"(,"uploaded":false)");
+    out->append(R"(,"ranges":{)");
+    bool first_range = true;
+    for (const auto& [id, r] : cut.ranges) {
+      if (!first_range) out->push_back(',');
+      first_range = false;
+      AppendString(out, id);
+      out->append(R"(:{"first":)");
+      AppendString(out, r.first);
+      out->append(R"(,"last":)");
+      AppendString(out, r.last);
+      out->push_back('}');
+    }
+    out->append("}}");
+  }
+  if (!first) out->push_back('\n');
+}
+
 std::string EncodeBody(const Checkpoint& cp) {
   std::string b;
   b.reserve(256 + 192 * cp.shards.size());
@@ -170,30 +199,7 @@ std::string EncodeBody(const Checkpoint& cp) {
   if (!first) b.push_back('\n');
 
   b.append(R"(},"pending":[)");
-  first = true;
-  for (const PendingCut& cut : cp.pending) {
-    b.append(first ? "\n" : ",\n");
-    first = false;
-    b.append(R"({"partition":)");
-    AppendString(&b, cut.partition);
-    b.append(R"(,"key":)");
-    AppendString(&b, cut.key);
-    b.append(cut.uploaded ? R"(,"uploaded":true)" : R"(,"uploaded":false)");
-    b.append(R"(,"ranges":{)");
-    bool first_range = true;
-    for (const auto& [id, r] : cut.ranges) {
-      if (!first_range) b.push_back(',');
-      first_range = false;
-      AppendString(&b, id);
-      b.append(R"(:{"first":)");
-      AppendString(&b, r.first);
-      b.append(R"(,"last":)");
-      AppendString(&b, r.last);
-      b.push_back('}');
-    }
-    b.append("}}");
-  }
-  if (!first) b.push_back('\n');
+  AppendCuts(&b, cp.pending);
   b.append("]}");
   return b;
 }
@@ -541,6 +547,38 @@ Result<Checkpoint> Decode(std::string_view bytes) {
     return Status::Corruption("version 1 file with a sub-record position (\"seq.sub\") in a cut");
   }
   return cp;
+}
+
+}  // namespace shardhose::checkpoint
+
+namespace shardhose::checkpoint {
+
+std::string EncodeCuts(const std::vector<PendingCut>& cuts) {
+  std::string out = "[";
+  AppendCuts(&out, cuts);
+  out.push_back(']');
+  return out;
+}
+
+Result<std::vector<PendingCut>> DecodeCuts(std::string_view json) {
+  if (const size_t nul = json.find('\0'); nul != std::string_view::npos) {
+    return Status::Corruption(fmt::format("cuts: NUL byte at offset {}", nul));
+  }
+  rapidjson::Document doc;
+  doc.Parse<rapidjson::kParseIterativeFlag>(json.data(), json.size());
+  if (doc.HasParseError()) {
+    return Status::Corruption(fmt::format("cuts: JSON error at offset {}: {}", doc.GetErrorOffset(),
+                                          rapidjson::GetParseError_En(doc.GetParseError())));
+  }
+  if (!doc.IsArray()) return Status::Corruption("cuts: not a JSON array");
+  std::vector<PendingCut> cuts;
+  cuts.reserve(doc.Size());
+  for (rapidjson::SizeType j = 0; j < doc.Size(); ++j) {
+    PendingCut cut;
+    SHARDHOSE_RETURN_IF_ERROR(DecodeCut(doc[j], fmt::format("cuts[{}]", j), &cut));
+    cuts.push_back(std::move(cut));
+  }
+  return cuts;
 }
 
 }  // namespace shardhose::checkpoint

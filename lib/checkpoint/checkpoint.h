@@ -131,6 +131,15 @@ std::string Encode(const Checkpoint& cp);
 // shardId-0: sequence is not a number", "unsupported version 7").
 Result<Checkpoint> Decode(std::string_view bytes);
 
+// The journal alone: '[' CUTS ']', the bytes the file's "pending" array
+// holds (the grammar in checkpoint.cc), e.g. the lease table's shJournal
+// attribute (lease/lease.h). Deterministic. DecodeCuts accepts exactly what
+// a CUT may hold in a version 2 file (sub-record positions allowed), any
+// JSON whitespace, and is kCorruption naming what is wrong ("cuts[1] range
+// shardId-0: first is not a position: \"x\"").
+std::string EncodeCuts(const std::vector<PendingCut>& cuts);
+Result<std::vector<PendingCut>> DecodeCuts(std::string_view json);
+
 // CRC-32C (Castagnoli), exposed for tests.
 uint32_t Crc32c(std::string_view data);
 

@@ -120,6 +120,33 @@ TEST(Checkpoint, RoundTripEmpty) {
   EXPECT_EQ(*back, cp);
 }
 
+// The journal alone (the lease table's shJournal): the same CUT bytes as
+// the file's "pending" array, and back.
+TEST(Checkpoint, CutsRoundTrip) {
+  std::vector<PendingCut> cuts = Rich().pending;
+  cuts[1].uploaded = true;
+  cuts[1].ranges["shardId-000000000009"] = {"5.1", "9.0"};  // sub-record positions
+  const std::string json = EncodeCuts(cuts);
+  EXPECT_NE(Encode(Rich()).find(EncodeCuts(Rich().pending).substr(1)), std::string::npos) << "not the file's bytes";
+  Result<std::vector<PendingCut>> back = DecodeCuts(json);
+  ASSERT_TRUE(back.ok()) << back.status().ToString();
+  EXPECT_EQ(*back, cuts);
+  EXPECT_EQ(EncodeCuts({}), "[]");
+  ASSERT_TRUE(DecodeCuts(" [ ] ").ok());
+  EXPECT_TRUE(DecodeCuts(" [ ] ")->empty());
+}
+
+TEST(Checkpoint, CutsDecodeErrors) {
+  EXPECT_TRUE(DecodeCuts("").status().IsCorruption());
+  EXPECT_TRUE(DecodeCuts("{}").status().IsCorruption());
+  Result<std::vector<PendingCut>> r =
+      DecodeCuts(R"([{"partition":"p","key":"k","uploaded":false,"ranges":{"s":{"first":"x","last":"1"}}}])");
+  ASSERT_FALSE(r.ok());
+  EXPECT_TRUE(r.status().IsCorruption());
+  EXPECT_NE(r.status().message().find("cuts[0]"), std::string::npos) << r.status().message();
+  EXPECT_TRUE(DecodeCuts(R"([{"partition":"p","key":"k","uploaded":false}])").status().IsCorruption());
+}
+
 TEST(Checkpoint, RoundTripAwkwardStrings) {
   Checkpoint cp;
   cp.stream_name = std::string("q\"b\\s/\b\f\n\r\t\x01\x1f\x7f", 14) + std::string(1, '\0') + "z\xff\xfe" +
