@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <set>
 
 #include "common/logging.h"
@@ -148,15 +149,17 @@ void Coordinator::CheckHeld(const std::vector<Lease>& leases) {
 
 void Coordinator::CreateMissing(std::vector<Lease>* leases) {
   if (shards_.empty()) return;
-  std::set<std::string> known;
+  std::map<std::string, const Lease*> listed;
   std::set<std::string> parents_known;  // named as a parent by a lease
   for (const Lease& l : *leases) {
-    known.insert(l.key);
+    listed.emplace(l.key, &l);
     parents_known.insert(l.parents.begin(), l.parents.end());
   }
   const bool empty_table = leases->empty();
+  const int64_t now_ms = EpochMs(clock_->WallNow());
+  std::vector<Lease> made;
   for (const StreamShard& s : shards_) {
-    if (s.id.empty() || known.count(s.id)) continue;
+    if (s.id.empty() || listed.count(s.id)) continue;
     if (!empty_table && s.closed && parents_known.count(s.id)) continue;  // finished and deleted
     Lease l;
     l.key = s.id;
@@ -165,20 +168,34 @@ void Coordinator::CreateMissing(std::vector<Lease>* leases) {
     std::sort(l.parents.begin(), l.parents.end());
     l.starting_hash_key = s.starting_hash_key;
     l.ending_hash_key = s.ending_hash_key;
-    l.checkpoint = kTrimHorizon;
-    if (empty_table && options_.initial_position == InitialPosition::kLatest) {
+    // Where to start: a child of a listed lease continues its parents' run
+    // (from its first record, or from the parents' pinned start when they
+    // had one); any other shard starts at the configured position.
+    bool child = false;
+    int64_t parent_start_ms = 0;
+    for (const std::string& p : l.parents) {
+      auto it = listed.find(p);
+      if (it == listed.end()) continue;
+      child = true;
+      parent_start_ms = std::max(parent_start_ms, it->second->start_ms);
+    }
+    if (child) {
+      l.checkpoint = parent_start_ms > 0 ? kAtTimestamp : kTrimHorizon;
+      l.start_ms = parent_start_ms;
+    } else if (options_.initial_position == InitialPosition::kLatest) {
       l.checkpoint = kAtTimestamp;
-      l.start_ms = EpochMs(clock_->WallNow());
-    } else if (empty_table && options_.initial_position == InitialPosition::kAtTimestamp) {
+      l.start_ms = now_ms;
+    } else if (options_.initial_position == InitialPosition::kAtTimestamp) {
       l.checkpoint = kAtTimestamp;
       l.start_ms = options_.initial_timestamp_ms;
+    } else {
+      l.checkpoint = kTrimHorizon;
     }
     Status st = table_->Create(l);
     if (st.ok()) {
       Count(&CoordinatorStats::created);
       LogInfo("lease created", {{"shard", l.key}, {"checkpoint", l.checkpoint}});
-      leases->push_back(std::move(l));
-      known.insert(s.id);
+      made.push_back(std::move(l));
     } else if (Refused(st)) {
       Count(&CoordinatorStats::conflicts);  // another worker made it: seen at the next listing
     } else {
@@ -186,6 +203,7 @@ void Coordinator::CreateMissing(std::vector<Lease>* leases) {
       LogWarn("lease create failed", {{"shard", l.key}, {"cause", ShortCause(st)}});
     }
   }
+  leases->insert(leases->end(), made.begin(), made.end());
 }
 
 void Coordinator::Apply(const BalancePlan& plan) {

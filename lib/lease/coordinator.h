@@ -24,17 +24,33 @@
 //      taken again with a Transfer to ourselves, so that its counter moves
 //      and any earlier incarnation is fenced off;
 //   5. create a lease (LeaseTable::Create, unowned) for every shard of the
-//      last SetShards() listing that the table lacks: on an EMPTY table at
-//      the configured initial position (LATEST is pinned: checkpoint
-//      AT_TIMESTAMP, shStartMs = wall now; AT_TIMESTAMP: shStartMs = the
-//      configured timestamp); on a non-empty table at TRIM_HORIZON (a shard
-//      the table does not know appeared after it was made: a reshard's
-//      child, read from its start). A closed shard that an existing lease
-//      names as its parent is not created again (it was finished and
-//      deleted). A lease that another worker created first is left alone;
-//   6. Balance() (balancer.h) over the live workers, then apply the plan:
-//      give up (Transfer to ""), take and steal (Transfer to us). A refused
-//      condition means another worker moved the lease first: skipped;
+//      last SetShards() listing that the table lacks. Where it starts:
+//        - a shard with a parent among the listed leases (a reshard's
+//          child): where its parents' run started: AT_TIMESTAMP with the
+//          parents' (largest) shStartMs when they have one, else
+//          TRIM_HORIZON. Every record of a child arrived after the
+//          child was made, so a child made after that timestamp is read
+//          whole (no loss), while one that existed before it (two workers
+//          creating a fresh table at once, each seeing part of it) gets
+//          the same start as its parents (LATEST stays LATEST);
+//        - any other shard (every shard of an empty table): the configured
+//          initial position; LATEST is pinned: checkpoint AT_TIMESTAMP,
+//          shStartMs = our wall clock now; AT_TIMESTAMP: shStartMs = the
+//          configured timestamp.
+//      A closed shard that an existing lease names as its parent, on a
+//      non-empty table, is not created again (it was finished and deleted).
+//      A lease that another worker created first is left alone (refused
+//      condition: counted in `conflicts`). Caveat: a pinned start is our
+//      clock against Kinesis arrival times; a reshard within clock skew of
+//      a LATEST first start could skip a child's first records;
+//   6. Balance() (balancer.h) over the live workers (every owner Liveness
+//      judges alive, plus us), then apply the plan: give up (Transfer to
+//      ""; over the cap, or shed down to our share while another worker
+//      is short), take and steal (Transfer to us). A refused condition
+//      means another worker moved the lease first: skipped. A lease given
+//      up leaves Held() at once, like a lost one: the engine stops reading
+//      it and the next owner re-forms its journaled cuts (the same path as
+//      a steal; nothing is flushed first);
 //   7. publish: Held() and, when the keys or counters held changed, the
 //      on_change callback.
 // Shutdown: after the caller stopped reading and made every held shard's

@@ -100,7 +100,7 @@ class CoordinatorTest : public ::testing::Test {
   std::map<std::string, Worker> workers_;
 };
 
-TEST_F(CoordinatorTest, EmptyTableLatestIsPinnedToATimestampAndNewShardsStartAtTrimHorizon) {
+TEST_F(CoordinatorTest, EmptyTableLatestIsPinnedToATimestampAndChildrenContinueTheirParentsRun) {
   Coordinator& a = Start("a", OpenShards(2), 0, InitialPosition::kLatest);
   Tick("a");
   const int64_t now_ms =
@@ -114,8 +114,9 @@ TEST_F(CoordinatorTest, EmptyTableLatestIsPinnedToATimestampAndNewShardsStartAtT
   EXPECT_EQ(a.Held().size(), 2u);
   EXPECT_EQ(a.stats().created, 2);
 
-  // A reshard: shard 0 splits into 2 and 3. The children start at
-  // TRIM_HORIZON and wait for their parent.
+  // A reshard: shard 0 splits into 2 and 3. The children continue their
+  // parent's run (from the pinned start: every child record arrived after
+  // it) and wait for their parent.
   std::vector<StreamShard> shards = OpenShards(2);
   shards[0].closed = true;
   shards.push_back({Shard(2), Shard(0), "", "0", "0", false});
@@ -123,7 +124,8 @@ TEST_F(CoordinatorTest, EmptyTableLatestIsPinnedToATimestampAndNewShardsStartAtT
   a.SetShards(shards);
   Round();
   ASSERT_TRUE(table_.Peek(Shard(2)));
-  EXPECT_EQ(table_.Peek(Shard(2))->checkpoint, kTrimHorizon);
+  EXPECT_EQ(table_.Peek(Shard(2))->checkpoint, kAtTimestamp);
+  EXPECT_EQ(table_.Peek(Shard(2))->start_ms, now_ms);
   EXPECT_EQ(table_.Peek(Shard(2))->parents, std::vector<std::string>{Shard(0)});
   EXPECT_EQ(table_.Peek(Shard(2))->owner, "");
   EXPECT_FALSE(a.Holds(Shard(2)));
@@ -142,6 +144,45 @@ TEST_F(CoordinatorTest, EmptyTableLatestIsPinnedToATimestampAndNewShardsStartAtT
   ASSERT_TRUE(Handle("a").Delete(*table_.Peek(Shard(0))).ok());
   Round();
   EXPECT_FALSE(table_.Peek(Shard(0)));
+}
+
+TEST_F(CoordinatorTest, ChildrenOfATrimHorizonRunStartAtTrimHorizon) {
+  Start("a", OpenShards(1));
+  Tick("a");
+  EXPECT_EQ(table_.Peek(Shard(0))->checkpoint, kTrimHorizon);
+  std::vector<StreamShard> shards = OpenShards(1);
+  shards[0].closed = true;
+  shards.push_back({Shard(1), Shard(0), "", "0", "0", false});
+  shards.push_back({Shard(2), Shard(0), "", "1", "1", false});
+  W("a").SetShards(shards);
+  Round();
+  for (int i = 1; i <= 2; ++i) {
+    EXPECT_EQ(table_.Peek(Shard(i))->checkpoint, kTrimHorizon);
+    EXPECT_EQ(table_.Peek(Shard(i))->start_ms, 0);
+  }
+}
+
+// Two workers making a fresh LATEST table at once: the second sees part of
+// it. Shards without a listed parent still start at LATEST (pinned), and
+// the children of pre-existing shards at their parents' start.
+TEST_F(CoordinatorTest, FreshTableMadeByTwoWorkersAtOnceKeepsLatest) {
+  Lease first;
+  first.key = Shard(0);
+  first.checkpoint = kAtTimestamp;
+  first.start_ms = 1700000000000;
+  table_.PutLease(first);
+  std::vector<StreamShard> shards = OpenShards(3);
+  shards.push_back({Shard(3), Shard(0), "", "0", "0", false});
+  Start("b", shards, 0, InitialPosition::kLatest);
+  Tick("b");
+  const int64_t now_ms =
+      std::chrono::duration_cast<std::chrono::milliseconds>(clock_.WallNow().time_since_epoch()).count();
+  for (int i = 1; i <= 2; ++i) {
+    EXPECT_EQ(table_.Peek(Shard(i))->checkpoint, kAtTimestamp);
+    EXPECT_EQ(table_.Peek(Shard(i))->start_ms, now_ms);
+  }
+  EXPECT_EQ(table_.Peek(Shard(3))->checkpoint, kAtTimestamp);
+  EXPECT_EQ(table_.Peek(Shard(3))->start_ms, 1700000000000);
 }
 
 TEST_F(CoordinatorTest, ThreeWorkersOnEightShardsBalanceWithinBoundedTicks) {
