@@ -62,7 +62,10 @@
 // The held leases are the leases as last seen by this worker: `counter` is
 // what the engine's conditional writes (LeaseTable::Update) must carry.
 // When such a write is refused, the engine calls ReportLost(key) and stops
-// reading the shard; a Tick would find out anyway.
+// reading the shard; a Tick would find out anyway. A lease the engine
+// finished (its Update wrote SHARD_END) stays in Held() until the next Tick
+// drops it: the engine must not write it again (a later progress write
+// would un-finish it, and a child may already be read by another worker).
 //
 // Thread-safety: Tick, ReleaseAll and SetShards are called from one thread
 // (the coordinator's); Held, Holds, stats, ReportLost from any thread. The
