@@ -1,0 +1,261 @@
+#include "lease/dynamodb_lease_table.h"
+
+#include <fmt/format.h>
+
+#include "common/logging.h"
+#include "lease/lease_item.h"
+
+namespace shardhose::lease {
+namespace {
+
+using aws::AttributeValue;
+using aws::Expression;
+using aws::Item;
+
+constexpr const char* kLeaseKey = "leaseKey";
+constexpr const char* kWorkerId = "workerId";
+constexpr int kMaxPages = 100000;
+
+// What Update() writes: the owner's progress (lease_table.h).
+constexpr const char* kProgressAttributes[] = {
+    "checkpoint",
+    "checkpointSubSequenceNumber",
+    "ownerSwitchesSinceCheckpoint",
+    "childShardIds",
+    "shStartMs",
+    "shCaughtUpMs",
+    "shJournal",
+};
+
+// Names every attribute (#c, #o, ...) and value (:seen, ...) an expression
+// uses, and only those: DynamoDB refuses unused ones.
+Expression Fenced(const Lease& seen, bool check_owner) {
+  Expression e;
+  e.names["#c"] = "leaseCounter";
+  e.values[":seen"] = AttributeValue::N(seen.counter);
+  e.condition = "#c = :seen";
+  if (check_owner) {
+    e.names["#o"] = "leaseOwner";
+    if (seen.owner.empty()) {
+      e.condition += " AND attribute_not_exists(#o)";
+    } else {
+      e.values[":owner"] = AttributeValue::S(seen.owner);
+      e.condition += " AND #o = :owner";
+    }
+  }
+  return e;
+}
+
+Item LeaseKey(const std::string& key) { return Item{{kLeaseKey, AttributeValue::S(key)}}; }
+
+Result<Lease> ToLease(const Item& item, const std::string& table) {
+  auto lease = LeaseFromItem(item);
+  if (!lease.ok()) {
+    return lease.status().WithContext(
+        fmt::format("table {} item {}", table, aws::StringOf(item, kLeaseKey).value_or("<no leaseKey>")));
+  }
+  return lease;
+}
+
+class DynamoDbLeaseTable final : public LeaseTable {
+ public:
+  DynamoDbLeaseTable(DynamoDbLeaseTableOptions options, aws::DynamoDbClient* client, Clock* clock)
+      : options_(std::move(options)), workers_(WorkersTableName(options_.table)), client_(client), clock_(clock) {}
+
+  Status Ensure(bool create) override {
+    const std::pair<const std::string*, const char*> tables[] = {{&options_.table, kLeaseKey}, {&workers_, kWorkerId}};
+    bool waiting = false;
+    for (const auto& [table, hash_key] : tables) {
+      auto info = client_->DescribeTable(*table);
+      if (info.ok()) {
+        waiting = waiting || info->status != "ACTIVE";
+        continue;
+      }
+      if (!info.status().IsNotFound()) return info.status().WithContext(Name(*table));
+      if (!create) {
+        return Status::NotFound(fmt::format("{} does not exist (and creating it is not enabled)", Name(*table)))
+            .WithPeer(RetryClass::kClientError, info.status().peer_code());
+      }
+      auto created = client_->CreateTable(*table, hash_key);
+      if (!created.ok()) return created.status().WithContext("creating " + Name(*table));
+      if (*created) LogInfo("created DynamoDB table", {{"table", *table}, {"region", client_->options().region}});
+      waiting = true;
+    }
+    if (!waiting) return Status::OK();
+    const MonoTime deadline = clock_->Now() + options_.ensure_timeout;
+    for (const auto& [table, hash_key] : tables) {
+      SHARDHOSE_RETURN_IF_ERROR(WaitActive(*table, deadline));
+    }
+    return Status::OK();
+  }
+
+  std::string Describe() const override { return Name(options_.table); }
+
+  Result<std::vector<Lease>> List() override {
+    std::vector<Lease> leases;
+    Status st = ScanAll(options_.table, [&](const Item& item) -> Status {
+      auto lease = ToLease(item, options_.table);
+      if (!lease.ok()) return lease.status();
+      leases.push_back(std::move(lease).value());
+      return Status::OK();
+    });
+    if (!st.ok()) return st;
+    return leases;
+  }
+
+  Result<std::optional<Lease>> Get(const std::string& key) override {
+    auto item = client_->GetItem(options_.table, LeaseKey(key), /*consistent=*/true);
+    if (!item.ok()) return item.status();
+    if (!item->has_value()) return std::optional<Lease>();
+    auto lease = ToLease(**item, options_.table);
+    if (!lease.ok()) return lease.status();
+    return std::optional<Lease>(std::move(lease).value());
+  }
+
+  Status Create(const Lease& lease) override {
+    Expression e;
+    e.condition = "attribute_not_exists(#k)";
+    e.names["#k"] = kLeaseKey;
+    return client_->PutItem(options_.table, LeaseToItem(lease), e).WithContext("creating lease " + lease.key);
+  }
+
+  Result<Lease> Transfer(const Lease& seen, const std::string& new_owner) override {
+    Expression e = Fenced(seen, /*check_owner=*/true);
+    e.names["#o"] = "leaseOwner";
+    e.values[":one"] = AttributeValue::N(1);
+    std::string update = "SET #c = #c + :one";
+    if (!new_owner.empty()) {
+      e.values[":new"] = AttributeValue::S(new_owner);
+      update += ", #o = :new";
+    }
+    if (!seen.owner.empty() && !new_owner.empty() && new_owner != seen.owner) {
+      e.names["#s"] = "ownerSwitchesSinceCheckpoint";
+      e.values[":zero"] = AttributeValue::N(0);
+      update += ", #s = if_not_exists(#s, :zero) + :one";
+    }
+    if (new_owner.empty()) update += " REMOVE #o";
+    auto item = client_->UpdateItem(options_.table, LeaseKey(seen.key), update, e, /*return_all_new=*/true);
+    if (!item.ok()) return item.status().WithContext("transferring lease " + seen.key);
+    return ToLease(*item, options_.table);
+  }
+
+  Status Update(const Lease& lease) override {
+    Expression e = Fenced(lease, /*check_owner=*/true);
+    const Item item = LeaseToItem(lease);
+    std::string set, remove;
+    int n = 0;
+    for (const char* attr : kProgressAttributes) {
+      const std::string name = fmt::format("#p{}", n);
+      e.names[name] = attr;
+      auto it = item.find(attr);
+      if (it != item.end()) {
+        const std::string value = fmt::format(":p{}", n);
+        e.values[value] = it->second;
+        set += fmt::format("{}{} = {}", set.empty() ? "SET " : ", ", name, value);
+      } else {
+        remove += fmt::format("{}{}", remove.empty() ? "REMOVE " : ", ", name);
+      }
+      ++n;
+    }
+    const std::string update = set.empty() ? remove : remove.empty() ? set : set + " " + remove;
+    return client_->UpdateItem(options_.table, LeaseKey(lease.key), update, e, /*return_all_new=*/false)
+        .status()
+        .WithContext("updating lease " + lease.key);
+  }
+
+  Status Delete(const Lease& seen) override {
+    return client_->DeleteItem(options_.table, LeaseKey(seen.key), Fenced(seen, /*check_owner=*/false))
+        .WithContext("deleting lease " + seen.key);
+  }
+
+  Status Heartbeat(const WorkerBeat& beat) override {
+    Item item{{kWorkerId, AttributeValue::S(beat.worker_id)},
+              {"beat", AttributeValue::N(beat.beat)},
+              {"leases", AttributeValue::N(beat.leases)},
+              {"writtenMs", AttributeValue::N(beat.written_ms)}};
+    return client_->PutItem(workers_, item).WithContext("heartbeat of " + beat.worker_id);
+  }
+
+  Result<std::vector<WorkerBeat>> ListWorkers() override {
+    std::vector<WorkerBeat> beats;
+    Status st = ScanAll(workers_, [&](const Item& item) -> Status {
+      WorkerBeat b;
+      auto id = aws::StringOf(item, kWorkerId);
+      auto beat = aws::NumberOf(item, "beat");
+      if (!id || !beat) return Status::Corruption(fmt::format("table {}: an item without workerId or beat", workers_));
+      b.worker_id = *id;
+      b.beat = *beat;
+      b.leases = aws::NumberOf(item, "leases").value_or(0);
+      b.written_ms = aws::NumberOf(item, "writtenMs").value_or(0);
+      beats.push_back(std::move(b));
+      return Status::OK();
+    });
+    if (!st.ok()) return st;
+    return beats;
+  }
+
+  Status RemoveWorker(const std::string& worker_id) override {
+    return client_->DeleteItem(workers_, Item{{kWorkerId, AttributeValue::S(worker_id)}})
+        .WithContext("removing worker " + worker_id);
+  }
+
+ private:
+  std::string Name(const std::string& table) const {
+    return fmt::format("dynamodb table {} ({})", table, client_->options().region);
+  }
+
+  // Every item of `table`, strongly consistent, page by page.
+  template <typename Fn>
+  Status ScanAll(const std::string& table, Fn&& on_item) {
+    aws::ScanRequest req;
+    req.consistent = true;
+    req.limit = options_.scan_limit;
+    for (int page = 0; page < kMaxPages; ++page) {
+      auto p = client_->Scan(table, req);
+      if (!p.ok()) return p.status();
+      for (const Item& item : p->items) SHARDHOSE_RETURN_IF_ERROR(on_item(item));
+      if (p->last_key.empty()) return Status::OK();
+      req.start_key = std::move(p->last_key);
+    }
+    return Status::Internal(fmt::format("{}: more than {} scan pages", Name(table), kMaxPages));
+  }
+
+  // Polls DescribeTable until `table` is ACTIVE. Right after CreateTable,
+  // DescribeTable may still answer ResourceNotFoundException, and a retryable
+  // failure may pass: both are polled through until the deadline.
+  Status WaitActive(const std::string& table, MonoTime deadline) {
+    std::string last = "not described yet";
+    while (true) {
+      auto info = client_->DescribeTable(table);
+      if (info.ok()) {
+        if (info->status == "ACTIVE") return Status::OK();
+        last = "status " + info->status;
+      } else if (info.status().IsNotFound() || info.status().IsRetryable()) {
+        last = info.status().message();
+      } else {
+        return info.status().WithContext(Name(table));
+      }
+      if (clock_->Now() >= deadline) {
+        return Status::Unavailable(
+            fmt::format("{} not ACTIVE after {} s ({})", Name(table), options_.ensure_timeout.count() / 1000, last));
+      }
+      clock_->SleepFor(options_.ensure_poll);
+    }
+  }
+
+  const DynamoDbLeaseTableOptions options_;
+  const std::string workers_;
+  aws::DynamoDbClient* const client_;
+  Clock* const clock_;
+};
+
+}  // namespace
+
+std::string WorkersTableName(const std::string& table) { return table + "-workers"; }
+
+std::unique_ptr<LeaseTable> NewDynamoDbLeaseTable(DynamoDbLeaseTableOptions options, aws::DynamoDbClient* client,
+                                                  Clock* clock) {
+  return std::make_unique<DynamoDbLeaseTable>(std::move(options), client, clock);
+}
+
+}  // namespace shardhose::lease
