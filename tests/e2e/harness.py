@@ -6,6 +6,11 @@ What is here:
                       a temp dir, waited for, killed (whole process groups) on
                       exit; their logs are files, tail() shows them.
   KinesisClient       the few Kinesis JSON-protocol calls the tests need.
+  DynamoDbLocal       context manager: AWS's DynamoDB Local (a jar, Java 17;
+                      tests/emulators/dynamodb-local.lock) in memory on a free
+                      port, waited for, killed (process group) on exit.
+  DynamoDbClient      the few DynamoDB JSON 1.0 calls the tests need (items in
+                      the wire form, {"attr": {"S": "..."}}).
   S3Client            ListObjectsV2 (paged) and GetObject/PutObject, path-style.
   ChangeRecordGenerator
                       realistic DynamoDB change records ("Kinesis Data Streams
@@ -121,6 +126,7 @@ class AwsError(Exception):
         super().__init__("%s: HTTP %s: %s" % (op, status, body[:500]))
         self.status = status
         self.body = body
+        self.code = ""  # the AWS error code, where the client parses it (DynamoDbClient)
 
 
 # --------------------------------------------------------------------------
@@ -579,6 +585,200 @@ class MotoS3:
     def __exit__(self, *exc):
         kill_group(self.proc)
         return False
+
+    @property
+    def url(self):
+        return "http://127.0.0.1:%d" % self.port
+
+
+# --------------------------------------------------------------------------
+# DynamoDB (the lease table): DynamoDB Local and a JSON 1.0 client
+# --------------------------------------------------------------------------
+
+DYNAMODB_LOCAL_DIR = os.path.join(EMULATORS_DIR, "dynamodb-local")
+
+
+class DynamoDbClient:
+    """Minimal DynamoDB client (JSON 1.0 protocol) for DynamoDB Local, which
+    does not check signatures but wants an Authorization header. Items are
+    in the wire form: {"leaseKey": {"S": "shardId-0"}, ...}. Errors raise
+    AwsError with `.code` (the __type after '#')."""
+
+    def __init__(self, port, host="127.0.0.1", timeout=60):
+        self.host, self.port, self.timeout = host, port, timeout
+        self._local = threading.local()
+
+    def call(self, op, body):
+        payload = json.dumps(body).encode()
+        headers = {
+            "X-Amz-Target": "DynamoDB_20120810." + op,
+            "Content-Type": "application/x-amz-json-1.0",
+            "Authorization": fake_auth("dynamodb"),
+            "X-Amz-Date": amz_date(),
+        }
+        c = getattr(self._local, "conn", None)
+        if c is None:
+            c = self._local.conn = http.client.HTTPConnection(self.host, self.port, timeout=self.timeout)
+        try:
+            c.request("POST", "/", body=payload, headers=headers)
+            resp = c.getresponse()
+            data = resp.read()
+        except (OSError, http.client.HTTPException):
+            self._local.conn = None
+            c.close()
+            raise
+        if resp.status != 200:
+            err = AwsError(resp.status, data.decode("utf-8", "replace"), op)
+            try:
+                err.code = json.loads(data).get("__type", "").rsplit("#", 1)[-1]
+            except ValueError:
+                err.code = ""
+            raise err
+        return json.loads(data) if data else {}
+
+    def list_tables(self):
+        return self.call("ListTables", {}).get("TableNames", [])
+
+    def create_table(self, name, hash_key, wait=True):
+        self.call("CreateTable", {
+            "TableName": name,
+            "AttributeDefinitions": [{"AttributeName": hash_key, "AttributeType": "S"}],
+            "KeySchema": [{"AttributeName": hash_key, "KeyType": "HASH"}],
+            "BillingMode": "PAY_PER_REQUEST"})
+        if wait:
+            wait_for(lambda: self.describe_table(name)["TableStatus"] == "ACTIVE", 60, interval=0.2,
+                     what="table %s ACTIVE" % name)
+
+    def describe_table(self, name):
+        return self.call("DescribeTable", {"TableName": name})["Table"]
+
+    def scan(self, name, consistent=True, limit=None):
+        """Every item (all pages)."""
+        items, body = [], {"TableName": name, "ConsistentRead": consistent}
+        if limit:
+            body["Limit"] = limit
+        while True:
+            page = self.call("Scan", body)
+            items.extend(page.get("Items", []))
+            if not page.get("LastEvaluatedKey"):
+                return items
+            body["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+    def get_item(self, name, key, consistent=True):
+        """The item, or None."""
+        return self.call("GetItem", {"TableName": name, "Key": key, "ConsistentRead": consistent}).get("Item")
+
+    @staticmethod
+    def _expr(body, condition, names, values):
+        if condition:
+            body["ConditionExpression"] = condition
+        if names:
+            body["ExpressionAttributeNames"] = names
+        if values:
+            body["ExpressionAttributeValues"] = values
+        return body
+
+    def put_item(self, name, item, condition=None, names=None, values=None):
+        self.call("PutItem", self._expr({"TableName": name, "Item": item}, condition, names, values))
+
+    def update_item(self, name, key, update, condition=None, names=None, values=None):
+        """The item as now stored (ReturnValues ALL_NEW)."""
+        body = self._expr({"TableName": name, "Key": key, "UpdateExpression": update, "ReturnValues": "ALL_NEW"},
+                          condition, names, values)
+        return self.call("UpdateItem", body).get("Attributes", {})
+
+    def close(self):
+        c = getattr(self._local, "conn", None)
+        if c is not None:
+            c.close()
+            self._local.conn = None
+
+
+class DynamoDbLocal:
+    """AWS's DynamoDB Local (DynamoDBLocal.jar, installed into
+    tests/emulators/dynamodb-local/ by scripts/install-deps.sh) in memory on a
+    free port. -sharedDb: one database whatever the region and credentials a
+    client signs with, so the C++ client and DynamoDbClient see the same
+    tables. -disableTelemetry: nothing leaves the machine.
+
+        with DynamoDbLocal(workdir) as ddb:
+            ddb.url, ddb.client (a DynamoDbClient), ddb.tail()
+    """
+
+    JVM_OPTIONS = ["-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC"]  # starts faster; the tests are short
+
+    def __init__(self, workdir, start_timeout=90):
+        self.workdir, self.start_timeout, self.proc = workdir, start_timeout, None
+        self.log_path = os.path.join(workdir, "dynamodb-local.log")
+        self.started_in = None  # seconds until it answered
+
+    @staticmethod
+    def missing():
+        """Why it cannot run here, or None."""
+        if not os.path.exists(os.path.join(DYNAMODB_LOCAL_DIR, "DynamoDBLocal.jar")):
+            return ("%s missing: run scripts/install-deps.sh (DynamoDB Local, tests/emulators/dynamodb-local.lock)"
+                    % os.path.join(DYNAMODB_LOCAL_DIR, "DynamoDBLocal.jar"))
+        if shutil.which("java") is None:
+            return "java not found: run scripts/install-deps.sh (openjdk-17-jdk-headless)"
+        return None
+
+    def __enter__(self):
+        why = self.missing()
+        if why:
+            raise EmulatorError(why)
+        try:
+            for attempt in range(3):
+                try:
+                    self._start()
+                    return self
+                except EmulatorError:
+                    kill_group(self.proc)
+                    self.proc = None
+                    if attempt == 2:
+                        raise
+                    log("DynamoDB Local did not start; retrying on another port")
+        except BaseException:
+            kill_group(self.proc)
+            sys.stderr.write("\n----- DynamoDB Local log (%s) -----\n%s\n" % (self.log_path, self.tail()))
+            raise
+
+    def _start(self):
+        self.port = free_port()
+        t0 = time.time()
+        with open(self.log_path, "ab") as lf:
+            self.proc = subprocess.Popen(
+                ["java"] + self.JVM_OPTIONS + ["-Djava.library.path=" + os.path.join(DYNAMODB_LOCAL_DIR, "DynamoDBLocal_lib"),
+                 "-jar", os.path.join(DYNAMODB_LOCAL_DIR, "DynamoDBLocal.jar"),
+                 "-inMemory", "-sharedDb", "-disableTelemetry", "-port", str(self.port)],
+                cwd=DYNAMODB_LOCAL_DIR, stdout=lf, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                start_new_session=True)
+        self.client = DynamoDbClient(self.port, timeout=10)
+        deadline = t0 + self.start_timeout
+        while True:
+            if self.proc.poll() is not None:
+                raise EmulatorError("DynamoDB Local exited with %s during startup" % self.proc.returncode)
+            try:
+                self.client.list_tables()
+                break
+            except (OSError, AwsError, http.client.HTTPException, ValueError):
+                pass
+            if time.time() > deadline:
+                raise EmulatorError("DynamoDB Local not ready after %ss" % self.start_timeout)
+            time.sleep(0.1)
+        self.started_in = time.time() - t0
+        log("DynamoDB Local answered on port %d after %.1f s" % (self.port, self.started_in))
+
+    def __exit__(self, exc_type, exc, tb):
+        if getattr(self, "client", None) is not None:
+            self.client.close()
+        kill_group(self.proc)
+        self.proc = None
+        if exc_type is not None:
+            sys.stderr.write("\n----- DynamoDB Local log (%s) -----\n%s\n" % (self.log_path, self.tail()))
+        return False
+
+    def tail(self):
+        return tail(self.log_path)
 
     @property
     def url(self):
