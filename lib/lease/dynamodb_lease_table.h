@@ -18,8 +18,9 @@
 //             them) checkpoint, checkpointSubSequenceNumber,
 //             ownerSwitchesSinceCheckpoint, childShardIds, shStartMs,
 //             shCaughtUpMs, shJournal, as lease_item.h maps `lease`, if
-//             #c = :counter AND #o = :owner; the caller decides the values
-//             (ownerSwitchesSinceCheckpoint 0 when its checkpoint advanced)
+//             #c = :seen AND #o = :owner (the lease's counter and owner);
+//             the caller decides the values (ownerSwitchesSinceCheckpoint 0
+//             when its checkpoint advanced)
 //   Delete    DeleteItem, if #c = :seen
 //   Heartbeat PutItem {workerId, beat, leases, writtenMs}, unconditional
 // Reads are strongly consistent; List and ListWorkers follow
