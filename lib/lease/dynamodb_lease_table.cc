@@ -2,7 +2,11 @@
 
 #include <fmt/format.h>
 
+#include <map>
+#include <utility>
+
 #include "common/logging.h"
+#include "common/mutex.h"
 #include "lease/lease_item.h"
 
 namespace shardhose::lease {
@@ -94,8 +98,10 @@ class DynamoDbLeaseTable final : public LeaseTable {
   Result<std::vector<Lease>> List() override {
     std::vector<Lease> leases;
     Status st = ScanAll(options_.table, [&](const Item& item) -> Status {
+      if (!IsLeaseItem(item)) return Status::OK();  // KCL 3.x's other entities
       auto lease = ToLease(item, options_.table);
       if (!lease.ok()) return lease.status();
+      Remember(*lease);
       leases.push_back(std::move(lease).value());
       return Status::OK();
     });
@@ -109,6 +115,7 @@ class DynamoDbLeaseTable final : public LeaseTable {
     if (!item->has_value()) return std::optional<Lease>();
     auto lease = ToLease(**item, options_.table);
     if (!lease.ok()) return lease.status();
+    Remember(*lease);
     return std::optional<Lease>(std::move(lease).value());
   }
 
@@ -116,7 +123,10 @@ class DynamoDbLeaseTable final : public LeaseTable {
     Expression e;
     e.condition = "attribute_not_exists(#k)";
     e.names["#k"] = kLeaseKey;
-    return client_->PutItem(options_.table, LeaseToItem(lease), e).WithContext("creating lease " + lease.key);
+    Status st = client_->PutItem(options_.table, LeaseToItem(lease), e);
+    if (!st.ok()) return st.WithContext("creating lease " + lease.key);
+    Remember(lease);
+    return st;
   }
 
   Result<Lease> Transfer(const Lease& seen, const std::string& new_owner) override {
@@ -136,10 +146,19 @@ class DynamoDbLeaseTable final : public LeaseTable {
     if (new_owner.empty()) update += " REMOVE #o";
     auto item = client_->UpdateItem(options_.table, LeaseKey(seen.key), update, e, /*return_all_new=*/true);
     if (!item.ok()) return item.status().WithContext("transferring lease " + seen.key);
-    return ToLease(*item, options_.table);
+    auto lease = ToLease(*item, options_.table);
+    if (lease.ok()) Remember(*lease);
+    return lease;
   }
 
-  Status Update(const Lease& lease) override {
+  Status Update(const Lease& given) override {
+    if (given.owner.empty()) {
+      return Status::FailedPrecondition(
+                 fmt::format("updating lease {}: a lease without owner is not updated", given.key))
+          .WithPeer(RetryClass::kClientError, "ConditionalCheckFailedException");
+    }
+    Lease lease = given;
+    if (CheckpointMoved(lease)) lease.owner_switches = 0;
     Expression e = Fenced(lease, /*check_owner=*/true);
     const Item item = LeaseToItem(lease);
     std::string set, remove;
@@ -158,14 +177,18 @@ class DynamoDbLeaseTable final : public LeaseTable {
       ++n;
     }
     const std::string update = set.empty() ? remove : remove.empty() ? set : set + " " + remove;
-    return client_->UpdateItem(options_.table, LeaseKey(lease.key), update, e, /*return_all_new=*/false)
-        .status()
-        .WithContext("updating lease " + lease.key);
+    Status st = client_->UpdateItem(options_.table, LeaseKey(lease.key), update, e, /*return_all_new=*/false).status();
+    if (!st.ok()) return st.WithContext("updating lease " + lease.key);
+    Remember(lease);
+    return st;
   }
 
   Status Delete(const Lease& seen) override {
-    return client_->DeleteItem(options_.table, LeaseKey(seen.key), Fenced(seen, /*check_owner=*/false))
-        .WithContext("deleting lease " + seen.key);
+    Status st = client_->DeleteItem(options_.table, LeaseKey(seen.key), Fenced(seen, /*check_owner=*/false));
+    if (!st.ok()) return st.WithContext("deleting lease " + seen.key);
+    MutexLock lock(&mu_);
+    stored_.erase(seen.key);
+    return st;
   }
 
   Status Heartbeat(const WorkerBeat& beat) override {
@@ -243,10 +266,27 @@ class DynamoDbLeaseTable final : public LeaseTable {
     }
   }
 
+  // What this table last read or wrote of a lease: its counter and
+  // checkpoint. An Update is fenced by the counter, so while the counter is
+  // the one remembered, the stored checkpoint is the one remembered.
+  void Remember(const Lease& l) EXCLUDES(mu_) {
+    MutexLock lock(&mu_);
+    stored_[l.key] = {l.counter, l.checkpoint};
+  }
+  // True when `l` moves the checkpoint stored at its counter (known only
+  // if this table read or wrote the lease at that counter).
+  bool CheckpointMoved(const Lease& l) EXCLUDES(mu_) {
+    MutexLock lock(&mu_);
+    auto it = stored_.find(l.key);
+    return it != stored_.end() && it->second.first == l.counter && it->second.second != l.checkpoint;
+  }
+
   const DynamoDbLeaseTableOptions options_;
   const std::string workers_;
   aws::DynamoDbClient* const client_;
   Clock* const clock_;
+  Mutex mu_;
+  std::map<std::string, std::pair<int64_t, std::string>> stored_ GUARDED_BY(mu_);  // lease key -> counter, checkpoint
 };
 
 }  // namespace

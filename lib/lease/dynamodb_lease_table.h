@@ -18,13 +18,20 @@
 //             them) checkpoint, checkpointSubSequenceNumber,
 //             ownerSwitchesSinceCheckpoint, childShardIds, shStartMs,
 //             shCaughtUpMs, shJournal, as lease_item.h maps `lease`, if
-//             #c = :seen AND #o = :owner (the lease's counter and owner);
-//             the caller decides the values (ownerSwitchesSinceCheckpoint 0
-//             when its checkpoint advanced)
+//             #c = :seen AND #o = :owner (the lease's counter and owner;
+//             a lease without owner is refused without a request).
+//             ownerSwitchesSinceCheckpoint is written 0 when the checkpoint
+//             differs from the one stored: the table remembers, per lease,
+//             the counter and checkpoint it last read or wrote (Create,
+//             Get, List, Transfer, Update), which is the stored one while
+//             the counter is unchanged (only its owner writes, fenced by
+//             it); for a lease it never saw at that counter, the value is
+//             written as given
 //   Delete    DeleteItem, if #c = :seen
 //   Heartbeat PutItem {workerId, beat, leases, writtenMs}, unconditional
 // Reads are strongly consistent; List and ListWorkers follow
 // LastEvaluatedKey, one attempt per page (a failed page fails the call).
+// List skips the items of KCL 3.x's other entities (IsLeaseItem).
 // A failed condition is kFailedPrecondition with peer code
 // "ConditionalCheckFailedException" (aws/dynamodb.h); an item that does not
 // map to a lease is kCorruption naming its key.
@@ -35,8 +42,9 @@
 // `ensure_timeout` (then kUnavailable naming the table and its status).
 // A missing table when !create is kNotFound naming it.
 //
-// Thread-safety: every method may be called concurrently (no state beyond
-// the options; the client is thread-safe).
+// Thread-safety: every method may be called concurrently (the client is
+// thread-safe; the remembered checkpoints are under one mutex, never held
+// across a request).
 #pragma once
 
 #include <chrono>

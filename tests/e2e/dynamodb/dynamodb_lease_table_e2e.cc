@@ -210,18 +210,29 @@ TEST_F(DynamoDbLeaseTableE2e, UpdateIsFencedByTransfers) {
   Lease stale = *theirs;
   stale.counter = progress.counter;
   ExpectRefused(t->Update(stale));
+  ASSERT_EQ(theirs->owner_switches, 1);
+  Lease same = *theirs;
+  same.caught_up_ms = 1716200001000;  // progress at the same checkpoint
+  ASSERT_TRUE(t->Update(same).ok());
+  EXPECT_EQ((**t->Get(l.key)).owner_switches, 1);
   Lease next = *theirs;
-  next.checkpoint = late.checkpoint;
-  next.owner_switches = 0;  // the checkpoint advanced
-  next.children.clear();    // cleared values are removed
+  next.checkpoint = late.checkpoint;  // the checkpoint advances: switches back to 0
+  next.children.clear();              // cleared values are removed
   ASSERT_TRUE(t->Update(next).ok());
   auto now = t->Get(l.key);
   ASSERT_TRUE(now.ok());
+  next.owner_switches = 0;
   EXPECT_EQ(**now, next);
   auto raw = client_->GetItem(TableName("update"), aws::Item{{"leaseKey", AttributeValue::S(l.key)}}, true);
   ASSERT_TRUE(raw.ok() && raw->has_value());
   EXPECT_EQ((*raw)->count("childShardIds"), 0u);
   EXPECT_EQ(aws::StringOf(**raw, "leaseOwner"), "w2");
+
+  // Released, nobody can update it.
+  auto released = t->Transfer(next, "");
+  ASSERT_TRUE(released.ok());
+  ExpectRefused(t->Update(*released));
+  next = *released;
 
   // Delete is conditional on the counter.
   ExpectRefused(t->Delete(*mine));

@@ -130,7 +130,8 @@ TEST_F(DynamoDbLeaseTableTest, EnsureWithoutCreateNamesTheMissingTable) {
 
 TEST_F(DynamoDbLeaseTableTest, TransferExpressions) {
   http_.answer = [](const std::string&, const rapidjson::Document&) {
-    return aws::HttpResponse{200, {}, R"({"Attributes":{"leaseKey":{"S":"s"},"leaseCounter":{"N":"6"}}})"};
+    return aws::HttpResponse{
+        200, {}, R"({"Attributes":{"leaseKey":{"S":"s"},"leaseCounter":{"N":"6"},"checkpoint":{"S":"TRIM_HORIZON"}}})"};
   };
   Lease seen;
   seen.key = "s";
@@ -191,17 +192,75 @@ TEST_F(DynamoDbLeaseTableTest, UpdateWritesProgressOnlyFencedByOwnerAndCounter) 
   EXPECT_FALSE(u.HasMember("ReturnValues"));
 }
 
+// The value Update() sends for `attr`.
+std::string UpdatedValue(const rapidjson::Document& body, const std::string& attr) {
+  for (const auto& m : body["ExpressionAttributeNames"].GetObject()) {
+    if (attr != m.value.GetString()) continue;
+    std::string value = ":" + std::string(m.name.GetString()).substr(1);
+    const auto& v = body["ExpressionAttributeValues"];
+    if (!v.HasMember(value.c_str())) return "<removed>";
+    return v[value.c_str()].MemberBegin()->value.GetString();
+  }
+  return "<not named>";
+}
+
+TEST_F(DynamoDbLeaseTableTest, UpdateZeroesOwnerSwitchesWhenTheCheckpointMoves) {
+  http_.answer = [](const std::string& op, const rapidjson::Document&) {
+    if (op != "UpdateItem") return aws::HttpResponse{200, {}, "{}"};
+    return aws::HttpResponse{200,
+                             {},
+                             R"({"Attributes":{"leaseKey":{"S":"s"},"leaseOwner":{"S":"w2"},"leaseCounter":{"N":"6"},)"
+                             R"("checkpoint":{"S":"100"},"ownerSwitchesSinceCheckpoint":{"N":"2"}}})"};
+  };
+  Lease seen;
+  seen.key = "s";
+  seen.owner = "w1";
+  seen.counter = 5;
+  auto mine = table_->Transfer(seen, "w2");
+  ASSERT_TRUE(mine.ok()) << mine.status().ToString();
+  ASSERT_EQ(mine->owner_switches, 2);
+
+  Lease same = *mine;
+  same.caught_up_ms = 17;  // progress, same checkpoint: the switches stay
+  ASSERT_TRUE(table_->Update(same).ok());
+  EXPECT_EQ(UpdatedValue(http_.sent.back().body, "ownerSwitchesSinceCheckpoint"), "2");
+  EXPECT_EQ(UpdatedValue(http_.sent.back().body, "shCaughtUpMs"), "17");
+
+  Lease moved = *mine;
+  moved.checkpoint = "200";
+  ASSERT_TRUE(table_->Update(moved).ok());
+  EXPECT_EQ(UpdatedValue(http_.sent.back().body, "ownerSwitchesSinceCheckpoint"), "0");
+  EXPECT_EQ(UpdatedValue(http_.sent.back().body, "checkpoint"), "200");
+  // Now "200" is the stored checkpoint: the next Update keeps what it is given.
+  Lease again = moved;
+  again.owner_switches = 0;
+  ASSERT_TRUE(table_->Update(again).ok());
+  EXPECT_EQ(UpdatedValue(http_.sent.back().body, "ownerSwitchesSinceCheckpoint"), "0");
+
+  // A lease nobody owns is not updated, and nothing is sent.
+  const size_t sent = http_.sent.size();
+  Lease released = *mine;
+  released.owner = "";
+  Status st = table_->Update(released);
+  EXPECT_EQ(st.code(), StatusCode::kFailedPrecondition);
+  EXPECT_EQ(st.peer_code(), "ConditionalCheckFailedException");
+  EXPECT_EQ(http_.sent.size(), sent);
+}
+
 TEST_F(DynamoDbLeaseTableTest, ListFollowsPagesAndFailsOnABadItem) {
   int page = 0;
   http_.answer = [&](const std::string&, const rapidjson::Document&) {
     ++page;
     if (page == 1) {
-      return aws::HttpResponse{200,
-                               {},
-                               R"({"Items":[{"leaseKey":{"S":"a"},"leaseCounter":{"N":"1"}}],)"
-                               R"("LastEvaluatedKey":{"leaseKey":{"S":"a"}}})"};
+      return aws::HttpResponse{
+          200,
+          {},
+          R"({"Items":[{"leaseKey":{"S":"a"},"leaseCounter":{"N":"1"},"checkpoint":{"S":"TRIM_HORIZON"}},)"
+          R"({"leaseKey":{"S":"kcl3"},"entityType":{"S":"WORKER_METRICS"}}],)"
+          R"("LastEvaluatedKey":{"leaseKey":{"S":"a"}}})"};
     }
-    return aws::HttpResponse{200, {}, R"({"Items":[{"leaseKey":{"S":"b"},"leaseCounter":{"N":"2"}}]})"};
+    return aws::HttpResponse{
+        200, {}, R"({"Items":[{"leaseKey":{"S":"b"},"leaseCounter":{"N":"2"},"checkpoint":{"S":"LATEST"}}]})"};
   };
   auto all = table_->List();
   ASSERT_TRUE(all.ok()) << all.status().ToString();
