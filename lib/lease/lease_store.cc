@@ -1,0 +1,78 @@
+#include "lease/lease_store.h"
+
+#include <fmt/format.h>
+
+#include "common/seqnum.h"
+
+namespace shardhose::lease {
+
+Status LeaseStore::Save(const checkpoint::Checkpoint& cp) {
+  std::lock_guard<std::mutex> lock(mu_);
+  const Coordinator::HeldLeases held = coordinator_->Held();
+  std::string failed;
+  Status first;
+  for (const auto& [id, sc] : cp.shards) {
+    auto h = held.find(id);
+    if (h == held.end()) {
+      failed += failed.empty() ? id : ", " + id;
+      if (first.ok()) first = Status::Aborted(fmt::format("the lease of shard {} is not held", id));
+      continue;
+    }
+    auto w = written_.find(id);
+    if (w != written_.end() && w->second.counter == h->second.counter && w->second.finished()) continue;
+    Lease next = h->second;
+    if (sc.state == checkpoint::ShardCheckpoint::State::kFinished) {
+      next.checkpoint = kShardEnd;
+    } else if (!sc.sequence.empty()) {
+      next.checkpoint = sc.sequence;
+    } else if (sc.start == checkpoint::ShardCheckpoint::Start::kAtTimestamp) {
+      next.checkpoint = kAtTimestamp;
+      next.start_ms = sc.start_timestamp_ms;
+    } else {
+      next.checkpoint = kTrimHorizon;
+    }
+    next.checkpoint_sub = 0;
+    next.caught_up_ms = sc.caught_up_ms;
+    next.journal.clear();
+    for (const auto& cut : cp.pending) {
+      if (cut.ranges.count(id)) next.journal.push_back(cut);
+    }
+    if (w != written_.end() && w->second == next) continue;  // unchanged since written
+    if (w == written_.end() && next == h->second) continue;  // as the lease already says
+    Status st = table_->Update(next);
+    if (!st.ok()) {
+      if (st.code() == StatusCode::kFailedPrecondition) coordinator_->ReportLost(id);
+      failed += failed.empty() ? id : ", " + id;
+      if (first.ok()) first = std::move(st);
+      continue;
+    }
+    written_[id] = std::move(next);
+  }
+  // Forget what was written for shards no longer in the checkpoint.
+  std::erase_if(written_, [&](const auto& entry) { return !cp.shards.count(entry.first); });
+  if (failed.empty()) return Status::OK();
+  return Status(first.code(), fmt::format("lease(s) of {} not written: {}", failed, first.message()));
+}
+
+pipeline::LeasedShard ToLeasedShard(const Lease& lease, int64_t default_start_ms, int64_t now_ms) {
+  pipeline::LeasedShard s;
+  s.info.id = lease.key;
+  if (!lease.parents.empty()) s.info.parent = lease.parents[0];
+  if (lease.parents.size() > 1) s.info.adjacent_parent = lease.parents[1];
+  s.position.caught_up_ms = lease.caught_up_ms;
+  if (lease.checkpoint == kShardEnd) {
+    s.position.state = checkpoint::ShardCheckpoint::State::kFinished;
+  } else if (lease.checkpoint == kAtTimestamp) {
+    s.position.start = checkpoint::ShardCheckpoint::Start::kAtTimestamp;
+    s.position.start_timestamp_ms = lease.start_ms != 0 ? lease.start_ms : default_start_ms;
+  } else if (lease.checkpoint == kLatest) {
+    s.position.start = checkpoint::ShardCheckpoint::Start::kAtTimestamp;
+    s.position.start_timestamp_ms = now_ms;
+  } else if (IsValidSeq(lease.checkpoint)) {
+    s.position.sequence = lease.checkpoint;
+  }  // else TRIM_HORIZON
+  s.cuts = lease.journal;
+  return s;
+}
+
+}  // namespace shardhose::lease
