@@ -126,7 +126,7 @@ class ReplaySource : public poll::ChangeSource {
 
   Result<std::vector<poll::ShardInfo>> ListShards() override {
     std::vector<poll::ShardInfo> out;
-    for (const Shard& s : shards_) out.push_back(poll::ShardInfo{s.id, "", "", Seq(0), ""});
+    for (const Shard& s : shards_) out.push_back(poll::ShardInfo{s.id, "", "", Seq(0), "", "", ""});
     return out;
   }
 

@@ -19,6 +19,7 @@
 #include "compress/gzip_chunks.h"
 #include "config/config.h"
 #include "http_server.h"
+#include "lease_worker.h"
 #include "metrics/metrics.h"
 #include "metrics/process_metrics.h"
 #include "pipeline/destination_check.h"
@@ -109,21 +110,22 @@ int RunCommand(const CommonOptions& options, bool drain) {
     if (options.log_format.empty()) format = ParseLogFormat(cfg->log.format);
     if (level.ok() && format.ok()) InitLogging(*level, *format);
   }
-  // Lease-table coordination is being built (lib/lease/); until the
-  // pipeline runs with it, say so rather than read every shard alone.
-  if (cfg->coordination.mode != config::CoordinationMode::kLocal) {
+  const bool leased = cfg->coordination.mode == config::CoordinationMode::kDynamoDb;
+  // What "caught up" means for a stream shared by several workers (every
+  // lease, not only this worker's) is not decided yet.
+  if (leased && drain) {
     spdlog::error(
-        "coordination.mode = \"{}\": this build cannot run with a lease table yet (lib/lease/ is not wired "
-        "into run); use mode = \"local\"",
-        config::CoordinationModeName(cfg->coordination.mode));
+        "run --drain is not available with coordination.mode = \"dynamodb\" yet; run without --drain and "
+        "stop the workers with SIGTERM (each flushes, checkpoints into its leases and releases them)");
     return kExitUsage;
   }
 
   // The checkpoint first: a second instance, or a directory this user
   // cannot write, is said plainly and with its own exit status before
-  // anything else is tried.
+  // anything else is tried. (Lease mode: the leases are the checkpoint.)
   checkpoint::CheckpointFile checkpoint_file(FileSystem::Default(), cfg->checkpoint.path);
-  if (Status st = checkpoint_file.CheckWritable(); st.ok()) {
+  if (leased) {
+  } else if (Status st = checkpoint_file.CheckWritable(); st.ok()) {
     st = checkpoint_file.Acquire();
     if (!st.ok()) {
       spdlog::error("{}", st.message());
@@ -185,7 +187,9 @@ int RunCommand(const CommonOptions& options, bool drain) {
   spdlog::debug("credentials from {}", creds->Describe());
   // A corrupt checkpoint stops the start before anything is written, the
   // probe below included (Start() says the same of a foreign one).
-  if (auto loaded_checkpoint = checkpoint_file.Load(); !loaded_checkpoint.ok()) {
+  if (auto loaded_checkpoint =
+          leased ? Result<std::optional<checkpoint::Checkpoint>>(std::nullopt) : checkpoint_file.Load();
+      !loaded_checkpoint.ok()) {
     spdlog::error("cannot start: {}", loaded_checkpoint.status().ToString());
     if (loaded_checkpoint.status().IsCorruption()) spdlog::error("{}", kCorruptCheckpointHint);
     return ExitFor(loaded_checkpoint.status());
@@ -218,7 +222,25 @@ int RunCommand(const CommonOptions& options, bool drain) {
   metrics::AddProcessMetrics(registry);
   auto source = poll::NewKinesisSource(efo ? efo.get() : kinesis.get(),
                                        poll::StreamRef{cfg->source.stream_name, cfg->source.stream_arn});
-  pipeline::Pipeline pipeline(*cfg, pipeline::Deps{source.get(), store.get(), &checkpoint_file, clock, &registry});
+  std::unique_ptr<LeaseMode> lease_mode;
+  if (leased) {
+    auto m = SetUpLeaseMode(*cfg, http.get(), creds.get(), clock);
+    if (!m.ok()) {
+      spdlog::error("lease table {}: {}", cfg->LeaseTableName(), m.status().ToString());
+      return kExitFailure;
+    }
+    lease_mode = std::move(m).value();
+    LogInfo(fmt::format("coordinating through {} as worker {}", lease_mode->table->Describe(),
+                        lease_mode->coordinator->worker_id()),
+            {{"worker_id", lease_mode->coordinator->worker_id()}});
+  }
+  checkpoint::CheckpointStore* checkpoints =
+      leased ? static_cast<checkpoint::CheckpointStore*>(lease_mode->store.get()) : &checkpoint_file;
+  pipeline::Pipeline pipeline(*cfg, pipeline::Deps{source.get(), store.get(), checkpoints, clock, &registry});
+  std::unique_ptr<LeaseWorker> lease_worker;
+  if (leased) {
+    lease_worker = std::make_unique<LeaseWorker>(*cfg, source.get(), &pipeline, lease_mode->coordinator.get(), clock);
+  }
   ServiceNotifier notifier(&pipeline, clock);
   std::unique_ptr<HttpServer> server;
   if (!cfg->server.listen.empty()) {
@@ -249,6 +271,7 @@ int RunCommand(const CommonOptions& options, bool drain) {
   SignalWatcher signals(
       [&](int) {
         notifier.Stopping();
+        if (lease_worker) lease_worker->Freeze();
         pipeline.Stop();
       },
       [&] { reloader.Reload(); });
@@ -260,8 +283,21 @@ int RunCommand(const CommonOptions& options, bool drain) {
     return ExitFor(st);
   }
   notifier.Ready();
+  if (lease_worker) lease_worker->Start();
   st = pipeline.Run(drain);
   notifier.Stopping();
+  if (lease_worker) {
+    // Everything read is durable and in the leases (or, if not, the next
+    // owner reads it again): let them go, so that others take them at once.
+    lease_worker->Freeze();
+    lease_worker->Stop();
+    if (Status released = lease_mode->coordinator->ReleaseAll(); !released.ok()) {
+      LogWarn("releasing the leases failed; they move once their lease duration passes",
+              {{"cause", ShortCause(released)}});
+    } else {
+      LogInfo("leases released", {{"worker_id", lease_mode->coordinator->worker_id()}});
+    }
+  }
   progress.Finish(st.ok());
   if (!st.ok()) {
     spdlog::error("{}", st.ToString());

@@ -46,6 +46,11 @@ ShardInfo ParseShard(const rapidjson::Value& v) {
     s.starting_seq = JsonString(range->value, "StartingSequenceNumber");
     s.ending_seq = JsonString(range->value, "EndingSequenceNumber");
   }
+  auto hash = v.FindMember("HashKeyRange");
+  if (hash != v.MemberEnd() && hash->value.IsObject()) {
+    s.starting_hash_key = JsonString(hash->value, "StartingHashKey");
+    s.ending_hash_key = JsonString(hash->value, "EndingHashKey");
+  }
   return s;
 }
 

@@ -48,7 +48,9 @@ struct ShardInfo {
   std::string parent;           // "" if none
   std::string adjacent_parent;  // "" if none
   std::string starting_seq;
-  std::string ending_seq;  // "" while the shard is open
+  std::string ending_seq;         // "" while the shard is open
+  std::string starting_hash_key;  // HashKeyRange ("" if not listed): for the lease table
+  std::string ending_hash_key;
   bool closed() const { return !ending_seq.empty(); }
 };
 

@@ -1,0 +1,101 @@
+"""coordination.mode = "dynamodb": workers share one stream through a lease
+table in AWS's DynamoDB Local (tests/emulators/dynamodb-local). Two workers
+read a 6-shard stream while records arrive; one is SIGKILLed and a third
+joins; the others stop with SIGTERM. Every record is in exactly one object,
+every object holds the records of one shard, and at the end every lease is
+released with its checkpoint in the table."""
+
+import os
+import threading
+import time
+import unittest
+
+import harness as h
+
+STREAM = "ddb-shared"
+SHARDS = 6
+
+
+class LeaseTableTest(unittest.TestCase):
+    def test_workers_share_the_stream_exactly_once_across_a_kill_and_a_join(self):
+        gen = h.ChangeRecordGenerator(seed=1111)
+        with h.TempDir() as work, h.Emulators(streams={STREAM: SHARDS}) as emu, h.DynamoDbLocal(work) as ddb:
+            produced = h.Produced()
+            table = "shardhose-%s-leases" % STREAM
+
+            def worker(name):
+                return h.Shardhose(emu, os.path.join(work, name), STREAM, max_interval_s=1,
+                                   coordination__mode="dynamodb", coordination__endpoint_url=ddb.url,
+                                   coordination__worker_id=name, coordination__lease_duration_s=3)
+
+            def written():
+                return h.Output(h.s3_objects(emu.s3, prefix="ddb/"))
+
+            def all_written():
+                try:
+                    out = written()
+                except h.OutputError:  # s3rver lists an object while its PUT is still being stored
+                    return False
+                return len(out.by_event_id) >= len(produced.records)
+
+            h.produce(emu.kinesis, STREAM, gen.batch(300), produced=produced)
+            a, b = worker("a"), worker("b")
+            c = None
+            try:
+                a.start()
+                b.start()
+                h.wait_for(all_written, 120, what="the first records, read by two workers")
+                leases = ddb.client.scan(table)
+                self.assertEqual(len(leases), SHARDS, leases)
+                owners = {}
+                for item in leases:
+                    owner = item.get("leaseOwner", {}).get("S")
+                    owners[owner] = owners.get(owner, 0) + 1
+                h.log("lease owners: %s" % owners)
+                self.assertEqual(set(owners), {"a", "b"}, owners)
+                self.assertLessEqual(max(owners.values()) - min(owners.values()), 1, owners)
+
+                # More records; a crashes mid-stream; c joins.
+                stop = threading.Event()
+
+                def producer():
+                    for _ in range(6):
+                        if stop.is_set():
+                            return
+                        h.produce(emu.kinesis, STREAM, gen.batch(100), produced=produced)
+                        time.sleep(0.5)
+
+                t = threading.Thread(target=producer, daemon=True)
+                t.start()
+                time.sleep(1.5)
+                a.kill()
+                c = worker("c")
+                c.start()
+                t.join(timeout=120)
+                h.wait_for(all_written, 120, what="every record after the kill (a's leases expire and move)")
+                for sh in (b, c):
+                    rc, text = sh.stop()
+                    self.assertEqual(rc, 0, text[-6000:])
+                    self.assertIn("leases released", text)
+            finally:
+                stop_all = [x for x in (a, b, c) if x is not None and x.proc is not None]
+                for sh in stop_all:
+                    sh.kill()
+
+            out = written()
+            h.check_exactly_once(self, produced, out)
+            # One shard per object: the lease of a shard holds its cuts alone.
+            shard_of = {eid: v[1] for eid, v in produced.records.items()}
+            for o in out.objects:
+                shards = {shard_of[h.loads_exact(ln)["event_id"]] for ln in o.lines}
+                self.assertEqual(len(shards), 1, "%s holds records of %s" % (o.key, shards))
+            # Released, checkpointed, journal empty.
+            for item in ddb.client.scan(table):
+                self.assertNotIn("leaseOwner", item, item)
+                self.assertTrue(item["checkpoint"]["S"].isdigit(), item)
+                journal = item.get("shJournal", {}).get("S", "[]")
+                self.assertNotIn('"uploaded":false', journal.replace(" ", ""), item)
+
+
+if __name__ == "__main__":
+    unittest.main()
