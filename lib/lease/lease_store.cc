@@ -12,14 +12,16 @@ Status LeaseStore::Save(const checkpoint::Checkpoint& cp) {
   std::string failed;
   Status first;
   for (const auto& [id, sc] : cp.shards) {
+    auto w = written_.find(id);
+    // Finished and written: never again (the coordinator may have dropped
+    // the lease already, and its children may be read elsewhere).
+    if (w != written_.end() && w->second.finished()) continue;
     auto h = held.find(id);
     if (h == held.end()) {
       failed += failed.empty() ? id : ", " + id;
       if (first.ok()) first = Status::Aborted(fmt::format("the lease of shard {} is not held", id));
       continue;
     }
-    auto w = written_.find(id);
-    if (w != written_.end() && w->second.counter == h->second.counter && w->second.finished()) continue;
     Lease next = h->second;
     if (sc.state == checkpoint::ShardCheckpoint::State::kFinished) {
       next.checkpoint = kShardEnd;
