@@ -564,8 +564,12 @@ Result<std::vector<PendingCut>> DecodeCuts(std::string_view json) {
   if (const size_t nul = json.find('\0'); nul != std::string_view::npos) {
     return Status::Corruption(fmt::format("cuts: NUL byte at offset {}", nul));
   }
+  // RAPIDJSON_SSE2 reads whole aligned 16-byte blocks, past the end of an
+  // attribute's string: parse a padded copy.
+  std::string padded(json);
+  padded.append(16, '\0');
   rapidjson::Document doc;
-  doc.Parse<rapidjson::kParseIterativeFlag>(json.data(), json.size());
+  doc.Parse<rapidjson::kParseIterativeFlag>(padded.data(), json.size());
   if (doc.HasParseError()) {
     return Status::Corruption(fmt::format("cuts: JSON error at offset {}: {}", doc.GetErrorOffset(),
                                           rapidjson::GetParseError_En(doc.GetParseError())));
