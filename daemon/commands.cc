@@ -124,16 +124,13 @@ int RunCommand(const CommonOptions& options, bool drain) {
   // cannot write, is said plainly and with its own exit status before
   // anything else is tried. (Lease mode: the leases are the checkpoint.)
   checkpoint::CheckpointFile checkpoint_file(FileSystem::Default(), cfg->checkpoint.path);
-  if (leased) {
-  } else if (Status st = checkpoint_file.CheckWritable(); st.ok()) {
-    st = checkpoint_file.Acquire();
+  if (!leased) {
+    Status st = checkpoint_file.CheckWritable();
+    if (st.ok()) st = checkpoint_file.Acquire();
     if (!st.ok()) {
       spdlog::error("{}", st.message());
       return ExitForCheckpointAccess(st);
     }
-  } else {
-    spdlog::error("{}", st.message());
-    return ExitForCheckpointAccess(st);
   }
 
   auto http = aws::NewCurlHttpClient();
