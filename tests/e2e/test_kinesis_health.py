@@ -74,8 +74,15 @@ class KinesisHealthTest(unittest.TestCase):
             try:
                 h.produce(self.emu.kinesis, STREAM, self.gen.batch(200))
                 sh.start()
-                h.wait_for(lambda: get(port, "/readyz")[0] == 200 or sh.proc.poll() is not None, 90,
-                           what="/readyz 200")
+                # Ready comes at start; each shard's last-read time after its
+                # first successful read (later under a slow build: ASan).
+                def read_both():
+                    if sh.proc.poll() is not None:
+                        return True
+                    metrics = get(port, "/metrics")[1]
+                    return (get(port, "/readyz")[0] == 200 and
+                            len(samples(metrics, "shardhose_shard_last_read_timestamp_seconds")) == 2)
+                h.wait_for(read_both, 90, what="/readyz 200 and both shards read once")
                 self.assertIsNone(sh.proc.poll(), sh.output()[-4000:])
                 text = get(port, "/metrics")[1]
                 last_read = samples(text, "shardhose_shard_last_read_timestamp_seconds")
