@@ -19,6 +19,7 @@
 #include "compress/gzip_chunks.h"
 #include "config/config.h"
 #include "http_server.h"
+#include "lease/checkpoint_import.h"
 #include "lease_worker.h"
 #include "metrics/metrics.h"
 #include "metrics/process_metrics.h"
@@ -111,15 +112,6 @@ int RunCommand(const CommonOptions& options, bool drain) {
     if (level.ok() && format.ok()) InitLogging(*level, *format);
   }
   const bool leased = cfg->coordination.mode == config::CoordinationMode::kDynamoDb;
-  // What "caught up" means for a stream shared by several workers (every
-  // lease, not only this worker's) is not decided yet.
-  if (leased && drain) {
-    spdlog::error(
-        "run --drain is not available with coordination.mode = \"dynamodb\" yet; run without --drain and "
-        "stop the workers with SIGTERM (each flushes, checkpoints into its leases and releases them)");
-    return kExitUsage;
-  }
-
   // The checkpoint first: a second instance, or a directory this user
   // cannot write, is said plainly and with its own exit status before
   // anything else is tried. (Lease mode: the leases are the checkpoint.)
@@ -230,6 +222,20 @@ int RunCommand(const CommonOptions& options, bool drain) {
     LogInfo(fmt::format("coordinating through {} as worker {}", lease_mode->table->Describe(),
                         lease_mode->coordinator->worker_id()),
             {{"worker_id", lease_mode->coordinator->worker_id()}});
+    // A single-process deployment moving to lease mode: its local
+    // checkpoint becomes leases once (lease/checkpoint_import.h).
+    auto imported = lease::ImportCheckpointFile(FileSystem::Default(), cfg->checkpoint.path, cfg->StreamDisplayName(),
+                                                lease_mode->table.get());
+    if (!imported.ok()) {
+      spdlog::error("cannot start: {}", imported.status().ToString());
+      return ExitFor(imported.status());
+    }
+    if (imported->found) {
+      LogInfo(
+          fmt::format("imported the local checkpoint {}: {} lease(s) made from it, {} shard(s) the table "
+                      "already had left as they were; the file is now {}",
+                      cfg->checkpoint.path, imported->created, imported->known, imported->moved_to));
+    }
   }
   checkpoint::CheckpointStore* checkpoints =
       leased ? static_cast<checkpoint::CheckpointStore*>(lease_mode->store.get()) : &checkpoint_file;
@@ -239,6 +245,13 @@ int RunCommand(const CommonOptions& options, bool drain) {
     lease_worker = std::make_unique<LeaseWorker>(*cfg, source.get(), &pipeline, lease_mode->coordinator.get(), clock);
   }
   ServiceNotifier notifier(&pipeline, clock);
+  if (lease_worker && drain) {
+    lease_worker->DrainThen([&] {
+      notifier.Stopping();
+      lease_worker->Freeze();
+      pipeline.Stop();
+    });
+  }
   std::unique_ptr<HttpServer> server;
   if (!cfg->server.listen.empty()) {
     auto started = HttpServer::Start(cfg->server.listen, &pipeline, &registry);

@@ -82,6 +82,12 @@ void LeaseWorker::Loop() {
       frozen = frozen_;
     }
     if (!frozen) Apply();
+    if (!frozen && drained_ && st.ok() && Drained()) {
+      LogInfo("every lease held here is read to the tip and none is left without a live reader; flushing");
+      auto drained = std::move(drained_);
+      drained_ = nullptr;
+      drained();
+    }
     MutexLock lock(&mu_);
     if (stop_) return;
     clock_->WaitFor(&cv_, &mu_, coordinator_->TickInterval());
@@ -104,6 +110,7 @@ void LeaseWorker::ListShards() {
         lease::StreamShard{s.id, s.parent, s.adjacent_parent, s.starting_hash_key, s.ending_hash_key, s.closed()});
   }
   coordinator_->SetShards(std::move(shards));
+  listed_ = true;
   next_listing_ = clock_->Now() + std::chrono::seconds(cfg_.source.shard_refresh_s);
 }
 
@@ -130,6 +137,14 @@ void LeaseWorker::Apply() {
     }
     reading_[id] = l.counter;
   }
+}
+
+bool LeaseWorker::Drained() const {
+  if (!listed_ || coordinator_->stats().unattended != 0) return false;
+  for (const auto& [id, l] : coordinator_->Held()) {
+    if (!l.finished() && !reading_.count(id)) return false;  // not handed over (AddShard failed)
+  }
+  return pipeline_->ReadToTip();
 }
 
 }  // namespace shardhose::daemon

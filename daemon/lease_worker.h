@@ -14,9 +14,24 @@
 // heartbeat goes on while the pipeline flushes and no lease expires under
 // it; Stop() joins the thread, and the caller then releases the leases.
 //
+// `run --drain` (DrainThen): after a Tick that succeeded, following a
+// successful shard listing, the worker is drained when
+//   - no unfinished lease is left unattended (coordinator.h: none free,
+//     expired or just created -- each is taken by a live worker first), and
+//   - every lease it holds is handed to the pipeline and read to the
+//     stream's tip or to its end (Pipeline::ReadToTip).
+// Then `drained` is called once, on the worker's thread; the caller stops
+// the pipeline as for SIGTERM: it flushes, checkpoints into the leases and
+// releases them (the drain's exit status says whether all was durable).
+// So a drain of several workers ends when each has read what it holds and
+// nothing is left without a live reader; a shard held by a worker that
+// is not draining is that worker's to read. A worker holding nothing, with
+// every lease in live hands, is drained at once.
+//
 // Thread-safety: Start, Freeze and Stop from one thread.
 #pragma once
 
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -61,6 +76,8 @@ class LeaseWorker {
       : cfg_(cfg), source_(source), pipeline_(pipeline), coordinator_(coordinator), clock_(clock) {}
   ~LeaseWorker() { Stop(); }
 
+  // run --drain: see above. REQUIRES: before Start().
+  void DrainThen(std::function<void()> drained) { drained_ = std::move(drained); }
   void Start();
   // From now on the pipeline's shards are left alone (shutdown).
   void Freeze();
@@ -70,6 +87,7 @@ class LeaseWorker {
   void Loop();
   void ListShards();
   void Apply();
+  bool Drained() const;
 
   const config::Config& cfg_;
   poll::ChangeSource* const source_;
@@ -85,6 +103,8 @@ class LeaseWorker {
   // counter they were handed with.
   std::map<std::string, int64_t> reading_;
   MonoTime next_listing_{};
+  bool listed_ = false;  // a shard listing succeeded
+  std::function<void()> drained_;
 };
 
 }  // namespace shardhose::daemon

@@ -147,8 +147,8 @@ void Coordinator::CheckHeld(const std::vector<Lease>& leases) {
   }
 }
 
-void Coordinator::CreateMissing(std::vector<Lease>* leases) {
-  if (shards_.empty()) return;
+int64_t Coordinator::CreateMissing(std::vector<Lease>* leases) {
+  if (shards_.empty()) return 0;
   std::map<std::string, const Lease*> listed;
   std::set<std::string> parents_known;  // named as a parent by a lease
   for (const Lease& l : *leases) {
@@ -158,6 +158,7 @@ void Coordinator::CreateMissing(std::vector<Lease>* leases) {
   const bool empty_table = leases->empty();
   const int64_t now_ms = EpochMs(clock_->WallNow());
   std::vector<Lease> made;
+  int64_t missing = 0;
   for (const StreamShard& s : shards_) {
     if (s.id.empty() || listed.count(s.id)) continue;
     if (!empty_table && s.closed && parents_known.count(s.id)) continue;  // finished and deleted
@@ -198,12 +199,15 @@ void Coordinator::CreateMissing(std::vector<Lease>* leases) {
       made.push_back(std::move(l));
     } else if (Refused(st)) {
       Count(&CoordinatorStats::conflicts);  // another worker made it: seen at the next listing
+      ++missing;
     } else {
       Count(&CoordinatorStats::table_errors);
       LogWarn("lease create failed", {{"shard", l.key}, {"cause", ShortCause(st)}});
+      ++missing;
     }
   }
   leases->insert(leases->end(), made.begin(), made.end());
+  return missing;
 }
 
 void Coordinator::Apply(const BalancePlan& plan) {
@@ -261,7 +265,7 @@ Status Coordinator::Tick(MonoTime now) {
   std::vector<Lease> leases = std::move(listed).value();
   liveness_.Observe(*workers, leases, now);
   CheckHeld(leases);
-  CreateMissing(&leases);
+  const int64_t missing = CreateMissing(&leases);
 
   // Our own moves (retakes above) are in held_, not in `leases`: use them.
   {
@@ -283,6 +287,12 @@ Status Coordinator::Tick(MonoTime now) {
     MutexLock lock(&mu_);
     stats_.target = plan.target;
     stats_.live_workers = plan.workers;
+    int64_t unattended = missing;
+    for (const Lease& l : leases) {
+      if (l.finished() || held_.count(l.key)) continue;
+      if (l.owner.empty() || l.owner == options_.worker_id || !live.count(l.owner)) ++unattended;
+    }
+    stats_.unattended = unattended;
     after = held_;
   }
   if (on_change_ && !SameHoldings(before, after)) on_change_(after);

@@ -51,8 +51,10 @@
 //      up leaves Held() at once, like a lost one: the engine stops reading
 //      it and the next owner re-forms its journaled cuts (the same path as
 //      a steal; nothing is flushed first);
-//   7. publish: Held() and, when the keys or counters held changed, the
-//      on_change callback.
+//   7. publish: Held(), the gauges of stats() (`unattended`: unfinished
+//      leases no live worker holds once the plan is applied -- free,
+//      expired, given up -- and every lease just created), and, when the
+//      keys or counters held changed, the on_change callback.
 // Shutdown: after the caller stopped reading and made every held shard's
 // progress durable (flush, journal, checkpoint written with the counters
 // held), ReleaseAll() releases every held lease (Transfer to "") and
@@ -119,6 +121,10 @@ struct CoordinatorStats {
   int64_t held = 0;          // gauge: leases held now
   int64_t target = 0;        // gauge: my share at the last balance
   int64_t live_workers = 0;  // gauge: live workers counted, me included
+  // gauge: unfinished leases nobody live reads after the last Tick (free,
+  // expired, or given up by us); -1 before the first Tick that listed the
+  // table. `run --drain` ends only at 0 (daemon/lease_worker.h).
+  int64_t unattended = -1;
   int64_t taken = 0;         // free or expired leases taken (re-takes of our own included)
   int64_t stolen = 0;        // leases stolen from a live worker
   int64_t lost = 0;          // held leases found moved, gone, or reported lost
@@ -171,7 +177,9 @@ class Coordinator {
  private:
   void Heartbeat(MonoTime now);
   void CheckHeld(const std::vector<Lease>& leases);
-  void CreateMissing(std::vector<Lease>* leases);
+  // Appends the leases it made; returns how many listed shards still have
+  // none (another worker made them first, or the create failed).
+  int64_t CreateMissing(std::vector<Lease>* leases);
   void Apply(const BalancePlan& plan);
   // Transfer to `owner`; the stored lease, or nullopt (refused or failed).
   std::optional<Lease> Move(const Lease& seen, const std::string& owner, const char* why);

@@ -75,6 +75,13 @@ std::vector<std::string> Pipeline::Shards() const {
   return ids;
 }
 
+bool Pipeline::ReadToTip() const {
+  Engine& e = *engine_;
+  MutexLock lock(&e.s.mu);
+  e.RoomsHeld();
+  return e.s.shards.AllCaughtUp();
+}
+
 bool Pipeline::CaughtUp() const {
   Engine& e = *engine_;
   MutexLock lock(&e.s.mu);

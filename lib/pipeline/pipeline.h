@@ -128,10 +128,12 @@ class Pipeline {
   // (under its key, with its bytes: the next owner re-forms the same).
   // No-op for a shard not being read.
   void DropShard(const std::string& id);
-  // The shards being read now (added, not dropped), and of those, whether
-  // every one is caught up (its last read empty at the tip, or closed and
-  // read to its end) with everything read durable.
+  // The shards being read now (added, not dropped); whether every one is
+  // read to the tip (its last read empty at the tip, or closed and read to
+  // its end: what a drain waits for before it flushes); and whether, on
+  // top of that, everything read is durable.
   std::vector<std::string> Shards() const;
+  bool ReadToTip() const;
   bool CaughtUp() const;
 
   // SIGHUP (daemon/reload.h): batch.max_bytes, max_interval_s and

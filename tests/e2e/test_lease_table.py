@@ -3,7 +3,12 @@ table in AWS's DynamoDB Local (tests/emulators/dynamodb-local). Two workers
 read a 6-shard stream while records arrive; one is SIGKILLed and a third
 joins; the others stop with SIGTERM. Every record is in exactly one object,
 every object holds the records of one shard, and at the end every lease is
-released with its checkpoint in the table."""
+released with its checkpoint in the table.
+
+Then a single-process deployment moves to lease mode: its local checkpoint
+is imported at the first start, and two workers `run --drain` the rest:
+each exits 0 once nothing is left, and no record is lost or written twice
+across the move."""
 
 import os
 import threading
@@ -95,6 +100,49 @@ class LeaseTableTest(unittest.TestCase):
                 self.assertTrue(item["checkpoint"]["S"].isdigit(), item)
                 journal = item.get("shJournal", {}).get("S", "[]")
                 self.assertNotIn('"uploaded":false', journal.replace(" ", ""), item)
+
+    def test_local_checkpoint_imported_then_two_workers_drain(self):
+        gen = h.ChangeRecordGenerator(seed=2222)
+        stream = "ddb-moved"
+        with h.TempDir() as work, h.Emulators(streams={stream: 4}) as emu, h.DynamoDbLocal(work) as ddb:
+            produced = h.Produced()
+            table = "shardhose-%s-leases" % stream
+            h.produce(emu.kinesis, stream, gen.batch(200), produced=produced)
+            # The single process: a drain in local mode (objects of several shards).
+            solo_dir = os.path.join(work, "solo")
+            h.Shardhose(emu, solo_dir, stream, max_interval_s=1).drain()
+            first = len(h.Output(h.s3_objects(emu.s3, prefix="ddb/")).by_event_id)
+            self.assertEqual(first, 200)
+            h.produce(emu.kinesis, stream, gen.batch(200), produced=produced)
+
+            def worker(name, workdir):
+                return h.Shardhose(emu, workdir, stream, max_interval_s=1, coordination__mode="dynamodb",
+                                   coordination__endpoint_url=ddb.url, coordination__worker_id=name,
+                                   coordination__lease_duration_s=3)
+
+            # Same directory, now in lease mode: the file is imported first...
+            a = worker("a", solo_dir)
+            b = worker("b", os.path.join(work, "b"))
+            try:
+                a.start(extra=["--drain"])
+                h.wait_for(lambda: "imported the local checkpoint" in a.output(), 60, what="the import")
+                self.assertIn("4 lease(s) made from it", a.output())
+                # ... and a second worker joins the drain.
+                b.start(extra=["--drain"])
+                for sh in (a, b):
+                    rc, text = sh.wait_exit(120)
+                    self.assertEqual(rc, 0, text[-6000:])
+                    self.assertIn("leases released", text)
+            finally:
+                for sh in (a, b):
+                    if sh.proc is not None:
+                        sh.kill()
+            self.assertFalse(os.path.exists(os.path.join(solo_dir, "checkpoint.json")))
+            self.assertTrue(os.path.exists(os.path.join(solo_dir, "checkpoint.json.imported")))
+            h.check_exactly_once(self, produced, h.Output(h.s3_objects(emu.s3, prefix="ddb/")))
+            for item in ddb.client.scan(table):
+                self.assertNotIn("leaseOwner", item, item)
+                self.assertTrue(item["checkpoint"]["S"].isdigit(), item)
 
 
 if __name__ == "__main__":

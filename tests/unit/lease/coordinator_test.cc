@@ -264,6 +264,34 @@ TEST_F(CoordinatorTest, ReleaseOnShutdownLetsAnotherTakeAtOnce) {
   EXPECT_TRUE(Balanced());
 }
 
+// `unattended` (what run --drain waits on): unfinished leases nobody live
+// reads once the tick's plan is applied.
+TEST_F(CoordinatorTest, UnattendedCountsLeasesWithoutALiveReader) {
+  Coordinator& a = Start("a", OpenShards(5), 3);
+  EXPECT_EQ(a.stats().unattended, -1);  // no tick yet
+  Tick("a");
+  EXPECT_EQ(a.Held().size(), 3u);
+  EXPECT_EQ(a.stats().unattended, 2);  // over a's cap: created, nobody takes them
+  Start("b", OpenShards(5));
+  Tick("b");
+  EXPECT_EQ(W("b").stats().unattended, 0);  // b took the two free ones
+  Tick("a");
+  EXPECT_EQ(a.stats().unattended, 0);  // b's heartbeat is new: alive
+  // b dies: once its leases expire they are unattended for a (at its cap).
+  Stop("b");
+  for (int i = 0; i < 6; ++i) Round({"a"});
+  EXPECT_EQ(a.Held().size(), 3u);
+  EXPECT_EQ(a.stats().unattended, 2);
+  // A finished lease needs nobody.
+  Lease held = a.Held().begin()->second;
+  held.checkpoint = kShardEnd;
+  ASSERT_TRUE(Handle("a").Update(held).ok());
+  Round({"a"});
+  Round({"a"});
+  EXPECT_EQ(a.Held().size(), 3u);  // one of b's in place of the finished one
+  EXPECT_EQ(a.stats().unattended, 1);
+}
+
 TEST_F(CoordinatorTest, ZombieIsFencedNoticesAndDropsItsLeases) {
   for (const char* id : {"a", "b"}) Start(id, OpenShards(4));
   for (int i = 0; i < 6; ++i) Round();
