@@ -53,7 +53,7 @@ std::string FirstDifference(const std::string& old_body, const std::string& new_
   std::string a = old_body, b = new_body;
   if (old_body.starts_with("\x1f\x8b") && !compress::Gunzip(old_body, &a).ok()) return "old body is not gzip";
   if (new_body.starts_with("\x1f\x8b") && !compress::Gunzip(new_body, &b).ok()) return "new body is not gzip";
-  if (a == b) return "same lines, different compressed bytes";
+  if (a == b) return kSameLinesOtherBytes;
   size_t i = 0;
   while (i < a.size() && i < b.size() && a[i] == b[i]) ++i;
   const size_t line = a.rfind('\n', i) == std::string::npos ? 0 : a.rfind('\n', i) + 1;

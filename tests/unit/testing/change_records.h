@@ -39,6 +39,8 @@ std::map<std::string, int> CountEventIds(const std::map<std::string, std::string
 
 // Where two object bodies (gzip or not) first differ, for a failure message.
 std::string FirstDifference(const std::string& old_body, const std::string& new_body);
+// What FirstDifference says of two gzip bodies of the same lines.
+inline constexpr const char* kSameLinesOtherBytes = "same lines, different compressed bytes";
 
 // The raw 16-byte MD5 of `data`.
 std::string Md5(std::string_view data);

@@ -31,7 +31,10 @@ Status FakeStore::Condition(const std::string& key) {
 
 void FakeStore::Store(const std::string& key, std::string body) {
   auto it = objects.find(key);
-  if (it != objects.end() && it->second != body) rewritten.push_back(key + ": " + FirstDifference(it->second, body));
+  if (it != objects.end() && it->second != body) {
+    std::string why = FirstDifference(it->second, body);
+    (why == kSameLinesOtherBytes ? recompressed : rewritten).push_back(key + ": " + why);
+  }
   objects[key] = std::move(body);
 }
 
