@@ -71,12 +71,23 @@ class CountingProxy:
             def do_POST(self):
                 body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
                 target = self.headers.get("X-Amz-Target", "?").split(".")[-1]
-                conn = http.client.HTTPConnection("127.0.0.1", upstream_port, timeout=60)
                 headers = {k: v for k, v in self.headers.items() if k.lower() not in ("host", "connection")}
-                conn.request("POST", self.path, body=body, headers=headers)
-                r = conn.getresponse()
-                data = r.read()
-                conn.close()
+                # One upstream connection per client connection, kept open (DynamoDB Local
+                # resets connections when opened and closed at this rate).
+                for attempt in range(3):
+                    conn = getattr(self, "upstream", None)
+                    if conn is None:
+                        conn = self.upstream = http.client.HTTPConnection("127.0.0.1", upstream_port, timeout=60)
+                    try:
+                        conn.request("POST", self.path, body=body, headers=headers)
+                        r = conn.getresponse()
+                        data = r.read()
+                        break
+                    except (ConnectionError, http.client.HTTPException):
+                        conn.close()
+                        self.upstream = None
+                        if attempt == 2:
+                            raise
                 with proxy.lock:
                     proxy.counts[target] = proxy.counts.get(target, 0) + 1
                     proxy.answer_bytes[target] = proxy.answer_bytes.get(target, 0) + len(data)
@@ -125,8 +136,16 @@ def start(a, config, workdir):
 
 
 def owners(ddb, table):
+    for attempt in range(5):
+        try:
+            items = ddb.client.scan(table)
+            break
+        except (OSError, http.client.HTTPException):  # a kept-alive connection DynamoDB Local closed
+            if attempt == 4:
+                raise
+            time.sleep(1)
     out = {}
-    for item in ddb.client.scan(table):
+    for item in items:
         o = item.get("leaseOwner", {}).get("S", "")
         out[o] = out.get(o, 0) + 1
     return out
@@ -185,6 +204,8 @@ def main():
                         raise RuntimeError("%s exited %s; see %s" % (name, pr.returncode, work))
                 if time.time() - t0 > a.timeout:
                     raise RuntimeError("leases not balanced after %ss: %s" % (a.timeout, o))
+                if o:
+                    harness.log("owners: %s" % sorted(o.items()))
                 time.sleep(1)
             res["balanced_after_start_s"] = time.time() - t0
             res["owners"] = owners(ddb, table)

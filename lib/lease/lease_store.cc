@@ -39,8 +39,12 @@ Status LeaseStore::Save(const checkpoint::Checkpoint& cp) {
     for (const auto& cut : cp.pending) {
       if (cut.ranges.count(id)) next.journal.push_back(cut);
     }
-    if (w != written_.end() && w->second == next) continue;  // unchanged since written
-    if (w == written_.end() && next == h->second) continue;  // as the lease already says
+    // Unchanged since written (or as the lease already says), the
+    // caught-up time aside while it moved less than kCaughtUpRefreshMs.
+    const Lease& base = w != written_.end() ? w->second : h->second;
+    Lease same_but_caught_up = base;
+    same_but_caught_up.caught_up_ms = next.caught_up_ms;
+    if (next == same_but_caught_up && next.caught_up_ms - base.caught_up_ms < kCaughtUpRefreshMs) continue;
     Status st = table_->Update(next);
     if (!st.ok()) {
       if (st.code() == StatusCode::kFailedPrecondition) coordinator_->ReportLost(id);

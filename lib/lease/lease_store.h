@@ -13,7 +13,14 @@
 //                   AT_TIMESTAMP with shStartMs)
 //   shJournal       the cuts of `cp` that hold records of the shard (in this
 //                   mode every cut holds one shard)
-//   shCaughtUpMs    as in the checkpoint
+//   shCaughtUpMs    as in the checkpoint, but alone (nothing else of the
+//                   shard changed) only once it moved kCaughtUpRefreshMs:
+//                   the pipeline refreshes it every minute for every idle
+//                   shard, which would cost a write per shard per minute
+//                   (43,200 a month, ~$0.027 at on-demand prices). It
+//                   tells an idle shard from expired records after the
+//                   stream's retention (24 h or more), so an hour is fine
+//                   grained enough.
 // A shard whose lease is not held (lost, given up) or whose Update is
 // refused makes Save fail (kAborted naming it; a refusal is reported to the
 // coordinator as lost): a journal that is not durable in the lease must not
@@ -39,6 +46,9 @@
 #include "pipeline/pipeline.h"
 
 namespace shardhose::lease {
+
+// See shCaughtUpMs above.
+inline constexpr int64_t kCaughtUpRefreshMs = 3600 * 1000;
 
 class LeaseStore : public checkpoint::CheckpointStore {
  public:

@@ -89,6 +89,32 @@ TEST_F(LeaseStoreTest, WritesProgressIntoTheHeldLeaseAndIsFencedOnceItMoves) {
   EXPECT_EQ(s.cuts[0].ranges.at("shardId-0").last, "200");
 }
 
+// An idle shard's caught-up time moves every minute; alone, it is written
+// once it moved an hour (a write per shard per minute would cost more than
+// the rest of the lease traffic together).
+TEST_F(LeaseStoreTest, CaughtUpTimeAloneIsWrittenHourly) {
+  ASSERT_TRUE(a_->Tick(clock_.Now()).ok());
+  LeaseStore store(a_table_.get(), a_.get());
+  checkpoint::Checkpoint cp = Progress("100");
+  cp.shards["shardId-0"].caught_up_ms = 1000;
+  ASSERT_TRUE(store.Save(cp).ok());
+  const int64_t writes = table_.calls(FakeLeaseTable::Op::kUpdate);
+  for (int minute = 1; minute < 60; ++minute) {
+    cp.shards["shardId-0"].caught_up_ms = 1000 + minute * 60000;
+    ASSERT_TRUE(store.Save(cp).ok());
+  }
+  EXPECT_EQ(table_.calls(FakeLeaseTable::Op::kUpdate), writes);
+  EXPECT_EQ(table_.Peek("shardId-0")->caught_up_ms, 1000);
+  cp.shards["shardId-0"].caught_up_ms = 1000 + kCaughtUpRefreshMs;
+  ASSERT_TRUE(store.Save(cp).ok());
+  EXPECT_EQ(table_.calls(FakeLeaseTable::Op::kUpdate), writes + 1);
+  // With any other change it goes along at once.
+  cp.shards["shardId-0"].caught_up_ms += 60000;
+  cp.shards["shardId-0"].sequence = "101";
+  ASSERT_TRUE(store.Save(cp).ok());
+  EXPECT_EQ(table_.Peek("shardId-0")->caught_up_ms, 1000 + kCaughtUpRefreshMs + 60000);
+}
+
 TEST_F(LeaseStoreTest, FinishedIsWrittenOnceAndSentinelsBecomeStarts) {
   ASSERT_TRUE(a_->Tick(clock_.Now()).ok());
   LeaseStore store(a_table_.get(), a_.get());
