@@ -4,8 +4,8 @@ through a lease table in AWS's DynamoDB Local, against bench/kinesis_replay_serv
 
 Figures, never assertions: prints one JSON object (and Markdown rows for bench/README.md).
 
-  1. steady state: the workers start on an idle (or slow) stream; once every lease is owned,
-     a --window s window counts the lease-table traffic through a counting proxy in front of
+  1. steady state: the workers start on an idle (or slow) stream; once every lease is owned
+     and --warmup s more have passed, a --window s window counts the lease-table traffic through a counting proxy in front of
      DynamoDB Local (requests per second by operation, write units, read units from the Scan
      pages' sizes: strongly consistent reads cost one unit per 4 KB) and prices it at on-demand
      rates; it also takes the workers' CPU over the window;
@@ -169,6 +169,8 @@ def main():
     p.add_argument("--workers", type=int, default=4)
     p.add_argument("--rate", type=float, default=0, help="records/s per shard (0 = idle)")
     p.add_argument("--window", type=float, default=60, help="steady-state window, s")
+    p.add_argument("--warmup", type=float, default=90,
+                   help="s between balance and the window (each lease's first progress write comes after it is taken)")
     p.add_argument("--lease-duration", type=int, default=10)
     p.add_argument("--timeout", type=float, default=600)
     p.add_argument("--tmp", default="/dev/shm" if os.path.isdir("/dev/shm") else None)
@@ -211,6 +213,7 @@ def main():
             res["owners"] = owners(ddb, table)
 
             # 1. steady state
+            time.sleep(a.warmup)
             proxy.take()
             cpu0 = {n: db.proc_cpu_s(pr.pid) for n, pr in procs.items()}
             w0 = time.time()
