@@ -20,6 +20,7 @@
 #include "config/config.h"
 #include "http_server.h"
 #include "lease/checkpoint_import.h"
+#include "lease_metrics.h"
 #include "lease_worker.h"
 #include "metrics/metrics.h"
 #include "metrics/process_metrics.h"
@@ -230,6 +231,7 @@ int RunCommand(const CommonOptions& options, bool drain) {
       spdlog::error("cannot start: {}", imported.status().ToString());
       return ExitFor(imported.status());
     }
+    ExportLeaseMetrics(registry, lease_mode->coordinator.get());
     if (imported->found) {
       LogInfo(
           fmt::format("imported the local checkpoint {}: {} lease(s) made from it, {} shard(s) the table "

@@ -10,6 +10,7 @@ is imported at the first start, and two workers `run --drain` the rest:
 each exits 0 once nothing is left, and no record is lost or written twice
 across the move."""
 
+import http.client
 import os
 import threading
 import time
@@ -28,10 +29,25 @@ class LeaseTableTest(unittest.TestCase):
             produced = h.Produced()
             table = "shardhose-%s-leases" % STREAM
 
+            ports = {}
+
             def worker(name):
+                ports[name] = h.free_port()
                 return h.Shardhose(emu, os.path.join(work, name), STREAM, max_interval_s=1,
                                    coordination__mode="dynamodb", coordination__endpoint_url=ddb.url,
-                                   coordination__worker_id=name, coordination__lease_duration_s=3)
+                                   coordination__worker_id=name, coordination__lease_duration_s=3,
+                                   server__listen="127.0.0.1:%d" % ports[name])
+
+            def leases_held(name):
+                c = http.client.HTTPConnection("127.0.0.1", ports[name], timeout=10)
+                try:
+                    c.request("GET", "/metrics")
+                    text = c.getresponse().read().decode()
+                finally:
+                    c.close()
+                values = [float(ln.split()[1]) for ln in text.splitlines() if ln.startswith("shardhose_leases_held ")]
+                self.assertEqual(len(values), 1, text[-3000:])
+                return int(values[0])
 
             def written():
                 return h.Output(h.s3_objects(emu.s3, prefix="ddb/"))
@@ -59,6 +75,9 @@ class LeaseTableTest(unittest.TestCase):
                 h.log("lease owners: %s" % owners)
                 self.assertEqual(set(owners), {"a", "b"}, owners)
                 self.assertLessEqual(max(owners.values()) - min(owners.values()), 1, owners)
+                # What each worker says it holds (metrics, at its last tick) agrees with the table.
+                h.wait_for(lambda: leases_held("a") + leases_held("b") == SHARDS, 30,
+                           what="shardhose_leases_held of a and b to sum to the shard count")
 
                 # More records; a crashes mid-stream; c joins.
                 stop = threading.Event()
