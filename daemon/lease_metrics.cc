@@ -1,5 +1,8 @@
 #include "lease_metrics.h"
 
+#include <utility>
+#include <vector>
+
 namespace shardhose::daemon {
 
 void ExportLeaseMetrics(metrics::Registry& registry, const lease::Coordinator* coordinator) {
@@ -22,21 +25,15 @@ void ExportLeaseMetrics(metrics::Registry& registry, const lease::Coordinator* c
           .Get();
   auto& errors =
       registry.AddFloatCounter("shardhose_lease_table_errors_total", "Lease table calls failed otherwise.").Get();
-  registry.OnExpose([=, &held, &target, &live, &unattended, &taken, &stolen, &lost, &released, &finished, &created,
-                     &conflicts, &errors] {
-    const lease::CoordinatorStats s = coordinator->stats();
-    held.Set(static_cast<double>(s.held));
-    target.Set(static_cast<double>(s.target));
-    live.Set(static_cast<double>(s.live_workers));
-    unattended.Set(static_cast<double>(s.unattended));
-    taken.Set(static_cast<double>(s.taken));
-    stolen.Set(static_cast<double>(s.stolen));
-    lost.Set(static_cast<double>(s.lost));
-    released.Set(static_cast<double>(s.released));
-    finished.Set(static_cast<double>(s.finished));
-    created.Set(static_cast<double>(s.created));
-    conflicts.Set(static_cast<double>(s.conflicts));
-    errors.Set(static_cast<double>(s.table_errors));
+  using S = lease::CoordinatorStats;
+  const std::vector<std::pair<metrics::Gauge*, int64_t S::*>> fields = {
+      {&held, &S::held},         {&target, &S::target},   {&live, &S::live_workers},   {&unattended, &S::unattended},
+      {&taken, &S::taken},       {&stolen, &S::stolen},   {&lost, &S::lost},           {&released, &S::released},
+      {&finished, &S::finished}, {&created, &S::created}, {&conflicts, &S::conflicts}, {&errors, &S::table_errors},
+  };
+  registry.OnExpose([coordinator, fields] {
+    const S s = coordinator->stats();
+    for (const auto& [gauge, field] : fields) gauge->Set(static_cast<double>(s.*field));
   });
 }
 

@@ -14,16 +14,7 @@ Result<std::vector<Lease>> LeasesOfCheckpoint(const checkpoint::Checkpoint& cp) 
   for (const auto& [id, sc] : cp.shards) {
     Lease& l = leases[id];
     l.key = id;
-    if (sc.state == checkpoint::ShardCheckpoint::State::kFinished) {
-      l.checkpoint = kShardEnd;
-    } else if (!sc.sequence.empty()) {
-      l.checkpoint = sc.sequence;
-    } else if (sc.start == checkpoint::ShardCheckpoint::Start::kAtTimestamp) {
-      l.checkpoint = kAtTimestamp;
-      l.start_ms = sc.start_timestamp_ms;
-    } else {
-      l.checkpoint = kTrimHorizon;
-    }
+    SetCheckpoint(sc, &l);
     if (!sc.parent.empty()) l.parents.push_back(sc.parent);
     if (!sc.adjacent_parent.empty() && sc.adjacent_parent != sc.parent) l.parents.push_back(sc.adjacent_parent);
     std::sort(l.parents.begin(), l.parents.end());

@@ -66,4 +66,20 @@ struct Lease {
   bool operator==(const Lease&) const = default;
 };
 
+// Sets `l`'s checkpoint (and shStartMs for AT_TIMESTAMP) from a shard's
+// position: SHARD_END once finished, else the durable sequence, else where
+// its run starts. Everything else of `l` is left as it is.
+inline void SetCheckpoint(const checkpoint::ShardCheckpoint& sc, Lease* l) {
+  if (sc.state == checkpoint::ShardCheckpoint::State::kFinished) {
+    l->checkpoint = kShardEnd;
+  } else if (!sc.sequence.empty()) {
+    l->checkpoint = sc.sequence;
+  } else if (sc.start == checkpoint::ShardCheckpoint::Start::kAtTimestamp) {
+    l->checkpoint = kAtTimestamp;
+    l->start_ms = sc.start_timestamp_ms;
+  } else {
+    l->checkpoint = kTrimHorizon;
+  }
+}
+
 }  // namespace shardhose::lease

@@ -23,16 +23,7 @@ Status LeaseStore::Save(const checkpoint::Checkpoint& cp) {
       continue;
     }
     Lease next = h->second;
-    if (sc.state == checkpoint::ShardCheckpoint::State::kFinished) {
-      next.checkpoint = kShardEnd;
-    } else if (!sc.sequence.empty()) {
-      next.checkpoint = sc.sequence;
-    } else if (sc.start == checkpoint::ShardCheckpoint::Start::kAtTimestamp) {
-      next.checkpoint = kAtTimestamp;
-      next.start_ms = sc.start_timestamp_ms;
-    } else {
-      next.checkpoint = kTrimHorizon;
-    }
+    SetCheckpoint(sc, &next);
     next.checkpoint_sub = 0;
     next.caught_up_ms = sc.caught_up_ms;
     next.journal.clear();
