@@ -65,8 +65,12 @@ class LeastPrivilegeTest : public ::testing::Test {
     return p.Run(/*drain=*/true);
   }
 
-  // A run that crashes right after its `crash_at`-th write landed: the
-  // checkpoint and the objects as they were then.
+  // A run that crashes right after its `crash_at`-th write landed, before
+  // the checkpoint said so: the checkpoint as it was when that write began
+  // (its cut journaled, not yet uploaded) and the objects once it landed.
+  // Taken at those two instants, not both after the write, so the crash
+  // falls there whatever the threads' timing: a checkpoint read after the
+  // write may already have marked it uploaded.
   bool CrashAfterWrite(int crash_at, std::string* checkpoint, std::map<std::string, std::string>* objects) {
     FakeKinesis k;
     Populate(k);
@@ -74,8 +78,8 @@ class LeastPrivilegeTest : public ::testing::Test {
     int landed = 0;
     store.on_put = [&](int put) {
       // Called before write `put`: the objects then hold writes 1..put-1.
+      if (put == crash_at) *checkpoint = *fs_.ReadFile(cfg_.checkpoint.path);
       if (put == crash_at + 1) {
-        *checkpoint = *fs_.ReadFile(cfg_.checkpoint.path);
         *objects = store.objects;
         landed = put - 1;
       }
