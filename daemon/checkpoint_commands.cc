@@ -8,15 +8,14 @@
 #include <iostream>
 #include <map>
 
-#include "aws/credentials_chain.h"
-#include "aws/curl_http.h"
 #include "checkpoint/checkpoint.h"
 #include "checkpoint/checkpoint_file.h"
 #include "commands.h"
 #include "common/seqnum.h"
 #include "config/rfc3339.h"
 #include "decode/change_record.h"
-#include "poll/kinesis_api.h"
+#include "poll/kinesis_client.h"
+#include "stream_probe.h"
 
 namespace shardhose::daemon {
 namespace {
@@ -68,42 +67,19 @@ int CheckpointShowCommand(const CommonOptions& options) {
               cp.written_at.c_str());
 
   // Best effort, when the stream is reachable: which shards are closed, and
-  // how far each checkpoint is behind the tip (MillisBehindLatest of a
-  // one-record read just after it).
-  std::map<std::string, std::string> state, behind;
-  std::string unreachable;
-  {
-    auto http = aws::NewCurlHttpClient();
-    auto creds = aws::NewDefaultCredentialsProvider(aws::ProcessEnv(), http.get(), Clock::Real());
-    poll::KinesisOptions kopts;
-    kopts.region = cfg->source.region;
-    kopts.endpoint_url = cfg->source.endpoint_url;
-    kopts.timeout = std::chrono::seconds(5);
-    auto kinesis = poll::NewKinesisClient(kopts, http.get(), creds.get(), Clock::Real());
-    poll::StreamRef stream{cfg->source.stream_name, cfg->source.stream_arn};
-    auto listed = kinesis->ListShards(stream);
-    if (!listed.ok()) {
-      unreachable = listed.status().ToString();
-    } else {
-      for (const auto& sh : listed.value()) state[sh.id] = sh.closed() ? "closed" : "open";
-      for (const auto& [id, s] : cp.shards) {
-        if (s.state == checkpoint::ShardCheckpoint::State::kFinished || !state.count(id)) continue;
-        poll::IteratorStart start;
-        if (!s.sequence.empty()) {
-          start = {poll::IteratorType::kAfterSequenceNumber, s.sequence, 0};
-        } else if (s.start == checkpoint::ShardCheckpoint::Start::kAtTimestamp) {
-          start = {poll::IteratorType::kAtTimestamp, "", s.start_timestamp_ms};
-        }
-        auto it = kinesis->GetShardIterator(stream, id, start);
-        poll::RecordsPage page;
-        if (it.ok() && kinesis->GetRecords(stream, *it, 1, &page).ok()) {
-          behind[id] = page.records.empty() && page.millis_behind == 0
-                           ? "caught up"
-                           : fmt::format("{:.1f} s", static_cast<double>(page.millis_behind) / 1000.0);
-        }
-      }
+  // how far each checkpoint is behind the tip.
+  std::map<std::string, poll::IteratorStart> positions;
+  for (const auto& [id, s] : cp.shards) {
+    if (s.state == checkpoint::ShardCheckpoint::State::kFinished) continue;
+    poll::IteratorStart start;
+    if (!s.sequence.empty()) {
+      start = {poll::IteratorType::kAfterSequenceNumber, s.sequence, 0};
+    } else if (s.start == checkpoint::ShardCheckpoint::Start::kAtTimestamp) {
+      start = {poll::IteratorType::kAtTimestamp, "", s.start_timestamp_ms};
     }
+    positions[id] = start;
   }
+  const StreamProbe probe = ProbeStream(*cfg, positions);
   std::printf("%-24s %-9s %-58s %-10s %s\n", "SHARD", "STATE", "DURABLE THROUGH", "BEHIND", "PARENTS");
   for (const auto& [id, s] : cp.shards) {
     std::string seq = s.sequence.empty()
@@ -113,15 +89,19 @@ int CheckpointShowCommand(const CommonOptions& options) {
                           : s.sequence;
     std::string parents = s.parent;
     if (!s.adjacent_parent.empty()) parents += "+" + s.adjacent_parent;
+    auto listed = probe.closed.find(id);
     std::string st = s.state == checkpoint::ShardCheckpoint::State::kFinished ? "finished"
-                     : state.count(id)                                        ? state[id]
-                     : unreachable.empty()                                    ? "gone"
+                     : listed != probe.closed.end()                           ? (listed->second ? "closed" : "open")
+                     : probe.unreachable.empty()                              ? "gone"
                                                                               : "open";
-    std::string lag = behind.count(id) ? behind[id] : (st == "finished" ? "-" : "?");
+    auto lagged = probe.lag.find(id);
+    std::string lag = lagged != probe.lag.end() ? FormatLag(lagged->second) : (st == "finished" ? "-" : "?");
     std::printf("%-24s %-9s %-58s %-10s %s\n", id.c_str(), st.c_str(), seq.c_str(), lag.c_str(),
                 parents.empty() ? "-" : parents.c_str());
   }
-  if (!unreachable.empty()) std::printf("\n(stream not reachable, lag unknown: %s)\n", unreachable.c_str());
+  if (!probe.unreachable.empty()) {
+    std::printf("\n(stream not reachable, lag unknown: %s)\n", probe.unreachable.c_str());
+  }
   size_t uploading = 0;
   for (const auto& c : cp.pending) uploading += !c.uploaded;
   if (!cp.pending.empty()) {

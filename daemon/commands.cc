@@ -256,7 +256,14 @@ int RunCommand(const CommonOptions& options, bool drain) {
   }
   std::unique_ptr<HttpServer> server;
   if (!cfg->server.listen.empty()) {
-    auto started = HttpServer::Start(cfg->server.listen, &pipeline, &registry);
+    // Lease mode: ready also means holding its share of a table it can reach.
+    HttpServer::ReadyCheck leases_ready;
+    if (lease_mode) {
+      leases_ready = [coordinator = lease_mode->coordinator.get(), clock](std::string* note) {
+        return coordinator->NotReadyReason(clock->Now(), note);
+      };
+    }
+    auto started = HttpServer::Start(cfg->server.listen, &pipeline, &registry, std::move(leases_ready));
     if (!started.ok()) {
       const Status& e = started.status();
       if (e.code() == StatusCode::kFailedPrecondition) {

@@ -79,8 +79,8 @@ std::string OneLine(std::string s) {
 
 class HttpServerImpl final : public HttpServer {
  public:
-  HttpServerImpl(HealthSource health, const metrics::Registry* registry)
-      : health_(std::move(health)), registry_(registry) {}
+  HttpServerImpl(HealthSource health, const metrics::Registry* registry, ReadyCheck ready)
+      : health_(std::move(health)), registry_(registry), ready_(std::move(ready)) {}
 
   ~HttpServerImpl() override {
     server_.stop();
@@ -118,9 +118,13 @@ class HttpServerImpl final : public HttpServer {
     });
     server_.Get("/readyz", [this](const httplib::Request&, httplib::Response& res) {
       const pipeline::Health h = health_();
-      const std::string reason = NotReadyReason(h);
+      std::string note;
+      std::string reason = NotReadyReason(h);
+      if (reason.empty() && ready_) reason = ready_(&note);
       if (reason.empty()) {
-        res.set_content("ready: " + OneLine(h.Summary(std::chrono::system_clock::now())) + "\n", kTextContentType);
+        std::string body = "ready: " + h.Summary(std::chrono::system_clock::now());
+        if (!note.empty()) body += "; leases: " + note;
+        res.set_content(OneLine(body) + "\n", kTextContentType);
       } else {
         res.status = 503;
         res.set_content(OneLine(reason) + "\n", kTextContentType);
@@ -160,6 +164,7 @@ class HttpServerImpl final : public HttpServer {
  private:
   const HealthSource health_;
   const metrics::Registry* const registry_;
+  const ReadyCheck ready_;
   httplib::Server server_;
   int port_ = -1;
   std::atomic<bool> loop_ended_{false};
@@ -169,16 +174,16 @@ class HttpServerImpl final : public HttpServer {
 }  // namespace
 
 Result<std::unique_ptr<HttpServer>> HttpServer::Start(const std::string& listen, const pipeline::Pipeline* pipeline,
-                                                      const metrics::Registry* registry) {
+                                                      const metrics::Registry* registry, ReadyCheck ready) {
   return Start(
-      listen, [pipeline] { return pipeline->GetHealth(); }, registry);
+      listen, [pipeline] { return pipeline->GetHealth(); }, registry, std::move(ready));
 }
 
 Result<std::unique_ptr<HttpServer>> HttpServer::Start(const std::string& listen, HealthSource health,
-                                                      const metrics::Registry* registry) {
+                                                      const metrics::Registry* registry, ReadyCheck ready) {
   auto hp = config::ParseHostPort(listen);
   if (!hp.ok()) return Status::InvalidArgument("http server: listen address " + hp.status().message());
-  auto server = std::make_unique<HttpServerImpl>(std::move(health), registry);
+  auto server = std::make_unique<HttpServerImpl>(std::move(health), registry, std::move(ready));
   Status st = server->Bind(hp->host, hp->port);
   if (st.ok()) st = server->Run();
   if (!st.ok()) return st;

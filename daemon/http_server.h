@@ -15,6 +15,11 @@
 //                 ..."), "stopping", "not alive", "stalled: <Health::stalled>"
 //                 (e.g. "stalled: shard shardId-...: no successful read for
 //                 61 s: GetRecords failed: ...").
+//                 With a ReadyCheck (lease mode: Coordinator::NotReadyReason,
+//                 e.g. "balancing: holds 0 leases, its share is 3 ..." or
+//                 "lease table not read for 12 s ..."), its reason comes
+//                 after the pipeline's, and a ready body ends with
+//                 "; leases: <its note>".
 //   GET /metrics  the registry in Prometheus text format 0.0.4
 //                 (Content-Type: text/plain; version=0.0.4; charset=utf-8),
 //                 gzip'd when the client accepts it.
@@ -45,6 +50,10 @@ class HttpServer {
  public:
   // What /healthz and /readyz look at; called on the server's threads.
   using HealthSource = std::function<pipeline::Health()>;
+  // More to being ready than the pipeline's health: "" when ready (and
+  // *note set to what the ready body adds), else why not. Called on the
+  // server's threads.
+  using ReadyCheck = std::function<std::string(std::string* note)>;
 
   // Binds `listen` ("host:port" or "[v6addr]:port"; port 0 picks a free
   // one) and starts serving before it returns. InvalidArgument for a
@@ -55,11 +64,11 @@ class HttpServer {
   // the reason. Logs nothing (the caller says where it listens).
   // REQUIRES: pipeline and registry outlive the server.
   static Result<std::unique_ptr<HttpServer>> Start(const std::string& listen, const pipeline::Pipeline* pipeline,
-                                                   const metrics::Registry* registry);
+                                                   const metrics::Registry* registry, ReadyCheck ready = nullptr);
   // The same with any health source (tests use a fake).
-  // REQUIRES: whatever `health` uses and `registry` outlive the server.
+  // REQUIRES: whatever `health` and `ready` use and `registry` outlive the server.
   static Result<std::unique_ptr<HttpServer>> Start(const std::string& listen, HealthSource health,
-                                                   const metrics::Registry* registry);
+                                                   const metrics::Registry* registry, ReadyCheck ready = nullptr);
 
   // Stops accepting, finishes or closes the open connections and joins the
   // server's threads.

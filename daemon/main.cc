@@ -5,6 +5,7 @@
 
 #include "athena_command.h"
 #include "commands.h"
+#include "leases_command.h"
 #include "shardhose/version.h"
 #include "tap_command.h"
 
@@ -61,6 +62,12 @@ int main(int argc, char** argv) {
   add_config(reset);
   reset->add_flag("--yes", reset_yes, "Apply without asking");
 
+  bool leases_json = false;
+  CLI::App* leases = app.add_subcommand(
+      "leases", "coordination.mode = \"dynamodb\": list the lease table (owner, counter, checkpoint, lag) and workers");
+  add_config(leases);
+  leases->add_flag("--json", leases_json, "One JSON object instead of tables");
+
   AthenaOptions athena_opts;
   CLI::App* athena = app.add_subcommand(
       "athena-ddl", "Print the Athena CREATE TABLE (partition projection) and <table>_latest view for the output");
@@ -98,6 +105,7 @@ int main(int argc, char** argv) {
   if (validate->parsed()) return ValidateCommand(common);
   if (athena->parsed()) return AthenaDdlCommand(common, athena_opts);
   if (tap->parsed()) return TapCommand(common, tap_opts);
+  if (leases->parsed()) return LeasesCommand(common, leases_json);
   if (rewind->parsed()) return CheckpointRewindCommand(common, rewind_opts);
   if (reset->parsed()) return CheckpointResetCommand(common, reset_yes);
   if (checkpoint->parsed()) return CheckpointShowCommand(common);

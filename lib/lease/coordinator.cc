@@ -69,6 +69,31 @@ bool Coordinator::HoldsShare() const {
   return s.ticks > 0 && s.held + 1 >= s.target;
 }
 
+std::string Coordinator::NotReadyReason(MonoTime now, std::string* note) const {
+  MutexLock lock(&mu_);
+  if (!last_listed_) return "lease table not read yet";
+  auto ago = [&](MonoTime t) { return std::chrono::duration_cast<Millis>(now - t).count() / 1000.0; };
+  const double limit_s = static_cast<double>(options_.lease_duration.count()) / 1000.0;
+  if (ago(*last_listed_) > limit_s) {
+    return fmt::format("lease table not read for {:.0f} s (other workers take our leases after {:.0f} s)",
+                       ago(*last_listed_), limit_s);
+  }
+  if (!last_beat_ || ago(*last_beat_) > limit_s) {
+    return fmt::format("lease heartbeat not written for {:.0f} s (other workers take our leases after {:.0f} s)",
+                       last_beat_ ? ago(*last_beat_) : ago(*last_listed_), limit_s);
+  }
+  const auto held = static_cast<int64_t>(held_.size());
+  if (held + 1 < stats_.target) {
+    return fmt::format("balancing: holds {} leases, its share is {} (of {}, {} live workers)", held, stats_.target,
+                       leases_listed_, stats_.live_workers);
+  }
+  if (note) {
+    *note = fmt::format("holds {} leases (share {}) of {}, {} live workers", held, stats_.target, leases_listed_,
+                        stats_.live_workers);
+  }
+  return "";
+}
+
 void Coordinator::ReportLost(const std::string& key) {
   MutexLock lock(&mu_);
   if (held_.erase(key) > 0) {
@@ -95,6 +120,8 @@ void Coordinator::Heartbeat(MonoTime now) {
   }
   Count(&CoordinatorStats::heartbeats);
   next_beat_ = now + TickInterval();
+  MutexLock lock(&mu_);
+  last_beat_ = now;
 }
 
 std::optional<Lease> Coordinator::Move(const Lease& seen, const std::string& owner, const char* why) {
@@ -293,6 +320,8 @@ Status Coordinator::Tick(MonoTime now) {
       if (l.owner.empty() || l.owner == options_.worker_id || !live.count(l.owner)) ++unattended;
     }
     stats_.unattended = unattended;
+    leases_listed_ = static_cast<int64_t>(leases.size());
+    last_listed_ = now;
     after = held_;
   }
   if (on_change_ && !SameHoldings(before, after)) on_change_(after);

@@ -167,6 +167,14 @@ class Coordinator {
   CoordinatorStats stats() const;
   // Holds its share: at least target - 1 leases (issue: balance is +-1).
   bool HoldsShare() const;
+  // Why this worker is not ready (/readyz), or "" if it is, in this order:
+  //   - no Tick has listed the table yet;
+  //   - no Tick listed it, or no heartbeat was written, for longer than
+  //     the lease duration (other workers may take our leases);
+  //   - it holds fewer than its share - 1 leases (still balancing).
+  // When ready, *note (if given) says what it holds, e.g. "holds 3 leases
+  // (share 3) of 8, 3 live workers".
+  std::string NotReadyReason(MonoTime now, std::string* note = nullptr) const;
 
   // Called after a Tick changed the keys or counters held.
   void set_on_change(std::function<void(const HeldLeases&)> f) { on_change_ = std::move(f); }
@@ -200,6 +208,9 @@ class Coordinator {
   mutable Mutex mu_;
   HeldLeases held_ GUARDED_BY(mu_);
   CoordinatorStats stats_ GUARDED_BY(mu_);
+  int64_t leases_listed_ GUARDED_BY(mu_) = 0;            // at the last Tick that listed the table
+  std::optional<MonoTime> last_listed_ GUARDED_BY(mu_);  // that Tick's `now`
+  std::optional<MonoTime> last_beat_ GUARDED_BY(mu_);    // the last heartbeat written
 };
 
 }  // namespace shardhose::lease

@@ -11,6 +11,7 @@ each exits 0 once nothing is left, and no record is lost or written twice
 across the move."""
 
 import http.client
+import json
 import os
 import threading
 import time
@@ -38,13 +39,17 @@ class LeaseTableTest(unittest.TestCase):
                                    coordination__worker_id=name, coordination__lease_duration_s=3,
                                    server__listen="127.0.0.1:%d" % ports[name])
 
-            def leases_held(name):
+            def get(name, path):
                 c = http.client.HTTPConnection("127.0.0.1", ports[name], timeout=10)
                 try:
-                    c.request("GET", "/metrics")
-                    text = c.getresponse().read().decode()
+                    c.request("GET", path)
+                    res = c.getresponse()
+                    return res.status, res.read().decode()
                 finally:
                     c.close()
+
+            def leases_held(name):
+                _, text = get(name, "/metrics")
                 values = [float(ln.split()[1]) for ln in text.splitlines() if ln.startswith("shardhose_leases_held ")]
                 self.assertEqual(len(values), 1, text[-3000:])
                 return int(values[0])
@@ -78,6 +83,24 @@ class LeaseTableTest(unittest.TestCase):
                 # What each worker says it holds (metrics, at its last tick) agrees with the table.
                 h.wait_for(lambda: leases_held("a") + leases_held("b") == SHARDS, 30,
                            what="shardhose_leases_held of a and b to sum to the shard count")
+                # /readyz: each holds its share of a table it reads.
+                for name in ("a", "b"):
+                    status, body = get(name, "/readyz")
+                    self.assertEqual(status, 200, body)
+                    self.assertRegex(body, r"; leases: holds [0-9]+ leases \(share [0-9]+\) of 6, 2 live workers\n$")
+                # `shardhose leases --json` shows the same table: every shard owned, both workers.
+                rc, text = a.run("leases", "--config", a.config_path, "--json", what="leases")
+                self.assertEqual(rc, 0, text)
+                listing = json.loads([ln for ln in text.splitlines() if ln.startswith("{")][-1])
+                self.assertEqual(len(listing["leases"]), SHARDS, listing)
+                self.assertEqual({le["owner"] for le in listing["leases"]}, {"a", "b"}, listing)
+                self.assertTrue(all(le["stream_state"] == "open" for le in listing["leases"]), listing)
+                self.assertTrue(all(le["millis_behind"] is not None for le in listing["leases"]), listing)
+                self.assertEqual([w["worker_id"] for w in listing["workers"]], ["a", "b"], listing)
+                rc, text = a.run("leases", "--config", a.config_path, what="leases")
+                self.assertEqual(rc, 0, text)
+                h.log("shardhose leases:\n" + text)
+                self.assertRegex(text, r"shardId-000000000000 +open +[ab] ")
 
                 # More records; a crashes mid-stream; c joins.
                 stop = threading.Event()

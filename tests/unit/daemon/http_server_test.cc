@@ -108,6 +108,53 @@ TEST_F(HttpServerTest, HealthzFollowsAlive) {
   EXPECT_EQ(GetPath("/readyz")->status, 503);
 }
 
+// Lease mode: the ReadyCheck is asked once the pipeline is ready; its
+// reason makes /readyz 503, its note ends the ready body.
+TEST(HttpServerReadyCheck, LeaseReasonAfterThePipelines) {
+  FakeHealth health;
+  metrics::Registry registry;
+  std::mutex mu;
+  std::string reason = "balancing: holds 0 leases, its share is 3 (of 8, 3 live workers)";
+  int asked = 0;
+  auto r = HttpServer::Start("127.0.0.1:0", health.Source(), &registry, [&](std::string* note) {
+    std::lock_guard lock(mu);
+    ++asked;
+    *note = "holds 3 leases (share 3) of 8, 3 live workers";
+    return reason;
+  });
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  httplib::Client c("127.0.0.1", (*r)->port());
+  auto res = c.Get("/readyz");
+  ASSERT_TRUE(res);
+  EXPECT_EQ(res->status, 503);
+  EXPECT_EQ(res->body, reason + "\n");
+  {
+    std::lock_guard lock(mu);
+    reason = "";
+  }
+  res = c.Get("/readyz");
+  ASSERT_TRUE(res);
+  EXPECT_EQ(res->status, 200);
+  EXPECT_THAT(res->body, StartsWith("ready: 4 shards"));
+  EXPECT_THAT(res->body, ::testing::EndsWith("; leases: holds 3 leases (share 3) of 8, 3 live workers\n"));
+  // The pipeline's reason comes first; the lease check is not asked then.
+  pipeline::Health h;
+  h.started = true;
+  h.alive = true;
+  h.stalled = "buffer at its cap";
+  health.Set(h);
+  int before;
+  {
+    std::lock_guard lock(mu);
+    before = asked;
+  }
+  res = c.Get("/readyz");
+  ASSERT_TRUE(res);
+  EXPECT_EQ(res->body, "stalled: buffer at its cap\n");
+  std::lock_guard lock(mu);
+  EXPECT_EQ(asked, before);
+}
+
 TEST_F(HttpServerTest, ReadyzGivesTheFirstReason) {
   auto res = GetPath("/readyz");
   ASSERT_TRUE(res);

@@ -209,6 +209,50 @@ TEST_F(CoordinatorTest, ThreeWorkersOnEightShardsBalanceWithinBoundedTicks) {
   EXPECT_EQ(lost, stolen) << "a lease is lost only to a steal";
 }
 
+// /readyz in lease mode: not ready before the table is read, while short
+// of its share, or once the table has not been read (or the heartbeat not
+// written) for a lease duration; ready with what it holds otherwise.
+TEST_F(CoordinatorTest, NotReadyReasonFollowsTheTableAndTheShare) {
+  Coordinator& a = Start("a", OpenShards(6));
+  EXPECT_EQ(a.NotReadyReason(clock_.Now()), "lease table not read yet");
+  Round();
+  std::string note;
+  EXPECT_EQ(a.NotReadyReason(clock_.Now(), &note), "");
+  EXPECT_EQ(note, "holds 6 leases (share 6) of 6, 1 live workers");
+
+  // A second worker starts: short of its share until it has taken 2 of 3.
+  Coordinator& b = Start("b", OpenShards(6));
+  Round({"b"});
+  EXPECT_TRUE(b.NotReadyReason(clock_.Now()).starts_with("balancing: holds ")) << b.NotReadyReason(clock_.Now());
+  for (int i = 0; i < 6 && !Balanced(); ++i) Round();
+  ASSERT_TRUE(Balanced());
+  EXPECT_EQ(b.NotReadyReason(clock_.Now(), &note), "");
+  EXPECT_EQ(note, "holds 3 leases (share 3) of 6, 2 live workers");
+
+  // The table unreachable for b: still ready within a lease duration, then not.
+  for (int i = 0; i < 4; ++i) {
+    table_.FailNext(Op::kHeartbeat, Status::Unavailable("down"));
+    table_.FailNext(Op::kList, Status::Unavailable("down"));
+    clock_.Advance(kLeaseDuration / 3);
+    EXPECT_FALSE(b.Tick(clock_.Now()).ok());
+    const std::string why = b.NotReadyReason(clock_.Now());
+    if (i < 3) {  // 3 ticks = one lease duration
+      EXPECT_EQ(why, "") << i;
+    } else {
+      EXPECT_TRUE(why.starts_with("lease table not read for ")) << why;
+    }
+  }
+  // Listing works again but the heartbeat keeps failing.
+  table_.FailNext(Op::kHeartbeat, Status::Unavailable("down"));
+  clock_.Advance(kLeaseDuration / 3);
+  Tick("b");
+  EXPECT_TRUE(b.NotReadyReason(clock_.Now()).starts_with("lease heartbeat not written for "))
+      << b.NotReadyReason(clock_.Now());
+  clock_.Advance(kLeaseDuration / 3);
+  Tick("b");
+  EXPECT_EQ(b.NotReadyReason(clock_.Now()), "");
+}
+
 // Lease traffic grows with workers, not shards: once balanced, one write
 // (the heartbeat) per worker per tick.
 TEST_F(CoordinatorTest, SteadyStateWritesAreOneHeartbeatPerWorker) {
