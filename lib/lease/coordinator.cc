@@ -174,6 +174,18 @@ void Coordinator::CheckHeld(const std::vector<Lease>& leases) {
   }
 }
 
+void Coordinator::ReleaseFinished(std::vector<Lease>* leases, const std::set<std::string>& live) {
+  for (Lease& l : *leases) {
+    if (!l.finished() || l.owner.empty()) continue;
+    if (l.owner != options_.worker_id && live.count(l.owner)) continue;  // its owner releases it
+    if (std::optional<Lease> got = Move(l, "", "release finished")) {
+      LogDebug("finished lease released", {{"shard", l.key}, {"owner_was", l.owner}});
+      Count(&CoordinatorStats::released);
+      l = std::move(*got);
+    }
+  }
+}
+
 int64_t Coordinator::CreateMissing(std::vector<Lease>* leases) {
   if (shards_.empty()) return 0;
   std::map<std::string, const Lease*> listed;
@@ -305,6 +317,7 @@ Status Coordinator::Tick(MonoTime now) {
   std::set<std::string> live;
   for (const std::string& w : liveness_.LiveOwners(now)) live.insert(w);
   live.insert(options_.worker_id);
+  ReleaseFinished(&leases, live);
   const BalancePlan plan = Balance(leases, live, options_.worker_id, options_.max_leases_per_worker);
   Apply(plan);
   ForgetWorkers(*workers, leases, now);

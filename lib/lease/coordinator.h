@@ -43,7 +43,11 @@
 //      condition: counted in `conflicts`). Caveat: a pinned start is our
 //      clock against Kinesis arrival times; a reshard within clock skew of
 //      a LATEST first start could skip a child's first records;
-//   6. Balance() (balancer.h) over the live workers (every owner Liveness
+//   6. release every finished lease (SHARD_END) that still has an owner,
+//      when the owner is us (the engine finished it; step 4 dropped it) or
+//      a worker no longer live (it died between finishing and releasing):
+//      a finished lease keeps no owner;
+//      then Balance() (balancer.h) over the live workers (every owner Liveness
 //      judges alive, plus us), then apply the plan: give up (Transfer to
 //      ""; over the cap, or shed down to our share while another worker
 //      is short), take and steal (Transfer to us). A refused condition
@@ -79,6 +83,7 @@
 #include <functional>
 #include <map>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -128,7 +133,7 @@ struct CoordinatorStats {
   int64_t taken = 0;         // free or expired leases taken (re-takes of our own included)
   int64_t stolen = 0;        // leases stolen from a live worker
   int64_t lost = 0;          // held leases found moved, gone, or reported lost
-  int64_t released = 0;      // given up over the cap, or released at shutdown
+  int64_t released = 0;      // given up over the cap, released at shutdown, or finished and released
   int64_t finished = 0;      // held leases seen at SHARD_END and dropped
   int64_t created = 0;       // lease items created for new shards
   int64_t conflicts = 0;     // Transfers/Creates refused: another worker was first
@@ -188,6 +193,8 @@ class Coordinator {
   // Appends the leases it made; returns how many listed shards still have
   // none (another worker made them first, or the create failed).
   int64_t CreateMissing(std::vector<Lease>* leases);
+  // A finished lease keeps no owner (step 6 of Tick).
+  void ReleaseFinished(std::vector<Lease>* leases, const std::set<std::string>& live);
   void Apply(const BalancePlan& plan);
   // Transfer to `owner`; the stored lease, or nullopt (refused or failed).
   std::optional<Lease> Move(const Lease& seen, const std::string& owner, const char* why);

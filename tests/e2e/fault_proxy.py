@@ -34,6 +34,12 @@ answers HEAD 200 for it, when a client dies mid-PUT).
 connection, so new connections are refused (S3 "down"); `set_down(False)`
 listens again on the same port.
 
+With `record_puts=True` (S3), every PUT of a whole object that the
+emulator answered 2xx is kept: `puts[path]` is the list of its bodies in
+the order answered (path as sent, percent-decoded, query cut off; parts of
+a multipart upload are not recorded). A test checks with it that no key
+ever held two contents.
+
 The decision for the n-th request is the n-th draw of random.Random(seed):
 the schedule is reproducible as a sequence (which request gets which draw
 depends on thread timing). Every decision is counted in `counts` (by fault
@@ -49,6 +55,7 @@ import socket
 import struct
 import threading
 import time
+import urllib.parse
 import uuid
 
 S3_FAULTS = ("500", "503", "reset", "stall", "put_drop", "head_403", "put_403")
@@ -104,7 +111,7 @@ class _Conn:
 
 class FaultProxy:
     def __init__(self, upstream_port, flavour, seed=1, rates=None, stall_s=5.0, delay_s=1.5,
-                 upstream_host="127.0.0.1", log_path=None):
+                 upstream_host="127.0.0.1", log_path=None, record_puts=False):
         if flavour not in ("s3", "kinesis"):
             raise ValueError(flavour)
         self.upstream = (upstream_host, upstream_port)
@@ -125,6 +132,9 @@ class FaultProxy:
         self._clients = set()
         self._clients_lock = threading.Lock()
         self.in_flight = 0  # requests read and not yet answered (or dropped)
+        self.record_puts = record_puts
+        self.puts = {}  # path -> [body, ...] (record_puts)
+        self._puts_lock = threading.Lock()
         self.port = None
         self._log = open(log_path, "a") if log_path else None
 
@@ -325,6 +335,10 @@ class FaultProxy:
             self._send(sock, req, 502, "Bad Gateway", [("Content-Type", "text/plain")],
                        ("proxy: upstream failed: %s" % e).encode())
             return None
+        if self.record_puts and req.method == "PUT" and 200 <= status < 300 and "?" not in req.target:
+            path = urllib.parse.unquote(req.target)
+            with self._puts_lock:
+                self.puts.setdefault(path, []).append(req.body)
         if fault == "put_drop":
             _reset(sock)  # the object is written; the client never hears so
             upstream.close()

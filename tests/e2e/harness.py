@@ -616,17 +616,25 @@ class DynamoDbClient:
             "Authorization": fake_auth("dynamodb"),
             "X-Amz-Date": amz_date(),
         }
-        c = getattr(self._local, "conn", None)
-        if c is None:
-            c = self._local.conn = http.client.HTTPConnection(self.host, self.port, timeout=self.timeout)
-        try:
-            c.request("POST", "/", body=payload, headers=headers)
-            resp = c.getresponse()
-            data = resp.read()
-        except (OSError, http.client.HTTPException):
-            self._local.conn = None
-            c.close()
-            raise
+        # A kept-alive connection the server closed while idle fails at once
+        # (RemoteDisconnected, BrokenPipe, reset): that request never reached
+        # the server, so it is sent once more on a new connection.
+        for attempt in (0, 1):
+            c = getattr(self._local, "conn", None)
+            reused = c is not None
+            if c is None:
+                c = self._local.conn = http.client.HTTPConnection(self.host, self.port, timeout=self.timeout)
+            try:
+                c.request("POST", "/", body=payload, headers=headers)
+                resp = c.getresponse()
+                data = resp.read()
+                break
+            except (OSError, http.client.HTTPException) as e:
+                self._local.conn = None
+                c.close()
+                stale = isinstance(e, (http.client.RemoteDisconnected, BrokenPipeError, ConnectionResetError))
+                if not (reused and stale and attempt == 0):
+                    raise
         if resp.status != 200:
             err = AwsError(resp.status, data.decode("utf-8", "replace"), op)
             try:

@@ -141,9 +141,31 @@ TEST_F(CoordinatorTest, EmptyTableLatestIsPinnedToATimestampAndChildrenContinueT
   EXPECT_TRUE(a.Holds(Shard(3)));
   EXPECT_FALSE(a.Holds(Shard(0)));
   EXPECT_EQ(a.stats().finished, 1);
+  EXPECT_EQ(table_.Peek(Shard(0))->owner, "") << "a finished lease keeps no owner";
+  EXPECT_EQ(table_.Peek(Shard(0))->checkpoint, kShardEnd);
   ASSERT_TRUE(Handle("a").Delete(*table_.Peek(Shard(0))).ok());
   Round();
   EXPECT_FALSE(table_.Peek(Shard(0)));
+}
+
+// A worker that dies between finishing a shard and its next Tick leaves
+// the finished lease in its name: another worker releases it once the
+// owner is not live (and not before).
+TEST_F(CoordinatorTest, FinishedLeaseOfADeadWorkerIsReleased) {
+  for (const char* id : {"a", "b"}) Start(id, OpenShards(4));
+  for (int i = 0; i < 6; ++i) Round();
+  ASSERT_TRUE(Balanced());
+  Lease done = W("b").Held().begin()->second;
+  done.checkpoint = kShardEnd;
+  ASSERT_TRUE(Handle("b").Update(done).ok());
+  Stop("b");
+  Round({"a"});
+  EXPECT_EQ(table_.Peek(done.key)->owner, "b") << "b may still be alive";
+  for (int i = 0; i < 4; ++i) Round({"a"});
+  EXPECT_EQ(table_.Peek(done.key)->owner, "");
+  EXPECT_EQ(table_.Peek(done.key)->checkpoint, kShardEnd);
+  EXPECT_FALSE(W("a").Holds(done.key));
+  EXPECT_EQ(W("a").Held().size(), 3u);  // b's other open leases
 }
 
 TEST_F(CoordinatorTest, ChildrenOfATrimHorizonRunStartAtTrimHorizon) {
