@@ -386,7 +386,7 @@ class LeaseChaosTest(unittest.TestCase):
         texts = [t for w in fleet for t in w.logs]
         first_taken, closed_at = {}, {}
         moves = {"lease taken": 0, "lease stolen": 0, "lease taken back (held in our name before)": 0}
-        lost = 0
+        lost = reformed = 0
         for text in texts:
             for d in json_log_lines(text):
                 msg, ts = d.get("msg", ""), d.get("ts", "")
@@ -395,6 +395,7 @@ class LeaseChaosTest(unittest.TestCase):
                 elif msg.startswith("lease lost"):
                     lost += 1
                 elif ": lease taken; reading after " in msg:  # lib/pipeline/leased_shards.cc
+                    reformed += int(d.get("journaled", 0) or 0)
                     sid = msg.split()[1].rstrip(":")
                     t = ts_seconds(ts)
                     first_taken[sid] = min(first_taken.get(sid, t), t)
@@ -431,10 +432,11 @@ class LeaseChaosTest(unittest.TestCase):
             self.assertNotIn('"uploaded":false', journal.replace(" ", ""), it)
 
         print("CHAOS FIGURES: %d records (%d rounds of %d keys), 0 lost, 0 duplicated, %d objects "
-              "(%d PUTs again with the same bytes, %d with re-formed bytes of the same lines), "
+              "(%d journaled cuts re-formed by a next owner; %d PUTs again with the same bytes, "
+              "%d with re-formed bytes of the same lines), "
               "%d kills (%d same id, %d new id), %d joined, %d left, %d zombie, %d reshards, %d shards (%d closed), "
               "lease moves: %d taken, %d stolen, %d taken back, %d lost, %d parent/child key pairs checked"
-              % (len(produced.records), producer.rounds, KEYS, len(objects), same_bytes, recompressed,
+              % (len(produced.records), producer.rounds, KEYS, len(objects), reformed, same_bytes, recompressed,
                  figures["kills"], figures["same_id"], figures["new_id"], figures["joined"], figures["left"],
                  figures["zombie"], figures["reshards"], len(shards), len(closed),
                  moves["lease taken"], moves["lease stolen"], moves["lease taken back (held in our name before)"],
