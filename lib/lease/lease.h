@@ -7,7 +7,8 @@
 // KCL-aware tooling can read ours:
 //
 //   leaseKey                      S   the shard id (hash key)
-//   leaseOwner                    S   worker id; ABSENT when released
+//   leaseOwner                    S   worker id; ABSENT when released, and
+//                                     once finished (coordinator.h, step 6)
 //   leaseCounter                  N   changes only when the lease moves
 //                                     (taken, stolen, released): every write
 //                                     by an owner is conditional on it, so a
