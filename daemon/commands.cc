@@ -244,7 +244,8 @@ int RunCommand(const CommonOptions& options, bool drain) {
   pipeline::Pipeline pipeline(*cfg, pipeline::Deps{source.get(), store.get(), checkpoints, clock, &registry});
   std::unique_ptr<LeaseWorker> lease_worker;
   if (leased) {
-    lease_worker = std::make_unique<LeaseWorker>(*cfg, source.get(), &pipeline, lease_mode->coordinator.get(), clock);
+    lease_worker = std::make_unique<LeaseWorker>(*cfg, source.get(), &pipeline, lease_mode->coordinator.get(),
+                                                 lease_mode->store.get(), clock);
   }
   ServiceNotifier notifier(&pipeline, clock);
   if (lease_worker && drain) {

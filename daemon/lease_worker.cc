@@ -121,6 +121,7 @@ void LeaseWorker::Apply() {
     auto h = held.find(it->first);
     if (h == held.end() || h->second.counter != it->second) {
       pipeline_->DropShard(it->first);
+      store_->Dropped(it->first);
       it = reading_.erase(it);
     } else {
       ++it;
@@ -130,8 +131,10 @@ void LeaseWorker::Apply() {
       std::chrono::duration_cast<std::chrono::milliseconds>(clock_->WallNow().time_since_epoch()).count();
   for (const auto& [id, l] : held) {
     if (reading_.count(id) || l.finished()) continue;
+    store_->Handed(id, l.counter);
     Status st = pipeline_->AddShard(lease::ToLeasedShard(l, cfg_.source.initial_timestamp_ms, now_ms));
     if (!st.ok()) {
+      store_->Dropped(id);
       LogWarn(fmt::format("shard {}: cannot start reading it", id), {{"shard", id}, {"cause", ShortCause(st)}});
       continue;
     }

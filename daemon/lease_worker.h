@@ -10,7 +10,10 @@
 // (its position and journal as the lease says), DropShard for each lease
 // lost or given up, and DropShard + AddShard for a lease whose counter
 // changed under it (it moved away and back: what this process read of it
-// before is stale). After Freeze() (shutdown) it only keeps ticking, so the
+// before is stale). The lease store is told which counter each shard's
+// reading was handed with (LeaseStore::Handed before AddShard, Dropped
+// after DropShard), so that the progress of a reading never goes into a
+// lease taken again meanwhile. After Freeze() (shutdown) it only keeps ticking, so the
 // heartbeat goes on while the pipeline flushes and no lease expires under
 // it; Stop() joins the thread, and the caller then releases the leases.
 //
@@ -72,8 +75,8 @@ class LeaseWorker {
  public:
   // REQUIRES: every pointer outlives the worker.
   LeaseWorker(const config::Config& cfg, poll::ChangeSource* source, pipeline::Pipeline* pipeline,
-              lease::Coordinator* coordinator, Clock* clock)
-      : cfg_(cfg), source_(source), pipeline_(pipeline), coordinator_(coordinator), clock_(clock) {}
+              lease::Coordinator* coordinator, lease::LeaseStore* store, Clock* clock)
+      : cfg_(cfg), source_(source), pipeline_(pipeline), coordinator_(coordinator), store_(store), clock_(clock) {}
   ~LeaseWorker() { Stop(); }
 
   // run --drain: see above. REQUIRES: before Start().
@@ -93,6 +96,7 @@ class LeaseWorker {
   poll::ChangeSource* const source_;
   pipeline::Pipeline* const pipeline_;
   lease::Coordinator* const coordinator_;
+  lease::LeaseStore* const store_;
   Clock* const clock_;
   std::thread thread_;
   Mutex mu_;

@@ -22,6 +22,15 @@ Status LeaseStore::Save(const checkpoint::Checkpoint& cp) {
       if (first.ok()) first = Status::Aborted(fmt::format("the lease of shard {} is not held", id));
       continue;
     }
+    auto hd = handed_.find(id);
+    if (hd != handed_.end() && hd->second != h->second.counter) {
+      failed += failed.empty() ? id : ", " + id;
+      if (first.ok()) {
+        first = Status::Aborted(fmt::format("the lease of shard {} moved since its reading began (counter {}, now {})",
+                                            id, hd->second, h->second.counter));
+      }
+      continue;
+    }
     Lease next = h->second;
     SetCheckpoint(sc, &next);
     next.checkpoint_sub = 0;
@@ -49,6 +58,18 @@ Status LeaseStore::Save(const checkpoint::Checkpoint& cp) {
   std::erase_if(written_, [&](const auto& entry) { return !cp.shards.count(entry.first); });
   if (failed.empty()) return Status::OK();
   return Status(first.code(), fmt::format("lease(s) of {} not written: {}", failed, first.message()));
+}
+
+void LeaseStore::Handed(const std::string& shard, int64_t counter) {
+  std::lock_guard<std::mutex> lock(mu_);
+  handed_[shard] = counter;
+  written_.erase(shard);  // what was written belongs to an earlier reading
+}
+
+void LeaseStore::Dropped(const std::string& shard) {
+  std::lock_guard<std::mutex> lock(mu_);
+  handed_.erase(shard);
+  written_.erase(shard);
 }
 
 pipeline::LeasedShard ToLeasedShard(const Lease& lease, int64_t default_start_ms, int64_t now_ms) {

@@ -21,6 +21,16 @@
 //                   tells an idle shard from expired records after the
 //                   stream's retention (24 h or more), so an hour is fine
 //                   grained enough.
+// The reading a shard's progress belongs to: the worker hands each lease
+// to the pipeline with its counter (Handed, before Pipeline::AddShard) and
+// takes it back (Dropped, after Pipeline::DropShard). Save writes a handed
+// shard only while the coordinator holds its lease with that very counter.
+// Between the coordinator re-taking a lease (a steal back, a take back
+// after a restart: a new counter) and the worker dropping and re-adding the
+// shard, the pipeline still holds the earlier reading's position and cuts;
+// written into the new lease they would let a stale cut upload records the
+// lease's other owner in between read too. Such a shard fails the Save
+// like one not held.
 // A shard whose lease is not held (lost, given up) or whose Update is
 // refused makes Save fail (kAborted naming it; a refusal is reported to the
 // coordinator as lost): a journal that is not durable in the lease must not
@@ -60,11 +70,16 @@ class LeaseStore : public checkpoint::CheckpointStore {
   Status Save(const checkpoint::Checkpoint& cp) override;
   std::string Describe() const override { return table_->Describe(); }
 
+  // See above. Thread-safe.
+  void Handed(const std::string& shard, int64_t counter);
+  void Dropped(const std::string& shard);
+
  private:
   LeaseTable* const table_;
   Coordinator* const coordinator_;
   std::mutex mu_;
-  std::map<std::string, Lease> written_;  // shard -> the lease as this store last wrote it
+  std::map<std::string, Lease> written_;   // shard -> the lease as this store last wrote it
+  std::map<std::string, int64_t> handed_;  // shard -> the counter its reading was handed with
 };
 
 // The lease as the pipeline reads its shard: position (a sequence number

@@ -89,6 +89,42 @@ TEST_F(LeaseStoreTest, WritesProgressIntoTheHeldLeaseAndIsFencedOnceItMoves) {
   EXPECT_EQ(s.cuts[0].ranges.at("shardId-0").last, "200");
 }
 
+// A lease taken again (here: a restart reusing the worker id takes its lease
+// back, a new counter) while the pipeline still holds the earlier reading:
+// that reading's progress and cuts must not go into the new lease. Found
+// by the chaos e2e: a zombie stole its lease back and uploaded a stale cut
+// whose records the owner in between had written too.
+TEST_F(LeaseStoreTest, AReadingHandedWithAnEarlierCounterIsNotWritten) {
+  ASSERT_TRUE(a_->Tick(clock_.Now()).ok());
+  const int64_t first = a_->Held().at("shardId-0").counter;
+  auto again = NewCoordinator(a_table_.get(), "a");  // the same worker id, a new incarnation
+  ASSERT_TRUE(again->Tick(clock_.Now()).ok());
+  ASSERT_TRUE(again->Holds("shardId-0"));
+  const int64_t second = again->Held().at("shardId-0").counter;
+  ASSERT_NE(first, second);
+
+  LeaseStore store(a_table_.get(), again.get());
+  store.Handed("shardId-0", first);
+  checkpoint::PendingCut cut;
+  cut.partition = "ddb/t/";
+  cut.key = "ddb/t/orders-0-100-abc.json.gz";
+  cut.ranges["shardId-0"] = {"100", "200"};
+  const int64_t writes = table_.calls(FakeLeaseTable::Op::kUpdate);
+  Status st = store.Save(Progress("99", {cut}));
+  EXPECT_EQ(st.code(), StatusCode::kAborted) << st.ToString();
+  EXPECT_NE(st.message().find("moved since its reading began"), std::string::npos) << st.message();
+  EXPECT_EQ(table_.calls(FakeLeaseTable::Op::kUpdate), writes) << "nothing written";
+  EXPECT_TRUE(table_.Peek("shardId-0")->journal.empty());
+  EXPECT_TRUE(again->Holds("shardId-0")) << "not a lost lease: the worker re-reads it";
+
+  // The worker drops the stale reading and hands the lease over again.
+  store.Dropped("shardId-0");
+  EXPECT_TRUE(store.Save(checkpoint::Checkpoint{}).ok());
+  store.Handed("shardId-0", second);
+  ASSERT_TRUE(store.Save(Progress("99", {cut})).ok());
+  EXPECT_EQ(table_.Peek("shardId-0")->journal.size(), 1u);
+}
+
 // An idle shard's caught-up time moves every minute; alone, it is written
 // once it moved an hour (a write per shard per minute would cost more than
 // the rest of the lease traffic together).
