@@ -26,6 +26,7 @@
 #include "metrics/process_metrics.h"
 #include "pipeline/destination_check.h"
 #include "pipeline/pipeline.h"
+#include "poll/dynamodb_streams_source.h"
 #include "poll/efo_reader.h"
 #include "poll/kinesis_api.h"
 #include "poll/kinesis_source.h"
@@ -210,8 +211,19 @@ int RunCommand(const CommonOptions& options, bool drain) {
   // and the registry) goes first, the registry last.
   metrics::Registry registry;
   metrics::AddProcessMetrics(registry);
-  auto source = poll::NewKinesisSource(efo ? efo.get() : kinesis.get(),
-                                       poll::StreamRef{cfg->source.stream_name, cfg->source.stream_arn});
+  std::unique_ptr<poll::ChangeSource> source;
+  if (cfg->source.type == config::SourceType::kDynamoDbStreams) {
+    poll::DynamoDbStreamsOptions sopts;
+    sopts.region = cfg->source.region;
+    sopts.endpoint_url = cfg->source.endpoint_url;
+    sopts.dynamodb_endpoint_url = cfg->source.table_endpoint_url;
+    sopts.stream_arn = cfg->source.stream_arn;
+    sopts.table_name = cfg->source.table_name;
+    source = poll::NewDynamoDbStreamsSource(sopts, http.get(), creds.get(), clock);
+  } else {
+    source = poll::NewKinesisSource(efo ? efo.get() : kinesis.get(),
+                                    poll::StreamRef{cfg->source.stream_name, cfg->source.stream_arn});
+  }
   std::unique_ptr<LeaseMode> lease_mode;
   if (leased) {
     auto m = SetUpLeaseMode(*cfg, http.get(), creds.get(), clock);

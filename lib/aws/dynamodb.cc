@@ -61,8 +61,9 @@ Result<Item> ItemMember(const rapidjson::Value& d, const char* member) {
 
 DynamoDbClient::DynamoDbClient(DynamoDbOptions options, HttpClient* http, CredentialsProvider* creds, Clock* clock)
     : options_(std::move(options)), http_(http), creds_(creds), clock_(clock) {
-  url_ = options_.endpoint_url.empty() ? fmt::format("https://dynamodb.{}.amazonaws.com/", options_.region)
-                                       : options_.endpoint_url;
+  url_ = options_.endpoint_url.empty()
+             ? fmt::format("https://{}dynamodb.{}.amazonaws.com/", options_.streams ? "streams." : "", options_.region)
+             : options_.endpoint_url;
   if (url_.find('/', url_.find("://") + 3) == std::string::npos) url_ += '/';
 }
 
@@ -76,7 +77,7 @@ Result<HttpRequest> DynamoDbClient::Build(std::string_view op, std::string_view 
   req.timeout = options_.timeout;
   req.connect_timeout = options_.connect_timeout;
   req.SetHeader("Content-Type", "application/x-amz-json-1.0");
-  req.SetHeader("X-Amz-Target", fmt::format("DynamoDB_20120810.{}", op));
+  req.SetHeader("X-Amz-Target", fmt::format("{}_20120810.{}", options_.streams ? "DynamoDBStreams" : "DynamoDB", op));
   SigningParams params;
   params.region = options_.region;
   params.service = "dynamodb";
@@ -159,6 +160,7 @@ Result<TableInfo> DynamoDbClient::DescribeTable(const std::string& table) const 
   if (billing != v.MemberEnd() && billing->value.IsObject()) info.billing_mode = str(billing->value, "BillingMode");
   auto count = v.FindMember("ItemCount");
   if (count != v.MemberEnd() && count->value.IsInt64()) info.item_count = count->value.GetInt64();
+  info.latest_stream_arn = str(v, "LatestStreamArn");
   if (info.status.empty()) return Status::Internal("DescribeTable: answer has no TableStatus");
   return info;
 }

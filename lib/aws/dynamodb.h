@@ -4,7 +4,8 @@
 // over the HTTP seam (aws/http.h). The JSON 1.0 protocol:
 //
 //   POST <endpoint>/
-//   X-Amz-Target: DynamoDB_20120810.<Op>
+//   X-Amz-Target: DynamoDB_20120810.<Op>   (DynamoDBStreams_20120810.<Op>
+//                                          with DynamoDbOptions::streams)
 //   Content-Type: application/x-amz-json-1.0
 //   + SigV4 headers (service "dynamodb", the configured region)
 //
@@ -56,6 +57,11 @@ namespace shardhose::aws {
 
 struct DynamoDbOptions {
   std::string region = "us-east-1";
+  // DynamoDB Streams instead of DynamoDB: X-Amz-Target
+  // DynamoDBStreams_20120810.<Op>, default endpoint
+  // https://streams.dynamodb.<region>.amazonaws.com/ (still signed for
+  // service "dynamodb"). Only Call() is meant for it.
+  bool streams = false;
   std::string endpoint_url;                         // "" = https://dynamodb.<region>.amazonaws.com
   std::chrono::milliseconds timeout{10000};         // a whole call
   std::chrono::milliseconds connect_timeout{5000};  // HttpRequest::connect_timeout
@@ -72,7 +78,8 @@ struct TableInfo {
   std::string name;
   std::string status;  // CREATING | ACTIVE | UPDATING | DELETING | ...
   std::string billing_mode;
-  int64_t item_count = 0;  // approximate (updated every ~6 hours by AWS)
+  int64_t item_count = 0;         // approximate (updated every ~6 hours by AWS)
+  std::string latest_stream_arn;  // LatestStreamArn; "" if the table never had a stream
 };
 
 struct ScanRequest {

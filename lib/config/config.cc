@@ -96,6 +96,16 @@ std::string ValueAsToml(const Option& o, Config& c) {
 }  // namespace internal
 
 std::string Config::StreamDisplayName() const {
+  if (source.type == SourceType::kDynamoDbStreams) {
+    // The table: named, or in the ARN (...:table/<table>/stream/<label>).
+    if (!source.table_name.empty()) return source.table_name;
+    const size_t table = source.stream_arn.find(":table/");
+    const size_t stream = source.stream_arn.find("/stream/");
+    if (table != std::string::npos && stream != std::string::npos && stream > table + 7) {
+      return source.stream_arn.substr(table + 7, stream - table - 7);
+    }
+    return source.stream_arn;
+  }
   if (!source.stream_name.empty()) return source.stream_name;
   const size_t slash = source.stream_arn.rfind(":stream/");
   if (slash != std::string::npos) return source.stream_arn.substr(slash + 8);
@@ -152,8 +162,8 @@ Result<Config> Load(const std::string& path, const EnvLookup& env, const std::ve
     }
     loader.ApplyFile(root);
   }
-  loader.ApplyAwsEnv(env);
   loader.ApplyEnv(env);
+  loader.ApplyAwsEnv(env);  // where neither the file nor SHARDHOSE_* set a key
   loader.ValidateEach();
   loader.ValidateTogether();
   if (!loader.problems().empty()) {

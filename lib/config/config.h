@@ -60,6 +60,14 @@ namespace shardhose::config {
 // Each XxxName() gives a value's name as the configuration spells it (in the
 // file, the environment, ToToml() and messages), for logs too.
 
+// source.type: which change feed is read.
+//   kKinesis          a Kinesis data stream that "Kinesis Data Streams for
+//                     DynamoDB" writes to (poll/kinesis_source.h);
+//   kDynamoDbStreams  the table's DynamoDB stream itself, no Kinesis stream
+//                     (poll/dynamodb_streams_source.h).
+enum class SourceType { kKinesis, kDynamoDbStreams };
+std::string_view SourceTypeName(SourceType t);  // "kinesis" "dynamodb-streams"
+
 // source.initial_position: where a shard without a checkpoint starts.
 enum class InitialPosition { kTrimHorizon, kLatest, kAtTimestamp };
 std::string_view InitialPositionName(InitialPosition p);  // "TRIM_HORIZON" "LATEST" "AT_TIMESTAMP"
@@ -98,10 +106,16 @@ enum class CoordinationMode { kLocal, kDynamoDb };
 std::string_view CoordinationModeName(CoordinationMode m);  // "local" "dynamodb"
 
 struct SourceConfig {
-  std::string stream_name;
-  std::string stream_arn;
+  SourceType type = SourceType::kKinesis;
+  std::string stream_name;  // kKinesis
+  std::string stream_arn;   // the Kinesis stream's, or (kDynamoDbStreams) the DynamoDB stream's
+  std::string table_name;   // kDynamoDbStreams: its latest stream, instead of stream_arn
   std::string region = "us-east-1";
   std::string endpoint_url;  // "" = AWS's endpoint for the region
+  // kDynamoDbStreams: where DescribeTable goes, derived by Load():
+  // endpoint_url when the file or SHARDHOSE_SOURCE_ENDPOINT_URL set it,
+  // else AWS_ENDPOINT_URL_DYNAMODB, else AWS_ENDPOINT_URL, else "" (AWS).
+  std::string table_endpoint_url;
   InitialPosition initial_position = InitialPosition::kTrimHorizon;
   std::string initial_timestamp;         // RFC 3339 with offset, with AT_TIMESTAMP
   int64_t initial_timestamp_ms = 0;      // derived from initial_timestamp by Load()
@@ -215,7 +229,9 @@ struct Config {
   ServerConfig server;
   LogConfig log;
 
-  // The stream's display name: stream_name, or the name part of stream_arn.
+  // The stream's display name: stream_name, or the name part of stream_arn;
+  // with type = "dynamodb-streams" the table: table_name, or the table in
+  // stream_arn.
   std::string StreamDisplayName() const;
   // coordination.table, or its default "shardhose-<stream>-leases" (the
   // stream's display name with characters DynamoDB refuses replaced by '-').

@@ -236,15 +236,41 @@ void Loader::SetFromString(size_t i, const std::string& text) {
 }
 
 void Loader::ApplyAwsEnv(const EnvLookup& env) {
-  for (size_t i = 0; i < options_.size(); ++i) {
-    if (origins_[i].kind == Origin::kFile) continue;
-    for (std::string_view var : options_[i].spec.aws_env) {
+  // The first of `vars` set and not empty (empty counts as unset, as in the
+  // AWS SDKs).
+  auto first = [&](std::initializer_list<std::string_view> vars) -> std::optional<std::pair<std::string, std::string>> {
+    for (std::string_view var : vars) {
       if (var.empty()) continue;
       std::optional<std::string> v = env(std::string(var));
-      if (!v || v->empty()) continue;  // empty counts as unset, as in the AWS SDKs
-      origins_[i] = Origin{Origin::kAwsEnv, std::string(var), false};
-      SetFromString(i, *v);
-      break;
+      if (v && !v->empty()) return std::make_pair(std::string(var), *v);
+    }
+    return std::nullopt;
+  };
+  size_t type_index = 0;
+  const bool streams = Find("source", "type", &type_index) && names_[type_index] == "dynamodb-streams";
+  for (size_t i = 0; i < options_.size(); ++i) {
+    const bool endpoint = options_[i].section == "source" && options_[i].key == "endpoint_url";
+    if (endpoint && streams) {
+      // The Streams API and DescribeTable have variables of their own.
+      const bool set = origins_[i].kind == Origin::kFile || origins_[i].kind == Origin::kEnv;
+      if (!set) {
+        if (auto v = first({"AWS_ENDPOINT_URL_DYNAMODB_STREAMS", "AWS_ENDPOINT_URL"})) {
+          origins_[i] = Origin{Origin::kAwsEnv, v->first, false};
+          SetFromString(i, v->second);
+        }
+      }
+      if (set) {
+        config_.source.table_endpoint_url = config_.source.endpoint_url;
+      } else if (auto v = first({"AWS_ENDPOINT_URL_DYNAMODB", "AWS_ENDPOINT_URL"})) {
+        config_.source.table_endpoint_url = v->second;
+      }
+      continue;
+    }
+    if (origins_[i].kind == Origin::kFile || origins_[i].kind == Origin::kEnv) continue;
+    const auto& vars = options_[i].spec.aws_env;
+    if (auto v = first({vars[0], vars[1]})) {
+      origins_[i] = Origin{Origin::kAwsEnv, v->first, false};
+      SetFromString(i, v->second);
     }
   }
 }

@@ -2,10 +2,11 @@
 //
 // Internal to config/: the state of one Load() (config.h): the Config being
 // built, where each key's value came from, and the problems found so far.
-// Load() applies, in this order: the TOML file (ApplyFile), the AWS
-// variables for keys the file did not set (ApplyAwsEnv), the SHARDHOSE_*
-// variables (ApplyEnv), the per-key checks (ValidateEach) and the
-// cross-field rules (ValidateTogether).
+// Load() applies, in this order: the TOML file (ApplyFile), the SHARDHOSE_*
+// variables (ApplyEnv), the AWS variables for keys neither set
+// (ApplyAwsEnv: it can then tell the source's type, which decides the
+// variables of source.endpoint_url), the per-key checks (ValidateEach) and
+// the cross-field rules (ValidateTogether).
 //
 // Each problem is one line "<section>.<key>: <what> [(where)]" where
 // `where` is "(line N)" for the file or "(from VAR)" for the environment. A
@@ -63,6 +64,7 @@ class Loader {
   void CheckEnvNames(const std::vector<std::string>& names);
   void ValidateEach();
   void ValidateTogether();
+  void ValidateStreamsSource();  // part of ValidateTogether (validate.cc)
 
   Config& config() { return config_; }
   const std::vector<std::string>& problems() const { return problems_; }

@@ -28,10 +28,12 @@ Type TypeOf(const Option& o) {
 const std::vector<Option>& Options() {
   static const std::vector<Option> kOptions = {
     // key                                   accepts                                  description
-    {SH_KEY(source, stream_name),           Any(),                                    "Kinesis stream to read. Set exactly one of stream_name and stream_arn."},
-    {SH_KEY(source, stream_arn),            Any().Check(CheckStreamArn),              "Kinesis stream ARN (arn:aws:kinesis:<region>:<account>:stream/<name>), instead of stream_name."},
+    {SH_ENUM(source, type),                 OneOf(kSourceTypeNames),                  "The change feed: \"kinesis\" (a Kinesis data stream that Kinesis Data Streams for DynamoDB writes to) or \"dynamodb-streams\" (the table's DynamoDB stream, read directly)."},
+    {SH_KEY(source, stream_name),           Any(),                                    "type = \"kinesis\": the Kinesis stream to read. Set exactly one of stream_name and stream_arn."},
+    {SH_KEY(source, stream_arn),            Any(),                                    "type = \"kinesis\": the stream's ARN (arn:aws:kinesis:<region>:<account>:stream/<name>), instead of stream_name. type = \"dynamodb-streams\": the DynamoDB stream's ARN (arn:aws:dynamodb:<region>:<account>:table/<table>/stream/<label>), instead of table_name."},
+    {SH_KEY(source, table_name),            Any(),                                    "type = \"dynamodb-streams\": the table whose latest stream is read (found with DescribeTable), instead of stream_arn."},
     {SH_KEY(source, region),                NonEmpty().Aws("AWS_REGION", "AWS_DEFAULT_REGION"), "AWS region of the stream. If not set in the file: AWS_REGION, then AWS_DEFAULT_REGION."},
-    {SH_KEY(source, endpoint_url),          Any().Check(CheckSourceEndpoint).Aws("AWS_ENDPOINT_URL_KINESIS", "AWS_ENDPOINT_URL"), "Kinesis endpoint, http(s)://host[:port]; empty = AWS's endpoint for the region. If not set in the file: AWS_ENDPOINT_URL_KINESIS, then AWS_ENDPOINT_URL."},
+    {SH_KEY(source, endpoint_url),          Any().Check(CheckSourceEndpoint).Aws("AWS_ENDPOINT_URL_KINESIS", "AWS_ENDPOINT_URL"), "The source's endpoint, http(s)://host[:port]; empty = AWS's endpoint for the region. If not set in the file: AWS_ENDPOINT_URL_KINESIS, then AWS_ENDPOINT_URL. With type = \"dynamodb-streams\" it serves the Streams API and DescribeTable; if not set in the file: AWS_ENDPOINT_URL_DYNAMODB_STREAMS (Streams) and AWS_ENDPOINT_URL_DYNAMODB (DescribeTable), then AWS_ENDPOINT_URL."},
     {SH_ENUM(source, initial_position),     OneOf(kInitialPositionNames),             "Where to start reading a shard that has no checkpoint."},
     {SH_KEY(source, initial_timestamp),     Timestamp().Check(CheckTimestamp),        "RFC 3339 time to start from; required with, and only allowed with, initial_position = \"AT_TIMESTAMP\"."},
     {SH_KEY(source, max_records_per_call),  Range(1, 10000),                          "GetRecords Limit: records per call."},
@@ -138,6 +140,7 @@ bool StartsWith(std::string_view s, std::string_view p) { return s.substr(0, p.s
 
 }  // namespace internal
 
+std::string_view SourceTypeName(SourceType t) { return internal::kSourceTypeNames[static_cast<size_t>(t)]; }
 std::string_view InitialPositionName(InitialPosition p) {
   return internal::kInitialPositionNames[static_cast<size_t>(p)];
 }

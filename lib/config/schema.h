@@ -49,6 +49,7 @@ using Ref = std::variant<StrRef, IntRef, BoolRef, EnumRef>;
 // The names of each enum's values, in declaration order: the one list that
 // Load(), ToToml(), ListOptions() and the XxxName() functions of config.h
 // use.
+inline constexpr std::string_view kSourceTypeNames[] = {"kinesis", "dynamodb-streams"};
 inline constexpr std::string_view kInitialPositionNames[] = {"TRIM_HORIZON", "LATEST", "AT_TIMESTAMP"};
 inline constexpr std::string_view kConsumerTypeNames[] = {"polling", "efo"};
 inline constexpr std::string_view kOutputFormatNames[] = {"unmarshalled", "raw"};

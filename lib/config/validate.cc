@@ -48,13 +48,73 @@ void Loader::ValidateEach() {
   }
 }
 
+// source.type = "dynamodb-streams": which stream, and no key that only a
+// Kinesis source reads.
+void Loader::ValidateStreamsSource() {
+  Config& c = config_;
+  const auto problem = [&](std::string_view key, const std::string& what) {
+    Problem(std::string(key) + ": " + what + OriginOf(key).Where());
+  };
+  const auto set = [&](std::string_view key) { return OriginOf(key).kind != Origin::kDefault; };
+  const std::string only_kinesis = " only applies to source.type = \"kinesis\" (type is \"dynamodb-streams\")";
+  if (!c.source.stream_name.empty()) {
+    problem("source.stream_name", "names a Kinesis stream and" + only_kinesis +
+                                      "; set source.table_name or "
+                                      "source.stream_arn");
+  }
+  if (!Invalid({"source.table_name", "source.stream_arn"})) {
+    if (c.source.table_name.empty() && c.source.stream_arn.empty()) {
+      problem("source.table_name", "set source.table_name or source.stream_arn (neither is set)");
+    } else if (!c.source.table_name.empty() && !c.source.stream_arn.empty()) {
+      problem("source.stream_arn", "set only one of source.table_name and source.stream_arn (both are set)");
+    } else if (!c.source.stream_arn.empty()) {
+      // arn:<partition>:dynamodb:<region>:<account>:table/<table>/stream/<label>
+      const std::string& arn = c.source.stream_arn;
+      const size_t table = arn.find(":table/");
+      const size_t stream = arn.find("/stream/");
+      if (!StartsWith(arn, "arn:") || arn.find(":dynamodb:") == std::string::npos || table == std::string::npos ||
+          stream == std::string::npos || stream <= table + 7 || stream + 8 >= arn.size()) {
+        problem("source.stream_arn",
+                "must look like arn:aws:dynamodb:<region>:<account>:table/<table>/stream/<label> with source.type "
+                "= \"dynamodb-streams\", got " +
+                    Quote(arn));
+      }
+    }
+  }
+  if (!Invalid({"source.initial_position"}) && c.source.initial_position == InitialPosition::kAtTimestamp) {
+    problem("source.initial_position",
+            "DynamoDB Streams has no AT_TIMESTAMP iterator: use \"TRIM_HORIZON\" (the last 24 hours) or \"LATEST\"");
+  }
+  if (!Invalid({"source.consumer"}) && c.source.consumer == ConsumerType::kEfo) {
+    problem("source.consumer", "\"efo\" (enhanced fan-out)" + only_kinesis);
+  }
+  if (set("source.consumer_name")) problem("source.consumer_name", "is for enhanced fan-out and" + only_kinesis);
+  if (!Invalid({"source.max_records_per_call"}) && set("source.max_records_per_call") &&
+      c.source.max_records_per_call > 1000) {
+    problem("source.max_records_per_call", "DynamoDB Streams answers at most 1000 records per GetRecords, got " +
+                                               std::to_string(c.source.max_records_per_call));
+  }
+}
+
 void Loader::ValidateTogether() {
   Config& c = config_;
   const auto problem = [&](std::string_view key, const std::string& what) {
     Problem(std::string(key) + ": " + what + OriginOf(key).Where());
   };
 
-  if (!Invalid({"source.stream_name", "source.stream_arn"})) {
+  const bool streams = !Invalid({"source.type"}) && c.source.type == SourceType::kDynamoDbStreams;
+  if (streams) {
+    ValidateStreamsSource();
+  } else if (!Invalid({"source.table_name"}) && !c.source.table_name.empty()) {
+    problem("source.table_name", "only applies to source.type = \"dynamodb-streams\" (type is \"kinesis\")");
+  }
+  if (!streams && !Invalid({"source.stream_arn"})) {
+    if (std::string arn_problem = CheckStreamArn(c.source.stream_arn); !arn_problem.empty()) {
+      problem("source.stream_arn", arn_problem);
+      OriginOf("source.stream_arn").invalid = true;
+    }
+  }
+  if (!streams && !Invalid({"source.stream_name", "source.stream_arn"})) {
     if (c.source.stream_name.empty() && c.source.stream_arn.empty()) {
       problem("source.stream_name", "set source.stream_name or source.stream_arn (neither is set)");
     } else if (!c.source.stream_name.empty() && !c.source.stream_arn.empty()) {

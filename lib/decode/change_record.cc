@@ -2,7 +2,8 @@
 //
 // Per record (all buffers owned by Impl and reused, so the steady state makes
 // no heap allocations):
-//   1. base64-decode Data into buf (decode/fast_base64.h). buf is parsed
+//   1. base64-decode Data into buf (decode/fast_base64.h); a Streams record
+//      (InputFormat::kStreamsRecord) is copied as it is. buf is parsed
 //      as a NUL-terminated string, so a NUL byte inside the data is rejected
 //      up front (a NUL-terminated parse would stop there, and JSON never
 //      contains a raw NUL), and so is every other control byte JSON forbids
@@ -84,9 +85,9 @@ constexpr std::string_view kNotChangeRecord = "not_change_record";
 constexpr std::string_view kBadAttribute = "bad_attribute";
 
 // Parses ApproximateCreationDateTime's digits ("1716200000123", "1.7e12",
-// "1716200000123.9") to an integer, truncating any fraction. Returns false if
-// negative or larger than `limit`.
-bool ParseEpoch(std::string_view s, int64_t limit, int64_t* out) {
+// "1716200000123.9") times 10^scale to an integer, truncating any fraction.
+// Returns false if negative or larger than `limit`.
+bool ParseEpoch(std::string_view s, int64_t limit, int64_t* out, int64_t scale = 0) {
   if (s.empty() || s[0] == '-') return false;
   size_t i = 0;
   const size_t n = s.size();
@@ -112,7 +113,7 @@ bool ParseEpoch(std::string_view s, int64_t limit, int64_t* out) {
     if (neg) exp = -exp;
   }
   // The integer part is the first (int digits + exp) mantissa digits.
-  const int64_t int_digits = static_cast<int64_t>(int_end - int_begin) + exp;
+  const int64_t int_digits = static_cast<int64_t>(int_end - int_begin) + exp + scale;
   int64_t v = 0;
   for (int64_t k = 0; k < int_digits; ++k) {
     const size_t pos = static_cast<size_t>(k);
@@ -158,11 +159,17 @@ rapidjson::ParseErrorCode RootCode(std::string_view json, const rapidjson::Parse
 }  // namespace
 
 struct Decoder::Impl {
-  Impl(OutputFormat f, std::string s)
-      : format(f), stream(std::move(s)), sax(Unmarshaller::New(f == OutputFormat::kUnmarshalled)) {}
+  Impl(OutputFormat f, std::string s, InputFormat i, std::string t)
+      : format(f),
+        stream(std::move(s)),
+        input(i),
+        table(std::move(t)),
+        sax(Unmarshaller::New(f == OutputFormat::kUnmarshalled)) {}
 
   OutputFormat format;
   std::string stream;
+  InputFormat input;
+  std::string table;  // kStreamsRecord: the table of the stream
   Reader reader;
   std::unique_ptr<Unmarshaller> sax;
   std::string buf;      // the decoded Data, parsed in situ
@@ -173,8 +180,8 @@ struct Decoder::Impl {
                   DecodedRecord* out);
 };
 
-Decoder::Decoder(OutputFormat format, std::string stream_name)
-    : impl_(std::make_unique<Impl>(format, std::move(stream_name))) {}
+Decoder::Decoder(OutputFormat format, std::string stream_name, InputFormat input, std::string table)
+    : impl_(std::make_unique<Impl>(format, std::move(stream_name), input, std::move(table))) {}
 Decoder::~Decoder() = default;
 
 void Decoder::Decode(const poll::KinesisRecordView& record, std::string_view shard_id, DecodedRecord* out) {
@@ -195,12 +202,15 @@ std::string FormatIsoMillis(int64_t epoch_us) {
 
 void Decoder::Impl::WriteError(std::string_view reason, const poll::KinesisRecordView& rec, std::string_view shard_id,
                                DecodedRecord* out) {
-  internal::WriteErrorLine(reason, message, stream, rec, shard_id, out);
+  internal::WriteErrorLine(reason, message, stream, rec, shard_id, out, input == InputFormat::kStreamsRecord);
 }
 
 void Decoder::Impl::Decode(const poll::KinesisRecordView& rec, std::string_view shard_id, DecodedRecord* out) {
-  // 1. base64.
-  if (!DecodeBase64(rec.data_base64, &buf)) {
+  // 1. base64 (a Streams record is its JSON text already).
+  const bool streams = input == InputFormat::kStreamsRecord;
+  if (streams) {
+    buf.assign(rec.data_base64);
+  } else if (!DecodeBase64(rec.data_base64, &buf)) {
     message.assign("Data is not valid base64 (");
     message.append(std::to_string(rec.data_base64.size()));
     message.append(" characters)");
@@ -268,13 +278,13 @@ void Decoder::Impl::Decode(const poll::KinesisRecordView& rec, std::string_view 
   if (name != "INSERT" && name != "MODIFY" && name != "REMOVE") {
     return not_record("eventName is not INSERT, MODIFY or REMOVE");
   }
-  if (!is_text(sax->table) || sax->table.text.empty()) {
+  if (!streams && (!is_text(sax->table) || sax->table.text.empty())) {
     return not_record("missing, empty or non-string tableName");
   }
   if (!sax->dynamodb_present || !sax->dynamodb_is_object) return not_record("missing or non-object dynamodb");
 
   bool micros = false;
-  if (sax->precision.present && sax->precision.type != Json::kNull) {
+  if (!streams && sax->precision.present && sax->precision.type != Json::kNull) {
     if (sax->precision.type != Json::kString) {
       return not_record("ApproximateCreationDateTimePrecision is not a string");
     }
@@ -289,7 +299,8 @@ void Decoder::Impl::Decode(const poll::KinesisRecordView& rec, std::string_view 
     return not_record("missing or non-numeric dynamodb.ApproximateCreationDateTime");
   }
   int64_t event_time_us = 0;
-  if (!ParseEpoch(sax->when.text, micros ? kMaxEventTimeUs : kMaxEventTimeUs / 1000, &event_time_us)) {
+  // Streams: epoch seconds, kept to the millisecond.
+  if (!ParseEpoch(sax->when.text, micros ? kMaxEventTimeUs : kMaxEventTimeUs / 1000, &event_time_us, streams ? 3 : 0)) {
     return not_record("dynamodb.ApproximateCreationDateTime is negative or after year 9999");
   }
   if (!micros) event_time_us *= 1000;
@@ -307,7 +318,7 @@ void Decoder::Impl::Decode(const poll::KinesisRecordView& rec, std::string_view 
     }
   }
   const std::string_view event_id = sax->event_id.text;
-  const std::string_view table = sax->table.text;
+  const std::string_view table = streams ? std::string_view(this->table) : sax->table.text;
   if (format == OutputFormat::kUnmarshalled) {
     auto image = [&](const Image& im) {
       if (im.shape == Image::Shape::kObject) {

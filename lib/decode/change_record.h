@@ -1,7 +1,9 @@
 // File: decode/change_record.h
 //
 // Decoding: one Kinesis record (base64 Data holding a DynamoDB change record
-// as written by "Kinesis Data Streams for DynamoDB") -> one output line.
+// as written by "Kinesis Data Streams for DynamoDB") -> one output line; or
+// one DynamoDB Streams record (its JSON text; InputFormat below) -> the same
+// line.
 //
 // The decoder NEVER fails and never drops a record: a record that cannot be
 // decoded becomes an *error line* (ok = false) destined for error_prefix.
@@ -84,6 +86,21 @@ namespace shardhose::decode {
 
 enum class OutputFormat { kUnmarshalled, kRaw };
 
+// What a record view holds (the source's poll::RecordFormat):
+//   kKinesisData   - Data: the base64 of a change record written by
+//                    "Kinesis Data Streams for DynamoDB" (all of the above);
+//   kStreamsRecord - a DynamoDB Streams record: the view's data is the
+//                    record's JSON text as GetRecords returned it (not
+//                    base64), so there is no bad_base64. It has no tableName:
+//                    the table is the Decoder's `table` (from the stream
+//                    ARN), and a raw line is the record as it is.
+//                    ApproximateCreationDateTime is epoch SECONDS; event_time
+//                    keeps it to the millisecond as written (real records
+//                    carry whole seconds: ".000"). Error lines carry the
+//                    base64 of the record's text in data_base64 (the original
+//                    bytes, in the same field as for Kinesis).
+enum class InputFormat { kKinesisData, kStreamsRecord };
+
 // Nesting deeper than this (objects + arrays, in the change record as a
 // whole) is rejected as "not_json". DynamoDB itself allows 32 levels of
 // attribute nesting.
@@ -101,7 +118,9 @@ struct DecodedRecord {
 
 class Decoder {
  public:
-  Decoder(OutputFormat format, std::string stream_name);
+  // `table`: the table of a kStreamsRecord source (unused for Kinesis).
+  Decoder(OutputFormat format, std::string stream_name, InputFormat input = InputFormat::kKinesisData,
+          std::string table = "");
   ~Decoder();
   Decoder(const Decoder&) = delete;
   Decoder& operator=(const Decoder&) = delete;

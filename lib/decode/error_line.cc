@@ -3,12 +3,14 @@
 
 #include <limits>
 
+#include "common/base64.h"
 #include "decode/json_text.h"
 
 namespace shardhose::decode::internal {
 
 void WriteErrorLine(std::string_view reason, std::string_view message, std::string_view stream,
-                    const poll::KinesisRecordView& rec, std::string_view shard_id, DecodedRecord* out) {
+                    const poll::KinesisRecordView& rec, std::string_view shard_id, DecodedRecord* out,
+                    bool data_is_text) {
   out->ok = false;
   out->table.clear();
   out->event_name.clear();
@@ -37,7 +39,13 @@ void WriteErrorLine(std::string_view reason, std::string_view message, std::stri
                                              : rec.arrival_ms * 1000,
                   &l);
   l.append("\",\"data_base64\":");
-  AppendJsonStringLossy(rec.data_base64, &l);
+  if (data_is_text) {
+    l.push_back('"');
+    Base64Encode(rec.data_base64, &l);  // appends; the alphabet needs no escaping
+    l.push_back('"');
+  } else {
+    AppendJsonStringLossy(rec.data_base64, &l);
+  }
   l.append("}\n");
 }
 

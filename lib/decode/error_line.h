@@ -18,8 +18,12 @@
 namespace shardhose::decode::internal {
 
 // Replaces every field of *out (buffers reused): ok = false, `error` =
-// `reason`, the line ending in '\n', the other fields cleared.
+// `reason`, the line ending in '\n', the other fields cleared. With
+// `data_is_text` (a DynamoDB Streams record: rec.data_base64 holds the
+// record's JSON text), data_base64 is the base64 of that text, so the line
+// carries the original bytes in the same field for either source.
 void WriteErrorLine(std::string_view reason, std::string_view message, std::string_view stream,
-                    const poll::KinesisRecordView& rec, std::string_view shard_id, DecodedRecord* out);
+                    const poll::KinesisRecordView& rec, std::string_view shard_id, DecodedRecord* out,
+                    bool data_is_text = false);
 
 }  // namespace shardhose::decode::internal

@@ -16,6 +16,11 @@ using poll::IteratorType;
 using poll::ShardState;
 
 constexpr Millis kTick{100};
+// A source without MillisBehindLatest (DynamoDB Streams): an open shard is
+// caught up once its polls have stayed empty this long (several polls at
+// source.idle_poll_interval_ms; the API can answer empty pages before
+// records, and a change shows in the stream within about a second).
+constexpr Millis kQuietCaughtUp{3000};
 
 int64_t EpochMs(WallTime t) {
   return std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count();
@@ -59,8 +64,13 @@ void ShardReader::Stop() {
 }
 
 void ShardReader::Loop(size_t index) {
+  // A DynamoDB stream's records are JSON and name no table: the stream's
+  // name is its table's (poll/dynamodb_streams_source.h).
+  const bool streams = source_->format() == poll::RecordFormat::kDynamoDbStreams;
   decode::Decoder decoder(s_.cfg.output.format == config::OutputFormat::kRaw ? decode::OutputFormat::kRaw
                                                                              : decode::OutputFormat::kUnmarshalled,
+                          s_.stream_name,
+                          streams ? decode::InputFormat::kStreamsRecord : decode::InputFormat::kKinesisData,
                           s_.stream_name);
   decode::KplSplitter splitter;
   poll::RecordsPage page;
@@ -140,7 +150,16 @@ MonoTime ShardReader::PollShard(const std::string& id, decode::Decoder& decoder,
   e->unread_since = now;
   e->last_read = s_.clock->WallNow();
   e->last_error.clear();
-  e->caught_up = page.records.empty() && page.millis_behind == 0;
+  if (!page.records.empty()) {
+    e->empty_since.reset();
+  } else if (!e->empty_since) {
+    e->empty_since = now;
+  }
+  // Without MillisBehindLatest (DynamoDB Streams), an empty answer is no
+  // proof: the API may answer empty pages before a part that holds records.
+  // Caught up is polls that stay empty for a quiet period.
+  e->caught_up = page.records.empty() &&
+                 (page.millis_behind == 0 || (page.millis_behind < 0 && now - *e->empty_since >= kQuietCaughtUp));
   if (e->caught_up && s_.progress.AllDurable(id)) {
     // Remembered (coarsely, to spare checkpoint writes) so that a restart
     // after the retention period can tell an idle shard from lost records.
@@ -176,8 +195,13 @@ void ShardReader::Decode(const std::string& id, const poll::RecordsPage& page, d
   uint64_t errors = 0;
   decode::DecodedRecord rec;
   std::vector<decode::KplUnit> units;
+  const bool streams = source_->format() == poll::RecordFormat::kDynamoDbStreams;
   for (const auto& r : page.records) {
-    splitter.Split(r, &units);
+    if (streams) {  // no KPL: one record, one line
+      units.assign(1, decode::KplUnit{r, r.sequence_number, true, {}});
+    } else {
+      splitter.Split(r, &units);
+    }
     for (const decode::KplUnit& u : units) {
       if (u.error.empty()) {
         decoder.Decode(u.view, id, &rec);
@@ -203,7 +227,7 @@ void ShardReader::Decode(const std::string& id, const poll::RecordsPage& page, d
   }
   lines.resize(n);
   s_.m.records_in.With({id}).Inc(page.records.size());
-  s_.m.bytes_in.With({id}).Inc(page.data_bytes / 4 * 3);
+  s_.m.bytes_in.With({id}).Inc(streams ? page.data_bytes : page.data_bytes / 4 * 3);
   spdlog::debug("shard {}: {} records, {} errors, {} ms behind", id, page.records.size(), errors, page.millis_behind);
 }
 

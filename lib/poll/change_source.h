@@ -6,9 +6,11 @@
 // schedules the shards, parents before children).
 //
 // Implementations:
-//   NewKinesisSource - poll/kinesis_source.h: a Kinesis data stream,
-//                      through a KinesisClient.
-// (DynamoDB Streams is the next one; its records are JSON, not base64.)
+//   NewKinesisSource         - poll/kinesis_source.h: a Kinesis data
+//                              stream, through a KinesisClient.
+//   NewDynamoDbStreamsSource - poll/dynamodb_streams_source.h: a table's
+//                              DynamoDB stream; its records are JSON, not
+//                              base64.
 //
 // Each method makes ONE attempt and never sleeps; failures are classified
 // at the edge (aws/retry_class.h) and the caller retries. GetRecords fills
@@ -33,6 +35,9 @@ enum class RecordFormat {
   // Kinesis Data Streams for DynamoDB: Data is the base64 of a change
   // record, possibly KPL-aggregated (decode/kpl.h).
   kKinesisDynamoDb,
+  // DynamoDB Streams (poll/dynamodb_streams_source.h): each record view's
+  // data is the stream record's JSON text as received; no KPL.
+  kDynamoDbStreams,
 };
 
 class ChangeSource {

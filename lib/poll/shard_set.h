@@ -55,15 +55,19 @@ std::string_view ShardStateName(ShardState s);
 struct ShardEntry {
   ShardInfo info;
   ShardState state = ShardState::kWaiting;
-  IteratorStart start;             // where to (re)start when there is no iterator
-  std::string iterator;            // "" = acquire one from `start`
-  std::string last_read_seq;       // last sequence number read in this process
-  MonoTime due{};                  // earliest next poll
-  bool held = false;               // a poller is working on it
-  bool caught_up = false;          // last poll was empty with MillisBehindLatest 0
-  int64_t millis_behind = -1;      // from the last poll, -1 = unknown
-  bool retention_checked = false;  // resumed position compared with the trim horizon
-  int64_t caught_up_ms = 0;        // wall time the shard was last fully read and durable
+  IteratorStart start;        // where to (re)start when there is no iterator
+  std::string iterator;       // "" = acquire one from `start`
+  std::string last_read_seq;  // last sequence number read in this process
+  MonoTime due{};             // earliest next poll
+  bool held = false;          // a poller is working on it
+  // The last poll was empty with MillisBehindLatest 0; for a source without
+  // MillisBehindLatest (DynamoDB Streams: -1), polls have been empty for
+  // kQuietCaughtUp (pipeline/reader.cc).
+  bool caught_up = false;
+  std::optional<MonoTime> empty_since;  // first of the current run of empty polls
+  int64_t millis_behind = -1;           // from the last poll, -1 = unknown
+  bool retention_checked = false;       // resumed position compared with the trim horizon
+  int64_t caught_up_ms = 0;             // wall time the shard was last fully read and durable
   // Read health (the pipeline's reader sets these; health judges a stall):
   // since when the shard has gone without a successful read -- its last
   // successful GetRecords, or its first attempt in this process (MonoTime{}

@@ -345,6 +345,89 @@ TEST_F(ConfigTest, AwsEndpointVariables) {
                           "(from AWS_ENDPOINT_URL_KINESIS)"));
 }
 
+// source.type = "dynamodb-streams": a table or a stream ARN, its own endpoint
+// variables (Streams API, DescribeTable), and no Kinesis-only keys.
+TEST_F(ConfigTest, DynamoDbStreamsSource) {
+  const std::string table = R"(
+[source]
+type = "dynamodb-streams"
+table_name = "orders"
+[output]
+bucket = "lake"
+)";
+  auto r = LoadText(table);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(r->source.type, SourceType::kDynamoDbStreams);
+  EXPECT_EQ(r->StreamDisplayName(), "orders");
+  EXPECT_EQ(r->LeaseTableName(), "shardhose-orders-leases");
+  EXPECT_EQ(r->source.table_endpoint_url, "");
+
+  r = LoadText(table, {{"AWS_ENDPOINT_URL", "http://localhost:4566"},
+                       {"AWS_ENDPOINT_URL_KINESIS", "http://127.0.0.1:4568"},
+                       {"AWS_ENDPOINT_URL_DYNAMODB_STREAMS", "http://127.0.0.1:8001"},
+                       {"AWS_ENDPOINT_URL_DYNAMODB", "http://127.0.0.1:8000"}});
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(r->source.endpoint_url, "http://127.0.0.1:8001");
+  EXPECT_EQ(r->source.table_endpoint_url, "http://127.0.0.1:8000");
+  r = LoadText(table, {{"AWS_ENDPOINT_URL", "http://localhost:4566"}});
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->source.endpoint_url, "http://localhost:4566");
+  EXPECT_EQ(r->source.table_endpoint_url, "http://localhost:4566");
+  // Set in the file (or by SHARDHOSE_SOURCE_ENDPOINT_URL): it serves both.
+  r = LoadText(R"(
+[source]
+type = "dynamodb-streams"
+stream_arn = "arn:aws:dynamodb:us-east-1:123456789012:table/orders/stream/2024-05-20T12:00:00.000"
+endpoint_url = "http://127.0.0.1:8000"
+[output]
+bucket = "lake"
+)",
+               {{"AWS_ENDPOINT_URL_DYNAMODB", "http://127.0.0.1:9999"}});
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(r->StreamDisplayName(), "orders");
+  EXPECT_EQ(r->source.table_endpoint_url, "http://127.0.0.1:8000");
+  r = LoadText(table, {{"SHARDHOSE_SOURCE_ENDPOINT_URL", "http://10.0.0.1:8000"},
+                       {"AWS_ENDPOINT_URL_DYNAMODB", "http://127.0.0.1:9999"}});
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(r->source.endpoint_url, "http://10.0.0.1:8000");
+  EXPECT_EQ(r->source.table_endpoint_url, "http://10.0.0.1:8000");
+
+  EXPECT_THAT(Problems(R"(
+[source]
+type = "dynamodb-streams"
+stream_name = "orders"
+initial_position = "AT_TIMESTAMP"
+initial_timestamp = "2024-05-20T12:00:00Z"
+consumer = "efo"
+max_records_per_call = 5000
+[output]
+bucket = "lake"
+)"),
+              ElementsAre(HasSubstr("source.stream_name: names a Kinesis stream and only applies to source.type = "
+                                    "\"kinesis\""),
+                          HasSubstr("source.table_name: set source.table_name or source.stream_arn (neither is set)"),
+                          HasSubstr("source.initial_position: DynamoDB Streams has no AT_TIMESTAMP iterator"),
+                          HasSubstr("source.consumer: \"efo\" (enhanced fan-out) only applies to source.type = "
+                                    "\"kinesis\""),
+                          HasSubstr("source.max_records_per_call: DynamoDB Streams answers at most 1000 records")));
+  EXPECT_THAT(Problems(R"(
+[source]
+type = "dynamodb-streams"
+stream_arn = "arn:aws:kinesis:us-east-1:123456789012:stream/orders"
+[output]
+bucket = "lake"
+)"),
+              ElementsAre(HasSubstr("source.stream_arn: must look like arn:aws:dynamodb:")));
+  EXPECT_THAT(Problems(R"(
+[source]
+stream_name = "orders"
+table_name = "orders"
+[output]
+bucket = "lake"
+)"),
+              ElementsAre(HasSubstr("source.table_name: only applies to source.type = \"dynamodb-streams\"")));
+}
+
 // --- single errors ----------------------------------------------------------
 
 TEST_F(ConfigTest, ChoiceErrors) {
@@ -760,7 +843,7 @@ TEST(ConfigDiffTest, NamesEveryChangedKeyWithBothValues) {
 
 TEST_F(ConfigTest, ListOptions) {
   const auto options = ListOptions();
-  EXPECT_EQ(options.size(), 49u);
+  EXPECT_EQ(options.size(), 51u);
   const auto it =
       std::find_if(options.begin(), options.end(), [](const OptionInfo& o) { return o.dotted() == "batch.max_bytes"; });
   ASSERT_NE(it, options.end());

@@ -643,5 +643,92 @@ TEST_F(DecodeTest, SteadyStateDecodeDoesNotAllocate) {
   }
 }
 
+// --- DynamoDB Streams records (InputFormat::kStreamsRecord) ---------------
+
+class StreamsDecodeTest : public ::testing::Test {
+ protected:
+  DecodedRecord Decode(std::string_view record_json, OutputFormat format = OutputFormat::kUnmarshalled) {
+    Decoder& d = format == OutputFormat::kRaw ? raw_ : unmarshalled_;
+    poll::KinesisRecordView rec;
+    rec.data_base64 = record_json;  // the record's text as GetRecords returned it
+    rec.sequence_number = "000000000000000000042";
+    rec.arrival_ms = 1716200000000;
+    DecodedRecord out;
+    d.Decode(rec, "shardId-00000001716200000000-abcdef01", &out);
+    return out;
+  }
+  Decoder unmarshalled_{OutputFormat::kUnmarshalled, "orders", InputFormat::kStreamsRecord, "orders"};
+  Decoder raw_{OutputFormat::kRaw, "orders", InputFormat::kStreamsRecord, "orders"};
+};
+
+constexpr char kStreamsRecord[] =
+    R"({"awsRegion":"eu-west-1","dynamodb":{"ApproximateCreationDateTime":1716200000,)"
+    R"("Keys":{"pk":{"S":"customer#1"}},"NewImage":{"pk":{"S":"customer#1"},"n":{"N":"12345678901234567890123456789012345678"}},)"
+    R"("SequenceNumber":"000000000000000000042","SizeBytes":60,"StreamViewType":"NEW_AND_OLD_IMAGES"},)"
+    R"("eventID":"e-1","eventName":"INSERT","eventSource":"aws:dynamodb","eventVersion":"1.1"})";
+
+TEST_F(StreamsDecodeTest, SameLineAsKinesisTableFromTheStreamTimeInSeconds) {
+  DecodedRecord r = Decode(kStreamsRecord);
+  ASSERT_TRUE(r.ok) << r.line;
+  EXPECT_EQ(r.table, "orders");
+  EXPECT_EQ(r.event_time_us, 1716200000000000);
+  EXPECT_EQ(r.line,
+            R"({"event_id":"e-1","event_name":"INSERT","table":"orders","event_time":"2024-05-20T10:13:20.000Z",)"
+            R"("sequence_number":"000000000000000000042","shard_id":"shardId-00000001716200000000-abcdef01",)"
+            R"("keys":{"pk":"customer#1"},"new_image":{"pk":"customer#1","n":12345678901234567890123456789012345678},)"
+            R"("old_image":null,"user_identity":null})"
+            "\n");
+}
+
+TEST_F(StreamsDecodeTest, RawIsTheRecordAsReceivedWithoutATableName) {
+  DecodedRecord r = Decode(kStreamsRecord, OutputFormat::kRaw);
+  ASSERT_TRUE(r.ok);
+  EXPECT_EQ(r.line, std::string(kStreamsRecord) + "\n");
+  EXPECT_EQ(r.line.find("tableName"), std::string::npos);
+}
+
+TEST_F(StreamsDecodeTest, FractionalSecondsKeepTheMillisecond) {
+  std::string rec = kStreamsRecord;
+  rec.replace(rec.find("1716200000,"), 11, "1716200000.1239,");
+  DecodedRecord r = Decode(rec);
+  ASSERT_TRUE(r.ok) << r.line;
+  EXPECT_EQ(r.event_time_us, 1716200000123000);
+  EXPECT_NE(r.line.find("\"event_time\":\"2024-05-20T10:13:20.123Z\""), std::string::npos);
+  rec.replace(rec.find("1716200000.1239,"), 16, "1.7162000001E9,");
+  r = Decode(rec);
+  ASSERT_TRUE(r.ok) << r.line;
+  EXPECT_EQ(r.event_time_us, 1716200000100000);
+}
+
+TEST_F(StreamsDecodeTest, TtlDeleteKeepsUserIdentity) {
+  const std::string rec =
+      R"({"dynamodb":{"ApproximateCreationDateTime":1716200000,"Keys":{"pk":{"S":"a"}},"OldImage":{"pk":{"S":"a"}},)"
+      R"("SequenceNumber":"43"},"eventID":"e-2","eventName":"REMOVE",)"
+      R"("userIdentity":{"principalId":"dynamodb.amazonaws.com","type":"Service"}})";
+  DecodedRecord r = Decode(rec);
+  ASSERT_TRUE(r.ok) << r.line;
+  EXPECT_NE(r.line.find(R"("user_identity":{"principalId":"dynamodb.amazonaws.com","type":"Service"})"),
+            std::string::npos)
+      << r.line;
+}
+
+TEST_F(StreamsDecodeTest, ErrorLinesCarryTheRecordsBytesAsBase64) {
+  const std::string bad =
+      R"({"eventID":"e-3","eventName":"INSERT","dynamodb":{"Keys":{"pk":{"X":"1"}},"ApproximateCreationDateTime":1}})";
+  DecodedRecord r = Decode(bad);
+  ExpectError(r, "bad_attribute", "Keys.pk");
+  rapidjson::Document d = ParseLine(r.line);
+  EXPECT_EQ(S(d["data_base64"]), Base64Encode(bad));
+  EXPECT_EQ(S(d["stream"]), "orders");
+
+  r = Decode("{not json");
+  ExpectError(r, "not_json");
+  d = ParseLine(r.line);
+  EXPECT_EQ(S(d["data_base64"]), Base64Encode("{not json"));
+
+  r = Decode(R"({"eventID":"e","eventName":"INSERT","dynamodb":{}})");
+  ExpectError(r, "not_change_record", "ApproximateCreationDateTime");
+}
+
 }  // namespace
 }  // namespace shardhose::decode

@@ -124,6 +124,47 @@ class PipelineTest : public ::testing::Test {
   FakeStore store_;
 };
 
+// A source without MillisBehindLatest (DynamoDB Streams answers -1): an
+// empty page proves nothing, so a drain ends only once every open shard's
+// polls have stayed empty for the quiet period (3 s, pipeline/reader.cc).
+TEST_F(PipelineTest, DrainWithoutMillisBehindEndsAfterAQuietPeriod) {
+  class NoLag final : public poll::ChangeSource {
+   public:
+    explicit NoLag(poll::ChangeSource* s) : s_(s) {}
+    Result<poll::StreamSummary> Describe() override { return s_->Describe(); }
+    Result<std::vector<poll::ShardInfo>> ListShards() override { return s_->ListShards(); }
+    Result<std::string> GetShardIterator(const std::string& id, const poll::IteratorStart& start) override {
+      return s_->GetShardIterator(id, start);
+    }
+    Status GetRecords(const std::string& it, int limit, poll::RecordsPage* page) override {
+      Status st = s_->GetRecords(it, limit, page);
+      page->millis_behind = -1;
+      return st;
+    }
+    poll::RecordFormat format() const override { return s_->format(); }
+
+   private:
+    poll::ChangeSource* s_;
+  };
+  cfg_.source.idle_poll_interval_ms = 400;
+  kinesis_.AddShard("shardId-0");
+  kinesis_.AddShard("shardId-1");
+  for (int i = 0; i < 30; ++i)
+    kinesis_.Put("shardId-" + std::to_string(i % 2), ChangeRecord("e" + std::to_string(i), "orders", 1716200000000));
+  checkpoint::CheckpointFile file(&fs_, cfg_.checkpoint.path);
+  Deps deps = DepsOf(&kinesis_, &store_, &file);
+  NoLag source(deps.source);
+  deps.source = &source;
+  Pipeline p(cfg_, deps);
+  ASSERT_TRUE(p.Start().ok());
+  const MonoTime start = clock_.Now();
+  ASSERT_TRUE(p.Run(/*drain=*/true).ok());
+  EXPECT_GE(clock_.Now() - start, std::chrono::seconds(3)) << "ended before the quiet period";
+  EXPECT_LT(clock_.Now() - start, std::chrono::seconds(30));
+  auto ids = store_.EventIds();
+  EXPECT_EQ(ids.size(), 30u);
+}
+
 TEST_F(PipelineTest, DrainWritesEveryRecordOnceAcrossAReshard) {
   kinesis_.AddShard("shardId-0");
   kinesis_.AddShard("shardId-1");
