@@ -100,6 +100,13 @@ std::string RenderLeasesJson(const LeasesView& v) {
   rapidjson::StringBuffer buf;
   rapidjson::Writer<rapidjson::StringBuffer> w(buf);
   auto str = [&w](const std::string& s) { w.String(s.data(), static_cast<rapidjson::SizeType>(s.size())); };
+  auto str_or_null = [&](const std::string& s) {  // "" -> null
+    if (s.empty()) {
+      w.Null();
+    } else {
+      str(s);
+    }
+  };
   auto strings = [&](const std::vector<std::string>& v) {
     w.StartArray();
     for (const auto& s : v) str(s);
@@ -111,11 +118,7 @@ std::string RenderLeasesJson(const LeasesView& v) {
   w.Key("now_ms");
   w.Int64(v.now_ms);
   w.Key("stream_unreachable");
-  if (v.stream.unreachable.empty()) {
-    w.Null();
-  } else {
-    str(v.stream.unreachable);
-  }
+  str_or_null(v.stream.unreachable);
   w.Key("leases");
   w.StartArray();
   for (const auto& l : v.leases) {
@@ -123,11 +126,7 @@ std::string RenderLeasesJson(const LeasesView& v) {
     w.Key("shard");
     str(l.key);
     w.Key("owner");
-    if (l.owner.empty()) {
-      w.Null();
-    } else {
-      str(l.owner);
-    }
+    str_or_null(l.owner);
     w.Key("counter");
     w.Int64(l.counter);
     w.Key("checkpoint");
@@ -139,12 +138,7 @@ std::string RenderLeasesJson(const LeasesView& v) {
     w.Key("finished");
     w.Bool(l.finished());
     w.Key("stream_state");
-    const std::string state = StreamState(v.stream, l.key);
-    if (state.empty()) {
-      w.Null();
-    } else {
-      str(state);
-    }
+    str_or_null(StreamState(v.stream, l.key));
     auto lag = v.stream.lag.find(l.key);
     w.Key("millis_behind");
     if (lag == v.stream.lag.end()) {

@@ -212,6 +212,14 @@ const char* IteratorTypeFor(IteratorType t) {
 
 std::string Body(const rapidjson::StringBuffer& sb) { return std::string(sb.GetString(), sb.GetSize()); }
 
+// Opens a request body naming the stream: {"StreamArn":"<arn>" (the caller
+// adds its members and closes it).
+void StartStreamRequest(JsonWriter& w, const std::string& arn) {
+  w.StartObject();
+  w.Key("StreamArn");
+  WriteJsonString(w, arn);
+}
+
 class DynamoDbStreamsSource final : public ChangeSource {
  public:
   DynamoDbStreamsSource(DynamoDbStreamsOptions options, aws::HttpClient* http, aws::CredentialsProvider* creds,
@@ -226,9 +234,7 @@ class DynamoDbStreamsSource final : public ChangeSource {
     if (!arn.ok()) return arn.status();
     rapidjson::StringBuffer sb;
     JsonWriter w(sb);
-    w.StartObject();
-    w.Key("StreamArn");
-    WriteJsonString(w, *arn);
+    StartStreamRequest(w, *arn);
     w.Key("Limit");
     w.Int(1);
     w.EndObject();
@@ -257,9 +263,7 @@ class DynamoDbStreamsSource final : public ChangeSource {
     for (;;) {
       rapidjson::StringBuffer sb;
       JsonWriter w(sb);
-      w.StartObject();
-      w.Key("StreamArn");
-      WriteJsonString(w, *arn);
+      StartStreamRequest(w, *arn);
       if (!start.empty()) {
         w.Key("ExclusiveStartShardId");
         WriteJsonString(w, start);
@@ -303,9 +307,7 @@ class DynamoDbStreamsSource final : public ChangeSource {
     if (!arn.ok()) return arn.status();
     rapidjson::StringBuffer sb;
     JsonWriter w(sb);
-    w.StartObject();
-    w.Key("StreamArn");
-    WriteJsonString(w, *arn);
+    StartStreamRequest(w, *arn);
     w.Key("ShardId");
     WriteJsonString(w, shard_id);
     w.Key("ShardIteratorType");
