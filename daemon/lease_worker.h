@@ -13,9 +13,10 @@
 // before is stale). The lease store is told which counter each shard's
 // reading was handed with (LeaseStore::Handed before AddShard, Dropped
 // after DropShard), so that the progress of a reading never goes into a
-// lease taken again meanwhile. After Freeze() (shutdown) it only keeps ticking, so the
-// heartbeat goes on while the pipeline flushes and no lease expires under
-// it; Stop() joins the thread, and the caller then releases the leases.
+// lease taken again meanwhile. After Freeze() (shutdown) it only keeps
+// ticking, so the heartbeat goes on while the pipeline flushes and no lease
+// expires under it; Stop() joins the thread, and the caller then releases
+// the leases.
 //
 // `run --drain` (DrainThen): after a Tick that succeeded, following a
 // successful shard listing, the worker is drained when
