@@ -232,24 +232,15 @@ class DynamoDbStreamsSource final : public ChangeSource {
   Result<StreamSummary> Describe() override {
     auto arn = Arn();
     if (!arn.ok()) return arn.status();
-    rapidjson::StringBuffer sb;
-    JsonWriter w(sb);
-    StartStreamRequest(w, *arn);
-    w.Key("Limit");
-    w.Int(1);
-    w.EndObject();
-    auto resp = streams_.Call("DescribeStream", Body(sb));
-    if (!resp.ok()) return resp.status();
     rapidjson::Document d;
-    d.Parse(resp->data(), resp->size());
-    const rapidjson::Value* desc = StreamDescription(d);
-    if (desc == nullptr) return Status::Internal("DescribeStream: answer has no StreamDescription");
+    auto desc = DescribeStream(*arn, "", /*limit=*/1, &d);
+    if (!desc.ok()) return desc.status();
     StreamSummary s;
-    s.arn = JsonString(*desc, "StreamArn");
+    s.arn = JsonString(**desc, "StreamArn");
     if (s.arn.empty()) s.arn = *arn;
-    s.name = JsonString(*desc, "TableName");
+    s.name = JsonString(**desc, "TableName");
     if (s.name.empty()) s.name = TableOfStreamArn(s.arn);
-    const std::string status = JsonString(*desc, "StreamStatus");
+    const std::string status = JsonString(**desc, "StreamStatus");
     s.status = status == "ENABLED" || status == "ENABLING" ? "ACTIVE" : "DELETING";
     s.retention_hours = 24;
     return s;
@@ -261,20 +252,10 @@ class DynamoDbStreamsSource final : public ChangeSource {
     std::vector<ShardInfo> shards;
     std::string start;
     for (;;) {
-      rapidjson::StringBuffer sb;
-      JsonWriter w(sb);
-      StartStreamRequest(w, *arn);
-      if (!start.empty()) {
-        w.Key("ExclusiveStartShardId");
-        WriteJsonString(w, start);
-      }
-      w.EndObject();
-      auto resp = streams_.Call("DescribeStream", Body(sb));
-      if (!resp.ok()) return resp.status();
       rapidjson::Document d;
-      d.Parse(resp->data(), resp->size());
-      const rapidjson::Value* desc = StreamDescription(d);
-      if (desc == nullptr) return Status::Internal("DescribeStream: answer has no StreamDescription");
+      auto described = DescribeStream(*arn, start, /*limit=*/0, &d);
+      if (!described.ok()) return described.status();
+      const rapidjson::Value* desc = *described;
       auto list = desc->FindMember("Shards");
       if (list != desc->MemberEnd() && list->value.IsArray()) {
         for (const auto& sh : list->value.GetArray()) {
@@ -352,10 +333,31 @@ class DynamoDbStreamsSource final : public ChangeSource {
     c.timeout = o.timeout;
     return c;
   }
-  static const rapidjson::Value* StreamDescription(const rapidjson::Document& d) {
-    if (d.HasParseError() || !d.IsObject()) return nullptr;
-    auto m = d.FindMember("StreamDescription");
-    return m != d.MemberEnd() && m->value.IsObject() ? &m->value : nullptr;
+  // One DescribeStream page (from `start`: ExclusiveStartShardId, "" = the
+  // first; `limit` 0 = the API's) parsed into *d: its StreamDescription.
+  Result<const rapidjson::Value*> DescribeStream(const std::string& arn, const std::string& start, int limit,
+                                                 rapidjson::Document* d) {
+    rapidjson::StringBuffer sb;
+    JsonWriter w(sb);
+    StartStreamRequest(w, arn);
+    if (!start.empty()) {
+      w.Key("ExclusiveStartShardId");
+      WriteJsonString(w, start);
+    }
+    if (limit > 0) {
+      w.Key("Limit");
+      w.Int(limit);
+    }
+    w.EndObject();
+    auto resp = streams_.Call("DescribeStream", Body(sb));
+    if (!resp.ok()) return resp.status();
+    d->Parse(resp->data(), resp->size());
+    if (d->HasParseError() || !d->IsObject()) return Status::Internal("DescribeStream: answer is not JSON");
+    auto m = d->FindMember("StreamDescription");
+    if (m == d->MemberEnd() || !m->value.IsObject()) {
+      return Status::Internal("DescribeStream: answer has no StreamDescription");
+    }
+    return &m->value;
   }
 
   // The stream ARN: configured, or the table's LatestStreamArn (looked up
