@@ -1,6 +1,6 @@
-// Wiring: builds the real collaborators (curl, credentials, Kinesis, S3 or
-// a local directory, the checkpoint file) from the configuration and hands
-// them to the pipeline.
+// Wiring: builds the real collaborators (curl, credentials, the change
+// source, S3 or a local directory, the checkpoint file) from the
+// configuration and hands them to the pipeline.
 #include "commands.h"
 
 #include <fmt/format.h>
@@ -26,15 +26,12 @@
 #include "metrics/process_metrics.h"
 #include "pipeline/destination_check.h"
 #include "pipeline/pipeline.h"
-#include "poll/dynamodb_streams_source.h"
-#include "poll/efo_reader.h"
-#include "poll/kinesis_api.h"
-#include "poll/kinesis_source.h"
 #include "progress.h"
 #include "reload.h"
 #include "service.h"
 #include "shardhose/version.h"
 #include "signals.h"
+#include "source_factory.h"
 #include "upload/file_store.h"
 #include "upload/s3_store.h"
 
@@ -131,18 +128,8 @@ int RunCommand(const CommonOptions& options, bool drain) {
   auto creds = aws::NewDefaultCredentialsProvider(aws::ProcessEnv(), http.get(), Clock::Real());
   Clock* clock = Clock::Real();
 
-  poll::KinesisOptions kopts;
-  kopts.region = cfg->source.region;
-  kopts.endpoint_url = cfg->source.endpoint_url;
-  auto kinesis = poll::NewKinesisClient(kopts, http.get(), creds.get(), clock);
-  std::unique_ptr<poll::KinesisClient> efo;  // reads through `kinesis` for everything but records
-  if (cfg->source.consumer == config::ConsumerType::kEfo) {
-    poll::EfoOptions eopts;
-    eopts.region = kopts.region;
-    eopts.endpoint_url = kopts.endpoint_url;
-    eopts.consumer_name = cfg->source.consumer_name;
-    efo = poll::NewEfoKinesisClient(eopts, kinesis.get(), http.get(), creds.get(), clock);
-  }
+  ConfiguredSource configured = NewConfiguredSource(*cfg, http.get(), creds.get(), clock, SourceUse{.efo = true});
+  poll::ChangeSource* source = configured.source.get();
 
   std::unique_ptr<upload::ObjectStore> store;
   if (cfg->OutputIsLocalDirectory()) {
@@ -211,19 +198,6 @@ int RunCommand(const CommonOptions& options, bool drain) {
   // and the registry) goes first, the registry last.
   metrics::Registry registry;
   metrics::AddProcessMetrics(registry);
-  std::unique_ptr<poll::ChangeSource> source;
-  if (cfg->source.type == config::SourceType::kDynamoDbStreams) {
-    poll::DynamoDbStreamsOptions sopts;
-    sopts.region = cfg->source.region;
-    sopts.endpoint_url = cfg->source.endpoint_url;
-    sopts.dynamodb_endpoint_url = cfg->source.table_endpoint_url;
-    sopts.stream_arn = cfg->source.stream_arn;
-    sopts.table_name = cfg->source.table_name;
-    source = poll::NewDynamoDbStreamsSource(sopts, http.get(), creds.get(), clock);
-  } else {
-    source = poll::NewKinesisSource(efo ? efo.get() : kinesis.get(),
-                                    poll::StreamRef{cfg->source.stream_name, cfg->source.stream_arn});
-  }
   std::unique_ptr<LeaseMode> lease_mode;
   if (leased) {
     auto m = SetUpLeaseMode(*cfg, http.get(), creds.get(), clock);
@@ -253,10 +227,10 @@ int RunCommand(const CommonOptions& options, bool drain) {
   }
   checkpoint::CheckpointStore* checkpoints =
       leased ? static_cast<checkpoint::CheckpointStore*>(lease_mode->store.get()) : &checkpoint_file;
-  pipeline::Pipeline pipeline(*cfg, pipeline::Deps{source.get(), store.get(), checkpoints, clock, &registry});
+  pipeline::Pipeline pipeline(*cfg, pipeline::Deps{source, store.get(), checkpoints, clock, &registry});
   std::unique_ptr<LeaseWorker> lease_worker;
   if (leased) {
-    lease_worker = std::make_unique<LeaseWorker>(*cfg, source.get(), &pipeline, lease_mode->coordinator.get(),
+    lease_worker = std::make_unique<LeaseWorker>(*cfg, source, &pipeline, lease_mode->coordinator.get(),
                                                  lease_mode->store.get(), clock);
   }
   ServiceNotifier notifier(&pipeline, clock);

@@ -152,6 +152,12 @@ std::string RenderLeasesJson(const LeasesView& v) {
     } else {
       w.Bool(lag->second.caught_up);
     }
+    w.Key("millis_behind_estimated");  // DynamoDB Streams: the age of the first change after the checkpoint
+    if (lag == v.stream.lag.end()) {
+      w.Null();
+    } else {
+      w.Bool(lag->second.estimated);
+    }
     w.Key("caught_up_at_ms");
     if (l.caught_up_ms > 0) {
       w.Int64(l.caught_up_ms);

@@ -28,8 +28,7 @@
 #include "decode/json_text.h"
 #include "decode/kpl.h"
 #include "partition/template.h"
-#include "poll/kinesis_api.h"
-#include "poll/kinesis_source.h"
+#include "source_factory.h"
 
 namespace shardhose::daemon {
 namespace {
@@ -41,6 +40,10 @@ struct TapShard {
   poll::IteratorStart start;
   std::string iterator;
   std::string last_seq;  // of the last record read: where a new iterator resumes
+  // Since when polls have come back empty (the last record's poll, or the
+  // first poll); a source without MillisBehindLatest is at its tip after
+  // poll::kQuietCaughtUp of them.
+  std::optional<std::chrono::steady_clock::time_point> empty_since;
   bool done = false;
 };
 
@@ -157,13 +160,11 @@ int TapCommand(const CommonOptions& options, const TapOptions& tap) {
     std::fprintf(stderr, "shardhose tap: no AWS credentials: %s\n", c.status().ToString().c_str());
     return kExitFailure;
   }
-  poll::KinesisOptions kopts;
-  kopts.region = cfg->source.region;
-  kopts.endpoint_url = cfg->source.endpoint_url;
-  auto kinesis = poll::NewKinesisClient(kopts, http.get(), creds.get(), Clock::Real());
-  auto source = poll::NewKinesisSource(kinesis.get(), poll::StreamRef{cfg->source.stream_name, cfg->source.stream_arn});
+  ConfiguredSource configured = NewConfiguredSource(*cfg, http.get(), creds.get(), Clock::Real());
+  poll::ChangeSource* source = configured.source.get();
+  const bool streams = source->format() == poll::RecordFormat::kDynamoDbStreams;
 
-  auto summary = Retry("DescribeStreamSummary", [&] { return source->Describe(); });
+  auto summary = Retry("Describe", [&] { return source->Describe(); });
   if (!summary.ok()) {
     std::fprintf(stderr, "shardhose tap: %s\n", summary.status().ToString().c_str());
     return kExitFailure;
@@ -210,8 +211,9 @@ int TapCommand(const CommonOptions& options, const TapOptions& tap) {
 
   decode::Decoder decoder(cfg->output.format == config::OutputFormat::kRaw ? decode::OutputFormat::kRaw
                                                                            : decode::OutputFormat::kUnmarshalled,
+                          stream, streams ? decode::InputFormat::kStreamsRecord : decode::InputFormat::kKinesisData,
                           stream);
-  decode::KplSplitter splitter;
+  decode::KplSplitter splitter(/*aggregation=*/!streams);
   decode::DecodedRecord rec;
   std::vector<decode::KplUnit> units;
   poll::RecordsPage page;
@@ -273,8 +275,13 @@ int TapCommand(const CommonOptions& options, const TapOptions& tap) {
       }
       // A page cut short by -n leaves the iterator behind: never reused.
       s.iterator = page.next_iterator;
-      if (page.next_iterator.empty()) s.done = true;                                  // closed and read to its end
-      if (!follow && page.records.empty() && page.millis_behind == 0) s.done = true;  // at the tip
+      if (page.next_iterator.empty()) s.done = true;  // closed and read to its end
+      const auto now = std::chrono::steady_clock::now();
+      if (!page.records.empty() || !s.empty_since) s.empty_since = now;
+      if (!follow && page.records.empty() &&  // at the tip (poll/change_source.h)
+          (page.millis_behind == 0 || (page.millis_behind < 0 && now - *s.empty_since >= poll::kQuietCaughtUp))) {
+        s.done = true;
+      }
     }
     if (!active || printed >= tap.count) break;
     const int64_t wait_ms = got ? cfg->source.poll_interval_ms : cfg->source.idle_poll_interval_ms;

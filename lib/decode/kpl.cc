@@ -241,7 +241,8 @@ void KplSplitter::Split(const poll::KinesisRecordView& record, std::vector<KplUn
   KplUnit plain;
   plain.view = record;
   plain.position = record.sequence_number;
-  if (!MayBeAggregatedBase64(record.data_base64) || !DecodeBase64(record.data_base64, &raw_) || !IsAggregated(raw_)) {
+  if (!aggregation_ || !MayBeAggregatedBase64(record.data_base64) || !DecodeBase64(record.data_base64, &raw_) ||
+      !IsAggregated(raw_)) {
     out->push_back(plain);
     return;
   }

@@ -99,6 +99,10 @@ struct KplUnit {
 
 class KplSplitter {
  public:
+  // aggregation = false (a source without KPL: DynamoDB Streams): every
+  // record is one plain unit, whatever its first bytes.
+  explicit KplSplitter(bool aggregation = true) : aggregation_(aggregation) {}
+
   // Replaces *out with the units of `record`: the record itself for a plain
   // record or a bad aggregate (view = record, position = its sequence
   // number, error set for a bad aggregate), else one unit per sub-record
@@ -108,6 +112,7 @@ class KplSplitter {
   void Split(const poll::KinesisRecordView& record, std::vector<KplUnit>* out);
 
  private:
+  bool aggregation_;
   std::string raw_;
   std::string error_;
   std::vector<KplSubRecord> subs_;

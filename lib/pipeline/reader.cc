@@ -16,11 +16,7 @@ using poll::IteratorType;
 using poll::ShardState;
 
 constexpr Millis kTick{100};
-// A source without MillisBehindLatest (DynamoDB Streams): an open shard is
-// caught up once its polls have stayed empty this long (several polls at
-// source.idle_poll_interval_ms; the API can answer empty pages before
-// records, and a change shows in the stream within about a second).
-constexpr Millis kQuietCaughtUp{3000};
+using poll::kQuietCaughtUp;
 
 int64_t EpochMs(WallTime t) {
   return std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count();
@@ -72,7 +68,7 @@ void ShardReader::Loop(size_t index) {
                           s_.stream_name,
                           streams ? decode::InputFormat::kStreamsRecord : decode::InputFormat::kKinesisData,
                           s_.stream_name);
-  decode::KplSplitter splitter;
+  decode::KplSplitter splitter(/*aggregation=*/!streams);
   poll::RecordsPage page;
   std::vector<Line> lines;
   MutexLock lock(&s_.mu);
@@ -115,7 +111,11 @@ MonoTime ShardReader::PollShard(const std::string& id, decode::Decoder& decoder,
     iterator = e->iterator;
     start = e->start;
     const std::string& resume = !e->last_read_seq.empty() ? e->last_read_seq : s_.progress.DurableSeq(id);
-    if (!resume.empty()) start = IteratorStart{IteratorType::kAfterSequenceNumber, resume, 0};
+    if (e->past_trim_horizon) {
+      start = IteratorStart{IteratorType::kTrimHorizon, "", 0};
+    } else if (!resume.empty()) {
+      start = IteratorStart{IteratorType::kAfterSequenceNumber, resume, 0};
+    }
     check_retention = !e->retention_checked && e->last_read_seq.empty() && !resume.empty();
   }
   if (iterator.empty() && check_retention) {
@@ -124,13 +124,30 @@ MonoTime ShardReader::PollShard(const std::string& id, decode::Decoder& decoder,
   }
   if (iterator.empty()) {
     auto it = source_->GetShardIterator(id, start);
+    if (!it.ok() && it.status().peer_code() == "TrimmedDataAccessException" &&
+        start.type == IteratorType::kAfterSequenceNumber) {
+      // DynamoDB Streams: the position is older than the trim horizon.
+      // (Kinesis starts at the oldest record instead, and CheckRetention's
+      // probe told; DynamoDB Streams may answer that probe with an empty
+      // page, as it may any first page.)
+      {
+        MutexLock lock(&s_.mu);
+        s_.shards.Find(id)->past_trim_horizon = true;
+        ReportExpired(id, start.sequence, "the oldest available record");
+      }
+      start = IteratorStart{IteratorType::kTrimHorizon, "", 0};
+      it = source_->GetShardIterator(id, start);
+    }
     if (!it.ok()) return Failed(id, "GetShardIterator", it.status());
     iterator = std::move(it).value();
   }
   Status st = source_->GetRecords(iterator, static_cast<int>(s_.cfg.source.max_records_per_call), &page);
   if (!st.ok()) {
-    if (st.peer_code() == "ExpiredIteratorException") {
-      spdlog::debug("shard {}: iterator expired, acquiring a new one", id);
+    // An iterator past its time, or (DynamoDB Streams) whose record was
+    // trimmed before it was used: a new one, from the position.
+    if (st.peer_code() == "ExpiredIteratorException" || st.peer_code() == "TrimmedDataAccessException") {
+      spdlog::debug("shard {}: iterator {}, acquiring a new one", id,
+                    st.peer_code() == "ExpiredIteratorException" ? "expired" : "trimmed");
       MutexLock lock(&s_.mu);
       s_.shards.Find(id)->iterator.clear();
       return s_.clock->Now();
@@ -144,7 +161,10 @@ MonoTime ShardReader::PollShard(const std::string& id, decode::Decoder& decoder,
   batcher_.mu().AssertHeld();
   batcher_.Add(id, lines, now);  // lets go of the lock while the bytes are appended
   poll::ShardEntry* e = s_.shards.Find(id);
-  if (!page.records.empty()) e->last_read_seq.assign(page.records.back().sequence_number);
+  if (!page.records.empty()) {
+    e->last_read_seq.assign(page.records.back().sequence_number);
+    e->past_trim_horizon = false;
+  }
   e->iterator = page.next_iterator;
   e->millis_behind = page.millis_behind;
   e->unread_since = now;
@@ -197,11 +217,7 @@ void ShardReader::Decode(const std::string& id, const poll::RecordsPage& page, d
   std::vector<decode::KplUnit> units;
   const bool streams = source_->format() == poll::RecordFormat::kDynamoDbStreams;
   for (const auto& r : page.records) {
-    if (streams) {  // no KPL: one record, one line
-      units.assign(1, decode::KplUnit{r, r.sequence_number, true, {}});
-    } else {
-      splitter.Split(r, &units);
-    }
+    splitter.Split(r, &units);
     for (const decode::KplUnit& u : units) {
       if (u.error.empty()) {
         decoder.Decode(u.view, id, &rec);
@@ -243,25 +259,30 @@ Status ShardReader::CheckRetention(const std::string& id, const std::string& dur
   const std::string oldest(probe.records.front().sequence_number);
   if (CompareSeq(oldest, durable) <= 0) return Status::OK();  // the checkpoint is still readable
   *start = IteratorStart{IteratorType::kAtSequenceNumber, oldest, 0};
-  // The checkpointed record itself has expired. Records after it were lost
-  // only if they arrived after the shard was last seen caught up and before
-  // the trim horizon.
+  ReportExpired(id, durable, "the oldest available record " + oldest);
+  return Status::OK();
+}
+
+void ShardReader::ReportExpired(const std::string& id, const std::string& durable, const std::string& from) {
+  const poll::ShardEntry* e = s_.shards.Find(id);
+  // The resumed record itself has expired. Records after it were lost only
+  // if they arrived after the shard was last seen caught up and before the
+  // trim horizon.
   const int64_t horizon_ms = EpochMs(s_.clock->WallNow()) - retention_ms_;
   if (e->caught_up_ms >= horizon_ms) {
     spdlog::info(
         "shard {}: the checkpointed record {} has expired, but the shard was caught up at {} (after the "
-        "trim horizon): nothing was lost; continuing from the oldest record {}",
-        id, durable, decode::FormatIsoMillis(e->caught_up_ms * 1000), oldest);
-    return Status::OK();
+        "trim horizon): nothing was lost; continuing from {}",
+        id, durable, decode::FormatIsoMillis(e->caught_up_ms * 1000), from);
+    return;
   }
   s_.m.retention_gaps.With({id}).Inc();
   spdlog::error(
       "shard {}: the checkpoint (durable through {}) is older than the stream's trim horizon. Every "
-      "record that arrived between {} and {} expired unread and is LOST (Kinesis cannot say how "
-      "many there were). Continuing from the oldest available record {}.",
+      "record that arrived between {} and {} expired unread and is LOST (the stream cannot say how "
+      "many there were). Continuing from {}.",
       id, durable, e->caught_up_ms ? decode::FormatIsoMillis(e->caught_up_ms * 1000) : "the checkpoint",
-      decode::FormatIsoMillis(horizon_ms * 1000), oldest);
-  return Status::OK();
+      decode::FormatIsoMillis(horizon_ms * 1000), from);
 }
 
 MonoTime ShardReader::Failed(const std::string& id, std::string_view op, const Status& st) {

@@ -10,8 +10,12 @@
 //
 // Each shard resumes after its last record read in this process or, at
 // first, after its durable position; a resumed position past the stream's
-// trim horizon is reported as a loss (never silently). Failures back off
-// per shard; an expired iterator is simply renewed. Each shard's entry
+// trim horizon is reported as a loss (never silently), found by a
+// TRIM_HORIZON read at the shard's first poll or, DynamoDB Streams, by
+// GetShardIterator's TrimmedDataAccessException; reading continues from
+// the oldest record.
+// Failures back off per shard; an expired (or, DynamoDB Streams, trimmed)
+// iterator is simply renewed. Each shard's entry
 // keeps since when it has gone without a successful read and the last
 // failure since then (poll::ShardEntry::unread_since, last_error), from
 // which health.cc tells a stalled shard and estimates its lag. A closed shard read to
@@ -71,6 +75,10 @@ class ShardReader {
   // trim horizon, and says so loudly if records expired unread.
   Status CheckRetention(const std::string& id, const std::string& durable, poll::IteratorStart* start) EXCLUDES(s_.mu);
   // Counts and logs a failed call; returns when to try the shard again.
+  // Says that shard `id`'s position `durable` has expired: a loss (logged
+  // as an error and counted in retention_gaps) unless the shard was caught
+  // up after the trim horizon. `from` is where reading continues.
+  void ReportExpired(const std::string& id, const std::string& durable, const std::string& from) REQUIRES(s_.mu);
   MonoTime Failed(const std::string& id, std::string_view op, const Status& st) EXCLUDES(s_.mu);
   // The page's records as lines (decode + partition), without the lock.
   void Decode(const std::string& id, const poll::RecordsPage& page, decode::Decoder& decoder,

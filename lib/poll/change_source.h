@@ -22,6 +22,7 @@
 // shards.
 #pragma once
 
+#include <chrono>
 #include <string>
 #include <vector>
 
@@ -39,6 +40,13 @@ enum class RecordFormat {
   // data is the stream record's JSON text as received; no KPL.
   kDynamoDbStreams,
 };
+
+// A source without MillisBehindLatest (page.millis_behind < 0: DynamoDB
+// Streams): an open shard counts as caught up once its polls have stayed
+// empty this long. An empty page alone is no proof -- the API may answer
+// empty pages before a part that holds records -- and a change shows in
+// the stream within about a second.
+inline constexpr std::chrono::milliseconds kQuietCaughtUp{3000};
 
 class ChangeSource {
  public:

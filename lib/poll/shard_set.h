@@ -62,12 +62,15 @@ struct ShardEntry {
   bool held = false;          // a poller is working on it
   // The last poll was empty with MillisBehindLatest 0; for a source without
   // MillisBehindLatest (DynamoDB Streams: -1), polls have been empty for
-  // kQuietCaughtUp (pipeline/reader.cc).
+  // kQuietCaughtUp (poll/change_source.h).
   bool caught_up = false;
   std::optional<MonoTime> empty_since;  // first of the current run of empty polls
   int64_t millis_behind = -1;           // from the last poll, -1 = unknown
   bool retention_checked = false;       // resumed position compared with the trim horizon
-  int64_t caught_up_ms = 0;             // wall time the shard was last fully read and durable
+  // The resumed position was past the trim horizon (reported): read from
+  // TRIM_HORIZON until a record is read.
+  bool past_trim_horizon = false;
+  int64_t caught_up_ms = 0;  // wall time the shard was last fully read and durable
   // Read health (the pipeline's reader sets these; health judges a stall):
   // since when the shard has gone without a successful read -- its last
   // successful GetRecords, or its first attempt in this process (MonoTime{}

@@ -4,7 +4,8 @@ and DeleteItem of items with every attribute type and 38-digit numbers; a
 `run --drain` writes each change exactly once, in sequence order per key,
 with exact numbers, the table named from the stream, `event_time` at
 millisecond precision and `raw` lines exactly as GetRecords returned them
-(no tableName added). A second drain writes nothing."""
+(no tableName added). A second drain writes nothing; `checkpoint show`
+and `tap` read the same stream (tap prints exactly the lines written)."""
 
 import json
 import os
@@ -91,6 +92,23 @@ class DynamoDbStreamsTest(unittest.TestCase):
             # A second drain: nothing new.
             sh.drain(timeout=120)
             self.assertEqual(len(h.s3_objects(emu.s3, prefix="unmarshalled/")), len(out.objects))
+
+            # The commands that read the stream read this one too.
+            rc, text = sh.run("checkpoint", "--config", sh.config_path, what="show")
+            self.assertEqual(rc, 0, text)
+            shard_lines = [ln for ln in text.splitlines() if ln.startswith("shardId-")]
+            self.assertTrue(shard_lines, text)
+            for ln in shard_lines:
+                self.assertIn("caught up", ln, text)
+            rc, text = sh.run("tap", "--config", sh.config_path, "--from", "checkpoint", what="tap-checkpoint")
+            self.assertEqual(rc, 0, text)
+            self.assertIn("0 record(s) from %s" % TABLE, text)
+            rc, text = sh.run("tap", "--config", sh.config_path, "--from", "trim_horizon", "-n", "1000",
+                              "--format", "json", what="tap")
+            self.assertEqual(rc, 0, text)
+            tapped = [json.loads(ln) for ln in text.splitlines() if ln.startswith("{")]
+            self.assertEqual(len(tapped), len(changes), text[-2000:])
+            self.assertEqual(sorted(t["line"] for t in tapped), sorted(ln for ln in lines))
 
             # raw: each line is the stream record as GetRecords returned it.
             raw = daemon("raw", "raw")

@@ -1,9 +1,6 @@
-// The pipeline end to end in one process: an in-memory Kinesis stream,
-// object store and filesystem behind the project's own interfaces
-// (tests/unit/testing/), and simulated time: the clock auto-advances
-// whenever every pipeline thread waits (common/clock.h), so a backoff or a
-// 300 s age flush takes no real time and nothing sleeps. (The same
-// capabilities are tested against kinesis-local and s3rver in tests/e2e/.)
+// The pipeline end to end in one process (pipeline_fixture.h: in-memory
+// stream, store and filesystem, simulated time). The same capabilities are
+// tested against kinesis-local and s3rver in tests/e2e/.
 #include "pipeline/pipeline.h"
 
 #include <gtest/gtest.h>
@@ -22,6 +19,7 @@
 #include "common/base64.h"
 #include "common/seqnum.h"
 #include "compress/compress.h"
+#include "pipeline_fixture.h"
 #include "poll/kinesis_client.h"
 #include "poll/kinesis_source.h"
 #include "testing/change_records.h"
@@ -35,135 +33,6 @@ namespace {
 using test::ChangeRecord;
 using test::FakeKinesis;
 using test::FakeStore;
-
-// What a run counted, from its metrics.
-struct Counts {
-  uint64_t records_in = 0, retention_gaps = 0, records_skipped = 0;
-};
-
-// The sum of every sample of `name` in a Prometheus exposition.
-uint64_t Sum(const std::string& text, std::string_view name) {
-  uint64_t sum = 0;
-  size_t at = 0;
-  while ((at = text.find(name, at)) != std::string::npos) {
-    const bool line_start = at == 0 || text[at - 1] == '\n';
-    const char next = text[at + name.size()];
-    at += name.size();
-    if (!line_start || (next != ' ' && next != '{')) continue;
-    const size_t sp = text.find(' ', text[at] == '{' ? text.find('}', at) : at);
-    sum += std::stoull(text.substr(sp + 1, text.find('\n', sp) - sp - 1));
-  }
-  return sum;
-}
-
-class PipelineTest : public ::testing::Test {
- protected:
-  void SetUp() override {
-    clock_.SetAutoAdvance(true);
-    dir_ = "/pipeline";
-    cfg_.source.stream_name = "orders-changes";
-    cfg_.source.poll_interval_ms = 1;
-    cfg_.source.idle_poll_interval_ms = 5;
-    cfg_.source.poll_threads = 3;
-    cfg_.batch.max_bytes = 2000;
-    cfg_.batch.max_interval_s = 300;
-    cfg_.output.bucket = "lake";
-    cfg_.checkpoint.path = dir_ + "/state/checkpoint.json";
-    cfg_.shutdown.grace_period_s = 20;
-  }
-
-  // The pipeline's dependencies: `k` as the change source, the simulated
-  // clock.
-  Deps DepsOf(poll::KinesisClient* k, upload::ObjectStore* store, checkpoint::CheckpointStore* cp,
-              metrics::Registry* registry = nullptr) {
-    sources_.push_back(poll::NewKinesisSource(k, poll::StreamRef{cfg_.source.stream_name, ""}));
-    return Deps{sources_.back().get(), store, cp, &clock_, registry};
-  }
-
-  Status Drain(Counts* counts = nullptr) {
-    checkpoint::CheckpointFile file(&fs_, cfg_.checkpoint.path);
-    metrics::Registry registry;
-    Pipeline p(cfg_, DepsOf(&kinesis_, &store_, &file, &registry));
-    SHARDHOSE_RETURN_IF_ERROR(p.Start());
-    Status st = p.Run(/*drain=*/true);
-    if (counts) {
-      const std::string text = registry.Expose();
-      counts->records_in = Sum(text, "shardhose_records_in_total");
-      counts->retention_gaps = Sum(text, "shardhose_retention_gaps_total");
-      counts->records_skipped = Sum(text, "shardhose_records_skipped_total");
-    }
-    return st;
-  }
-
-  checkpoint::Checkpoint LoadCheckpoint() {
-    checkpoint::CheckpointFile file(&fs_, cfg_.checkpoint.path);
-    auto cp = file.Load();
-    EXPECT_TRUE(cp.ok() && cp->has_value());
-    return cp->value();
-  }
-
-  // A restart after a crash: the checkpoint file as the crash left it, a
-  // store holding `objects`, one drain. Fills *after with what the store
-  // then holds.
-  void RestartFromCrash(FakeKinesis& k, const std::string& crash_checkpoint,
-                        const std::map<std::string, std::string>& objects, FakeStore* after) {
-    ASSERT_TRUE(fs_.WriteFile(cfg_.checkpoint.path, crash_checkpoint, true).ok());
-    after->objects = objects;
-    checkpoint::CheckpointFile file(&fs_, cfg_.checkpoint.path);
-    Pipeline p(cfg_, DepsOf(&k, after, &file));
-    ASSERT_TRUE(p.Start().ok());
-    ASSERT_TRUE(p.Run(true).ok());
-  }
-
-  std::string dir_;
-  config::Config cfg_;
-  SimulatedClock clock_;
-  test::MemFileSystem fs_;
-  std::vector<std::unique_ptr<poll::ChangeSource>> sources_;
-  FakeKinesis kinesis_;
-  FakeStore store_;
-};
-
-// A source without MillisBehindLatest (DynamoDB Streams answers -1): an
-// empty page proves nothing, so a drain ends only once every open shard's
-// polls have stayed empty for the quiet period (3 s, pipeline/reader.cc).
-TEST_F(PipelineTest, DrainWithoutMillisBehindEndsAfterAQuietPeriod) {
-  class NoLag final : public poll::ChangeSource {
-   public:
-    explicit NoLag(poll::ChangeSource* s) : s_(s) {}
-    Result<poll::StreamSummary> Describe() override { return s_->Describe(); }
-    Result<std::vector<poll::ShardInfo>> ListShards() override { return s_->ListShards(); }
-    Result<std::string> GetShardIterator(const std::string& id, const poll::IteratorStart& start) override {
-      return s_->GetShardIterator(id, start);
-    }
-    Status GetRecords(const std::string& it, int limit, poll::RecordsPage* page) override {
-      Status st = s_->GetRecords(it, limit, page);
-      page->millis_behind = -1;
-      return st;
-    }
-    poll::RecordFormat format() const override { return s_->format(); }
-
-   private:
-    poll::ChangeSource* s_;
-  };
-  cfg_.source.idle_poll_interval_ms = 400;
-  kinesis_.AddShard("shardId-0");
-  kinesis_.AddShard("shardId-1");
-  for (int i = 0; i < 30; ++i)
-    kinesis_.Put("shardId-" + std::to_string(i % 2), ChangeRecord("e" + std::to_string(i), "orders", 1716200000000));
-  checkpoint::CheckpointFile file(&fs_, cfg_.checkpoint.path);
-  Deps deps = DepsOf(&kinesis_, &store_, &file);
-  NoLag source(deps.source);
-  deps.source = &source;
-  Pipeline p(cfg_, deps);
-  ASSERT_TRUE(p.Start().ok());
-  const MonoTime start = clock_.Now();
-  ASSERT_TRUE(p.Run(/*drain=*/true).ok());
-  EXPECT_GE(clock_.Now() - start, std::chrono::seconds(3)) << "ended before the quiet period";
-  EXPECT_LT(clock_.Now() - start, std::chrono::seconds(30));
-  auto ids = store_.EventIds();
-  EXPECT_EQ(ids.size(), 30u);
-}
 
 TEST_F(PipelineTest, DrainWritesEveryRecordOnceAcrossAReshard) {
   kinesis_.AddShard("shardId-0");

@@ -1,0 +1,141 @@
+// The pipeline over a source in DynamoDB Streams' manner (pipeline_fixture.h
+// otherwise): no MillisBehindLatest, empty pages before records, and a
+// position past the trim horizon refused with TrimmedDataAccessException
+// rather than read from the oldest record. The source itself is tested in
+// tests/unit/poll/dynamodb_streams_source_test.cc, and against DynamoDB
+// Local in tests/e2e/test_dynamodb_streams*.py.
+#include <gtest/gtest.h>
+
+#include "common/seqnum.h"
+#include "pipeline_fixture.h"
+#include "testing/change_records.h"
+
+namespace shardhose::pipeline {
+namespace {
+
+using test::ChangeRecord;
+
+// DynamoDB Streams' manner over another source: every page says
+// millis_behind -1 (unknown); the first page of every iterator is empty;
+// GetShardIterator AFTER_SEQUENCE_NUMBER of a record that has been trimmed
+// answers TrimmedDataAccessException.
+class StreamsLike final : public poll::ChangeSource {
+ public:
+  explicit StreamsLike(poll::ChangeSource* s) : s_(s) {}
+  Result<poll::StreamSummary> Describe() override { return s_->Describe(); }
+  Result<std::vector<poll::ShardInfo>> ListShards() override { return s_->ListShards(); }
+  Result<std::string> GetShardIterator(const std::string& id, const poll::IteratorStart& start) override {
+    if (start.type == poll::IteratorType::kAfterSequenceNumber) {
+      auto oldest = s_->GetShardIterator(id, poll::IteratorStart{});
+      if (!oldest.ok()) return oldest;
+      poll::RecordsPage page;
+      SHARDHOSE_RETURN_IF_ERROR(s_->GetRecords(*oldest, 1, &page));
+      if (!page.records.empty() && CompareSeq(page.records.front().sequence_number, start.sequence) > 0) {
+        ++trimmed_answers;
+        return Status::InvalidArgument("Trimmed").WithPeer(RetryClass::kNone, "TrimmedDataAccessException");
+      }
+    }
+    auto it = s_->GetShardIterator(id, start);
+    if (!it.ok()) return it;
+    return "fresh:" + *it;
+  }
+  Status GetRecords(const std::string& it, int limit, poll::RecordsPage* page) override {
+    if (it.starts_with("fresh:")) {
+      page->records.clear();
+      page->child_shards.clear();
+      page->next_iterator = it.substr(6);
+      page->data_bytes = 0;
+    } else {
+      SHARDHOSE_RETURN_IF_ERROR(s_->GetRecords(it, limit, page));
+    }
+    page->millis_behind = -1;
+    return Status::OK();
+  }
+  poll::RecordFormat format() const override { return s_->format(); }
+
+  int trimmed_answers = 0;
+
+ private:
+  poll::ChangeSource* s_;
+};
+
+class StreamsPipelineTest : public PipelineTest {
+ protected:
+  void SetUp() override {
+    PipelineTest::SetUp();
+    wrap_source_ = [this](poll::ChangeSource* s) {
+      auto like = std::make_unique<StreamsLike>(s);
+      last_ = like.get();
+      return like;
+    };
+  }
+  StreamsLike* last_ = nullptr;  // the latest pipeline's source
+};
+
+// An empty page proves nothing, so a drain ends only once every open
+// shard's polls have stayed empty for the quiet period
+// (poll::kQuietCaughtUp, 3 s).
+TEST_F(StreamsPipelineTest, DrainEndsAfterAQuietPeriod) {
+  cfg_.source.idle_poll_interval_ms = 400;
+  kinesis_.AddShard("shardId-0");
+  kinesis_.AddShard("shardId-1");
+  for (int i = 0; i < 30; ++i)
+    kinesis_.Put("shardId-" + std::to_string(i % 2), ChangeRecord("e" + std::to_string(i), "orders", 1716200000000));
+  checkpoint::CheckpointFile file(&fs_, cfg_.checkpoint.path);
+  Pipeline p(cfg_, DepsOf(&kinesis_, &store_, &file));
+  ASSERT_TRUE(p.Start().ok());
+  const MonoTime start = clock_.Now();
+  ASSERT_TRUE(p.Run(/*drain=*/true).ok());
+  EXPECT_GE(clock_.Now() - start, std::chrono::seconds(3)) << "ended before the quiet period";
+  EXPECT_LT(clock_.Now() - start, std::chrono::seconds(30));
+  EXPECT_EQ(store_.EventIds().size(), 30u);
+}
+
+// The daemon was down past the 24 h retention: GetShardIterator refuses the
+// checkpoint (the TRIM_HORIZON probe saw only an empty page). The loss is
+// reported and counted once, and reading continues from the oldest record.
+TEST_F(StreamsPipelineTest, TrimmedCheckpointIsReportedAndReadingGoesOnFromTheOldest) {
+  kinesis_.AddShard("shardId-0");
+  for (int i = 0; i < 10; ++i) kinesis_.Put("shardId-0", ChangeRecord("a" + std::to_string(i), "t", 1716200000000));
+  ASSERT_TRUE(Drain().ok());
+  {  // last caught up long ago, as after a long outage
+    checkpoint::CheckpointFile file(&fs_, cfg_.checkpoint.path);
+    auto cp = file.Load();
+    ASSERT_TRUE(cp.ok() && cp->has_value());
+    checkpoint::Checkpoint c = **cp;
+    c.shards.at("shardId-0").caught_up_ms = 1;
+    ASSERT_TRUE(file.Save(c).ok());
+  }
+  for (int i = 0; i < 10; ++i) kinesis_.Put("shardId-0", ChangeRecord("b" + std::to_string(i), "t", 1716200000000));
+  kinesis_.Trim("shardId-0", 15);  // the 10 read + 5 never read expire
+  Counts stats;
+  ASSERT_TRUE(Drain(&stats).ok());
+  EXPECT_EQ(last_->trimmed_answers, 1);
+  EXPECT_EQ(stats.retention_gaps, 1u);
+  EXPECT_EQ(stats.records_in, 5u);
+  auto ids = store_.EventIds();
+  EXPECT_EQ(ids.size(), 15u);  // 10 + the 5 that survived
+  for (int i = 5; i < 10; ++i) EXPECT_EQ(ids.count("b" + std::to_string(i)), 1u);
+  // The checkpoint moved on: the next start is not refused.
+  ASSERT_TRUE(Drain(&stats).ok());
+  EXPECT_EQ(last_->trimmed_answers, 0);
+  EXPECT_EQ(stats.retention_gaps, 0u);
+}
+
+// Refused too, but the shard was caught up after the trim horizon: nothing
+// can have been lost, and nothing is counted.
+TEST_F(StreamsPipelineTest, TrimmedCheckpointOfAnIdleShardIsNotALoss) {
+  kinesis_.AddShard("shardId-0");
+  for (int i = 0; i < 10; ++i) kinesis_.Put("shardId-0", ChangeRecord("a" + std::to_string(i), "t", 1716200000000));
+  ASSERT_TRUE(Drain().ok());  // caught up just now
+  kinesis_.Trim("shardId-0", 10);
+  for (int i = 0; i < 3; ++i) kinesis_.Put("shardId-0", ChangeRecord("b" + std::to_string(i), "t", 1716200000000));
+  Counts stats;
+  ASSERT_TRUE(Drain(&stats).ok());
+  EXPECT_EQ(last_->trimmed_answers, 1);
+  EXPECT_EQ(stats.retention_gaps, 0u);
+  EXPECT_EQ(store_.EventIds().size(), 13u);
+}
+
+}  // namespace
+}  // namespace shardhose::pipeline
