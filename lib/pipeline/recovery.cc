@@ -107,10 +107,20 @@ Status Recovery::Run() {
     const bool name_differs = !cp->stream_name.empty() && cp->stream_name != s_.stream_name;
     const bool arn_differs = !cp->stream_arn.empty() && !summary->arn.empty() && cp->stream_arn != summary->arn;
     if (name_differs || arn_differs) {
-      return Status::FailedPrecondition(
-          fmt::format("checkpoint {} belongs to stream '{}' ({}), not to '{}' ({}); point checkpoint.path "
-                      "elsewhere or remove the file deliberately",
-                      store_->Describe(), cp->stream_name, cp->stream_arn, s_.stream_name, summary->arn));
+      // A table's stream disabled and enabled again is a new stream of the
+      // same table: say so, and how to go on.
+      const bool new_table_stream = source_->format() == poll::RecordFormat::kDynamoDbStreams && !name_differs;
+      return Status::FailedPrecondition(fmt::format(
+          "checkpoint {} belongs to stream '{}' ({}), not to '{}' ({}); point checkpoint.path "
+          "elsewhere or remove the file deliberately{}",
+          store_->Describe(), cp->stream_name, cp->stream_arn, s_.stream_name, summary->arn,
+          new_table_stream
+              ? fmt::format(". The table's stream was disabled and enabled again: `shardhose checkpoint reset` "
+                            "moves this checkpoint aside (the next start reads the new stream from "
+                            "source.initial_position); to read what is left of the old stream first (24 hours), "
+                            "run with source.stream_arn = \"{}\" until drained",
+                            cp->stream_arn)
+              : ""));
     }
   }
   if (s_.leased) {

@@ -231,6 +231,31 @@ def get_records_seeds():
     write(t, "empty", b"")
 
 
+def streams_records_seeds():
+    t = "streams_records_fuzz"
+
+    def rec(i, name="INSERT", extra=b"", when=b"1716200000"):
+        return (b'{"awsRegion":"us-east-1","dynamodb":{"ApproximateCreationDateTime":' + when +
+                b',"Keys":{"pk":{"S":"customer#%d"}},"NewImage":{"pk":{"S":"customer#%d"},'
+                b'"n":{"N":"12345678901234567890123456789012345678"},"m":{"M":{"l":{"L":[{"B":"AAE="},'
+                b'{"NULL":true},{"SS":["a","b"]}]}}}},"SequenceNumber":"%d","SizeBytes":42,'
+                b'"StreamViewType":"NEW_AND_OLD_IMAGES"},"eventID":"e-%d","eventName":"' % (i, i, 100 + i, i) +
+                name.encode() + b'","eventSource":"aws:dynamodb","eventVersion":"1.1"' + extra + b'}')
+
+    write(t, "page", b'{"NextShardIterator":"it","Records":[' + rec(1) + b",\n " + rec(2, "MODIFY") + b"]}")
+    write(t, "ttl_delete", b'{"NextShardIterator":"it","Records":[' + rec(
+        3, "REMOVE", b',"userIdentity":{"principalId":"dynamodb.amazonaws.com","type":"Service"}') + b"]}")
+    write(t, "fractional_seconds", b'{"Records":[' + rec(4, when=b"1.7162000011E9") + b"]}")
+    write(t, "closed_shard_end", b'{"Records":[]}')
+    write(t, "not_a_change", b'{"NextShardIterator":"it","Records":[{"dynamodb":{"SequenceNumber":"7"},'
+          b'"eventName":"UPSERT"},{"dynamodb":{"SequenceNumber":"8","Keys":{"pk":{"Q":"x"}}},'
+          b'"eventName":"INSERT","eventID":"x"}]}')
+    write(t, "no_sequence_number", b'{"Records":[{"dynamodb":{}}]}')
+    write(t, "deep_1000", b'{"Records":[' + rec(5)[:-1] + b',"x":' + b"[" * 1000 + b"]" * 1000 + b"}]}")
+    write(t, "invalid_utf8", b'{"Records":[{"dynamodb":{"SequenceNumber":"1\xc3("},"eventName":"\xff"}]}')
+    write(t, "empty", b"")
+
+
 def main():
     if os.path.isdir(CORPUS):
         shutil.rmtree(CORPUS)
@@ -239,6 +264,7 @@ def main():
     config_seeds()
     checkpoint_seeds()
     get_records_seeds()
+    streams_records_seeds()
     for target in sorted(os.listdir(CORPUS)):
         files = os.listdir(os.path.join(CORPUS, target))
         size = sum(os.path.getsize(os.path.join(CORPUS, target, f)) for f in files)

@@ -154,6 +154,36 @@ TEST_F(StreamsSourceTest, GetRecordsClampsTheLimitAndKeepsRecordsAsReceived) {
   EXPECT_EQ(page.data_bytes, rec1.size() + rec2.size());
 }
 
+// The errors the reader acts on keep their codes: throttling backs off as
+// throttling (pipeline/reader.cc, common/backoff.h), an expired or trimmed
+// iterator is renewed, a trimmed position is a retention gap.
+TEST_F(StreamsSourceTest, ErrorsAreClassifiedForTheReader) {
+  auto src = Source();
+  const struct {
+    int status;
+    const char* type;
+    RetryClass want;
+  } cases[] = {
+      {400, "com.amazonaws.dynamodb.v20120810#LimitExceededException", RetryClass::kThrottled},
+      {400, "com.amazon.coral.availability#ThrottlingException", RetryClass::kThrottled},
+      {400, "com.amazonaws.dynamodb.v20120810#ExpiredIteratorException", RetryClass::kClientError},
+      {400, "com.amazonaws.dynamodb.v20120810#TrimmedDataAccessException", RetryClass::kClientError},
+      {500, "com.amazonaws.dynamodb.v20120810#InternalServerError", RetryClass::kServerError},
+  };
+  for (const auto& c : cases) {
+    http_.Answer(std::string(R"({"__type":")") + c.type + R"(","message":"m"})", c.status);
+    RecordsPage page;
+    Status st = src->GetRecords("it-1", 100, &page);
+    ASSERT_FALSE(st.ok()) << c.type;
+    const std::string_view type(c.type);
+    EXPECT_EQ(st.peer_code(), type.substr(type.find('#') + 1)) << c.type;
+    EXPECT_EQ(st.retry_class(), c.want) << c.type << ": " << st.ToString();
+  }
+  http_.Answer(R"({"__type":"com.amazonaws.dynamodb.v20120810#TrimmedDataAccessException","message":"m"})", 400);
+  auto it = src->GetShardIterator("shardId-1", IteratorStart{IteratorType::kAfterSequenceNumber, "1", 0});
+  EXPECT_EQ(it.status().peer_code(), "TrimmedDataAccessException");
+}
+
 TEST(ParseStreamsGetRecords, ClosedShardEndAndBadAnswers) {
   RecordsPage page;
   page.body = R"({"Records":[]})";
