@@ -51,9 +51,9 @@ void CheckLine(const DecodedRecord& out, std::string_view record_text) {
   }
   auto it = d.FindMember("data_base64");
   FUZZ_CHECK(it != d.MemberEnd() && it->value.IsString(), "error line without data_base64");
-  FUZZ_CHECK(std::string_view(it->value.GetString(), it->value.GetStringLength()) ==
-                 shardhose::Base64Encode(record_text),
-             "data_base64 must be the base64 of the record's text");
+  FUZZ_CHECK(
+      std::string_view(it->value.GetString(), it->value.GetStringLength()) == shardhose::Base64Encode(record_text),
+      "data_base64 must be the base64 of the record's text");
 }
 
 }  // namespace
