@@ -47,7 +47,8 @@ struct Health {
   std::optional<WallTime> last_checkpoint;
   double oldest_buffered_age_s = 0;  // age of the oldest line in an open batch
   // Per shard: id, state name, last durable sequence, MillisBehindLatest
-  // (estimated when stalled, see above), read health.
+  // (DynamoDB Streams: poll::ShardEntry's estimate; estimated when stalled,
+  // see above), read health.
   struct Shard {
     std::string id;
     std::string state;

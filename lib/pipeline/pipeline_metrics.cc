@@ -25,7 +25,8 @@ PipelineMetrics::PipelineMetrics(metrics::Registry& r)
                                   "Shards whose checkpoint had passed the trim horizon (records expired unread)",
                                   {"shard"})),
       behind_latest_seconds(r.AddGauge("shardhose_behind_latest_seconds",
-                                       "MillisBehindLatest of the shard's last GetRecords, in seconds; once the "
+                                       "MillisBehindLatest of the shard's last GetRecords, in seconds (DynamoDB "
+                                       "Streams: the age of the last record read, 0 once caught up); once the "
                                        "shard has had no successful read for source.stall_after_s, that value plus "
                                        "the time since",
                                        {"shard"})),

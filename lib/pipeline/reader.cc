@@ -22,6 +22,15 @@ int64_t EpochMs(WallTime t) {
   return std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count();
 }
 
+// Without MillisBehindLatest: the age of the page's last record (its
+// ApproximateCreationDateTime: whole seconds, so up to a second more), 0
+// once caught up, else what it was.
+int64_t EstimateBehind(const poll::RecordsPage& page, bool caught_up, int64_t before, int64_t now_ms) {
+  if (caught_up) return 0;
+  if (page.records.empty() || page.records.back().arrival_ms <= 0) return before;
+  return std::max<int64_t>(0, now_ms - page.records.back().arrival_ms);
+}
+
 std::string_view MetricClass(const Status& st) {
   return st.retry_class() == RetryClass::kNone ? std::string_view("io") : RetryClassName(st.retry_class());
 }
@@ -180,6 +189,9 @@ MonoTime ShardReader::PollShard(const std::string& id, decode::Decoder& decoder,
   // Caught up is polls that stay empty for a quiet period.
   e->caught_up = page.records.empty() &&
                  (page.millis_behind == 0 || (page.millis_behind < 0 && now - *e->empty_since >= kQuietCaughtUp));
+  if (page.millis_behind < 0) {
+    e->millis_behind = EstimateBehind(page, e->caught_up, e->millis_behind, EpochMs(s_.clock->WallNow()));
+  }
   if (e->caught_up && s_.progress.AllDurable(id)) {
     // Remembered (coarsely, to spare checkpoint writes) so that a restart
     // after the retention period can tell an idle shard from lost records.

@@ -65,8 +65,11 @@ struct ShardEntry {
   // kQuietCaughtUp (poll/change_source.h).
   bool caught_up = false;
   std::optional<MonoTime> empty_since;  // first of the current run of empty polls
-  int64_t millis_behind = -1;           // from the last poll, -1 = unknown
-  bool retention_checked = false;       // resumed position compared with the trim horizon
+  // From the last poll, -1 = unknown. A source without MillisBehindLatest:
+  // an estimate (pipeline/reader.cc): the age of the last record read, 0
+  // once caught up.
+  int64_t millis_behind = -1;
+  bool retention_checked = false;  // resumed position compared with the trim horizon
   // The resumed position was past the trim horizon (reported): read from
   // TRIM_HORIZON until a record is read.
   bool past_trim_horizon = false;

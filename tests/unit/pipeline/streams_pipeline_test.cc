@@ -6,6 +6,11 @@
 // Local in tests/e2e/test_dynamodb_streams*.py.
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <thread>
+
 #include "common/seqnum.h"
 #include "pipeline_fixture.h"
 #include "testing/change_records.h"
@@ -46,7 +51,14 @@ class StreamsLike final : public poll::ChangeSource {
       page->next_iterator = it.substr(6);
       page->data_bytes = 0;
     } else {
+      // Holding: the next poll waits (in real time, so the simulated clock
+      // does not run on) until released.
+      while (records_seen && hold) std::this_thread::sleep_for(std::chrono::milliseconds(1));
       SHARDHOSE_RETURN_IF_ERROR(s_->GetRecords(it, limit, page));
+      records_seen = records_seen || !page->records.empty();
+      if (arrival_ms) {
+        for (auto& r : page->records) r.arrival_ms = arrival_ms;
+      }
     }
     page->millis_behind = -1;
     return Status::OK();
@@ -54,6 +66,11 @@ class StreamsLike final : public poll::ChangeSource {
   poll::RecordFormat format() const override { return s_->format(); }
 
   int trimmed_answers = 0;
+  int64_t arrival_ms = 0;  // set: every record's ApproximateCreationDateTime
+  // Set: once a page has had records, the next GetRecords waits until
+  // `hold` is cleared.
+  std::atomic<bool> hold{false};
+  std::atomic<bool> records_seen{false};
 
  private:
   poll::ChangeSource* s_;
@@ -89,6 +106,36 @@ TEST_F(StreamsPipelineTest, DrainEndsAfterAQuietPeriod) {
   EXPECT_GE(clock_.Now() - start, std::chrono::seconds(3)) << "ended before the quiet period";
   EXPECT_LT(clock_.Now() - start, std::chrono::seconds(30));
   EXPECT_EQ(store_.EventIds().size(), 30u);
+  // Caught up: the estimated lag is 0, not unknown.
+  const Health h = p.GetHealth();
+  ASSERT_EQ(h.shard_list.size(), 2u);
+  for (const auto& sh : h.shard_list) EXPECT_EQ(sh.millis_behind, 0) << sh.id;
+  EXPECT_EQ(h.max_millis_behind, 0);
+}
+
+// Behind: the age of the last record read (its ApproximateCreationDateTime),
+// as the gauge and the progress line show it.
+TEST_F(StreamsPipelineTest, LagIsTheAgeOfTheLastRecordRead) {
+  kinesis_.AddShard("shardId-0");
+  const int64_t now_ms =
+      std::chrono::duration_cast<std::chrono::milliseconds>(clock_.WallNow().time_since_epoch()).count();
+  kinesis_.Put("shardId-0", ChangeRecord("old", "orders", now_ms - 90000));
+  checkpoint::CheckpointFile file(&fs_, cfg_.checkpoint.path);
+  Pipeline p(cfg_, DepsOf(&kinesis_, &store_, &file));
+  last_->arrival_ms = now_ms - 90000;
+  last_->hold = true;
+  ASSERT_TRUE(p.Start().ok());
+  std::thread run([&] { (void)p.Run(/*drain=*/false); });
+  int64_t lag = -1;
+  for (int i = 0; i < 2000 && lag < 0; ++i) {
+    for (const auto& sh : p.GetHealth().shard_list) lag = std::max(lag, sh.millis_behind);
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  last_->hold = false;
+  p.Stop();
+  run.join();
+  EXPECT_GE(lag, 90000);
+  EXPECT_LT(lag, 100000);
 }
 
 // The daemon was down past the 24 h retention: GetShardIterator refuses the
