@@ -21,7 +21,8 @@ namespace {
 using test::ChangeRecord;
 
 // DynamoDB Streams' manner over another source: every page says
-// millis_behind -1 (unknown); the first page of every iterator is empty;
+// millis_behind -1 (unknown); the first page of every iterator is empty; a
+// closed shard's last page names no children (DescribeStream does);
 // GetShardIterator AFTER_SEQUENCE_NUMBER of a record that has been trimmed
 // answers TrimmedDataAccessException.
 class StreamsLike final : public poll::ChangeSource {
@@ -55,6 +56,7 @@ class StreamsLike final : public poll::ChangeSource {
       // does not run on) until released.
       while (records_seen && hold) std::this_thread::sleep_for(std::chrono::milliseconds(1));
       SHARDHOSE_RETURN_IF_ERROR(s_->GetRecords(it, limit, page));
+      page->child_shards.clear();  // a closed shard's end names no children
       records_seen = records_seen || !page->records.empty();
       if (arrival_ms) {
         for (auto& r : page->records) r.arrival_ms = arrival_ms;
@@ -136,6 +138,60 @@ TEST_F(StreamsPipelineTest, LagIsTheAgeOfTheLastRecordRead) {
   run.join();
   EXPECT_GE(lag, 90000);
   EXPECT_LT(lag, 100000);
+}
+
+// Shards roll over every few hours: the open shard closes and a new one,
+// its child, appears in DescribeStream. The child is found when the parent
+// ends (a listing then, not only every shard_refresh_s) and read after it;
+// twice in a row, while running.
+TEST_F(StreamsPipelineTest, RolloverWhileRunningReadsEachChildAfterItsParent) {
+  cfg_.source.shard_refresh_s = 3600;
+  kinesis_.AddShard("shardId-0");
+  int n = 0;
+  auto put = [&](const std::string& shard, int count) {
+    for (int i = 0; i < count; ++i)
+      kinesis_.Put(shard, ChangeRecord("e" + std::to_string(n++), "orders", 1716200000000));
+  };
+  put("shardId-0", 20);
+  checkpoint::CheckpointFile file(&fs_, cfg_.checkpoint.path);
+  Pipeline p(cfg_, DepsOf(&kinesis_, &store_, &file));
+  ASSERT_TRUE(p.Start().ok());
+  std::thread run([&] { (void)p.Run(/*drain=*/false); });
+  auto read_all = [&] {
+    for (int i = 0; i < 20000; ++i) {
+      if (store_.EventIds().size() == static_cast<size_t>(n)) return true;
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
+    return false;
+  };
+  EXPECT_TRUE(read_all());
+  for (const char* next : {"shardId-1", "shardId-2"}) {
+    const std::string parent = next == std::string("shardId-1") ? "shardId-0" : "shardId-1";
+    kinesis_.AddShard(next, parent);
+    kinesis_.Close(parent, {next});
+    put(next, 20);
+    EXPECT_TRUE(read_all()) << next;
+  }
+  p.Stop();
+  run.join();
+  auto ids = store_.EventIds();
+  EXPECT_EQ(ids.size(), 60u);
+  for (const auto& [id, count] : ids) EXPECT_EQ(count, 1) << id;
+  // Each child read only after its parent was read to the end.
+  for (const auto& [parent, child] : {std::pair{"shardId-0", "shardId-1"}, std::pair{"shardId-1", "shardId-2"}}) {
+    size_t last_parent = 0, first_child = SIZE_MAX;
+    for (size_t i = 0; i < kinesis_.calls.size(); ++i) {
+      if (kinesis_.calls[i].starts_with(std::string("GetRecords ") + parent + " ")) last_parent = i;
+      if (kinesis_.calls[i].starts_with(std::string("GetRecords ") + child + " ") && first_child == SIZE_MAX) {
+        first_child = i;
+      }
+    }
+    EXPECT_LT(last_parent, first_child) << child;
+  }
+  auto cp = LoadCheckpoint();
+  EXPECT_EQ(cp.shards.at("shardId-0").state, checkpoint::ShardCheckpoint::State::kFinished);
+  EXPECT_EQ(cp.shards.at("shardId-1").state, checkpoint::ShardCheckpoint::State::kFinished);
+  EXPECT_EQ(cp.shards.at("shardId-2").parent, "shardId-1");
 }
 
 // The daemon was down past the 24 h retention: GetShardIterator refuses the
