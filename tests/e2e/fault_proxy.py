@@ -25,6 +25,11 @@ random schedule:
     "503"       HTTP 503 ServiceUnavailable
     "reset"     connection reset after the request is read
     "delay"     answered correctly, but only after `delay_s` seconds
+  DynamoDB flavour ("dynamodb": the DynamoDB and DynamoDB Streams APIs, as
+  DynamoDB Local serves both): the Kinesis kinds, answered as DynamoDB
+  does (JSON 1.0, "com.amazonaws.dynamodb.v20120810#<Code>"): "throttle" is
+  LimitExceededException (the Streams API's throttling answer), "500"
+  InternalServerError.
 
 Only complete requests are forwarded, so with no faults the proxy also gives
 s3rver the atomic PUT of S3 (s3rver itself keeps a partial object, and
@@ -112,7 +117,7 @@ class _Conn:
 class FaultProxy:
     def __init__(self, upstream_port, flavour, seed=1, rates=None, stall_s=5.0, delay_s=1.5,
                  upstream_host="127.0.0.1", log_path=None, record_puts=False):
-        if flavour not in ("s3", "kinesis"):
+        if flavour not in ("s3", "kinesis", "dynamodb"):
             raise ValueError(flavour)
         self.upstream = (upstream_host, upstream_port)
         self.flavour = flavour
@@ -258,7 +263,7 @@ class FaultProxy:
         return fault
 
     def _op(self, req):
-        if self.flavour == "kinesis":
+        if self.flavour in ("kinesis", "dynamodb"):
             target = req.header("X-Amz-Target") or ""
             return target.rsplit(".", 1)[-1]
         return req.method
@@ -441,8 +446,14 @@ class FaultProxy:
         else:
             typ, msg, status, reason = "ServiceUnavailable", "Service unavailable.", 503, "Service Unavailable"
         import json
+        content_type = "application/x-amz-json-1.1"
+        if self.flavour == "dynamodb":
+            typ = {"ProvisionedThroughputExceededException": "LimitExceededException",
+                   "InternalFailure": "InternalServerError"}.get(typ, typ)
+            typ = "com.amazonaws.dynamodb.v20120810#" + typ
+            content_type = "application/x-amz-json-1.0"
         body = json.dumps({"__type": typ, "message": msg}).encode()
-        return status, reason, [("Content-Type", "application/x-amz-json-1.1"), ("x-amzn-RequestId", rid)], body
+        return status, reason, [("Content-Type", content_type), ("x-amzn-RequestId", rid)], body
 
 
 def _reset(sock):

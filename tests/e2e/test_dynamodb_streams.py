@@ -5,12 +5,15 @@ and DeleteItem of items with every attribute type and 38-digit numbers; a
 with exact numbers, the table named from the stream, `event_time` at
 millisecond precision and `raw` lines exactly as GetRecords returned them
 (no tableName added). A second drain writes nothing; `checkpoint show`
-and `tap` read the same stream (tap prints exactly the lines written)."""
+and `tap` read the same stream (tap prints exactly the lines written).
+Through a fault proxy (throttling, 500s, resets, expired iterators) a drain
+still writes every change once."""
 
 import json
 import os
 import unittest
 
+import fault_proxy as fp
 import harness as h
 
 TABLE = "orders"
@@ -33,6 +36,30 @@ def item(i, version):
     }
 
 
+def make_changes(ddb):
+    """Creates TABLE with a stream; 40 PutItems, 20 UpdateItems, 8 DeleteItems.
+    Returns the changes as (key, kind, version)."""
+    ddb.client.call("CreateTable", {
+        "TableName": TABLE, "BillingMode": "PAY_PER_REQUEST",
+        "AttributeDefinitions": [{"AttributeName": "pk", "AttributeType": "S"}],
+        "KeySchema": [{"AttributeName": "pk", "KeyType": "HASH"}],
+        "StreamSpecification": {"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"}})
+    changes = []
+    for i in range(40):
+        ddb.client.put_item(TABLE, item(i, 1))
+        changes.append(("customer#%03d" % i, "INSERT", 1))
+    for i in range(0, 40, 2):
+        ddb.client.call("UpdateItem", {
+            "TableName": TABLE, "Key": {"pk": {"S": "customer#%03d" % i}},
+            "UpdateExpression": "SET #v = :v", "ExpressionAttributeNames": {"#v": "version"},
+            "ExpressionAttributeValues": {":v": {"N": "2"}}})
+        changes.append(("customer#%03d" % i, "MODIFY", 2))
+    for i in range(0, 40, 5):
+        ddb.client.call("DeleteItem", {"TableName": TABLE, "Key": {"pk": {"S": "customer#%03d" % i}}})
+        changes.append(("customer#%03d" % i, "REMOVE", None))
+    return changes
+
+
 class DynamoDbStreamsTest(unittest.TestCase):
     def setUp(self):
         why = h.DynamoDbLocal.missing()
@@ -41,24 +68,7 @@ class DynamoDbStreamsTest(unittest.TestCase):
 
     def test_drain_writes_every_change_once_in_order(self):
         with h.TempDir() as work, h.Emulators(streams={}) as emu, h.DynamoDbLocal(work) as ddb:
-            ddb.client.call("CreateTable", {
-                "TableName": TABLE, "BillingMode": "PAY_PER_REQUEST",
-                "AttributeDefinitions": [{"AttributeName": "pk", "AttributeType": "S"}],
-                "KeySchema": [{"AttributeName": "pk", "KeyType": "HASH"}],
-                "StreamSpecification": {"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"}})
-            changes = []  # (key, kind, version)
-            for i in range(40):
-                ddb.client.put_item(TABLE, item(i, 1))
-                changes.append(("customer#%03d" % i, "INSERT", 1))
-            for i in range(0, 40, 2):
-                ddb.client.call("UpdateItem", {
-                    "TableName": TABLE, "Key": {"pk": {"S": "customer#%03d" % i}},
-                    "UpdateExpression": "SET #v = :v", "ExpressionAttributeNames": {"#v": "version"},
-                    "ExpressionAttributeValues": {":v": {"N": "2"}}})
-                changes.append(("customer#%03d" % i, "MODIFY", 2))
-            for i in range(0, 40, 5):
-                ddb.client.call("DeleteItem", {"TableName": TABLE, "Key": {"pk": {"S": "customer#%03d" % i}}})
-                changes.append(("customer#%03d" % i, "REMOVE", None))
+            changes = make_changes(ddb)
 
             def daemon(name, fmt):
                 return h.Shardhose(emu, os.path.join(work, name), TABLE, max_interval_s=1,
@@ -121,6 +131,26 @@ class DynamoDbStreamsTest(unittest.TestCase):
                 self.assertIn(r["eventName"], ("INSERT", "MODIFY", "REMOVE"))
             h.log("dynamodb-streams: %d changes, %d unmarshalled objects, %d raw lines"
                   % (len(changes), len(out.objects), len(rlines)))
+
+    def test_throttling_and_failures_back_off_and_lose_nothing(self):
+        """The Streams API throttles (LimitExceededException), fails (500),
+        resets connections and expires iterators, through a fault proxy in
+        front of DynamoDB Local: the drain still writes every change once."""
+        with h.TempDir() as work, h.Emulators(streams={}) as emu, h.DynamoDbLocal(work) as ddb, \
+                fp.FaultProxy(ddb.port, "dynamodb", seed=12,
+                              rates={"throttle": .25, "500": .05, "reset": .05, "expired": .1}) as proxy:
+            changes = make_changes(ddb)
+            sh = h.Shardhose(emu, work, TABLE, max_interval_s=1, source__stream_name=None,
+                             source__type="dynamodb-streams", source__table_name=TABLE,
+                             source__endpoint_url=proxy.url, source__idle_poll_interval_ms=200)
+            res = sh.drain(timeout=180)
+            lines = [ln for o in h.s3_objects(emu.s3) for ln in o.lines]
+            ids = [h.loads_exact(ln)["event_id"] for ln in lines]
+            self.assertEqual(len(ids), len(changes), res[-3000:])
+            self.assertEqual(len(set(ids)), len(changes))
+            self.assertGreater(proxy.counts.get("throttle", 0), 0, proxy.summary())
+            self.assertIn("LimitExceededException", res)
+            h.log("dynamodb-streams faults: %d changes once each; proxy %s" % (len(changes), proxy.summary()))
 
 
 if __name__ == "__main__":
