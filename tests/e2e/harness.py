@@ -608,10 +608,11 @@ class DynamoDbClient:
         self.host, self.port, self.timeout = host, port, timeout
         self._local = threading.local()
 
-    def call(self, op, body):
+    def call(self, op, body, api="DynamoDB_20120810"):
+        """One call of `op`; api="DynamoDBStreams_20120810" for the Streams API."""
         payload = json.dumps(body).encode()
         headers = {
-            "X-Amz-Target": "DynamoDB_20120810." + op,
+            "X-Amz-Target": api + "." + op,
             "Content-Type": "application/x-amz-json-1.0",
             "Authorization": fake_auth("dynamodb"),
             "X-Amz-Date": amz_date(),
