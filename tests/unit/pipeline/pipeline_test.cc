@@ -197,39 +197,13 @@ TEST_F(PipelineTest, LatestIsPinnedToATimestampInTheCheckpoint) {
 // record and those after it expired. The loss is reported and counted, and
 // reading continues from the oldest record still there.
 TEST_F(PipelineTest, CheckpointPastTheTrimHorizonIsReportedAndCounted) {
-  kinesis_.AddShard("shardId-0");
-  for (int i = 0; i < 10; ++i) kinesis_.Put("shardId-0", ChangeRecord("a" + std::to_string(i), "t", 1716200000000));
-  ASSERT_TRUE(Drain().ok());
-  // Mark the shard as last caught up long ago, as after a long outage.
-  {
-    checkpoint::CheckpointFile file(&fs_, cfg_.checkpoint.path);
-    auto cp = file.Load();
-    ASSERT_TRUE(cp.ok() && cp->has_value());
-    checkpoint::Checkpoint c = **cp;
-    c.shards.at("shardId-0").caught_up_ms = 1;
-    ASSERT_TRUE(file.Save(c).ok());
-  }
-  for (int i = 0; i < 10; ++i) kinesis_.Put("shardId-0", ChangeRecord("b" + std::to_string(i), "t", 1716200000000));
-  kinesis_.Trim("shardId-0", 15);  // the 10 read + 5 never read expire
   Counts stats;
-  ASSERT_TRUE(Drain(&stats).ok());
-  EXPECT_EQ(stats.retention_gaps, 1u);
-  EXPECT_EQ(stats.records_in, 5u);
-  auto ids = store_.EventIds();
-  EXPECT_EQ(ids.size(), 15u);  // 10 + the 5 that survived
-  for (int i = 5; i < 10; ++i) EXPECT_EQ(ids.count("b" + std::to_string(i)), 1u);
+  DrainAfterAnOutagePastRetention(&stats);
 }
 
 TEST_F(PipelineTest, ExpiredCheckpointOfAnIdleShardIsNotALoss) {
-  kinesis_.AddShard("shardId-0");
-  for (int i = 0; i < 10; ++i) kinesis_.Put("shardId-0", ChangeRecord("a" + std::to_string(i), "t", 1716200000000));
-  ASSERT_TRUE(Drain().ok());  // caught up just now
-  kinesis_.Trim("shardId-0", 10);
-  for (int i = 0; i < 3; ++i) kinesis_.Put("shardId-0", ChangeRecord("b" + std::to_string(i), "t", 1716200000000));
   Counts stats;
-  ASSERT_TRUE(Drain(&stats).ok());
-  EXPECT_EQ(stats.retention_gaps, 0u);
-  EXPECT_EQ(store_.EventIds().size(), 13u);
+  DrainAfterTheCheckpointOfAnIdleShardExpired(&stats);
 }
 
 // A crash at the moment of the k-th upload, for every k, before and after the
