@@ -32,7 +32,7 @@
 #         is on (detect_leaks=1) unless it cannot run here (e.g. under ptrace), in
 #         which case the stage says so and goes on without it.
 #   tsan  -fsanitize=thread via CMAKE_CXX_FLAGS / CMAKE_EXE_LINKER_FLAGS (gcc);
-#         builds pipeline_test, pipeline_leased_shards_test (shards added and dropped
+#         builds pipeline_test, streams_pipeline_test, pipeline_leased_shards_test (shards added and dropped
 #         under running pollers), aws_test and the daemon; runs every pipeline test,
 #         aws_test's HTTP client tests (CurlHttpTest.*) and e2e_pipeline (the daemon
 #         with 4 poll threads and 4 upload threads against the emulators).
@@ -161,18 +161,19 @@ stage_asan() {
 
 stage_tsan() {
   local start=$SECONDS
-  say "tsan: configure + build $TSAN_BUILD (pipeline_test pipeline_leased_shards_test aws_test shardhose)"
+  say "tsan: configure + build $TSAN_BUILD (pipeline_test streams_pipeline_test pipeline_leased_shards_test aws_test shardhose)"
   configure "$TSAN_BUILD" \
     "-DCMAKE_CXX_FLAGS=-fsanitize=thread -fno-omit-frame-pointer -Wno-maybe-uninitialized" \
     "-DCMAKE_EXE_LINKER_FLAGS=-fsanitize=thread" \
     -DSHARDHOSE_KILL_POINTS=ON
-  cmake --build "$TSAN_BUILD" -j"$JOBS" --target pipeline_test pipeline_leased_shards_test aws_test shardhose
+  cmake --build "$TSAN_BUILD" -j"$JOBS" --target pipeline_test streams_pipeline_test pipeline_leased_shards_test aws_test shardhose
   say "tsan: build took $((SECONDS - start)) s"
   local reports
   reports="$(fresh_reports "$TSAN_BUILD")"
   local t0=$SECONDS rc=0
   export TSAN_OPTIONS="halt_on_error=1:second_deadlock_stack=1:log_path=$reports/tsan"
   "$TSAN_BUILD/tests/unit/pipeline/pipeline_test" --gtest_brief=1 || rc=1
+  "$TSAN_BUILD/tests/unit/pipeline/streams_pipeline_test" --gtest_brief=1 || rc=1
   "$TSAN_BUILD/tests/unit/pipeline/pipeline_leased_shards_test" --gtest_brief=1 || rc=1
   "$TSAN_BUILD/tests/unit/aws/aws_test" --gtest_brief=1 --gtest_filter='CurlHttpTest.*' || rc=1
   (cd tests/e2e && PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 SHARDHOSE_E2E_SANITIZER=thread \
