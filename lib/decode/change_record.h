@@ -19,7 +19,10 @@
 //                  with exactly the digits given (never via double),
 //                  B->base64 string, BOOL->bool, NULL->null, M->object,
 //                  L->array, SS/NS/BS->arrays. Absent images and identity
-//                  are null. event_time is ISO-8601 UTC with milliseconds
+//                  are null. user_identity is userIdentity as JSON, its
+//                  members named as in Kinesis records ({"type",
+//                  "principalId"}: the Streams API's Type and PrincipalId
+//                  are renamed). event_time is ISO-8601 UTC with milliseconds
 //                  ("2024-01-02T03:04:05.678Z").
 //   error line   - {"error":"<reason>","message":"...","stream":"...",
 //                   "shard_id":"...","sequence_number":"...",

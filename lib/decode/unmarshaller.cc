@@ -363,6 +363,12 @@ class Handler final : public Unmarshaller {
       case Kind::kGeneric:
         if (f.count > 0) identity.push_back(',');
         ++f.count;
+        // userIdentity's own members as Kinesis records and Lambda events
+        // name them: the DynamoDB Streams API says PrincipalId and Type.
+        if (depth_ > 1 && stack_[depth_ - 2].kind == Kind::kRoot) {
+          if (k == "PrincipalId") k = "principalId";
+          if (k == "Type") k = "type";
+        }
         AppendJsonString(k, &identity);
         identity.push_back(':');
         return;

@@ -6,6 +6,9 @@ DynamoDB Local (its Streams API):
   drain: every change exactly once, and per key in the order it was made;
 - wide (1,000 attributes) and large (~390 KB) items, inserted then updated:
   every attribute exact;
+- a TTL delete: its REMOVE line carries user_identity {"type": "Service",
+  "principalId": "dynamodb.amazonaws.com"}, named as from Kinesis (the
+  Streams API says Type and PrincipalId);
 - the table's stream disabled and enabled again (a new stream ARN): `run`
   stops with exit 3 and says what to do; after `checkpoint reset` the new
   stream is read;
@@ -14,7 +17,8 @@ DynamoDB Local (its Streams API):
 
 What DynamoDB Local (1.25) emulates, as probed: one shard per stream, never
 rolled over (3,000 writes stay in one open shard; a shard gets an
-EndingSequenceNumber only when the stream is disabled); no trim horizon
+EndingSequenceNumber only when the stream is disabled); TTL deletes (within
+seconds, userIdentity {"PrincipalId", "Type"}); no trim horizon
 (records are never trimmed, so no TrimmedDataAccessException); no throttling
 (LimitExceededException is never answered); GetRecords answers up to 1,000
 records per call. Rollover, lineage, the trim horizon and throttling are
@@ -182,6 +186,29 @@ class DynamoDbStreamsOpsTest(unittest.TestCase):
                 self.assertEqual(modify["new_image"], dict(want, updated=True))
             sizes = sorted(len(t) for _, t in lines)
             h.log("dynamodb-streams wide/large: 4 lines, exact; line sizes %s bytes" % sizes)
+
+    def test_a_ttl_delete_carries_the_service_identity(self):
+        with h.TempDir() as work, h.Emulators(streams={}) as emu, h.DynamoDbLocal(work) as ddb:
+            create_table(ddb)
+            ddb.client.call("UpdateTimeToLive", {"TableName": TABLE, "TimeToLiveSpecification": {
+                "Enabled": True, "AttributeName": "expires"}})
+            ddb.client.put_item(TABLE, {"pk": {"S": "gone"}, "expires": {"N": str(int(time.time()) - 60)}})
+            arn = ddb.client.call("DescribeTable", {"TableName": TABLE})["Table"]["LatestStreamArn"]
+            streams_api = "DynamoDBStreams_20120810"
+            shard = ddb.client.call("DescribeStream", {"StreamArn": arn},
+                                    api=streams_api)["StreamDescription"]["Shards"][0]["ShardId"]
+
+            def removed():  # DynamoDB Local's TTL sweep has deleted the item
+                it = ddb.client.call("GetShardIterator", {"StreamArn": arn, "ShardId": shard,
+                                                          "ShardIteratorType": "TRIM_HORIZON"}, api=streams_api)
+                recs = ddb.client.call("GetRecords", {"ShardIterator": it["ShardIterator"]}, api=streams_api)
+                return any(r["eventName"] == "REMOVE" for r in recs["Records"])
+            h.wait_for(removed, 120, interval=1, what="the TTL delete in the stream")
+            streams_daemon(emu, ddb, work).drain(timeout=120)
+            lines = sorted(((d["event_name"], d) for d, _ in written(emu)), key=lambda x: x[0])
+            self.assertEqual([e for e, _ in lines], ["INSERT", "REMOVE"])
+            self.assertIsNone(lines[0][1]["user_identity"])
+            self.assertEqual(lines[1][1]["user_identity"], {"type": "Service", "principalId": "dynamodb.amazonaws.com"})
 
     def test_a_new_stream_of_the_table_stops_run_with_exit_3(self):
         with h.TempDir() as work, h.Emulators(streams={}) as emu, h.DynamoDbLocal(work) as ddb:

@@ -700,14 +700,17 @@ TEST_F(StreamsDecodeTest, FractionalSecondsKeepTheMillisecond) {
   EXPECT_EQ(r.event_time_us, 1716200000100000);
 }
 
-TEST_F(StreamsDecodeTest, TtlDeleteKeepsUserIdentity) {
+// The Streams API names the identity's members PrincipalId and Type
+// (Kinesis records and Lambda events: principalId, type); the line names
+// them as the Kinesis source does. Deeper members are not renamed.
+TEST_F(StreamsDecodeTest, TtlDeleteKeepsUserIdentityNamedAsFromKinesis) {
   const std::string rec =
       R"({"dynamodb":{"ApproximateCreationDateTime":1716200000,"Keys":{"pk":{"S":"a"}},"OldImage":{"pk":{"S":"a"}},)"
       R"("SequenceNumber":"43"},"eventID":"e-2","eventName":"REMOVE",)"
-      R"("userIdentity":{"principalId":"dynamodb.amazonaws.com","type":"Service"}})";
+      R"("userIdentity":{"PrincipalId":"dynamodb.amazonaws.com","Type":"Service","x":{"Type":1}}})";
   DecodedRecord r = Decode(rec);
   ASSERT_TRUE(r.ok) << r.line;
-  EXPECT_NE(r.line.find(R"("user_identity":{"principalId":"dynamodb.amazonaws.com","type":"Service"})"),
+  EXPECT_NE(r.line.find(R"("user_identity":{"principalId":"dynamodb.amazonaws.com","type":"Service","x":{"Type":1}})"),
             std::string::npos)
       << r.line;
 }
