@@ -1746,14 +1746,21 @@ class CheckpointMonitor:
 
     def _get_object(self, key):
         # s3rver lists an object while its PUT is still being written (its
-        # PUT is not atomic) and answers 500 to a GET then: wait for it.
+        # PUT is not atomic): a GET then answers 500, or 200 with an empty
+        # body (the file exists, its bytes are not written yet). Objects
+        # this daemon writes are never empty (gzip has a header, a line a
+        # newline): wait for the bytes. A truly empty object still fails the
+        # check after 5 s, and the final exactly-once check reads it again.
         for attempt in range(50):
             try:
-                return self.s3.get_object(key)
+                body = self.s3.get_object(key)
             except AwsError as e:
                 if e.status != 500 or attempt == 49:
                     raise
-                time.sleep(0.1)
+            else:
+                if body or attempt == 49:
+                    return body
+            time.sleep(0.1)
 
     def check_once(self):
         body = read_checkpoint_doc(self.path)
