@@ -31,6 +31,9 @@ int64_t EstimateBehind(const poll::RecordsPage& page, bool caught_up, int64_t be
   return std::max<int64_t>(0, now_ms - page.records.back().arrival_ms);
 }
 
+// DynamoDB Streams: the position asked for is older than the trim horizon.
+bool IsTrimmed(const Status& st) { return st.peer_code() == "TrimmedDataAccessException"; }
+
 std::string_view MetricClass(const Status& st) {
   return st.retry_class() == RetryClass::kNone ? std::string_view("io") : RetryClassName(st.retry_class());
 }
@@ -129,32 +132,25 @@ MonoTime ShardReader::PollShard(const std::string& id, decode::Decoder& decoder,
   }
   if (iterator.empty() && check_retention) {
     Status st = CheckRetention(id, start.sequence, &start);
+    if (IsTrimmed(st)) return NothingReadable(id);
     if (!st.ok()) return Failed(id, "GetRecords (trim horizon check)", st);
   }
-  if (iterator.empty()) {
+  // DynamoDB Streams answers TrimmedDataAccessException where Kinesis
+  // starts at the oldest record: to GetShardIterator, or (DynamoDB Local)
+  // to the first GetRecords of the iterator.
+  const bool fresh = iterator.empty();
+  if (fresh) {
     auto it = source_->GetShardIterator(id, start);
-    if (!it.ok() && it.status().peer_code() == "TrimmedDataAccessException" &&
-        start.type == IteratorType::kAfterSequenceNumber) {
-      // DynamoDB Streams: the position is older than the trim horizon.
-      // (Kinesis starts at the oldest record instead, and CheckRetention's
-      // probe told; DynamoDB Streams may answer that probe with an empty
-      // page, as it may any first page.)
-      {
-        MutexLock lock(&s_.mu);
-        s_.shards.Find(id)->past_trim_horizon = true;
-        ReportExpired(id, start.sequence, "the oldest available record");
-      }
-      start = IteratorStart{IteratorType::kTrimHorizon, "", 0};
-      it = source_->GetShardIterator(id, start);
-    }
+    if (!it.ok() && IsTrimmed(it.status())) return Trimmed(id, start);
     if (!it.ok()) return Failed(id, "GetShardIterator", it.status());
     iterator = std::move(it).value();
   }
   Status st = source_->GetRecords(iterator, static_cast<int>(s_.cfg.source.max_records_per_call), &page);
   if (!st.ok()) {
+    if (fresh && IsTrimmed(st)) return Trimmed(id, start);
     // An iterator past its time, or (DynamoDB Streams) whose record was
     // trimmed before it was used: a new one, from the position.
-    if (st.peer_code() == "ExpiredIteratorException" || st.peer_code() == "TrimmedDataAccessException") {
+    if (st.peer_code() == "ExpiredIteratorException" || IsTrimmed(st)) {
       spdlog::debug("shard {}: iterator {}, acquiring a new one", id,
                     st.peer_code() == "ExpiredIteratorException" ? "expired" : "trimmed");
       MutexLock lock(&s_.mu);
@@ -203,22 +199,76 @@ MonoTime ShardReader::PollShard(const std::string& id, decode::Decoder& decoder,
   }
   e->backoff.Reset();
   if (page.next_iterator.empty()) {
-    e->state = ShardState::kExhausted;
     LogInfo(fmt::format("shard {} is closed and fully read{}", id,
                         page.child_shards.empty() ? "" : fmt::format("; {} child shard(s)", page.child_shards.size())),
             {{"shard", id}, {"children", page.child_shards.size()}});
-    if (!s_.leased) {  // lease mode: children are leases of their own
-      s_.shards.Merge(page.child_shards, IteratorStart{});
-      for (const auto& c : page.child_shards) s_.progress.Track(c.id, "");
-      for (const auto& a : s_.shards.Activate(now)) {
-        LogInfo(fmt::format("shard {} starts: its parents are read", a), {{"shard", a}});
-      }
-      s_.refresh_shards = true;  // learn the children's full details
-    }
-    s_.checkpoint_dirty = true;
+    Ended(id, page.child_shards, now);
   }
   batcher_.SealCompleteReplays();
   return now + Millis(page.records.empty() ? s_.cfg.source.idle_poll_interval_ms : s_.cfg.source.poll_interval_ms);
+}
+
+void ShardReader::Ended(const std::string& id, const std::vector<poll::ShardInfo>& children, MonoTime now) {
+  s_.shards.Find(id)->state = ShardState::kExhausted;
+  if (!s_.leased) {  // lease mode: children are leases of their own
+    s_.shards.Merge(children, IteratorStart{});
+    for (const auto& c : children) s_.progress.Track(c.id, "");
+    for (const auto& a : s_.shards.Activate(now)) {
+      LogInfo(fmt::format("shard {} starts: its parents are read", a), {{"shard", a}});
+    }
+    s_.refresh_shards = true;  // learn the children's full details
+  }
+  s_.checkpoint_dirty = true;
+}
+
+MonoTime ShardReader::Trimmed(const std::string& id, const IteratorStart& start) {
+  if (start.type != IteratorType::kAfterSequenceNumber && start.type != IteratorType::kAtSequenceNumber) {
+    return NothingReadable(id);
+  }
+  // The position is older than the trim horizon: on from TRIM_HORIZON.
+  // (CheckRetention's probe reported it already when it chose an
+  // AT_SEQUENCE_NUMBER; DynamoDB Streams may answer that probe with an
+  // empty page, as it may any first page.)
+  MutexLock lock(&s_.mu);
+  poll::ShardEntry* e = s_.shards.Find(id);
+  if (start.type == IteratorType::kAfterSequenceNumber && !e->past_trim_horizon) {
+    ReportExpired(id, start.sequence, "the oldest available record");
+  }
+  e->past_trim_horizon = true;
+  e->iterator.clear();
+  return s_.clock->Now();
+}
+
+MonoTime ShardReader::NothingReadable(const std::string& id) {
+  const MonoTime now = s_.clock->Now();
+  MutexLock lock(&s_.mu);
+  poll::ShardEntry* e = s_.shards.Find(id);
+  const std::string durable = !e->last_read_seq.empty() ? e->last_read_seq : s_.progress.DurableSeq(id);
+  if (!durable.empty() && !e->past_trim_horizon) {
+    ReportExpired(id, durable,
+                  e->info.closed() ? "its child shards (every record of this closed shard has expired)"
+                                   : "the records written from now on (every record in the shard has expired)");
+  }
+  e->past_trim_horizon = true;
+  e->retention_checked = true;
+  e->iterator.clear();
+  e->unread_since = now;
+  e->last_error.clear();
+  e->backoff.Reset();
+  if (e->info.closed()) {
+    // Closed and empty for good: its children (found by the next listing,
+    // the API names none here) are read next.
+    LogInfo(fmt::format("shard {} is closed and every record in it has expired: nothing left to read", id),
+            {{"shard", id}});
+    Ended(id, {}, now);
+    return now;
+  }
+  // Open, yet nothing in it readable: as an empty page. Records written
+  // from now on are read from TRIM_HORIZON.
+  if (!e->empty_since) e->empty_since = now;
+  e->caught_up = now - *e->empty_since >= kQuietCaughtUp;
+  e->millis_behind = e->caught_up ? 0 : e->millis_behind;
+  return now + Millis(s_.cfg.source.idle_poll_interval_ms);
 }
 
 void ShardReader::Decode(const std::string& id, const poll::RecordsPage& page, decode::Decoder& decoder,

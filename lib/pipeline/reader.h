@@ -79,6 +79,20 @@ class ShardReader {
   // as an error and counted in retention_gaps) unless the shard was caught
   // up after the trim horizon. `from` is where reading continues.
   void ReportExpired(const std::string& id, const std::string& durable, const std::string& from) REQUIRES(s_.mu);
+  // DynamoDB Streams answered TrimmedDataAccessException to an iterator
+  // from `start` (GetShardIterator, or that iterator's first GetRecords).
+  // From a sequence number: the position expired (reported once, see
+  // ReportExpired), reading goes on from TRIM_HORIZON. At the trim horizon
+  // (or LATEST): NothingReadable. Returns when to poll the shard next.
+  MonoTime Trimmed(const std::string& id, const poll::IteratorStart& start) EXCLUDES(s_.mu);
+  // Every record of the shard has expired. Reports the loss of what
+  // followed the shard's position (once; no position, nothing to report);
+  // a closed shard then ends (its children start), an open one counts as
+  // an empty poll. Returns when to poll the shard next.
+  MonoTime NothingReadable(const std::string& id) EXCLUDES(s_.mu);
+  // The shard is read to its end: exhausted (checkpointed as finished once
+  // durable); outside lease mode its `children` are tracked and activated.
+  void Ended(const std::string& id, const std::vector<poll::ShardInfo>& children, MonoTime now) REQUIRES(s_.mu);
   MonoTime Failed(const std::string& id, std::string_view op, const Status& st) EXCLUDES(s_.mu);
   // The page's records as lines (decode + partition), without the lock.
   void Decode(const std::string& id, const poll::RecordsPage& page, decode::Decoder& decoder,

@@ -9,8 +9,11 @@ What is here:
   DynamoDbLocal       context manager: AWS's DynamoDB Local (a jar, Java 17;
                       tests/emulators/dynamodb-local.lock) in memory on a free
                       port, waited for, killed (process group) on exit.
+                      test_control=True: the same jar with its test control
+                      on (stream shard rollover; dynamodb/TestControlServer.java).
   DynamoDbClient      the few DynamoDB JSON 1.0 calls the tests need (items in
-                      the wire form, {"attr": {"S": "..."}}).
+                      the wire form, {"attr": {"S": "..."}}); streams() calls
+                      the DynamoDB Streams API on the same endpoint.
   S3Client            ListObjectsV2 (paged) and GetObject/PutObject, path-style.
   ChangeRecordGenerator
                       realistic DynamoDB change records ("Kinesis Data Streams
@@ -609,7 +612,8 @@ class DynamoDbClient:
         self._local = threading.local()
 
     def call(self, op, body, api="DynamoDB_20120810"):
-        """One call of `op`; api="DynamoDBStreams_20120810" for the Streams API."""
+        """`api` "DynamoDBStreams_20120810": the Streams API (DynamoDB Local
+        serves it on the same port); streams() says so shorter."""
         payload = json.dumps(body).encode()
         headers = {
             "X-Amz-Target": api + "." + op,
@@ -644,6 +648,10 @@ class DynamoDbClient:
                 err.code = ""
             raise err
         return json.loads(data) if data else {}
+
+    def streams(self, op, body):
+        """A DynamoDB Streams call (DescribeStream, GetShardIterator, ...)."""
+        return self.call(op, body, api="DynamoDBStreams_20120810")
 
     def list_tables(self):
         return self.call("ListTables", {}).get("TableNames", [])
@@ -716,26 +724,33 @@ class DynamoDbLocal:
 
     JVM_OPTIONS = ["-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC"]  # starts faster; the tests are short
 
-    def __init__(self, workdir, start_timeout=90):
+    def __init__(self, workdir, start_timeout=90, test_control=False):
         self.workdir, self.start_timeout, self.proc = workdir, start_timeout, None
+        # test_control: the same jar started by dynamodb/TestControlServer.java
+        # (compiled here with javac), which takes test_control() calls.
+        self.test_control_on = test_control
         self.log_path = os.path.join(workdir, "dynamodb-local.log")
         self.started_in = None  # seconds until it answered
 
     @staticmethod
-    def missing():
+    def missing(test_control=False):
         """Why it cannot run here, or None."""
         if not os.path.exists(os.path.join(DYNAMODB_LOCAL_DIR, "DynamoDBLocal.jar")):
             return ("%s missing: run scripts/install-deps.sh (DynamoDB Local, tests/emulators/dynamodb-local.lock)"
                     % os.path.join(DYNAMODB_LOCAL_DIR, "DynamoDBLocal.jar"))
         if shutil.which("java") is None:
             return "java not found: run scripts/install-deps.sh (openjdk-17-jdk-headless)"
+        if test_control and shutil.which("javac") is None:
+            return "javac not found: run scripts/install-deps.sh (openjdk-17-jdk-headless)"
         return None
 
     def __enter__(self):
-        why = self.missing()
+        why = self.missing(self.test_control_on)
         if why:
             raise EmulatorError(why)
         try:
+            if self.test_control_on:
+                self._compile_test_control()
             for attempt in range(3):
                 try:
                     self._start()
@@ -751,15 +766,27 @@ class DynamoDbLocal:
             sys.stderr.write("\n----- DynamoDB Local log (%s) -----\n%s\n" % (self.log_path, self.tail()))
             raise
 
+    def _compile_test_control(self):
+        self.classes = os.path.join(self.workdir, "test-control-classes")
+        os.makedirs(self.classes, exist_ok=True)
+        cmd = ["javac", "-nowarn", "-cp", os.path.join(DYNAMODB_LOCAL_DIR, "DynamoDBLocal.jar"), "-d", self.classes,
+               os.path.join(HERE, "dynamodb", "TestControlServer.java")]
+        p = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=120)
+        if p.returncode != 0:
+            raise EmulatorError("%s failed:\n%s" % (" ".join(cmd), p.stdout.decode("utf-8", "replace")))
+
     def _start(self):
         self.port = free_port()
         t0 = time.time()
+        jar = os.path.join(DYNAMODB_LOCAL_DIR, "DynamoDBLocal.jar")
+        cmd = ["java"] + self.JVM_OPTIONS + ["-Djava.library.path=" + os.path.join(DYNAMODB_LOCAL_DIR, "DynamoDBLocal_lib")]
+        if self.test_control_on:
+            cmd += ["-cp", self.classes + os.pathsep + jar, "TestControlServer", str(self.port)]
+        else:
+            cmd += ["-jar", jar, "-inMemory", "-sharedDb", "-disableTelemetry", "-port", str(self.port)]
         with open(self.log_path, "ab") as lf:
             self.proc = subprocess.Popen(
-                ["java"] + self.JVM_OPTIONS + ["-Djava.library.path=" + os.path.join(DYNAMODB_LOCAL_DIR, "DynamoDBLocal_lib"),
-                 "-jar", os.path.join(DYNAMODB_LOCAL_DIR, "DynamoDBLocal.jar"),
-                 "-inMemory", "-sharedDb", "-disableTelemetry", "-port", str(self.port)],
-                cwd=DYNAMODB_LOCAL_DIR, stdout=lf, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                cmd, cwd=DYNAMODB_LOCAL_DIR, stdout=lf, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                 start_new_session=True)
         self.client = DynamoDbClient(self.port, timeout=10)
         deadline = t0 + self.start_timeout
@@ -788,6 +815,13 @@ class DynamoDbLocal:
 
     def tail(self):
         return tail(self.log_path)
+
+    def test_control(self, action, **params):
+        """test_control=True only: "ROLLOVER" closes every open stream shard;
+        "DILATE_TIME", HOURS="25" ages every stream record by 25 hours."""
+        item = {"ACTION": {"S": action}}
+        item.update({k: {"S": str(v)} for k, v in params.items()})
+        self.client.put_item("[TEST_CONTROL]", item)
 
     @property
     def url(self):

@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <set>
 #include <thread>
 
 #include "common/seqnum.h"
@@ -24,21 +25,28 @@ using test::ChangeRecord;
 // millis_behind -1 (unknown); the first page of every iterator is empty; a
 // closed shard's last page names no children (DescribeStream does);
 // GetShardIterator AFTER_SEQUENCE_NUMBER of a record that has been trimmed
-// answers TrimmedDataAccessException.
+// answers TrimmedDataAccessException. Every iterator of a shard in
+// `all_expired`, TRIM_HORIZON and LATEST included, is refused so too: by
+// GetShardIterator, or with `expired_at_get_records` by its first
+// GetRecords (DynamoDB Local's way, once every record of a listed shard
+// has expired).
 class StreamsLike final : public poll::ChangeSource {
  public:
   explicit StreamsLike(poll::ChangeSource* s) : s_(s) {}
   Result<poll::StreamSummary> Describe() override { return s_->Describe(); }
   Result<std::vector<poll::ShardInfo>> ListShards() override { return s_->ListShards(); }
   Result<std::string> GetShardIterator(const std::string& id, const poll::IteratorStart& start) override {
+    if (all_expired.contains(id)) {
+      if (expired_at_get_records) return "expired:" + id;
+      return Trimmed();
+    }
     if (start.type == poll::IteratorType::kAfterSequenceNumber) {
       auto oldest = s_->GetShardIterator(id, poll::IteratorStart{});
       if (!oldest.ok()) return oldest;
       poll::RecordsPage page;
       SHARDHOSE_RETURN_IF_ERROR(s_->GetRecords(*oldest, 1, &page));
       if (!page.records.empty() && CompareSeq(page.records.front().sequence_number, start.sequence) > 0) {
-        ++trimmed_answers;
-        return Status::InvalidArgument("Trimmed").WithPeer(RetryClass::kNone, "TrimmedDataAccessException");
+        return Trimmed();
       }
     }
     auto it = s_->GetShardIterator(id, start);
@@ -46,6 +54,7 @@ class StreamsLike final : public poll::ChangeSource {
     return "fresh:" + *it;
   }
   Status GetRecords(const std::string& it, int limit, poll::RecordsPage* page) override {
+    if (it.starts_with("expired:")) return Trimmed();
     if (it.starts_with("fresh:")) {
       page->records.clear();
       page->child_shards.clear();
@@ -68,6 +77,8 @@ class StreamsLike final : public poll::ChangeSource {
   poll::RecordFormat format() const override { return s_->format(); }
 
   int trimmed_answers = 0;
+  std::set<std::string> all_expired;
+  bool expired_at_get_records = false;
   int64_t arrival_ms = 0;  // set: every record's ApproximateCreationDateTime
   // Set: once a page has had records, the next GetRecords waits until
   // `hold` is cleared.
@@ -75,6 +86,11 @@ class StreamsLike final : public poll::ChangeSource {
   std::atomic<bool> records_seen{false};
 
  private:
+  Status Trimmed() {
+    ++trimmed_answers;
+    return Status::InvalidArgument("Trimmed").WithPeer(RetryClass::kNone, "TrimmedDataAccessException");
+  }
+
   poll::ChangeSource* s_;
 };
 
@@ -88,6 +104,19 @@ class StreamsPipelineTest : public PipelineTest {
       return like;
     };
   }
+  // The next pipelines' source refuses every iterator of `shard`.
+  void Expire(const std::string& shard, bool at_get_records) {
+    wrap_source_ = [this, shard, at_get_records](poll::ChangeSource* s) {
+      auto like = std::make_unique<StreamsLike>(s);
+      like->all_expired = {shard};
+      like->expired_at_get_records = at_get_records;
+      last_ = like.get();
+      return like;
+    };
+  }
+  void ClosedShardWhollyExpired(bool at_get_records);
+  void OpenShardWhollyExpired(bool at_get_records);
+
   StreamsLike* last_ = nullptr;  // the latest pipeline's source
 };
 
@@ -213,6 +242,64 @@ TEST_F(StreamsPipelineTest, TrimmedCheckpointOfAnIdleShardIsNotALoss) {
   Counts stats;
   DrainAfterTheCheckpointOfAnIdleShardExpired(&stats);
   EXPECT_EQ(last_->trimmed_answers, 1);
+}
+
+// The daemon was down past the retention, and the checkpointed shard, now
+// closed, holds nothing readable any more: every iterator of it,
+// TRIM_HORIZON included, is refused with TrimmedDataAccessException. The
+// loss is reported once, the shard ends (finished), and its child is read.
+void StreamsPipelineTest::ClosedShardWhollyExpired(bool at_get_records) {
+  kinesis_.AddShard("shardId-0");
+  PutRecords("shardId-0", "a", 10);
+  ASSERT_TRUE(Drain().ok());
+  MarkCaughtUpLongAgo("shardId-0");
+  PutRecords("shardId-0", "b", 10);
+  kinesis_.AddShard("shardId-1", "shardId-0");
+  kinesis_.Close("shardId-0", {"shardId-1"});
+  PutRecords("shardId-1", "c", 5);
+  Expire("shardId-0", at_get_records);
+  Counts stats;
+  ASSERT_TRUE(Drain(&stats).ok());
+  EXPECT_EQ(stats.retention_gaps, 1u);
+  EXPECT_GE(last_->trimmed_answers, 1);
+  auto ids = store_.EventIds();
+  EXPECT_EQ(ids.size(), 15u);  // a0..a9, then the child's c0..c4
+  for (int i = 0; i < 5; ++i) EXPECT_EQ(ids.count("c" + std::to_string(i)), 1u);
+  auto cp = LoadCheckpoint();
+  EXPECT_EQ(cp.shards.at("shardId-0").state, checkpoint::ShardCheckpoint::State::kFinished);
+  // Finished: the next start does not ask for the shard again.
+  ASSERT_TRUE(Drain(&stats).ok());
+  EXPECT_EQ(last_->trimmed_answers, 0);
+  EXPECT_EQ(stats.retention_gaps, 0u);
+}
+
+TEST_F(StreamsPipelineTest, AClosedShardWhollyExpiredEndsAndItsChildIsRead) { ClosedShardWhollyExpired(false); }
+TEST_F(StreamsPipelineTest, AClosedShardWhollyExpiredAtGetRecordsEndsAndItsChildIsRead) {
+  ClosedShardWhollyExpired(true);
+}
+
+// An open shard whose every iterator is refused at the trim horizon (every
+// record so far expired) counts as an empty poll: the loss is reported
+// once, and a drain ends after the quiet period.
+void StreamsPipelineTest::OpenShardWhollyExpired(bool at_get_records) {
+  cfg_.source.idle_poll_interval_ms = 400;
+  kinesis_.AddShard("shardId-0");
+  PutRecords("shardId-0", "a", 10);
+  ASSERT_TRUE(Drain().ok());
+  MarkCaughtUpLongAgo("shardId-0");
+  Expire("shardId-0", at_get_records);
+  Counts stats;
+  const MonoTime start = clock_.Now();
+  ASSERT_TRUE(Drain(&stats).ok());
+  EXPECT_GE(clock_.Now() - start, std::chrono::seconds(3));
+  EXPECT_EQ(stats.retention_gaps, 1u);
+  EXPECT_GE(last_->trimmed_answers, 2);  // asked again, reported once
+  EXPECT_EQ(store_.EventIds().size(), 10u);
+}
+
+TEST_F(StreamsPipelineTest, AnOpenShardWhollyExpiredIsCaughtUpAfterTheQuietPeriod) { OpenShardWhollyExpired(false); }
+TEST_F(StreamsPipelineTest, AnOpenShardWhollyExpiredAtGetRecordsIsCaughtUpAfterTheQuietPeriod) {
+  OpenShardWhollyExpired(true);
 }
 
 }  // namespace
