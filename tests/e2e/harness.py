@@ -1738,6 +1738,28 @@ def read_checkpoint_doc(path):
     return doc["body"]
 
 
+def _crc32c(data):
+    crc = 0xFFFFFFFF
+    for b in data:
+        crc ^= b
+        for _ in range(8):
+            crc = (crc >> 1) ^ (0x82F63B78 & -(crc & 1))
+    return crc ^ 0xFFFFFFFF
+
+
+def rewrite_checkpoint(path, change):
+    """Rewrites a version-1 checkpoint file in place: change(body) edits the
+    parsed body; the file gets the new body's CRC-32C (lib/checkpoint/
+    checkpoint.h), as if the daemon had written it."""
+    body = read_checkpoint_doc(path)
+    change(body)
+    text = json.dumps(body, separators=(",", ":"))
+    with open(path + ".tmp", "w") as f:
+        f.write('{"format":"shardhose-checkpoint","version":1,"crc32c":"%08x","body":%s}\n'
+                % (_crc32c(text.encode()), text))
+    os.replace(path + ".tmp", path)
+
+
 class CheckpointMonitor:
     """Watches a checkpoint file while the daemon runs and checks, for every
     new generation, that it never passes an unacknowledged upload:

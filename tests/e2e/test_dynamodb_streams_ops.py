@@ -15,15 +15,15 @@ DynamoDB Local (its Streams API):
 - lease mode (coordination.mode = "dynamodb", the lease table in the same
   DynamoDB Local): two workers share the table's stream, every change once.
 
-What DynamoDB Local (1.25) emulates, as probed: one shard per stream, never
-rolled over (3,000 writes stay in one open shard; a shard gets an
-EndingSequenceNumber only when the stream is disabled); TTL deletes (within
-seconds, userIdentity {"PrincipalId", "Type"}); no trim horizon
-(records are never trimmed, so no TrimmedDataAccessException); no throttling
-(LimitExceededException is never answered); GetRecords answers up to 1,000
-records per call. Rollover, lineage, the trim horizon and throttling are
-therefore tested with fakes (tests/unit/pipeline/streams_pipeline_test.cc)
-and a fault proxy (test_dynamodb_streams.py)."""
+What DynamoDB Local (1.25) does here, as probed: one shard per stream,
+not rolled over within a test (3,000 writes stay in one open shard; it
+rolls shards after 4 hours, or through its hidden test control, which
+test_dynamodb_streams_shards.py turns on for rollover and the trim
+horizon); TTL deletes (within seconds, userIdentity {"PrincipalId",
+"Type"}); no throttling (LimitExceededException is never answered, so
+throttling is tested with fakes, tests/unit/pipeline/, and a fault proxy,
+test_dynamodb_streams.py); GetRecords answers up to 1,000 records per
+call."""
 
 import os
 import random
