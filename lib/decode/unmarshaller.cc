@@ -7,6 +7,7 @@
 #include <cstring>
 
 #include "decode/json_text.h"
+#include "decode/record_fields.h"
 
 namespace shardhose::decode::internal {
 namespace {
@@ -55,77 +56,6 @@ class Path {
   PathElem elems_[kMaxDepth + 1];
   size_t size_ = 0;
 };
-
-// DynamoDB type tags, and what a value inside a typed value is.
-enum class Tag : uint8_t { kS, kN, kB, kBool, kNull, kM, kL, kSS, kNS, kBS, kSkip };
-
-Tag ClassifyTag(std::string_view t) {
-  switch (t.size()) {
-    case 1:
-      switch (t[0]) {
-        case 'S':
-          return Tag::kS;
-        case 'N':
-          return Tag::kN;
-        case 'B':
-          return Tag::kB;
-        case 'M':
-          return Tag::kM;
-        case 'L':
-          return Tag::kL;
-      }
-      break;
-    case 2:
-      if (t[1] != 'S') break;
-      switch (t[0]) {
-        case 'S':
-          return Tag::kSS;
-        case 'N':
-          return Tag::kNS;
-        case 'B':
-          return Tag::kBS;
-      }
-      break;
-    case 4:
-      if (t == "BOOL") return Tag::kBool;
-      if (t == "NULL") return Tag::kNull;
-      break;
-  }
-  return Tag::kSkip;
-}
-
-// Members of the record and of dynamodb the decoder looks at.
-enum class Field : uint8_t {
-  kOther,
-  kEventId,
-  kEventName,
-  kTable,
-  kDynamodb,
-  kIdentity,
-  kWhen,
-  kPrecision,
-  kKeys,
-  kNewImage,
-  kOldImage,
-};
-
-Field RootField(std::string_view k) {
-  if (k == "eventID") return Field::kEventId;
-  if (k == "eventName") return Field::kEventName;
-  if (k == "tableName") return Field::kTable;
-  if (k == "dynamodb") return Field::kDynamodb;
-  if (k == "userIdentity") return Field::kIdentity;
-  return Field::kOther;
-}
-
-Field DynamodbField(std::string_view k) {
-  if (k == "ApproximateCreationDateTime") return Field::kWhen;
-  if (k == "ApproximateCreationDateTimePrecision") return Field::kPrecision;
-  if (k == "Keys") return Field::kKeys;
-  if (k == "NewImage") return Field::kNewImage;
-  if (k == "OldImage") return Field::kOldImage;
-  return Field::kOther;
-}
 
 // The SAX handler of step 3 (see the file comment of change_record.cc).
 // Reset() before each parse; the reader's events then drive it. It returns
