@@ -83,6 +83,7 @@ constexpr std::string_view kBadBase64 = "bad_base64";
 constexpr std::string_view kNotJson = "not_json";
 constexpr std::string_view kNotChangeRecord = "not_change_record";
 constexpr std::string_view kBadAttribute = "bad_attribute";
+constexpr std::string_view kNotExportItem = "not_export_item";
 
 // Parses ApproximateCreationDateTime's digits ("1716200000123", "1.7e12",
 // "1716200000123.9") times 10^scale to an integer, truncating any fraction.
@@ -172,10 +173,12 @@ struct Decoder::Impl {
   std::string table;  // kStreamsRecord: the table of the stream
   Reader reader;
   std::unique_ptr<Unmarshaller> sax;
-  std::string buf;      // the decoded Data, parsed in situ
-  std::string message;  // error message being built
+  std::string buf;         // the decoded Data, parsed in situ
+  std::string message;     // error message being built
+  ExportSpec export_spec;  // kExportItem
 
   void Decode(const poll::KinesisRecordView& rec, std::string_view shard_id, DecodedRecord* out);
+  void FinishExportItem(const poll::KinesisRecordView& rec, std::string_view file, DecodedRecord* out);
   void WriteError(std::string_view reason, const poll::KinesisRecordView& rec, std::string_view shard_id,
                   DecodedRecord* out);
 };
@@ -186,6 +189,17 @@ Decoder::~Decoder() = default;
 
 void Decoder::Decode(const poll::KinesisRecordView& record, std::string_view shard_id, DecodedRecord* out) {
   impl_->Decode(record, shard_id, out);
+}
+
+void Decoder::SetExport(ExportSpec spec) {
+  impl_->export_spec = std::move(spec);
+  impl_->sax->key_names = &impl_->export_spec.key_attributes;
+}
+
+void Decoder::DecodeExportLine(std::string_view line, std::string_view event_id, std::string_view file,
+                               DecodedRecord* out) {
+  const poll::KinesisRecordView rec{line, event_id, "", impl_->export_spec.export_time_us / 1000};
+  impl_->Decode(rec, file, out);
 }
 
 void Decoder::WriteErrorLine(std::string_view reason, std::string_view message, const poll::KinesisRecordView& record,
@@ -202,13 +216,13 @@ std::string FormatIsoMillis(int64_t epoch_us) {
 
 void Decoder::Impl::WriteError(std::string_view reason, const poll::KinesisRecordView& rec, std::string_view shard_id,
                                DecodedRecord* out) {
-  internal::WriteErrorLine(reason, message, stream, rec, shard_id, out, input == InputFormat::kStreamsRecord);
+  internal::WriteErrorLine(reason, message, stream, rec, shard_id, out, input != InputFormat::kKinesisData);
 }
 
 void Decoder::Impl::Decode(const poll::KinesisRecordView& rec, std::string_view shard_id, DecodedRecord* out) {
   // 1. base64 (a Streams record is its JSON text already).
   const bool streams = input == InputFormat::kStreamsRecord;
-  if (streams) {
+  if (input != InputFormat::kKinesisData) {
     buf.assign(rec.data_base64);
   } else if (!DecodeBase64(rec.data_base64, &buf)) {
     message.assign("Data is not valid base64 (");
@@ -264,6 +278,8 @@ void Decoder::Impl::Decode(const poll::KinesisRecordView& rec, std::string_view 
     message.append(std::to_string(parsed.Offset() - (sax->too_deep ? 1 : 0)));
     return WriteError(kNotJson, rec, shard_id, out);
   }
+
+  if (input == InputFormat::kExportItem) return FinishExportItem(rec, shard_id, out);
 
   // 4. envelope.
   auto not_record = [&](std::string_view what) {
@@ -359,6 +375,52 @@ void Decoder::Impl::Decode(const poll::KinesisRecordView& rec, std::string_view 
   out->event_name.assign(name);
   out->event_id.assign(event_id);
   out->event_time_us = event_time_us;
+  out->error.clear();
+}
+
+// Steps 4 and 5 for an export line: the item is images[1].
+void Decoder::Impl::FinishExportItem(const poll::KinesisRecordView& rec, std::string_view file, DecodedRecord* out) {
+  auto not_item = [&](std::string_view what) {
+    message.assign(what);
+    WriteError(kNotExportItem, rec, file, out);
+  };
+  const Image& item = sax->images[1];
+  if (!sax->root_is_object) return not_item("not a JSON object");
+  if (item.shape != Image::Shape::kObject) return not_item("no Item object");
+  for (size_t i = 0; i < sax->key_spans.size(); ++i) {
+    if (!sax->key_spans[i].found) {
+      message.assign("Item has no key attribute ");
+      message.append(export_spec.key_attributes[i]);
+      return WriteError(kNotExportItem, rec, file, out);
+    }
+  }
+  if (item.has_error) {
+    message.assign(item.message);
+    return WriteError(kBadAttribute, rec, file, out);
+  }
+  std::string& l = out->line;
+  if (format == OutputFormat::kUnmarshalled) {
+    l.append("{\"event_id\":");
+    AppendJsonString(rec.sequence_number, &l);
+    l.append(",\"event_name\":\"SNAPSHOT\",\"table\":");
+    AppendJsonString(table, &l);
+    l.append(",\"event_time\":\"");
+    AppendIsoMillis(export_spec.export_time_us, &l);
+    l.append("\",\"sequence_number\":null,\"shard_id\":null,\"keys\":{");
+    for (size_t i = 0; i < sax->key_spans.size(); ++i) {
+      if (i > 0) l.push_back(',');
+      const auto& span = sax->key_spans[i];
+      l.append(item.out, span.begin, span.end - span.begin);
+    }
+    l.append("},\"new_image\":");
+    l.append(item.out);
+    l.append(",\"old_image\":null,\"user_identity\":null}\n");
+  }
+  out->ok = true;
+  out->table.assign(table);
+  out->event_name.assign("SNAPSHOT");
+  out->event_id.assign(rec.sequence_number);
+  out->event_time_us = export_spec.export_time_us;
   out->error.clear();
 }
 

@@ -82,6 +82,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "poll/record_view.h"
 
@@ -102,7 +103,27 @@ enum class OutputFormat { kUnmarshalled, kRaw };
 //                    carry whole seconds: ".000"). Error lines carry the
 //                    base64 of the record's text in data_base64 (the original
 //                    bytes, in the same field as for Kinesis).
-enum class InputFormat { kKinesisData, kStreamsRecord };
+//   kExportItem    - a line of a DynamoDB export's data file (DYNAMODB_JSON,
+//                    {"Item": {...}}), decoded with DecodeExportLine (below)
+//                    into a SNAPSHOT line: event_id "<export id>:<file
+//                    index>:<line number>", event_name "SNAPSHOT", the
+//                    Decoder's table, event_time the export time,
+//                    sequence_number and shard_id null, keys the item's
+//                    key attributes (ExportSpec, in that order), new_image
+//                    the item, old_image and user_identity null. A raw line
+//                    is the export's line as it is (compacted). Error
+//                    reasons: not_json, bad_attribute, and "not_export_item"
+//                    (no Item object, or a key attribute missing). Error
+//                    lines carry the line's text (base64) in data_base64,
+//                    the event id in sequence_number and the data file in
+//                    shard_id.
+enum class InputFormat { kKinesisData, kStreamsRecord, kExportItem };
+
+// What kExportItem lines need to know of their export.
+struct ExportSpec {
+  int64_t export_time_us = 0;
+  std::vector<std::string> key_attributes;  // the partition key, then the sort key if any
+};
 
 // Nesting deeper than this (objects + arrays, in the change record as a
 // whole) is rejected as "not_json". DynamoDB itself allows 32 levels of
@@ -113,7 +134,7 @@ struct DecodedRecord {
   bool ok = false;
   std::string line;           // the output line, ending in '\n'
   std::string table;          // tableName ("" for error lines)
-  std::string event_name;     // INSERT | MODIFY | REMOVE ("" for error lines)
+  std::string event_name;     // INSERT | MODIFY | REMOVE | SNAPSHOT ("" for error lines)
   std::string event_id;       // eventID ("" for error lines)
   int64_t event_time_us = 0;  // event time, epoch microseconds (0 for error lines)
   std::string error;          // reason, for error lines
@@ -131,6 +152,13 @@ class Decoder {
   // Decodes `record` read from `shard_id` into *out (all fields replaced;
   // buffers reused).
   void Decode(const poll::KinesisRecordView& record, std::string_view shard_id, DecodedRecord* out);
+
+  // kExportItem only: the export every line comes from. Set before the
+  // first DecodeExportLine.
+  void SetExport(ExportSpec spec);
+  // kExportItem: decodes one line (without its '\n') of data file `file`
+  // into *out; `event_id` is "<export id>:<file index>:<line number>".
+  void DecodeExportLine(std::string_view line, std::string_view event_id, std::string_view file, DecodedRecord* out);
 
   // Writes the error line for `record` with `reason` and `message` into
   // *out, for a failure found before decoding (decode/kpl.h's

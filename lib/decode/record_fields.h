@@ -48,7 +48,8 @@ inline Tag ClassifyTag(std::string_view t) {
   return Tag::kSkip;
 }
 
-// Members of the record and of dynamodb the decoder looks at.
+// Members of the record and of dynamodb the decoder looks at; an export
+// line's root ({"Item": ...}) is classified as dynamodb is.
 enum class Field : uint8_t {
   kOther,
   kEventId,
@@ -61,6 +62,7 @@ enum class Field : uint8_t {
   kKeys,
   kNewImage,
   kOldImage,
+  kItem,  // an export line's item (its root is read as `dynamodb` is)
 };
 
 inline Field RootField(std::string_view k) {
@@ -78,6 +80,7 @@ inline Field DynamodbField(std::string_view k) {
   if (k == "Keys") return Field::kKeys;
   if (k == "NewImage") return Field::kNewImage;
   if (k == "OldImage") return Field::kOldImage;
+  if (k == "Item") return Field::kItem;
   return Field::kOther;
 }
 

@@ -77,6 +77,8 @@ class Handler final : public Unmarshaller {
     ResetDynamodb();
     dynamodb_present = false;
     dynamodb_is_object = false;
+    key_spans.assign(key_names != nullptr ? key_names->size() : 0, KeySpan{});
+    capture_ = -1;
   }
 
   // --- reader events ---
@@ -214,6 +216,10 @@ class Handler final : public Unmarshaller {
     const bool container = type == Json::kObject || type == Json::kArray;
     if (depth_ == 0) {
       root_is_object = type == Json::kObject;
+      if (key_names != nullptr && root_is_object) {  // an export line: its root holds the images
+        dynamodb_present = dynamodb_is_object = true;
+        return Push(Kind::kDynamodb);
+      }
       if (container) Push(root_is_object ? Kind::kRoot : Kind::kSkip);
       return;
     }
@@ -267,13 +273,26 @@ class Handler final : public Unmarshaller {
         return;
       case Kind::kDynamodb:
         f.field = DynamodbField(k);
-        if (f.field == Field::kKeys || f.field == Field::kNewImage || f.field == Field::kOldImage) {
+        if (f.field == Field::kItem && key_names == nullptr) f.field = Field::kOther;
+        if (f.field == Field::kKeys || f.field == Field::kNewImage || f.field == Field::kOldImage ||
+            f.field == Field::kItem) {
           images[ImageIndex(f.field)].Reset();
+          if (f.field == Field::kItem || f.field == Field::kNewImage) key_spans.assign(key_spans.size(), KeySpan{});
         }
         return;
       case Kind::kMap:
+        if (w_ != nullptr && f.count > 0) w_->push_back(',');
+        // An export item's key attribute: noted, and its member's place.
+        if (depth_ == 2 && image_ == 1 && key_names != nullptr) [[unlikely]] {
+          capture_ = -1;
+          for (size_t i = 0; i < key_names->size(); ++i) {
+            if (k == (*key_names)[i]) {
+              capture_ = static_cast<int>(i);
+              key_spans[i] = KeySpan{true, static_cast<uint32_t>(w_ != nullptr ? w_->size() : 0), 0};
+            }
+          }
+        }
         if (w_ != nullptr) {
-          if (f.count > 0) w_->push_back(',');
           AppendJsonString(k, w_);
           w_->push_back(':');
         }
@@ -320,6 +339,10 @@ class Handler final : public Unmarshaller {
         break;
       case Kind::kTyped:
         if (f.count == 0) CountError(f);
+        if (capture_ >= 0 && depth_ == 3) {
+          key_spans[capture_].end = static_cast<uint32_t>(w_ != nullptr ? w_->size() : 0);
+          capture_ = -1;
+        }
         break;
       case Kind::kGeneric:
         identity.push_back(f.tag == Tag::kL ? ']' : '}');
@@ -332,7 +355,9 @@ class Handler final : public Unmarshaller {
     --depth_;
   }
 
-  static int ImageIndex(Field f) { return f == Field::kKeys ? 0 : f == Field::kNewImage ? 1 : 2; }
+  static int ImageIndex(Field f) {
+    return f == Field::kKeys ? 0 : (f == Field::kNewImage || f == Field::kItem) ? 1 : 2;
+  }
 
   static void Note(Noted* n, Json type, std::string_view text) {
     n->present = true;
@@ -375,7 +400,8 @@ class Handler final : public Unmarshaller {
         break;
       case Field::kKeys:
       case Field::kNewImage:
-      case Field::kOldImage: {
+      case Field::kOldImage:
+      case Field::kItem: {
         image_ = ImageIndex(field);
         Image& im = images[image_];
         if (type == Json::kNull) {
@@ -383,7 +409,11 @@ class Handler final : public Unmarshaller {
         } else if (type == Json::kObject) {
           im.shape = Image::Shape::kObject;
           path_.clear();
-          path_.push_back({field == Field::kKeys ? "Keys" : field == Field::kNewImage ? "NewImage" : "OldImage", 0});
+          path_.push_back({field == Field::kKeys       ? "Keys"
+                           : field == Field::kNewImage ? "NewImage"
+                           : field == Field::kItem     ? "Item"
+                                                       : "OldImage",
+                           0});
           w_ = write_ ? &im.out : nullptr;
           if (w_ != nullptr) w_->push_back('{');
           return Push(Kind::kMap);
@@ -517,6 +547,7 @@ class Handler final : public Unmarshaller {
   Path path_;
   Frame stack_[kMaxDepth + 1];
   size_t depth_ = 0;
+  int capture_ = -1;  // the key_spans entry whose value is being read, or -1
 };
 
 }  // namespace

@@ -31,6 +31,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "decode/change_record.h"
 
@@ -94,6 +95,18 @@ class Unmarshaller {
   Image images[3];  // Keys, NewImage, OldImage
   bool identity_present = false;
   std::string identity;  // userIdentity as plain JSON (unmarshalled format)
+
+  // An export line ({"Item": {...}}, decode/change_record.h's
+  // kExportItem) when `key_names` is set before Parse(): the root is read
+  // as `dynamodb` is, "Item" being the NewImage. For each of key_names, the
+  // item's top-level attribute of that name: found (whatever the format)
+  // and, when written, where its member ("name":value) is in images[1].out.
+  const std::vector<std::string>* key_names = nullptr;
+  struct KeySpan {
+    bool found = false;
+    uint32_t begin = 0, end = 0;  // in images[1].out (unmarshalled format)
+  };
+  std::vector<KeySpan> key_spans;
 
  protected:
   Unmarshaller() = default;
