@@ -6,6 +6,7 @@
 #include "athena_command.h"
 #include "commands.h"
 #include "leases_command.h"
+#include "load_command.h"
 #include "shardhose/version.h"
 #include "tap_command.h"
 
@@ -95,6 +96,16 @@ int main(int argc, char** argv) {
       ->capture_default_str()
       ->check(CLI::IsMember({"text", "json"}));
 
+  LoadOptions load_opts;
+  CLI::App* load = app.add_subcommand(
+      "load", "Write every item of a DynamoDB export (DYNAMODB_JSON) into the lake as SNAPSHOT lines; resumable");
+  add_config(load);
+  load->add_option("--export", load_opts.export_uri,
+                   "The export's folder: s3://bucket/prefix/AWSDynamoDB/<export id>/ or a local directory")
+      ->required();
+  load->add_option("--key-attributes", load_opts.key_attributes,
+                   "The table's key attributes, pk[,sk] (default: the table's KeySchema from DescribeTable)");
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -105,6 +116,7 @@ int main(int argc, char** argv) {
   if (validate->parsed()) return ValidateCommand(common);
   if (athena->parsed()) return AthenaDdlCommand(common, athena_opts);
   if (tap->parsed()) return TapCommand(common, tap_opts);
+  if (load->parsed()) return LoadCommand(common, load_opts);
   if (leases->parsed()) return LeasesCommand(common, leases_json);
   if (rewind->parsed()) return CheckpointRewindCommand(common, rewind_opts);
   if (reset->parsed()) return CheckpointResetCommand(common, reset_yes);

@@ -161,6 +161,16 @@ Result<TableInfo> DynamoDbClient::DescribeTable(const std::string& table) const 
   auto count = v.FindMember("ItemCount");
   if (count != v.MemberEnd() && count->value.IsInt64()) info.item_count = count->value.GetInt64();
   info.latest_stream_arn = str(v, "LatestStreamArn");
+  auto keys = v.FindMember("KeySchema");
+  if (keys != v.MemberEnd() && keys->value.IsArray()) {
+    std::string hash, range;
+    for (const auto& k : keys->value.GetArray()) {
+      if (!k.IsObject()) continue;
+      (str(k, "KeyType") == "RANGE" ? range : hash) = str(k, "AttributeName");
+    }
+    if (!hash.empty()) info.key_schema.push_back(hash);
+    if (!range.empty()) info.key_schema.push_back(range);
+  }
   if (info.status.empty()) return Status::Internal("DescribeTable: answer has no TableStatus");
   return info;
 }

@@ -78,8 +78,9 @@ struct TableInfo {
   std::string name;
   std::string status;  // CREATING | ACTIVE | UPDATING | DELETING | ...
   std::string billing_mode;
-  int64_t item_count = 0;         // approximate (updated every ~6 hours by AWS)
-  std::string latest_stream_arn;  // LatestStreamArn; "" if the table never had a stream
+  int64_t item_count = 0;               // approximate (updated every ~6 hours by AWS)
+  std::string latest_stream_arn;        // LatestStreamArn; "" if the table never had a stream
+  std::vector<std::string> key_schema;  // KeySchema's attribute names: the HASH key, then the RANGE key if any
 };
 
 struct ScanRequest {

@@ -95,6 +95,11 @@ class FileObjectStore final : public ObjectStore {
     return WriteObject(key, body);
   }
 
+  Result<std::string> Get(const std::string& key) override {
+    SHARDHOSE_RETURN_IF_ERROR(CheckKey(key));
+    return fs_->ReadFile(root_ + "/" + key);
+  }
+
   Result<bool> Holds(const std::string& key, std::string_view body) override {
     SHARDHOSE_RETURN_IF_ERROR(CheckKey(key));
     auto bytes = fs_->ReadFile(root_ + "/" + key);

@@ -119,6 +119,14 @@ class ObjectStore {
   // HoldsDigest with body's size and MD5 on S3.
   virtual Result<bool> HoldsDigest(const std::string& key, const ObjectDigest& digest) = 0;
 
+  // The object's bytes (S3: GetObject). One attempt, errors as for Put();
+  // no object under `key` is kNotFound. Reads an export for `shardhose
+  // load` (load/loader.h). A store that cannot read objects back (test
+  // fakes) answers kFailedPrecondition: this default.
+  virtual Result<std::string> Get(const std::string& key) {
+    return Status::FailedPrecondition("this store cannot read " + key);
+  }
+
   // Multipart upload, one attempt per call, errors as for Put().
   // Starts an upload of `key`; returns its upload id.
   virtual Result<std::string> CreateMultipart(const std::string& key, const ObjectMeta& meta) = 0;

@@ -18,6 +18,7 @@
 // both the signature and the checksum header.
 //
 // Holds/HoldsDigest: HEAD /<bucket>/<key>.
+// Get: GET /<bucket>/<key> (reading an export, load/loader.h).
 //
 // Multipart (every request signed as above, query parameters included):
 //   CreateMultipartUpload  POST /<bucket>/<key>?uploads, empty body, the
@@ -223,6 +224,22 @@ class S3ObjectStore final : public ObjectStore {
     std::string concat;
     for (const std::string& m : digest.part_md5s) concat += m;
     return etag == ToHex(Digest(EVP_md5(), concat)) + "-" + std::to_string(digest.part_md5s.size());
+  }
+
+  Result<std::string> Get(const std::string& key) override {
+    const std::string what = "GetObject " + Name(key);
+    if (key.empty()) return Status::InvalidArgument(what + ": empty key");
+    aws::HttpRequest req;
+    req.method = "GET";
+    req.url = S3ObjectUrl(options_, key);
+    Result<aws::HttpResponse> resp = SignAndSend(what, &req, /*payload_hash=*/"");
+    if (!resp.ok()) return resp.status();
+    // 404 NoSuchKey; without s3:ListBucket, S3 answers 403 instead (a
+    // permanent error either way).
+    if (resp->status == 404) return Status::NotFound(what + ": no such object");
+    Status st = aws::ClassifyResponse(what, *resp);
+    if (!st.ok()) return st;
+    return std::move(resp->body);
   }
 
   Result<std::string> CreateMultipart(const std::string& key, const ObjectMeta& meta) override {

@@ -1,0 +1,149 @@
+// `shardhose load` (load_command.h): the wiring of load/loader.h to the
+// configuration, AWS and the terminal.
+#include "load_command.h"
+
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+
+#include <chrono>
+#include <cstdio>
+
+#include "aws/credentials_chain.h"
+#include "aws/curl_http.h"
+#include "aws/dynamodb.h"
+#include "common/clock.h"
+#include "decode/change_record.h"
+#include "load/load_progress.h"
+#include "load/loader.h"
+#include "upload/file_store.h"
+#include "upload/s3_store.h"
+
+namespace shardhose::daemon {
+namespace {
+
+std::vector<std::string> SplitKeys(const std::string& text) {
+  std::vector<std::string> out;
+  size_t start = 0;
+  while (start <= text.size()) {
+    size_t comma = text.find(',', start);
+    if (comma == std::string::npos) comma = text.size();
+    std::string k = text.substr(start, comma - start);
+    if (!k.empty()) out.push_back(std::move(k));
+    start = comma + 1;
+  }
+  return out;
+}
+
+upload::S3Options S3OptionsOf(const config::Config& cfg, std::string bucket) {
+  upload::S3Options s3;
+  s3.bucket = std::move(bucket);
+  s3.region = cfg.output.region;
+  s3.endpoint_url = cfg.output.endpoint_url;
+  s3.force_path_style = cfg.output.force_path_style;
+  s3.timeout = std::chrono::seconds(cfg.output.upload_timeout_s);
+  return s3;
+}
+
+void PrintProgress(const load::LoadStats& s, double seconds) {
+  const double mb = static_cast<double>(s.bytes_read) / 1e6;
+  std::fprintf(stderr, "load: %zu/%zu files, %llu items (%.0f/s), %.1f MB read (%.1f MB/s), %llu objects%s\n",
+               s.files_done, s.files_total, static_cast<unsigned long long>(s.items),
+               seconds > 0 ? static_cast<double>(s.items) / seconds : 0.0, mb, seconds > 0 ? mb / seconds : 0.0,
+               static_cast<unsigned long long>(s.objects),
+               s.error_lines ? fmt::format(", {} error lines", s.error_lines).c_str() : "");
+}
+
+}  // namespace
+
+int LoadCommand(const CommonOptions& options, const LoadOptions& opts) {
+  auto cfg = LoadConfig(options);
+  if (!cfg) return kExitUsage;
+  auto location = load::ParseExportLocation(opts.export_uri);
+  if (!location.ok()) {
+    std::fprintf(stderr, "shardhose load: %s\n", location.status().message().c_str());
+    return kExitUsage;
+  }
+
+  Clock* clock = Clock::Real();
+  auto http = aws::NewCurlHttpClient();
+  auto creds = aws::NewDefaultCredentialsProvider(aws::ProcessEnv(), http.get(), clock);
+
+  // Where the export is read from, and where the lake is.
+  std::unique_ptr<upload::ObjectStore> export_store;
+  std::unique_ptr<load::ExportReader> reader;
+  if (location->s3) {
+    export_store = upload::NewS3ObjectStore(S3OptionsOf(*cfg, location->bucket), http.get(), creds.get(), clock);
+    reader = load::NewS3ExportReader(export_store.get(), location->bucket);
+  } else {
+    reader = load::NewLocalExportReader(FileSystem::Default());
+  }
+  std::unique_ptr<upload::ObjectStore> out;
+  if (cfg->OutputIsLocalDirectory()) {
+    out = upload::NewFileObjectStore(cfg->OutputDirectory(), FileSystem::Default());
+  } else {
+    upload::S3Options s3 = S3OptionsOf(*cfg, cfg->output.bucket);
+    s3.sse = std::string(config::SseName(cfg->output.sse));
+    s3.sse_kms_key_id = cfg->output.sse_kms_key_id;
+    out = upload::NewS3ObjectStore(s3, http.get(), creds.get(), clock);
+  }
+
+  load::Loader loader(*cfg, reader.get(), out.get(), FileSystem::Default(), clock);
+  auto summary = loader.ReadSummary(*location);
+  if (!summary.ok()) {
+    std::fprintf(stderr, "shardhose load: %s\n", summary.status().ToString().c_str());
+    return summary.status().IsInvalidArgument() ? kExitUsage : kExitFailure;
+  }
+
+  // The key schema.
+  std::vector<std::string> keys = SplitKeys(opts.key_attributes);
+  if (keys.empty()) {
+    aws::DynamoDbOptions d;
+    d.region = cfg->source.region;
+    d.endpoint_url = cfg->source.type == config::SourceType::kDynamoDbStreams ? cfg->source.table_endpoint_url
+                                                                              : cfg->coordination.endpoint_url;
+    aws::DynamoDbClient ddb(d, http.get(), creds.get(), clock);
+    auto table = ddb.DescribeTable(summary->table);
+    if (!table.ok() || table->key_schema.empty()) {
+      std::fprintf(stderr,
+                   "shardhose load: the key schema of table %s is needed for `keys`: DescribeTable failed (%s); give "
+                   "it with --key-attributes pk[,sk]\n",
+                   summary->table.c_str(), table.ok() ? "no KeySchema" : table.status().ToString().c_str());
+      return kExitUsage;
+    }
+    keys = table->key_schema;
+  }
+  if (keys.size() > 2) {
+    std::fprintf(stderr, "shardhose load: --key-attributes: a key has one or two attributes\n");
+    return kExitUsage;
+  }
+
+  load::LoadOptions lo;
+  lo.location = *location;
+  lo.key_attributes = keys;
+  lo.progress_path = load::LoadProgressPath(cfg->checkpoint.path, summary->export_id);
+  if (auto p = load::ReadLoadProgress(FileSystem::Default(), lo.progress_path); !p.ok()) {
+    std::fprintf(stderr, "shardhose load: %s\n", p.status().ToString().c_str());
+    return kExitCheckpoint;
+  }
+  const MonoTime start = clock->Now();
+  auto seconds = [&] { return std::chrono::duration<double>(clock->Now() - start).count(); };
+  lo.on_progress = [&](const load::LoadStats& s) { PrintProgress(s, seconds()); };
+  std::fprintf(stderr, "load: export %s of table %s (%s), keys %s, into %s; progress in %s\n",
+               summary->export_id.c_str(), summary->table.c_str(),
+               decode::FormatIsoMillis(summary->export_time_us).c_str(),
+               fmt::format("{}", fmt::join(keys, ",")).c_str(), out->Describe().c_str(), lo.progress_path.c_str());
+  auto stats = loader.Run(lo);
+  if (!stats.ok()) {
+    const Status& st = stats.status();
+    std::fprintf(stderr, "shardhose load: %s\n", st.ToString().c_str());
+    if (st.IsInvalidArgument()) return kExitUsage;
+    if (st.code() == StatusCode::kFailedPrecondition) return kExitCheckpoint;
+    return kExitFailure;
+  }
+  if (stats->files_skipped == stats->files_total) PrintProgress(*stats, seconds());
+  std::fprintf(stderr, "load: done: every data file of export %s is in the lake (%zu loaded before this run)\n",
+               summary->export_id.c_str(), stats->files_skipped);
+  return kExitOk;
+}
+
+}  // namespace shardhose::daemon

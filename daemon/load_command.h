@@ -1,0 +1,34 @@
+// File: daemon/load_command.h
+//
+// `shardhose load --config F --export URI [--key-attributes pk,sk]`: a
+// DynamoDB export's items into the lake as SNAPSHOT lines (load/loader.h
+// has what is written and how a stopped load resumes). URI is the export's
+// folder: s3://bucket/prefix/AWSDynamoDB/<export id>/ (read with the
+// [output] S3 settings: region, endpoint, credentials) or a local
+// directory. The key schema is --key-attributes, else the table's
+// (DescribeTable at source.table_endpoint_url for a dynamodb-streams
+// source, else coordination.endpoint_url: AWS_ENDPOINT_URL_DYNAMODB). The
+// progress file lives beside the checkpoint (load/load_progress.h). A
+// progress line goes to stderr after each data file and every few seconds.
+//
+// Exit status: 0 every data file is in the lake; 1 a data file could not be
+// read or written, or does not match its manifest's MD5 (nothing of it
+// written; named); 2 bad configuration or options, an ION or incremental
+// export, a manifest that cannot be parsed; 3 the progress file is corrupt,
+// or the load was begun with other output settings.
+#pragma once
+
+#include <string>
+
+#include "commands.h"
+
+namespace shardhose::daemon {
+
+struct LoadOptions {
+  std::string export_uri;
+  std::string key_attributes;  // "pk,sk"; "" = DescribeTable
+};
+
+int LoadCommand(const CommonOptions& options, const LoadOptions& load);
+
+}  // namespace shardhose::daemon

@@ -1,0 +1,248 @@
+#include "load/loader.h"
+
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+#include <openssl/evp.h>
+#include <spdlog/spdlog.h>
+
+#include <map>
+
+#include "common/backoff.h"
+#include "common/base64.h"
+#include "common/kill_point.h"
+#include "compress/compress.h"
+#include "decode/change_record.h"
+#include "load/gzip_lines.h"
+#include "load/load_progress.h"
+#include "partition/template.h"
+
+namespace shardhose::load {
+namespace {
+
+class LocalReader final : public ExportReader {
+ public:
+  explicit LocalReader(FileSystem* fs) : fs_(fs) {}
+  Result<std::string> Read(const std::string& where) override { return fs_->ReadFile(where); }
+  std::string Name(const std::string& where) const override { return where; }
+
+ private:
+  FileSystem* fs_;
+};
+
+class S3Reader final : public ExportReader {
+ public:
+  S3Reader(upload::ObjectStore* store, std::string bucket) : store_(store), bucket_(std::move(bucket)) {}
+  Result<std::string> Read(const std::string& where) override { return store_->Get(where); }
+  std::string Name(const std::string& where) const override { return fmt::format("s3://{}/{}", bucket_, where); }
+
+ private:
+  upload::ObjectStore* store_;
+  std::string bucket_;
+};
+
+std::string Md5Base64(std::string_view bytes) {
+  unsigned char md[EVP_MAX_MD_SIZE];
+  unsigned int n = 0;
+  EVP_Digest(bytes.data(), bytes.size(), md, &n, EVP_md5(), nullptr);
+  return Base64Encode(std::string_view(reinterpret_cast<const char*>(md), n));
+}
+
+// Retries go on while the error is retryable, for at most this long.
+constexpr std::chrono::minutes kRetryFor{10};
+
+}  // namespace
+
+std::unique_ptr<ExportReader> NewLocalExportReader(FileSystem* fs) { return std::make_unique<LocalReader>(fs); }
+std::unique_ptr<ExportReader> NewS3ExportReader(upload::ObjectStore* store, std::string bucket) {
+  return std::make_unique<S3Reader>(store, std::move(bucket));
+}
+
+Loader::Loader(const config::Config& cfg, ExportReader* in, upload::ObjectStore* out, FileSystem* fs, Clock* clock)
+    : cfg_(cfg), in_(in), out_(out), fs_(fs), clock_(clock) {}
+
+Result<std::string> Loader::ReadWithRetry(const std::string& where) {
+  Backoff backoff;
+  const MonoTime give_up = clock_->Now() + kRetryFor;
+  for (;;) {
+    Result<std::string> r = in_->Read(where);
+    if (r.ok() || !r.status().IsRetryable() || clock_->Now() >= give_up) {
+      if (!r.ok()) return r.status().WithContext("reading " + in_->Name(where));
+      return r;
+    }
+    const auto delay = backoff.Next(r.status().retry_class());
+    spdlog::warn("reading {} failed, retrying in {} ms: {}", in_->Name(where), delay.count(), r.status().ToString());
+    clock_->SleepFor(delay);
+  }
+}
+
+Status Loader::PutWithRetry(const std::string& key, std::string_view body) {
+  upload::ObjectMeta meta;
+  if (cfg_.output.compression == config::Compression::kGzip) meta.content_encoding = "gzip";
+  Backoff backoff;
+  const MonoTime give_up = clock_->Now() + kRetryFor;
+  for (;;) {
+    Status st = out_->Put(key, body, meta);
+    if (st.ok() || !st.IsRetryable() || clock_->Now() >= give_up) return st;
+    const auto delay = backoff.Next(st.retry_class());
+    spdlog::warn("uploading {} failed, retrying in {} ms: {}", key, delay.count(), st.ToString());
+    clock_->SleepFor(delay);
+  }
+}
+
+std::string Loader::Settings(const std::vector<std::string>& key_attributes) const {
+  return fmt::format("format={};compression={};level={};prefix={};error_prefix={};max_bytes={};max_records={};keys={}",
+                     cfg_.output.format == config::OutputFormat::kRaw ? "raw" : "unmarshalled",
+                     cfg_.output.compression == config::Compression::kGzip ? "gzip" : "none",
+                     cfg_.output.compression_level, cfg_.output.prefix, cfg_.output.error_prefix, cfg_.batch.max_bytes,
+                     cfg_.batch.max_records, fmt::join(key_attributes, ","));
+}
+
+Result<ExportSummary> Loader::ReadSummary(const ExportLocation& location) {
+  const std::string where = ExportFile(location, "manifest-summary.json");
+  Result<std::string> text = ReadWithRetry(where);
+  if (!text.ok()) return text.status();
+  return ParseManifestSummary(*text, in_->Name(where));
+}
+
+Result<LoadStats> Loader::Run(const LoadOptions& options) {
+  Result<ExportSummary> summary = ReadSummary(options.location);
+  if (!summary.ok()) return summary.status();
+  if (summary->incremental) {
+    return Status::InvalidArgument(
+        fmt::format("{}: an incremental export (INCREMENTAL_EXPORT); shardhose loads full exports only so far",
+                    in_->Name(ExportFile(options.location, "manifest-summary.json"))));
+  }
+  const std::string files_where = ExportFile(options.location, "manifest-files.json");
+  Result<std::string> files_text = ReadWithRetry(files_where);
+  if (!files_text.ok()) return files_text.status();
+  Result<std::vector<ExportDataFile>> files = ParseManifestFiles(*files_text, in_->Name(files_where));
+  if (!files.ok()) return files.status();
+
+  // Progress so far.
+  LoadProgress progress{summary->export_id, Settings(options.key_attributes), {}};
+  Result<std::optional<LoadProgress>> before = ReadLoadProgress(fs_, options.progress_path);
+  if (!before.ok()) return before.status();
+  if (before->has_value()) {
+    if ((*before)->settings != progress.settings) {
+      return Status::FailedPrecondition(fmt::format(
+          "{}: this export was partly loaded with other settings ({}); now {}. Objects cut under other settings "
+          "would not replace the ones written: load with the settings it began with, or move the progress file "
+          "aside and remove the export's objects to load it again",
+          options.progress_path, (*before)->settings, progress.settings));
+    }
+    progress.files_done = (*before)->files_done;
+  }
+
+  auto record_prefix = partition::KeyTemplate::Parse(cfg_.output.prefix, partition::TemplateKind::kRecord);
+  if (!record_prefix.ok()) return record_prefix.status().WithContext("output.prefix");
+  auto error_prefix = partition::KeyTemplate::Parse(cfg_.output.error_prefix, partition::TemplateKind::kError);
+  if (!error_prefix.ok()) return error_prefix.status().WithContext("output.error_prefix");
+  const auto format = cfg_.output.format == config::OutputFormat::kRaw ? decode::OutputFormat::kRaw
+                                                                       : decode::OutputFormat::kUnmarshalled;
+  decode::Decoder decoder(format, summary->table, decode::InputFormat::kExportItem, summary->table);
+  decoder.SetExport(decode::ExportSpec{summary->export_time_us, options.key_attributes});
+  const bool gzip = cfg_.output.compression == config::Compression::kGzip;
+  const compress::Codec codec = gzip ? compress::Codec::kGzip : compress::Codec::kNone;
+
+  LoadStats stats;
+  stats.files_total = files->size();
+  MonoTime last_report = clock_->Now();
+  auto report = [&] {
+    if (options.on_progress) options.on_progress(stats);
+    last_report = clock_->Now();
+  };
+  for (size_t index = 0; index < files->size(); ++index) {
+    const ExportDataFile& file = (*files)[index];
+    if (progress.files_done.contains(index)) {
+      ++stats.files_done;
+      ++stats.files_skipped;
+      continue;
+    }
+    Result<std::string> where = ResolveDataFile(options.location, summary->export_id, file.key);
+    if (!where.ok()) return where.status().WithContext(in_->Name(files_where));
+    Result<std::string> bytes = ReadWithRetry(*where);
+    if (!bytes.ok()) return bytes.status();
+    if (!file.md5_base64.empty() && Md5Base64(*bytes) != file.md5_base64) {
+      return Status::Corruption(fmt::format(
+          "{} (data file {} of the manifest): its MD5 is {}, the manifest says {}; nothing of it was written",
+          in_->Name(*where), index, Md5Base64(*bytes), file.md5_base64));
+    }
+    stats.bytes_read += bytes->size();
+
+    // Decode into one open batch per partition; cut at the batch limits.
+    struct Open {
+      std::string body;
+      int64_t records = 0;
+      int cuts = 0;
+    };
+    std::map<std::string, Open> open;
+    std::string partition;
+    std::string key;
+    std::string compressed;
+    decode::DecodedRecord rec;
+    uint64_t line_no = 0;
+    uint64_t items_in_file = 0;
+    auto cut = [&](const std::string& part, Open& o) -> Status {
+      if (o.records == 0) return Status::OK();
+      ++o.cuts;
+      key = fmt::format("{}{}-snapshot-{}-{:06}-{:04}{}", part, summary->table, summary->export_id, index, o.cuts,
+                        compress::ObjectSuffix(codec));
+      std::string_view body = o.body;
+      if (gzip) {
+        SHARDHOSE_RETURN_IF_ERROR(
+            compress::Compress(codec, static_cast<int>(cfg_.output.compression_level), o.body, &compressed));
+        body = compressed;
+      }
+      Status st = PutWithRetry(key, body);
+      if (!st.ok()) return st.WithContext(fmt::format("uploading {}", key));
+      SHARDHOSE_KILL_POINT("load.after_object");
+      stats.bytes_out += o.body.size();
+      ++stats.objects;
+      o.body.clear();
+      o.records = 0;
+      return Status::OK();
+    };
+    const std::string event_prefix = summary->export_id + ":" + std::to_string(index) + ":";
+    std::string event_id;
+    Status st = ForEachGzipLine(*bytes, [&](std::string_view line) -> Status {
+      ++line_no;
+      if (line.empty()) return Status::OK();  // a blank line is no item
+      event_id.assign(event_prefix);
+      event_id.append(std::to_string(line_no));
+      decoder.DecodeExportLine(line, event_id, file.key, &rec);
+      partition::PartitionFields f{
+          rec.table, rec.event_name, summary->table, "", rec.error, rec.event_time_us, summary->export_time_us / 1000};
+      partition.clear();
+      (rec.ok ? *record_prefix : *error_prefix).Render(f, &partition);
+      Open& o = open[partition];
+      o.body.append(rec.line);
+      ++o.records;
+      if (rec.ok) {
+        ++items_in_file;
+      } else {
+        ++stats.error_lines;
+      }
+      if (static_cast<int64_t>(o.body.size()) >= cfg_.batch.max_bytes ||
+          (cfg_.batch.max_records > 0 && o.records >= cfg_.batch.max_records)) {
+        SHARDHOSE_RETURN_IF_ERROR(cut(partition, o));
+      }
+      if ((line_no & 1023) == 0 && clock_->Now() - last_report >= std::chrono::seconds(1)) report();
+      return Status::OK();
+    });
+    if (!st.ok()) return st.WithContext(in_->Name(*where));
+    for (auto& [part, o] : open) SHARDHOSE_RETURN_IF_ERROR(cut(part, o));
+    stats.items += items_in_file;
+    if (file.item_count >= 0 && static_cast<int64_t>(line_no) < file.item_count) {
+      spdlog::warn("{}: {} lines, the manifest says {} items", in_->Name(*where), line_no, file.item_count);
+    }
+
+    progress.files_done.insert(index);
+    SHARDHOSE_RETURN_IF_ERROR(WriteLoadProgress(fs_, options.progress_path, progress));
+    SHARDHOSE_KILL_POINT("load.after_file");
+    ++stats.files_done;
+    report();
+  }
+  return stats;
+}
+
+}  // namespace shardhose::load

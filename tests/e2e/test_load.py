@@ -1,0 +1,285 @@
+"""`shardhose load` (issue 13, first slice): a DynamoDB export's items into
+the lake as SNAPSHOT lines, against s3rver and AWS's DynamoDB Local.
+
+The export is written by write_export() below in the documented layout
+("DynamoDB table export output format"): <folder>/manifest-summary.json,
+manifest-files.json (one line per data file: itemCount, md5Checksum =
+base64 MD5 of the gzip file, etag, dataFileS3Key = the full key
+"<prefix>/AWSDynamoDB/<export id>/data/<name>.json.gz"), their .checksum
+files, _started, and data/*.json.gz holding {"Item": ...} lines. The items
+are a Scan of a DynamoDB Local table, so they are marshalled by AWS's own
+server (every attribute type, 38-digit numbers, nested maps and lists).
+
+- an export of 300 items in 4 data files (one empty), loaded from a local
+  directory: every item once, its new_image the item unmarshalled (numbers
+  exact), `keys` the KeySchema's attributes (found with DescribeTable),
+  event_time the export time, deterministic object keys; a second load
+  writes nothing; the same export loaded from S3 (s3://lake/exports/...)
+  into another prefix gives the same lines;
+- SIGKILLs mid-file (after the 3rd object PUT) and between files, each
+  followed by a new load: every item exactly once, no key written with two
+  contents;
+- a data file whose bytes do not match its md5Checksum: exit 1 naming it,
+  nothing of it written; with the file repaired the load resumes;
+- an ION export: exit 2 naming ION; a corrupt progress file: exit 3.
+"""
+
+import base64
+import gzip
+import hashlib
+import json
+import os
+import subprocess
+import time
+import unittest
+
+import harness as h
+
+TABLE = "users"
+EXPORT_ID = "01716200000000-a1b2c3d4"
+EXPORT_TIME = "2024-05-20T10:13:20.123Z"
+ACCOUNT = "000000000000"
+
+
+def create_table(client):
+    client.call("CreateTable", {
+        "TableName": TABLE, "BillingMode": "PAY_PER_REQUEST",
+        "AttributeDefinitions": [{"AttributeName": "pk", "AttributeType": "S"},
+                                 {"AttributeName": "sk", "AttributeType": "N"}],
+        "KeySchema": [{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}]})
+    h.wait_for(lambda: client.describe_table(TABLE)["TableStatus"] == "ACTIVE", 60, interval=0.2,
+               what="table ACTIVE")
+
+
+def item(i):
+    """Item i: every attribute type, 38-digit numbers, nesting."""
+    big = "9" * 19 + "%019d" % i
+    it = {
+        "pk": {"S": "user#%03d" % (i % 50)},
+        "sk": {"N": str(i)},
+        "name": {"S": "Zoë \u00e9 \u4e2d \"q\" \\ %d" % i},
+        "big": {"N": big},
+        "neg": {"N": "-0.%036d1" % i},
+        "active": {"BOOL": i % 2 == 0},
+        "nothing": {"NULL": True},
+        "blob": {"B": base64.b64encode(bytes([i % 256, 0, 255])).decode()},
+        "tags": {"SS": ["t%d" % (i % 3), "x"]},
+        "scores": {"NS": ["1", "12345678901234567890123456789012345678"]},
+        "bins": {"BS": [base64.b64encode(b"\x00\x01").decode()]},
+        "address": {"M": {"city": {"S": "c%d" % i}, "geo": {"L": [{"N": "1.5"}, {"N": "-2"}]},
+                          "deep": {"M": {"x": {"L": [{"M": {"y": {"N": big}}}]}}}}},
+    }
+    return it
+
+
+def write_export(folder, items, files=4, export_id=EXPORT_ID, fmt="DYNAMODB_JSON", key_prefix="exports"):
+    """An export of `items` in `files` data files (the last one empty) under
+    <folder> (…/AWSDynamoDB/<export id>). Returns [(index, data file path,
+    items)] in manifest order."""
+    os.makedirs(os.path.join(folder, "data"), exist_ok=True)
+    open(os.path.join(folder, "_started"), "w").close()
+    per = [items[i::files - 1] for i in range(files - 1)] + [[]]
+    lines, out = [], []
+    for n, chunk in enumerate(per):
+        name = hashlib.sha1(("%s-%d" % (export_id, n)).encode()).hexdigest()[:26] + ".json.gz"
+        path = os.path.join(folder, "data", name)
+        text = "".join(json.dumps({"Item": it}, separators=(",", ":"), ensure_ascii=False) + "\n" for it in chunk)
+        body = gzip.compress(text.encode(), mtime=0) if chunk else b""
+        with open(path, "wb") as f:
+            f.write(body)
+        lines.append(json.dumps({
+            "itemCount": len(chunk), "md5Checksum": base64.b64encode(hashlib.md5(body).digest()).decode(),
+            "etag": hashlib.md5(body).hexdigest() + "-1",
+            "dataFileS3Key": "%s/AWSDynamoDB/%s/data/%s" % (key_prefix, export_id, name)}))
+        out.append((n, path, chunk))
+    manifest_files = "\n".join(lines) + "\n"
+    arn = "arn:aws:dynamodb:us-east-1:%s:table/%s" % (ACCOUNT, TABLE)
+    summary = json.dumps({
+        "version": "2020-06-30", "exportArn": "%s/export/%s" % (arn, export_id),
+        "startTime": EXPORT_TIME, "endTime": EXPORT_TIME, "tableArn": arn, "tableId": "t-1",
+        "exportTime": EXPORT_TIME, "s3Bucket": "lake", "s3Prefix": key_prefix, "s3SseAlgorithm": "AES256",
+        "s3SseKmsKeyId": None, "manifestFilesS3Key": "%s/AWSDynamoDB/%s/manifest-files.json" % (key_prefix, export_id),
+        "billedSizeBytes": 0, "itemCount": len(items), "outputFormat": fmt})
+    for name, text in (("manifest-files.json", manifest_files), ("manifest-summary.json", summary)):
+        with open(os.path.join(folder, name), "w") as f:
+            f.write(text)
+        with open(os.path.join(folder, name.replace(".json", ".checksum")), "w") as f:
+            f.write(hashlib.md5(text.encode()).hexdigest())
+    return out
+
+
+class LoadTest(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        why = h.DynamoDbLocal.missing()
+        if why:
+            raise unittest.SkipTest(why)
+        cls.tmp = h.TempDir(prefix="shardhose-e2e-load-")
+        cls.work = cls.tmp.__enter__()
+        cls.emu = h.Emulators()
+        cls.ddb = h.DynamoDbLocal(cls.work)
+        try:
+            cls.emu.__enter__()
+            cls.ddb.__enter__()
+        except BaseException:
+            cls.emu.__exit__(None, None, None)
+            cls.tmp.__exit__(None, None, None)
+            raise
+        c = cls.ddb.client
+        create_table(c)
+        for i in range(300):
+            c.put_item(TABLE, item(i))
+        cls.items, body = [], {"TableName": TABLE}
+        while True:  # the items as DynamoDB marshals them
+            page = c.call("Scan", body)
+            cls.items.extend(page["Items"])
+            if "LastEvaluatedKey" not in page:
+                break
+            body["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+        assert len(cls.items) == 300, len(cls.items)
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.ddb.__exit__(None, None, None)
+        cls.emu.__exit__(None, None, None)
+        cls.tmp.__exit__(None, None, None)
+
+    def daemon(self, name, prefix, **overrides):
+        kw = dict(source__stream_name=None, source__type="dynamodb-streams", source__table_name=TABLE,
+                  source__endpoint_url=self.ddb.url, output__prefix=prefix + "{table}/dt={event_time:%Y-%m-%d}/",
+                  output__error_prefix=prefix + "errors/{error}/")
+        kw.update(overrides)
+        return h.Shardhose(self.emu, os.path.join(self.work, name), TABLE, **kw)
+
+    def load(self, sh, export, env=None, timeout=120):
+        """`shardhose load`: (return code, output)."""
+        e = sh.env()
+        e.update(env or {})
+        p = subprocess.run([h.shardhose_bin(), "load", "--config", sh.config_path, "--export", export],
+                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=e, timeout=timeout)
+        return p.returncode, p.stdout.decode("utf-8", "replace")
+
+    def export(self, name, **kw):
+        folder = os.path.join(self.work, name, "AWSDynamoDB", kw.get("export_id", EXPORT_ID))
+        return folder, write_export(folder, self.items, **kw)
+
+    def objects(self, prefix):
+        for _ in range(50):  # s3rver lists an object while its PUT is still being stored
+            try:
+                return h.s3_objects(self.emu.s3, prefix=prefix)
+            except h.OutputError:
+                time.sleep(0.1)
+        return h.s3_objects(self.emu.s3, prefix=prefix)
+
+    def check_loaded(self, prefix, files):
+        """Every item once, as its SNAPSHOT line."""
+        objs = self.objects(prefix + TABLE + "/")
+        out = h.Output(objs)
+        self.assertEqual(out.duplicates(), {})
+        want = {}
+        for n, _path, chunk in files:
+            for line_no, it in enumerate(chunk, 1):
+                want["%s:%d:%d" % (EXPORT_ID, n, line_no)] = it
+        self.assertEqual(set(out.by_event_id), set(want))
+        for eid, [(key, d)] in out.by_event_id.items():
+            it = want[eid]
+            self.assertEqual(list(d), h.UNMARSHALLED_FIELDS)
+            self.assertEqual(d["event_name"], "SNAPSHOT")
+            self.assertEqual(d["table"], TABLE)
+            self.assertEqual(d["event_time"], EXPORT_TIME)
+            self.assertIsNone(d["sequence_number"])
+            self.assertIsNone(d["shard_id"])
+            self.assertIsNone(d["old_image"])
+            self.assertEqual(d["new_image"], h.unmarshal_image(it), eid)
+            self.assertEqual(d["keys"], {"pk": h.unmarshal_image(it)["pk"], "sk": h.unmarshal_image(it)["sk"]})
+            self.assertEqual(list(d["keys"]), ["pk", "sk"])
+            self.assertTrue(key.startswith("%s%s/dt=2024-05-20/%s-snapshot-%s-" % (prefix, TABLE, TABLE, EXPORT_ID)),
+                            key)
+        self.assertEqual(self.objects(prefix + "errors/"), [])
+        return objs
+
+    def test_an_export_loaded_once_from_a_directory_and_from_s3(self):
+        folder, files = self.export("dir-export")
+        sh = self.daemon("dir", "a/")
+        rc, out = self.load(sh, folder)
+        self.assertEqual(rc, 0, out)
+        self.assertIn("4/4 files, 300 items", out)
+        objs = self.check_loaded("a/", files)
+        keys = sorted(o.key for o in objs)
+        self.assertEqual(keys, ["a/%s/dt=2024-05-20/%s-snapshot-%s-%06d-0001.json.gz" % (TABLE, TABLE, EXPORT_ID, n)
+                                for n in range(3)])
+        # Again: every file is done, nothing is written.
+        rc, out = self.load(sh, folder)
+        self.assertEqual(rc, 0, out)
+        self.assertIn("4 loaded before this run", out)
+        self.assertEqual(sorted(o.key for o in self.objects("a/")), keys)
+
+        # The same export in S3, read with the [output] settings.
+        for root, _dirs, names in os.walk(os.path.join(self.work, "dir-export")):
+            for name in names:
+                path = os.path.join(root, name)
+                rel = os.path.relpath(path, os.path.join(self.work, "dir-export"))
+                with open(path, "rb") as f:
+                    self.emu.s3.put_object("exports/" + rel, f.read())
+        sh3 = self.daemon("s3", "b/")
+        rc, out = self.load(sh3, "s3://%s/exports/AWSDynamoDB/%s/" % (h.BUCKET, EXPORT_ID))
+        self.assertEqual(rc, 0, out)
+        objs3 = self.check_loaded("b/", files)
+        self.assertEqual([o.lines for o in sorted(objs3, key=lambda o: o.key)],
+                         [o.lines for o in sorted(objs, key=lambda o: o.key)])
+
+    def test_killed_loads_resume_without_a_duplicate(self):
+        folder, files = self.export("kill-export", files=7)
+        sh = self.daemon("kill", "k/", batch__max_records=20)
+        seen = {}
+        for kill in ("load.after_object:3", "load.after_file:2", "load.after_object:5", None):
+            rc, out = self.load(sh, folder, env={"SHARDHOSE_KILL_AT": kill} if kill else None)
+            if kill:
+                self.assertEqual(rc, -9, "%s: %s" % (kill, out))
+            else:
+                self.assertEqual(rc, 0, out)
+            for o in self.objects("k/"):  # a key never gets other bytes
+                body = "\n".join(o.lines)
+                self.assertEqual(seen.setdefault(o.key, body), body, o.key)
+        self.check_loaded("k/", files)
+        h.log("killed loads: %d objects, 4 runs" % len(seen))
+
+    def test_a_data_file_not_matching_its_md5_stops_the_load(self):
+        folder, files = self.export("md5-export")
+        _n, path, _chunk = files[1]
+        with open(path, "rb") as f:
+            good = f.read()
+        with open(path, "wb") as f:
+            f.write(good[:-9] + bytes(9))
+        sh = self.daemon("md5", "m/")
+        rc, out = self.load(sh, folder)
+        self.assertEqual(rc, 1, out)
+        self.assertIn(os.path.basename(path), out)
+        self.assertIn("nothing of it was written", out)
+        self.assertFalse([o for o in self.objects("m/") if "-000001-" in o.key])
+        with open(path, "wb") as f:
+            f.write(good)
+        rc, out = self.load(sh, folder)
+        self.assertEqual(rc, 0, out)
+        self.assertIn("1 loaded before this run", out)
+        self.check_loaded("m/", files)
+
+    def test_refusals(self):
+        folder, _files = self.export("ion-export", export_id="01716200000000-ffffffff", fmt="ION")
+        sh = self.daemon("ion", "i/")
+        rc, out = self.load(sh, folder)
+        self.assertEqual(rc, 2, out)
+        self.assertIn("ION", out)
+
+        folder, _files = self.export("corrupt-export")
+        sh = self.daemon("corrupt", "c/")
+        with open(os.path.join(sh.workdir, "load-%s.json" % EXPORT_ID), "w") as f:
+            f.write("{garbage")
+        rc, out = self.load(sh, folder)
+        self.assertEqual(rc, 3, out)
+        self.assertIn("load-%s.json" % EXPORT_ID, out)
+        self.assertEqual(self.objects("c/"), [])
+
+
+if __name__ == "__main__":
+    unittest.main()
