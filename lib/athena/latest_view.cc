@@ -1,6 +1,9 @@
 // The <table>_latest view (athena/ddl_internal.h): over the unmarshalled
 // format, the latest change per item (same table and keys), ordered by
-// event_time then sequence number.
+// event_time, then a stream change before a SNAPSHOT line of `shardhose
+// load` (a snapshot counts as of its export time: a change at that same
+// instant is taken to follow it), then sequence number. A REMOVE that wins
+// hides the item.
 #include <fmt/format.h>
 
 #include <string_view>
@@ -30,7 +33,8 @@ std::string LatestViewSql(const std::string& database, const std::string& table,
        "    PARTITION BY " +
        Join(partition_by, ", ") +
        "\n"
-       "    ORDER BY \"event_time\" DESC, lpad(\"sequence_number\", 128, '0') DESC\n"
+       "    ORDER BY \"event_time\" DESC, (\"event_name\" <> 'SNAPSHOT') DESC,\n"
+       "      lpad(\"sequence_number\", 128, '0') DESC\n"
        "  ) AS \"shardhose_rn\"\n";
   v += fmt::format("  FROM \"{}\".\"{}\"\n", database, table);
   v += ") AS \"changes\"\n"
