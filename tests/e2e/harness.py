@@ -369,7 +369,17 @@ class S3Client:
                 raise AssertionError("ListObjectsV2 truncated without NextContinuationToken")
 
     def get_object(self, key):
-        status, data = self._request("GET", key)
+        # s3rver's PUT is not atomic: a GET while it writes may announce the
+        # whole object's Content-Length and send fewer bytes (IncompleteRead).
+        # Wait for the bytes (S3 itself makes an object visible whole).
+        for attempt in range(50):
+            try:
+                status, data = self._request("GET", key)
+                break
+            except http.client.IncompleteRead:
+                if attempt == 49:
+                    raise
+                time.sleep(0.1)
         if status != 200:
             raise AwsError(status, data.decode("utf-8", "replace"), "GetObject " + key)
         return data
@@ -1800,22 +1810,22 @@ class CheckpointMonitor:
         except Exception as e:  # reported by stop()
             self.error = e
 
-    def _get_object(self, key):
+    def _read_idents(self, key):
         # s3rver lists an object while its PUT is still being written (its
-        # PUT is not atomic): a GET then answers 500, or 200 with an empty
-        # body (the file exists, its bytes are not written yet). Objects
-        # this daemon writes are never empty (gzip has a header, a line a
-        # newline): wait for the bytes. A truly empty object still fails the
-        # check after 5 s, and the final exactly-once check reads it again.
+        # PUT is not atomic): a GET then answers 500, 200 with no bytes yet,
+        # or fewer bytes than its Content-Length. Objects this daemon writes
+        # are never empty and always decode: wait for the whole object (up
+        # to 5 s; the final exactly-once check reads every object again).
         for attempt in range(50):
             try:
                 body = self.s3.get_object(key)
-            except AwsError as e:
-                if e.status != 500 or attempt == 49:
+                if body:
+                    return line_idents(decode_object(key, body))
+                if attempt == 49:
+                    raise OutputError("%s: empty object" % key)
+            except (AwsError, OutputError) as e:
+                if attempt == 49 or (isinstance(e, AwsError) and e.status != 500):
                     raise
-            else:
-                if body or attempt == 49:
-                    return body
             time.sleep(0.1)
 
     def check_once(self):
@@ -1826,7 +1836,7 @@ class CheckpointMonitor:
         self.generations += 1
         keys = {k for k, _ in self.s3.list_objects()}
         for k in keys - set(self._objects):
-            self._objects[k] = line_idents(decode_object(k, self._get_object(k)))
+            self._objects[k] = self._read_idents(k)
         present = set()
         for ids in self._objects.values():
             present |= ids
