@@ -121,6 +121,17 @@ int LoadCommand(const CommonOptions& options, const LoadOptions& opts) {
   lo.location = *location;
   lo.key_attributes = keys;
   lo.progress_path = load::LoadProgressPath(cfg->checkpoint.path, summary->export_id);
+  // One load of an export at a time: two would race on its progress file.
+  if (Status st = FileSystem::Default()->CreateDirs(lo.progress_path.substr(0, lo.progress_path.rfind('/')));
+      !st.ok()) {
+    std::fprintf(stderr, "shardhose load: %s\n", st.ToString().c_str());
+    return kExitFailure;
+  }
+  auto lock = FileSystem::Default()->LockFile(lo.progress_path + ".lock");
+  if (!lock.ok()) {
+    std::fprintf(stderr, "shardhose load: %s\n", lock.status().ToString().c_str());
+    return ExitForCheckpointAccess(lock.status());
+  }
   if (auto p = load::ReadLoadProgress(FileSystem::Default(), lo.progress_path); !p.ok()) {
     std::fprintf(stderr, "shardhose load: %s\n", p.status().ToString().c_str());
     return kExitCheckpoint;

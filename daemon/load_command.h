@@ -15,7 +15,8 @@
 // read or written, or does not match its manifest's MD5 (nothing of it
 // written; named); 2 bad configuration or options, an ION or incremental
 // export, a manifest that cannot be parsed; 3 the progress file is corrupt,
-// or the load was begun with other output settings.
+// or the load was begun with other output settings; 4 another load of the
+// same export is running (it holds "<progress file>.lock").
 #pragma once
 
 #include <string>

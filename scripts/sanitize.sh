@@ -38,7 +38,7 @@
 #         with 4 poll threads and 4 upload threads against the emulators).
 #   fuzz  CC=clang CXX=clang++ cmake -DSHARDHOSE_FUZZ=ON -DSHARDHOSE_SANITIZE=ON
 #         -DCMAKE_CXX_FLAGS=-fsanitize=fuzzer-no-link (tests/fuzz/README.md); builds
-#         the six targets; ctest -L fuzz (each seed corpus and regression replayed
+#         the seven targets; ctest -L fuzz (each seed corpus and regression replayed
 #         once, then SHARDHOSE_FUZZ_SECONDS of fuzzing per target).
 #
 # Environment:

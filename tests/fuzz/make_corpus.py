@@ -256,6 +256,23 @@ def streams_records_seeds():
     write(t, "empty", b"")
 
 
+def export_lines_seeds():
+    t = "export_lines_fuzz"
+    item = (b'{"Item":{"n":{"N":"12345678901234567890123456789012345678"},"sk":{"N":"7"},"tags":{"SS":["a","b"]},'
+            b'"pk":{"S":"customer#1"},"m":{"M":{"pk":{"S":"not the key"},"l":{"L":[{"B":"AAE="},{"NULL":true}]}}}}}')
+    write(t, "data_file", item + b"\n" + item.replace(b"customer#1", b"customer#2") + b"\n")
+    write(t, "missing_sk", b'{"Item":{"pk":{"S":"a"}}}\n{"Item":{"pk":{"S":"a"},"sk":{"N":"x"}}}\n')
+    write(t, "repeated_key", b'{"Item":{"pk":{"S":"a"},"sk":{"N":"1"},"pk":{"S":"b"}}}')
+    write(t, "not_items", b'[1]\n{"Items":{}}\n{"Item":[1]}\n\n{"Item":{"pk":{"S":"a"},"sk":{"N":"1","S":"2"}}}')
+    write(t, "manifest_files", b'{"itemCount":8,"md5Checksum":"sQMSpEILNgoQmarvDFonGQ==","etag":"af-1",'
+          b'"dataFileS3Key":"AWSDynamoDB/01234567890123-a1b2c3d4/data/b.json.gz"}\n{"itemCount":"x"}\n')
+    write(t, "manifest_summary", b'{"exportArn":"arn:aws:dynamodb:us-east-1:1:table/T/export/0169-ab",'
+          b'"tableArn":"arn:aws:dynamodb:us-east-1:1:table/T","exportTime":"2024-05-20T01:00:00.5+02:00",'
+          b'"outputFormat":"DYNAMODB_JSON","itemCount":3}')
+    write(t, "invalid_utf8", b'{"Item":{"pk":{"S":"\xc3("},"sk":{"N":"1"}}}')
+    write(t, "empty", b"")
+
+
 def main():
     if os.path.isdir(CORPUS):
         shutil.rmtree(CORPUS)
@@ -265,6 +282,7 @@ def main():
     checkpoint_seeds()
     get_records_seeds()
     streams_records_seeds()
+    export_lines_seeds()
     for target in sorted(os.listdir(CORPUS)):
         files = os.listdir(os.path.join(CORPUS, target))
         size = sum(os.path.getsize(os.path.join(CORPUS, target, f)) for f in files)

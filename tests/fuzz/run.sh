@@ -5,7 +5,7 @@
 #   tests/fuzz/run.sh list
 #
 # Targets: decode_fuzz template_fuzz config_fuzz checkpoint_fuzz
-# get_records_fuzz streams_records_fuzz. Builds build-fuzz first if needed (scripts/sanitize.sh
+# get_records_fuzz streams_records_fuzz export_lines_fuzz. Builds build-fuzz first if needed (scripts/sanitize.sh
 # fuzz configures it). New corpus entries go to build-fuzz/tests/fuzz/corpus/<target>
 # (not committed); a crash, leak or timeout stops the run, is saved to
 # build-fuzz/tests/fuzz/artifacts/<target>/ and makes the exit status non-zero.
@@ -15,7 +15,7 @@ set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 cd "$ROOT"
-TARGETS=(decode_fuzz template_fuzz config_fuzz checkpoint_fuzz get_records_fuzz streams_records_fuzz)
+TARGETS=(decode_fuzz template_fuzz config_fuzz checkpoint_fuzz get_records_fuzz streams_records_fuzz export_lines_fuzz)
 BUILD="${BUILD_DIR:-build-fuzz}"
 
 target="${1:-}"
