@@ -1,7 +1,8 @@
 // File: decode/unmarshaller.h
 //
 // Internal to decode/ (used by the Decoder, change_record.cc): the SAX
-// handler that reads one change record's JSON in a single pass, with no DOM.
+// handler that reads one change record's JSON (or one line of an export's
+// data file, see key_names below) in a single pass, with no DOM.
 // It is step 3 of the file comment of change_record.cc, which also says
 // which error a record gets and why images are written to buffers of their
 // own.

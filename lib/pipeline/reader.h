@@ -74,7 +74,6 @@ class ShardReader {
   // A shard resumed from a checkpoint: compares its position with the
   // trim horizon, and says so loudly if records expired unread.
   Status CheckRetention(const std::string& id, const std::string& durable, poll::IteratorStart* start) EXCLUDES(s_.mu);
-  // Counts and logs a failed call; returns when to try the shard again.
   // Says that shard `id`'s position `durable` has expired: a loss (logged
   // as an error and counted in retention_gaps) unless the shard was caught
   // up after the trim horizon. `from` is where reading continues.
@@ -93,6 +92,7 @@ class ShardReader {
   // The shard is read to its end: exhausted (checkpointed as finished once
   // durable); outside lease mode its `children` are tracked and activated.
   void Ended(const std::string& id, const std::vector<poll::ShardInfo>& children, MonoTime now) REQUIRES(s_.mu);
+  // Counts and logs a failed call; returns when to try the shard again.
   MonoTime Failed(const std::string& id, std::string_view op, const Status& st) EXCLUDES(s_.mu);
   // The page's records as lines (decode + partition), without the lock.
   void Decode(const std::string& id, const poll::RecordsPage& page, decode::Decoder& decoder,
