@@ -1,7 +1,8 @@
 // File: daemon/load_command.h
 //
 // `shardhose load --config F --export URI [--key-attributes pk,sk]`: a
-// DynamoDB export's items into the lake as SNAPSHOT lines (load/loader.h
+// DynamoDB export's items into the lake as SNAPSHOT lines, or an
+// incremental export's changes as change lines (load/loader.h
 // has what is written and how a stopped load resumes). URI is the export's
 // folder: s3://bucket/prefix/AWSDynamoDB/<export id>/ (read with the
 // [output] S3 settings: region, endpoint, credentials) or a local
@@ -13,8 +14,8 @@
 //
 // Exit status: 0 every data file is in the lake; 1 a data file could not be
 // read or written, or does not match its manifest's MD5 (nothing of it
-// written; named); 2 bad configuration or options, an ION or incremental
-// export, a manifest that cannot be parsed; 3 the progress file is corrupt,
+// written; named); 2 bad configuration or options, an ION export, a
+// manifest that cannot be parsed; 3 the progress file is corrupt,
 // or the load was begun with other output settings; 4 another load of the
 // same export is running (it holds "<progress file>.lock").
 #pragma once

@@ -179,6 +179,7 @@ struct Decoder::Impl {
 
   void Decode(const poll::KinesisRecordView& rec, std::string_view shard_id, DecodedRecord* out);
   void FinishExportItem(const poll::KinesisRecordView& rec, std::string_view file, DecodedRecord* out);
+  void FinishExportChange(const poll::KinesisRecordView& rec, std::string_view file, DecodedRecord* out);
   void WriteError(std::string_view reason, const poll::KinesisRecordView& rec, std::string_view shard_id,
                   DecodedRecord* out);
 };
@@ -378,12 +379,14 @@ void Decoder::Impl::Decode(const poll::KinesisRecordView& rec, std::string_view 
   out->error.clear();
 }
 
-// Steps 4 and 5 for an export line: the item is images[1].
+// Steps 4 and 5 for an export line: the item is images[1] (an incremental
+// export's line: images as a change record's, the time in `when`).
 void Decoder::Impl::FinishExportItem(const poll::KinesisRecordView& rec, std::string_view file, DecodedRecord* out) {
   auto not_item = [&](std::string_view what) {
     message.assign(what);
     WriteError(kNotExportItem, rec, file, out);
   };
+  if (export_spec.incremental) return FinishExportChange(rec, file, out);
   const Image& item = sax->images[1];
   if (!sax->root_is_object) return not_item("not a JSON object");
   if (item.shape != Image::Shape::kObject) return not_item("no Item object");
@@ -421,6 +424,62 @@ void Decoder::Impl::FinishExportItem(const poll::KinesisRecordView& rec, std::st
   out->event_name.assign("SNAPSHOT");
   out->event_id.assign(rec.sequence_number);
   out->event_time_us = export_spec.export_time_us;
+  out->error.clear();
+}
+
+void Decoder::Impl::FinishExportChange(const poll::KinesisRecordView& rec, std::string_view file, DecodedRecord* out) {
+  auto not_item = [&](std::string_view what) {
+    message.assign(what);
+    WriteError(kNotExportItem, rec, file, out);
+  };
+  if (!sax->root_is_object) return not_item("not a JSON object");
+  const Image& keys = sax->images[0];
+  const Image& new_image = sax->images[1];
+  const Image& old_image = sax->images[2];
+  if (keys.shape != Image::Shape::kObject) return not_item("no Keys object");
+  for (const Image& im : sax->images) {
+    if (im.shape == Image::Shape::kOther) return not_item("Keys, NewImage or OldImage is not an object");
+  }
+  int64_t event_time_us = 0;
+  if (!sax->when.present || sax->when.type != Json::kString ||
+      !ParseEpoch(sax->when.text, kMaxEventTimeUs, &event_time_us)) {
+    return not_item("Metadata.WriteTimestampMicros is missing, not an N value, or out of range");
+  }
+  for (const Image& im : sax->images) {
+    if (im.shape == Image::Shape::kObject && im.has_error) {
+      message.assign(im.message);
+      return WriteError(kBadAttribute, rec, file, out);
+    }
+  }
+  const std::string_view name = new_image.shape != Image::Shape::kObject   ? "REMOVE"
+                                : old_image.shape == Image::Shape::kObject ? "MODIFY"
+                                                                           : "INSERT";
+  std::string& l = out->line;
+  if (format == OutputFormat::kUnmarshalled) {
+    auto image = [&](const Image& im) {
+      l.append(im.shape == Image::Shape::kObject ? std::string_view(im.out) : "null");
+    };
+    l.append("{\"event_id\":");
+    AppendJsonString(rec.sequence_number, &l);
+    l.append(",\"event_name\":\"");
+    l.append(name);
+    l.append("\",\"table\":");
+    AppendJsonString(table, &l);
+    l.append(",\"event_time\":\"");
+    AppendIsoMillis(event_time_us, &l);
+    l.append("\",\"sequence_number\":null,\"shard_id\":null,\"keys\":");
+    image(keys);
+    l.append(",\"new_image\":");
+    image(new_image);
+    l.append(",\"old_image\":");
+    image(old_image);
+    l.append(",\"user_identity\":null}\n");
+  }
+  out->ok = true;
+  out->table.assign(table);
+  out->event_name.assign(name);
+  out->event_id.assign(rec.sequence_number);
+  out->event_time_us = event_time_us;
   out->error.clear();
 }
 

@@ -116,13 +116,22 @@ enum class OutputFormat { kUnmarshalled, kRaw };
 //                    (no Item object, or a key attribute missing). Error
 //                    lines carry the line's text (base64) in data_base64,
 //                    the event id in sequence_number and the data file in
-//                    shard_id.
+//                    shard_id. An incremental export's lines are changes
+//                    instead (ExportSpec::incremental).
 enum class InputFormat { kKinesisData, kStreamsRecord, kExportItem };
 
 // What kExportItem lines need to know of their export.
 struct ExportSpec {
   int64_t export_time_us = 0;
   std::vector<std::string> key_attributes;  // the partition key, then the sort key if any
+  // An incremental export (INCREMENTAL_EXPORT): its lines are changes,
+  // {"Metadata":{"WriteTimestampMicros":{"N":"..."}},"Keys":{...},
+  // "NewImage":{...},"OldImage":{...}}, each written as a change line:
+  // event_name REMOVE without a NewImage, MODIFY with an OldImage, else
+  // INSERT (with the NEW_IMAGE view every write reads as INSERT);
+  // event_time WriteTimestampMicros; keys the line's Keys; the images as
+  // given. Missing Keys or Metadata.WriteTimestampMicros: not_export_item.
+  bool incremental = false;
 };
 
 // Nesting deeper than this (objects + arrays, in the change record as a

@@ -62,7 +62,8 @@ enum class Field : uint8_t {
   kKeys,
   kNewImage,
   kOldImage,
-  kItem,  // an export line's item (its root is read as `dynamodb` is)
+  kItem,      // an export line's item (its root is read as `dynamodb` is)
+  kMetadata,  // an incremental export line's Metadata (WriteTimestampMicros)
 };
 
 inline Field RootField(std::string_view k) {
@@ -81,6 +82,7 @@ inline Field DynamodbField(std::string_view k) {
   if (k == "NewImage") return Field::kNewImage;
   if (k == "OldImage") return Field::kOldImage;
   if (k == "Item") return Field::kItem;
+  if (k == "Metadata") return Field::kMetadata;
   return Field::kOther;
 }
 

@@ -119,14 +119,16 @@ class Handler final : public Unmarshaller {
 
  private:
   enum class Kind : uint8_t {
-    kSkip,      // a value nobody looks at
-    kRoot,      // the change record
-    kDynamodb,  // its dynamodb object
-    kMap,       // attribute name -> typed value: an image, or an M value
-    kTyped,     // a typed value {"<tag>": value}
-    kList,      // an L value: typed values
-    kSet,       // an SS / NS / BS value: scalars of one type
-    kGeneric,   // (inside) userIdentity, copied as plain JSON
+    kSkip,       // a value nobody looks at
+    kRoot,       // the change record
+    kDynamodb,   // its dynamodb object
+    kMap,        // attribute name -> typed value: an image, or an M value
+    kTyped,      // a typed value {"<tag>": value}
+    kList,       // an L value: typed values
+    kSet,        // an SS / NS / BS value: scalars of one type
+    kGeneric,    // (inside) userIdentity, copied as plain JSON
+    kMetadata,   // an incremental export line's Metadata: typed values
+    kMetaTyped,  // one of them: its "N" is noted as `when` if it is WriteTimestampMicros
   };
   struct Frame {
     Kind kind;
@@ -247,6 +249,12 @@ class Handler final : public Unmarshaller {
         return TagValue(f.tag, type, text);
       case Kind::kTyped:
         return TagValue(f.tag, type, text);
+      case Kind::kMetadata:
+        if (type == Json::kObject) return Push(Kind::kMetaTyped, f.field == Field::kWhen ? Tag::kN : Tag::kSkip);
+        break;
+      case Kind::kMetaTyped:
+        if (f.field == Field::kWhen) Note(&when, type, text);
+        break;
       case Kind::kGeneric:
         if (f.tag == Tag::kL) {  // an array
           if (f.count > 0) identity.push_back(',');
@@ -273,7 +281,11 @@ class Handler final : public Unmarshaller {
         return;
       case Kind::kDynamodb:
         f.field = DynamodbField(k);
-        if (f.field == Field::kItem && key_names == nullptr) f.field = Field::kOther;
+        if ((f.field == Field::kItem || f.field == Field::kMetadata) && key_names == nullptr) f.field = Field::kOther;
+        if (key_names != nullptr && (f.field == Field::kWhen || f.field == Field::kPrecision)) {
+          f.field = Field::kOther;  // an export line's time is its Metadata's
+        }
+        if (f.field == Field::kMetadata) when = Noted{};
         if (f.field == Field::kKeys || f.field == Field::kNewImage || f.field == Field::kOldImage ||
             f.field == Field::kItem) {
           images[ImageIndex(f.field)].Reset();
@@ -321,6 +333,12 @@ class Handler final : public Unmarshaller {
         AppendJsonString(k, &identity);
         identity.push_back(':');
         return;
+      case Kind::kMetadata:
+        f.field = k == "WriteTimestampMicros" ? Field::kWhen : Field::kOther;
+        return;
+      case Kind::kMetaTyped:
+        f.field = f.tag == Tag::kN && k == "N" ? Field::kWhen : Field::kOther;
+        return;
       case Kind::kList:
       case Kind::kSet:
         return;  // keys only occur in objects
@@ -350,6 +368,8 @@ class Handler final : public Unmarshaller {
       case Kind::kSkip:
       case Kind::kRoot:
       case Kind::kDynamodb:
+      case Kind::kMetadata:
+      case Kind::kMetaTyped:
         break;
     }
     --depth_;
@@ -392,6 +412,9 @@ class Handler final : public Unmarshaller {
 
   void DynamodbValue(Field field, Json type, std::string_view text) {
     switch (field) {
+      case Field::kMetadata:
+        if (key_names != nullptr && type == Json::kObject) return Push(Kind::kMetadata);
+        break;
       case Field::kWhen:
         Note(&when, type, text);
         break;

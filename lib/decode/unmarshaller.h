@@ -99,7 +99,9 @@ class Unmarshaller {
 
   // An export line ({"Item": {...}}, decode/change_record.h's
   // kExportItem) when `key_names` is set before Parse(): the root is read
-  // as `dynamodb` is, "Item" being the NewImage. For each of key_names, the
+  // as `dynamodb` is, "Item" being the NewImage; an incremental export's
+  // Keys / NewImage / OldImage are the images, and its
+  // Metadata.WriteTimestampMicros's N is noted as `when`. For each of key_names, the
   // item's top-level attribute of that name: found (whatever the format)
   // and, when written, where its member ("name":value) is in images[1].out.
   const std::vector<std::string>* key_names = nullptr;

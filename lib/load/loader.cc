@@ -107,11 +107,6 @@ Result<ExportSummary> Loader::ReadSummary(const ExportLocation& location) {
 Result<LoadStats> Loader::Run(const LoadOptions& options) {
   Result<ExportSummary> summary = ReadSummary(options.location);
   if (!summary.ok()) return summary.status();
-  if (summary->incremental) {
-    return Status::InvalidArgument(
-        fmt::format("{}: an incremental export (INCREMENTAL_EXPORT); shardhose loads full exports only so far",
-                    in_->Name(ExportFile(options.location, "manifest-summary.json"))));
-  }
   const std::string files_where = ExportFile(options.location, "manifest-files.json");
   Result<std::string> files_text = ReadWithRetry(files_where);
   if (!files_text.ok()) return files_text.status();
@@ -140,7 +135,8 @@ Result<LoadStats> Loader::Run(const LoadOptions& options) {
   const auto format = cfg_.output.format == config::OutputFormat::kRaw ? decode::OutputFormat::kRaw
                                                                        : decode::OutputFormat::kUnmarshalled;
   decode::Decoder decoder(format, summary->table, decode::InputFormat::kExportItem, summary->table);
-  decoder.SetExport(decode::ExportSpec{summary->export_time_us, options.key_attributes});
+  decoder.SetExport(decode::ExportSpec{summary->export_time_us, options.key_attributes, summary->incremental});
+  const std::string_view kind = summary->incremental ? "incremental" : "snapshot";
   const bool gzip = cfg_.output.compression == config::Compression::kGzip;
   const compress::Codec codec = gzip ? compress::Codec::kGzip : compress::Codec::kNone;
 
@@ -185,7 +181,7 @@ Result<LoadStats> Loader::Run(const LoadOptions& options) {
     auto cut = [&](const std::string& part, Open& o) -> Status {
       if (o.records == 0) return Status::OK();
       ++o.cuts;
-      key = fmt::format("{}{}-snapshot-{}-{:06}-{:04}{}", part, summary->table, summary->export_id, index, o.cuts,
+      key = fmt::format("{}{}-{}-{}-{:06}-{:04}{}", part, summary->table, kind, summary->export_id, index, o.cuts,
                         compress::ObjectSuffix(codec));
       std::string_view body = o.body;
       if (gzip) {
@@ -215,6 +211,11 @@ Result<LoadStats> Loader::Run(const LoadOptions& options) {
       partition.clear();
       (rec.ok ? *record_prefix : *error_prefix).Render(f, &partition);
       Open& o = open[partition];
+      // As the daemon's batches: cut before a line would take the object
+      // past batch.max_bytes (a longer line goes alone).
+      if (o.records > 0 && static_cast<int64_t>(o.body.size() + rec.line.size()) > cfg_.batch.max_bytes) {
+        SHARDHOSE_RETURN_IF_ERROR(cut(partition, o));
+      }
       o.body.append(rec.line);
       ++o.records;
       if (rec.ok) {
@@ -222,8 +223,7 @@ Result<LoadStats> Loader::Run(const LoadOptions& options) {
       } else {
         ++stats.error_lines;
       }
-      if (static_cast<int64_t>(o.body.size()) >= cfg_.batch.max_bytes ||
-          (cfg_.batch.max_records > 0 && o.records >= cfg_.batch.max_records)) {
+      if (cfg_.batch.max_records > 0 && o.records >= cfg_.batch.max_records) {
         SHARDHOSE_RETURN_IF_ERROR(cut(partition, o));
       }
       if ((line_no & 1023) == 0 && clock_->Now() - last_report >= std::chrono::seconds(1)) report();

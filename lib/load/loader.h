@@ -1,7 +1,8 @@
 // File: load/loader.h
 //
 // `shardhose load`: a DynamoDB export's items into the lake, as SNAPSHOT
-// lines (decode/change_record.h, kExportItem) through the same partition
+// lines (decode/change_record.h, kExportItem; an incremental export's
+// changes as INSERT/MODIFY/REMOVE lines) through the same partition
 // templates, output format and compression as the stream's lines.
 //
 // Per data file, in manifest order, skipping those the progress file
@@ -14,10 +15,12 @@
 //             event id "<export id>:<file index>:<line number>", file
 //             indexes from 0 in manifest order, line numbers from 1; a line
 //             that is not an item becomes an error line (error_prefix);
-//   batch     one open batch per partition; a batch reaching
-//             batch.max_bytes or batch.max_records is cut;
+//   batch     one open batch per partition, cut before a line would take
+//             it past batch.max_bytes (a longer line is an object alone),
+//             or at batch.max_records lines;
 //   upload    each cut as one object (a single PUT) under
-//               <partition><table>-snapshot-<export id>-<file:06>-<cut:04><suffix>
+//               <partition><table>-<kind>-<export id>-<file:06>-<cut:04><suffix>
+//             (kind "snapshot", or "incremental" for an incremental export),
 //             cut numbers counted per partition within the file from 1, so
 //             the same file under the same settings always gives the same
 //             keys and the same bytes. Retried with backoff while the error

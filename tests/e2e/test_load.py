@@ -21,6 +21,8 @@ server (every attribute type, 38-digit numbers, nested maps and lists).
   contents;
 - a data file whose bytes do not match its md5Checksum: exit 1 naming it,
   nothing of it written; with the file repaired the load resumes;
+- an incremental export (INCREMENTAL_EXPORT): its changes as INSERT,
+  MODIFY and REMOVE lines at their WriteTimestampMicros, images as given;
 - an ION export: exit 2 naming ION; a corrupt progress file: exit 3.
 """
 
@@ -106,6 +108,34 @@ def write_export(folder, items, files=4, export_id=EXPORT_ID, fmt="DYNAMODB_JSON
         with open(os.path.join(folder, name.replace(".json", ".checksum")), "w") as f:
             f.write(hashlib.md5(text.encode()).hexdigest())
     return out
+
+
+def write_incremental_export(folder, changes, export_id):
+    """An incremental export (INCREMENTAL_EXPORT, NEW_AND_OLD_IMAGES) of
+    `changes`, [(micros, keys, old, new)], in one data file."""
+    os.makedirs(os.path.join(folder, "data"), exist_ok=True)
+    lines = []
+    for micros, keys, old, new in changes:
+        line = {"Metadata": {"WriteTimestampMicros": {"N": str(micros)}}, "Keys": keys}
+        if old is not None:
+            line["OldImage"] = old
+        if new is not None:
+            line["NewImage"] = new
+        lines.append(json.dumps(line, separators=(",", ":")) + "\n")
+    body = gzip.compress("".join(lines).encode(), mtime=0)
+    name = "incr0000000000000000000000.json.gz"
+    with open(os.path.join(folder, "data", name), "wb") as f:
+        f.write(body)
+    arn = "arn:aws:dynamodb:us-east-1:%s:table/%s" % (ACCOUNT, TABLE)
+    with open(os.path.join(folder, "manifest-files.json"), "w") as f:
+        f.write(json.dumps({"itemCount": len(changes), "md5Checksum": base64.b64encode(hashlib.md5(body).digest()).decode(),
+                            "etag": hashlib.md5(body).hexdigest(),
+                            "dataFileS3Key": "exports/AWSDynamoDB/%s/data/%s" % (export_id, name)}) + "\n")
+    with open(os.path.join(folder, "manifest-summary.json"), "w") as f:
+        f.write(json.dumps({"version": "2023-08-01", "exportArn": "%s/export/%s" % (arn, export_id), "tableArn": arn,
+                            "exportType": "INCREMENTAL_EXPORT", "exportFromTime": "2024-05-20T10:00:00Z",
+                            "exportToTime": "2024-05-20T11:00:00Z", "outputFormat": "DYNAMODB_JSON",
+                            "outputView": "NEW_AND_OLD_IMAGES", "itemCount": len(changes)}))
 
 
 class LoadTest(unittest.TestCase):
@@ -263,6 +293,32 @@ class LoadTest(unittest.TestCase):
         self.assertEqual(rc, 0, out)
         self.assertIn("1 loaded before this run", out)
         self.check_loaded("m/", files)
+
+    def test_an_incremental_export_is_loaded_as_changes(self):
+        export_id = "01716203600000-0incr000"
+        folder = os.path.join(self.work, "incr-export", "AWSDynamoDB", export_id)
+        a, b = self.items[0], self.items[1]
+        keys_a = {"pk": a["pk"], "sk": a["sk"]}
+        changed = dict(a, name={"S": "changed"})
+        changes = [(1716200000000001, keys_a, None, a),           # INSERT
+                   (1716200100000002, keys_a, a, changed),        # MODIFY
+                   (1716203599999999, {"pk": b["pk"], "sk": b["sk"]}, b, None)]  # REMOVE
+        write_incremental_export(folder, changes, export_id)
+        sh = self.daemon("incr", "n/")
+        rc, out = self.load(sh, folder)
+        self.assertEqual(rc, 0, out)
+        objs = self.objects("n/" + TABLE + "/")
+        self.assertEqual([o.key.rsplit("/", 1)[-1] for o in objs],
+                         ["%s-incremental-%s-000000-0001.json.gz" % (TABLE, export_id)])
+        got = [h.loads_exact(ln) for ln in objs[0].lines]
+        self.assertEqual([(d["event_id"], d["event_name"], d["event_time"]) for d in got],
+                         [("%s:0:1" % export_id, "INSERT", "2024-05-20T10:13:20.000Z"),
+                          ("%s:0:2" % export_id, "MODIFY", "2024-05-20T10:15:00.000Z"),
+                          ("%s:0:3" % export_id, "REMOVE", "2024-05-20T11:13:19.999Z")])
+        self.assertEqual(got[1]["old_image"], h.unmarshal_image(a))
+        self.assertEqual(got[1]["new_image"], h.unmarshal_image(changed))
+        self.assertEqual(got[2]["keys"], h.unmarshal_image({"pk": b["pk"], "sk": b["sk"]}))
+        self.assertIsNone(got[2]["new_image"])
 
     def test_refusals(self):
         folder, _files = self.export("ion-export", export_id="01716200000000-ffffffff", fmt="ION")

@@ -105,5 +105,55 @@ TEST_F(ExportItemTest, OneDecoderManyLines) {
   EXPECT_NE(r.line.find(R"("keys":{"pk":"b","sk":2})"), std::string::npos) << r.line;
 }
 
+// --- incremental exports (ExportSpec::incremental) -----------------------
+
+class IncrementalExportTest : public ExportItemTest {
+ protected:
+  void SetUp() override {
+    for (Decoder* d : {&unmarshalled_, &raw_}) d->SetExport(ExportSpec{kExportTimeUs, {"pk", "sk"}, true});
+  }
+};
+
+constexpr char kMeta[] = R"("Metadata":{"WriteTimestampMicros":{"N":"1716200001234567"}})";
+
+TEST_F(IncrementalExportTest, ChangesWithTheirOwnTimeAndImages) {
+  const std::string modify = std::string("{") + kMeta +
+                             R"(,"Keys":{"pk":{"S":"a"},"sk":{"N":"1"}},"OldImage":{"pk":{"S":"a"},"sk":{"N":"1"},)"
+                             R"("v":{"N":"1"}},"NewImage":{"pk":{"S":"a"},"sk":{"N":"1"},"v":{"N":"2"}}})";
+  DecodedRecord r = Decode(modify);
+  ASSERT_TRUE(r.ok) << r.line;
+  EXPECT_EQ(r.event_name, "MODIFY");
+  EXPECT_EQ(r.event_time_us, 1716200001234567);
+  EXPECT_EQ(r.line,
+            R"({"event_id":"01716200000000-abcdef12:3:17","event_name":"MODIFY","table":"orders",)"
+            R"("event_time":"2024-05-20T10:13:21.234Z","sequence_number":null,"shard_id":null,)"
+            R"("keys":{"pk":"a","sk":1},"new_image":{"pk":"a","sk":1,"v":2},"old_image":{"pk":"a","sk":1,"v":1},)"
+            R"("user_identity":null})"
+            "\n");
+  DecodedRecord raw = Decode(modify, OutputFormat::kRaw);
+  ASSERT_TRUE(raw.ok);
+  EXPECT_EQ(raw.line, modify + "\n");
+  EXPECT_EQ(raw.event_time_us, 1716200001234567);
+
+  r = Decode(std::string("{") + kMeta + R"(,"Keys":{"pk":{"S":"a"},"sk":{"N":"1"}},"NewImage":{"pk":{"S":"a"}}})");
+  ASSERT_TRUE(r.ok) << r.line;
+  EXPECT_EQ(r.event_name, "INSERT");
+  r = Decode(std::string(R"({"Keys":{"pk":{"S":"a"},"sk":{"N":"1"}},)") + kMeta + "}");
+  ASSERT_TRUE(r.ok) << r.line;
+  EXPECT_EQ(r.event_name, "REMOVE");
+  EXPECT_NE(r.line.find(R"("new_image":null,"old_image":null)"), std::string::npos) << r.line;
+}
+
+TEST_F(IncrementalExportTest, BadChangesAreErrorLines) {
+  ExpectError(R"({"Keys":{"pk":{"S":"a"}},"NewImage":{}})", "not_export_item", "WriteTimestampMicros");
+  ExpectError(std::string("{") + kMeta + R"(,"NewImage":{}})", "not_export_item", "no Keys object");
+  ExpectError(R"({"Metadata":{"WriteTimestampMicros":{"S":"1"}},"Keys":{"pk":{"S":"a"}}})", "not_export_item",
+              "WriteTimestampMicros");
+  ExpectError(std::string("{") + kMeta + R"(,"Keys":{"pk":{"S":"a"}},"OldImage":{"v":{"N":"x"}}})", "bad_attribute",
+              "OldImage.v");
+  // An Item in an incremental export is no change.
+  ExpectError(R"({"Item":{"pk":{"S":"a"},"sk":{"N":"1"}}})", "not_export_item", "");
+}
+
 }  // namespace
 }  // namespace shardhose::decode
