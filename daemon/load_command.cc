@@ -143,7 +143,7 @@ int LoadCommand(const CommonOptions& options, const LoadOptions& opts) {
                summary->export_id.c_str(), summary->table.c_str(),
                decode::FormatIsoMillis(summary->export_time_us).c_str(),
                fmt::format("{}", fmt::join(keys, ",")).c_str(), out->Describe().c_str(), lo.progress_path.c_str());
-  auto stats = loader.Run(lo);
+  auto stats = loader.Run(lo, *summary);
   if (!stats.ok()) {
     const Status& st = stats.status();
     std::fprintf(stderr, "shardhose load: %s\n", st.ToString().c_str());

@@ -104,9 +104,8 @@ Result<ExportSummary> Loader::ReadSummary(const ExportLocation& location) {
   return ParseManifestSummary(*text, in_->Name(where));
 }
 
-Result<LoadStats> Loader::Run(const LoadOptions& options) {
-  Result<ExportSummary> summary = ReadSummary(options.location);
-  if (!summary.ok()) return summary.status();
+Result<LoadStats> Loader::Run(const LoadOptions& options, const ExportSummary& export_summary) {
+  const ExportSummary* summary = &export_summary;
   const std::string files_where = ExportFile(options.location, "manifest-files.json");
   Result<std::string> files_text = ReadWithRetry(files_where);
   if (!files_text.ok()) return files_text.status();

@@ -94,12 +94,13 @@ class Loader {
   // REQUIRES: every pointer outlives the Loader.
   Loader(const config::Config& cfg, ExportReader* in, upload::ObjectStore* out, FileSystem* fs, Clock* clock);
 
-  // The export's summary (manifest-summary.json), read once: the table,
-  // export time and id. Run() reads it too.
+  // The export's summary (manifest-summary.json): the table, export time
+  // and id, for Run().
   Result<ExportSummary> ReadSummary(const ExportLocation& location);
 
-  // Loads every data file not yet done. OK: all are in the lake.
-  Result<LoadStats> Run(const LoadOptions& options);
+  // Loads every data file of the export `summary` describes not yet done.
+  // OK: all are in the lake.
+  Result<LoadStats> Run(const LoadOptions& options, const ExportSummary& summary);
 
  private:
   class FileLoad;

@@ -46,7 +46,6 @@ import os
 import random
 import re
 import string
-import threading
 import time
 import unittest
 
@@ -88,20 +87,15 @@ class ChangeProducer:
     (INSERT), else UpdateItem (MODIFY), a PutItem overwrite (MODIFY) or
     DeleteItem (REMOVE). Each key's `version` goes up by one per INSERT and
     MODIFY; `changes` holds (key, event name, version) in the order made
-    (a REMOVE with the version it removed). step(n) writes n changes;
-    start() writes `per_round` every `interval` s from a thread until stop()."""
+    (a REMOVE with the version it removed). step(n) writes n changes, from
+    the test's thread: rollovers and ageing happen between steps."""
 
-    def __init__(self, client, table, seed, per_round=8, interval=0.1):
+    def __init__(self, client, table, seed):
         self.client, self.table = client, table
         self.rng = random.Random(seed)
-        self.per_round, self.interval = per_round, interval
         self.version = {}
         self.live = set()
         self.changes = []
-        self.lock = threading.Lock()
-        self.error = None
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True, name="ddb-producer")
 
     def _one(self):
         key = "item#%02d" % self.rng.randrange(KEYS)
@@ -127,41 +121,11 @@ class ChangeProducer:
                 change = (key, "REMOVE", n)
                 self.live.discard(key)
         self.version[key] = n
-        with self.lock:
-            self.changes.append(change)
+        self.changes.append(change)
 
     def step(self, n):
         for _ in range(n):
             self._one()
-
-    def start(self):
-        self._thread.start()
-        return self
-
-    def _run(self):
-        try:
-            while not self._stop.is_set():
-                self.step(self.per_round)
-                self._stop.wait(self.interval)
-        except Exception as e:  # reported by stop()
-            self.error = e
-        finally:
-            self.client.close()  # this thread's connection
-
-    def count(self):
-        with self.lock:
-            return len(self.changes)
-
-    def stop(self, timeout=60):
-        self._stop.set()
-        self._thread.join(timeout)
-        if self._thread.is_alive():
-            raise AssertionError("producer did not stop within %ss" % timeout)
-        if self.error is not None:
-            raise AssertionError("producer failed: %r" % (self.error,))
-        return list(self.changes)
-
-
 
 
 def shard_list(client, arn):
