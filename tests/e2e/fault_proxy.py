@@ -191,6 +191,15 @@ class FaultProxy:
         self._listen()
         return self
 
+    def idle(self):
+        """No client connection open, so no request being read or answered.
+        After the only client (a daemon) is killed, its connections close once
+        the proxy has read what they had sent: a request whose bytes were all
+        sent before the kill is forwarded only then. `in_flight` alone counts
+        a request from when its body has been read, which is later."""
+        with self._clients_lock:
+            return self.in_flight == 0 and not self._clients
+
     def close(self):
         self._closing = True
         self._close_listener()

@@ -1713,13 +1713,17 @@ def line_idents(obj):
 
 class BucketHistory:
     """Snapshots of the bucket (key -> sha256 of the bytes); remembers every
-    key's first content and records any key whose content later differs."""
+    key's first content and records any key whose content later differs.
+    With `keep_dir`, both versions of a changed object are saved there
+    (<n>.first / <n>.later) for a look after the test."""
 
-    def __init__(self, s3):
+    def __init__(self, s3, keep_dir=None):
         self.s3 = s3
+        self.keep_dir = keep_dir
         self.first = {}       # key -> (sha256, label of the first snapshot)
-        self.conflicts = []   # (key, first label, label, sha1, sha2)
+        self.conflicts = []   # (key, first label, label, sha1, sha2, what differs)
         self.snapshots = 0
+        self._first_body = {}
 
     def snapshot(self, label):
         bodies = {}
@@ -1729,10 +1733,39 @@ class BucketHistory:
             digest = hashlib.sha256(body).hexdigest()
             if key not in self.first:
                 self.first[key] = (digest, label)
+                self._first_body[key] = body
             elif self.first[key][0] != digest:
-                self.conflicts.append((key, self.first[key][1], label, self.first[key][0][:12], digest[:12]))
+                before = self._first_body[key]
+                self.conflicts.append((key, self.first[key][1], label, self.first[key][0][:12], digest[:12],
+                                       describe_body_change(before, body)))
+                if self.keep_dir:
+                    n = len(self.conflicts)
+                    for suffix, data in ((".first", before), (".later", body)):
+                        with open(os.path.join(self.keep_dir, "conflict-%d%s" % (n, suffix)), "wb") as f:
+                            f.write(data)
         self.snapshots += 1
         return bodies
+
+
+def describe_body_change(before, after):
+    """What differs between two versions of one object: the lines (how), or
+    only the gzip bytes around the same lines (and where they part)."""
+    def lines(body):
+        try:
+            return gzip.decompress(body).split(b"\n")
+        except (OSError, EOFError, zlib.error) as e:
+            return "undecodable (%s)" % e
+    a, b = lines(before), lines(after)
+    if isinstance(a, str) or isinstance(b, str):
+        return "first %s, later %s" % (a if isinstance(a, str) else "ok", b if isinstance(b, str) else "ok")
+    if a == b:
+        at = next((i for i in range(min(len(before), len(after))) if before[i] != after[i]), None)
+        return ("same %d lines, other gzip bytes (%d vs %d bytes, first difference at byte %s)"
+                % (len(a) - 1, len(before), len(after), at))
+    only_a = [l for l in a if l not in set(b)]
+    only_b = [l for l in b if l not in set(a)]
+    return ("other lines: %d vs %d lines; %d only in the first (e.g. %.300r), %d only in the later (e.g. %.300r)"
+            % (len(a) - 1, len(b) - 1, len(only_a), only_a[:1], len(only_b), only_b[:1]))
 
 
 def read_checkpoint_doc(path):

@@ -84,7 +84,7 @@ class ShutdownTest(unittest.TestCase):
             producer = h.Producer(emu.kinesis_port, stream, seed=32, per_batch=80, interval=0.2,
                                   malformed_every=5)
             monitor = h.CheckpointMonitor(sh.checkpoint_path, emu.s3, producer)
-            history = h.BucketHistory(emu.s3)
+            history = h.BucketHistory(emu.s3, keep_dir=work)
             try:
                 sh.start()
                 producer.start()
