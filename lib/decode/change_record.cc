@@ -59,6 +59,7 @@
 #include <rapidjson/reader.h>
 
 #include <cstring>
+#include <vector>
 
 #include "decode/error_line.h"
 #include "decode/fast_base64.h"
@@ -173,9 +174,17 @@ struct Decoder::Impl {
   std::string table;  // kStreamsRecord: the table of the stream
   Reader reader;
   std::unique_ptr<Unmarshaller> sax;
-  std::string buf;         // the decoded Data, parsed in situ
-  std::string message;     // error message being built
-  ExportSpec export_spec;  // kExportItem
+  std::string buf;                        // the decoded Data, parsed in situ
+  std::string message;                    // error message being built
+  ExportSpec export_spec;                 // kExportItem
+  std::vector<std::string_view> members;  // AppendKeys's scratch
+
+  // A `keys` object, its members by name (json_text.h AppendMembersByName).
+  void AppendKeys(std::string_view object, std::string* out) {
+    members.clear();
+    SplitMembers(object, &members);
+    AppendMembersByName(&members, out);
+  }
 
   void Decode(const poll::KinesisRecordView& rec, std::string_view shard_id, DecodedRecord* out);
   void FinishExportItem(const poll::KinesisRecordView& rec, std::string_view file, DecodedRecord* out);
@@ -344,6 +353,13 @@ void Decoder::Impl::Decode(const poll::KinesisRecordView& rec, std::string_view 
         l.append("null");
       }
     };
+    auto keys = [&](const Image& im) {
+      if (im.shape == Image::Shape::kObject) {
+        AppendKeys(im.out, &l);
+      } else {
+        l.append("null");
+      }
+    };
     l.append("{\"event_id\":");
     AppendJsonString(event_id, &l);
     l.append(",\"event_name\":");
@@ -357,7 +373,7 @@ void Decoder::Impl::Decode(const poll::KinesisRecordView& rec, std::string_view 
     l.append(",\"shard_id\":");
     AppendJsonStringLossy(shard_id, &l);
     l.append(",\"keys\":");
-    image(sax->images[0]);
+    keys(sax->images[0]);
     l.append(",\"new_image\":");
     image(sax->images[1]);
     l.append(",\"old_image\":");
@@ -409,13 +425,13 @@ void Decoder::Impl::FinishExportItem(const poll::KinesisRecordView& rec, std::st
     AppendJsonString(table, &l);
     l.append(",\"event_time\":\"");
     AppendIsoMillis(export_spec.export_time_us, &l);
-    l.append("\",\"sequence_number\":null,\"shard_id\":null,\"keys\":{");
-    for (size_t i = 0; i < sax->key_spans.size(); ++i) {
-      if (i > 0) l.push_back(',');
-      const auto& span = sax->key_spans[i];
-      l.append(item.out, span.begin, span.end - span.begin);
+    l.append("\",\"sequence_number\":null,\"shard_id\":null,\"keys\":");
+    members.clear();
+    for (const auto& span : sax->key_spans) {
+      members.push_back(std::string_view(item.out).substr(span.begin, span.end - span.begin));
     }
-    l.append("},\"new_image\":");
+    AppendMembersByName(&members, &l);
+    l.append(",\"new_image\":");
     l.append(item.out);
     l.append(",\"old_image\":null,\"user_identity\":null}\n");
   }
@@ -468,7 +484,7 @@ void Decoder::Impl::FinishExportChange(const poll::KinesisRecordView& rec, std::
     l.append(",\"event_time\":\"");
     AppendIsoMillis(event_time_us, &l);
     l.append("\",\"sequence_number\":null,\"shard_id\":null,\"keys\":");
-    image(keys);
+    AppendKeys(keys.out, &l);  // an object (checked above)
     l.append(",\"new_image\":");
     image(new_image);
     l.append(",\"old_image\":");

@@ -19,7 +19,9 @@
 //                  with exactly the digits given (never via double),
 //                  B->base64 string, BOOL->bool, NULL->null, M->object,
 //                  L->array, SS/NS/BS->arrays. Absent images and identity
-//                  are null. user_identity is userIdentity as JSON, its
+//                  are null. `keys` has its attributes in name order
+//                  (bytewise), whatever order the record gave them in, so
+//                  an item's keys are one text in every line of it. user_identity is userIdentity as JSON, its
 //                  members named as in Kinesis records ({"type",
 //                  "principalId"}: the Streams API's Type and PrincipalId
 //                  are renamed). event_time is ISO-8601 UTC with milliseconds
@@ -109,7 +111,7 @@ enum class OutputFormat { kUnmarshalled, kRaw };
 //                    index>:<line number>", event_name "SNAPSHOT", the
 //                    Decoder's table, event_time the export time,
 //                    sequence_number and shard_id null, keys the item's
-//                    key attributes (ExportSpec, in that order), new_image
+//                    key attributes (ExportSpec; in name order), new_image
 //                    the item, old_image and user_identity null. A raw line
 //                    is the export's line as it is (compacted). Error
 //                    reasons: not_json, bad_attribute, and "not_export_item"
@@ -129,7 +131,7 @@ struct ExportSpec {
   // "NewImage":{...},"OldImage":{...}}, each written as a change line:
   // event_name REMOVE without a NewImage, MODIFY with an OldImage, else
   // INSERT (with the NEW_IMAGE view every write reads as INSERT);
-  // event_time WriteTimestampMicros; keys the line's Keys; the images as
+  // event_time WriteTimestampMicros; keys the line's Keys (by name); the images as
   // given. Missing Keys or Metadata.WriteTimestampMicros: not_export_item.
   bool incremental = false;
 };

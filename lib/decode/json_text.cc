@@ -1,5 +1,6 @@
 #include "decode/json_text.h"
 
+#include <algorithm>
 #include <array>
 #include <cstring>
 
@@ -214,6 +215,58 @@ inline size_t NextStringStop(const char* p, size_t i, size_t n) {
 }
 
 }  // namespace
+
+namespace {
+
+// The name of a member ("name":value) as written, without its quotes.
+std::string_view MemberName(std::string_view member) {
+  size_t i = 1;
+  while (i < member.size() && member[i] != '"') i += member[i] == '\\' ? 2 : 1;
+  return member.substr(1, std::min(i, member.size()) - 1);
+}
+
+}  // namespace
+
+void SplitMembers(std::string_view object, std::vector<std::string_view>* members) {
+  if (object.size() < 2) return;
+  const std::string_view body = object.substr(1, object.size() - 2);
+  int depth = 0;
+  bool in_string = false;
+  size_t start = 0;
+  for (size_t i = 0; i < body.size(); ++i) {
+    const char c = body[i];
+    if (in_string) {
+      if (c == '\\') {
+        ++i;
+      } else if (c == '"') {
+        in_string = false;
+      }
+    } else if (c == '"') {
+      in_string = true;
+    } else if (c == '{' || c == '[') {
+      ++depth;
+    } else if (c == '}' || c == ']') {
+      --depth;
+    } else if (c == ',' && depth == 0) {
+      members->push_back(body.substr(start, i - start));
+      start = i + 1;
+    }
+  }
+  if (!body.empty()) members->push_back(body.substr(start));
+}
+
+void AppendMembersByName(std::vector<std::string_view>* members, std::string* out) {
+  auto by_name = [](std::string_view a, std::string_view b) { return MemberName(a) < MemberName(b); };
+  if (!std::is_sorted(members->begin(), members->end(), by_name)) {
+    std::stable_sort(members->begin(), members->end(), by_name);
+  }
+  out->push_back('{');
+  for (size_t i = 0; i < members->size(); ++i) {
+    if (i > 0) out->push_back(',');
+    out->append((*members)[i]);
+  }
+  out->push_back('}');
+}
 
 void AppendCompactJson(std::string_view in, std::string* out) {
   const char* p = in.data();

@@ -31,11 +31,22 @@
 //                           0x1a..0x1f through, so the decoder checks first.)
 //   AppendIsoMillis       - "YYYY-MM-DDTHH:MM:SS.mmmZ" (proleptic Gregorian,
 //                           UTC, floor to the millisecond).
+//   AppendMembersByName   - a JSON object from its members ("name":value
+//                           text, as the decoder writes them), in order of
+//                           their names as written (bytewise; equal names
+//                           keep their order). The decoder writes `keys`
+//                           this way, so one item's keys are the same text
+//                           whichever order a change record or an export
+//                           gave its key attributes in (the <table>_latest
+//                           view groups by that text).
+//   SplitMembers          - the members of a compact JSON object's text (as
+//                           the decoder writes it), appended to *members.
 #pragma once
 
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace shardhose::decode {
 
@@ -47,5 +58,7 @@ void AppendCompactJson(std::string_view in, std::string* out);
 size_t FindInvalidUtf8(std::string_view s);
 size_t FindControlByte(std::string_view s);
 void AppendIsoMillis(int64_t epoch_us, std::string* out);
+void AppendMembersByName(std::vector<std::string_view>* members, std::string* out);
+void SplitMembers(std::string_view object, std::vector<std::string_view>* members);
 
 }  // namespace shardhose::decode

@@ -51,7 +51,7 @@ class ExportItemTest : public ::testing::Test {
   Decoder raw_{OutputFormat::kRaw, "orders", InputFormat::kExportItem, "orders"};
 };
 
-// Key attributes anywhere in the item, in key-schema order in `keys`;
+// Key attributes anywhere in the item, in name order in `keys`;
 // numbers with every digit.
 constexpr char kItem[] = R"({"Item":{"n":{"N":"12345678901234567890123456789012345678"},"sk":{"N":"7"},)"
                          R"("tags":{"SS":["a","b"]},"pk":{"S":"customer#1"},"m":{"M":{"pk":{"S":"not the key"}}}}})";
@@ -69,6 +69,17 @@ TEST_F(ExportItemTest, AnItemIsASnapshotLine) {
             R"("keys":{"pk":"customer#1","sk":7},"new_image":{"n":12345678901234567890123456789012345678,"sk":7,)"
             R"("tags":["a","b"],"pk":"customer#1","m":{"pk":"not the key"}},"old_image":null,"user_identity":null})"
             "\n");
+}
+
+// A key schema whose sort key's name comes first: `keys` in name order, as
+// a stream line of the same item has them.
+TEST_F(ExportItemTest, KeysAreInNameOrderWhateverTheKeySchema) {
+  Decoder d{OutputFormat::kUnmarshalled, "orders", InputFormat::kExportItem, "orders"};
+  d.SetExport(ExportSpec{kExportTimeUs, {"user", "created"}});
+  DecodedRecord r;
+  d.DecodeExportLine(R"({"Item":{"user":{"S":"u1"},"x":{"N":"1"},"created":{"N":"20240520"}}})", "e:0:1", "f", &r);
+  ASSERT_TRUE(r.ok) << r.line;
+  EXPECT_NE(r.line.find(R"("keys":{"created":20240520,"user":"u1"},)"), std::string::npos) << r.line;
 }
 
 TEST_F(ExportItemTest, RawIsTheExportLineAsItIs) {

@@ -4,6 +4,7 @@
 #include <rapidjson/document.h>
 
 #include <string>
+#include <vector>
 
 namespace shardhose::decode {
 namespace {
@@ -129,6 +130,29 @@ TEST(FindControlByteTest, Offsets) {
     const bool allowed = c == '\t' || c == '\n' || c == '\r';
     EXPECT_EQ(FindControlByte(s), allowed ? npos : 17u) << c;
   }
+}
+
+TEST(MembersTest, SplitsTopLevelMembersOnly) {
+  std::vector<std::string_view> m;
+  SplitMembers(R"({"b":{"x":[1,{"y":","}]},"a":"q\",}","c":null})", &m);
+  ASSERT_EQ(m.size(), 3u);
+  EXPECT_EQ(m[0], R"("b":{"x":[1,{"y":","}]})");
+  EXPECT_EQ(m[1], R"("a":"q\",}")");
+  EXPECT_EQ(m[2], R"("c":null)");
+  m.clear();
+  SplitMembers("{}", &m);
+  EXPECT_TRUE(m.empty());
+}
+
+TEST(MembersTest, AppendsByNameStably) {
+  std::vector<std::string_view> m = {R"("sk":1)", R"("pk":"a")", R"("p\"k":2)", R"("pk":"dup")"};
+  std::string out;
+  AppendMembersByName(&m, &out);
+  EXPECT_EQ(out, R"({"p\"k":2,"pk":"a","pk":"dup","sk":1})");
+  std::vector<std::string_view> none;
+  out.clear();
+  AppendMembersByName(&none, &out);
+  EXPECT_EQ(out, "{}");
 }
 
 }  // namespace
