@@ -15,9 +15,10 @@
 //      that the column's projection generates.
 //   2. For format = "unmarshalled", CREATE OR REPLACE VIEW <table>_latest:
 //      the latest change per item (same table and keys), ordered by
-//      event_time, then a stream change before a SNAPSHOT line (`shardhose
-//      load`; a snapshot counts as of its export time), then sequence
-//      number, without items whose latest change is a REMOVE.
+//      event_time (a SNAPSHOT line of `shardhose load` as of the start of
+//      its export time's second, so before every change of that second:
+//      latest_view.cc says why), then sequence number, without items whose
+//      latest change is a REMOVE.
 //
 // Columns:
 //   unmarshalled: event_id, event_name, `table`, event_time, sequence_number,

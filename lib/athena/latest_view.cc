@@ -1,9 +1,13 @@
 // The <table>_latest view (athena/ddl_internal.h): over the unmarshalled
 // format, the latest change per item (same table and keys), ordered by
-// event_time, then a stream change before a SNAPSHOT line of `shardhose
-// load` (a snapshot counts as of its export time: a change at that same
-// instant is taken to follow it), then sequence number. A REMOVE that wins
-// hides the item.
+// event_time, then sequence number. A SNAPSHOT line of `shardhose load`
+// counts as of the START of its export time's second: it sorts before every
+// stream change of that second, so a change made just after the export wins
+// even when its stream gives whole seconds (DynamoDB Streams) and its time
+// reads earlier than the export's. (A change in that second but before the
+// export winning is harmless: the state it carries is the snapshot's, unless
+// the stream lost a write within that second.) A REMOVE that wins hides the
+// item.
 #include <fmt/format.h>
 
 #include <string_view>
@@ -33,7 +37,8 @@ std::string LatestViewSql(const std::string& database, const std::string& table,
        "    PARTITION BY " +
        Join(partition_by, ", ") +
        "\n"
-       "    ORDER BY \"event_time\" DESC, (\"event_name\" <> 'SNAPSHOT') DESC,\n"
+       "    ORDER BY CASE WHEN \"event_name\" = 'SNAPSHOT' THEN substr(\"event_time\", 1, 19)\n"
+       "      ELSE \"event_time\" END DESC,\n"
        "      lpad(\"sequence_number\", 128, '0') DESC\n"
        "  ) AS \"shardhose_rn\"\n";
   v += fmt::format("  FROM \"{}\".\"{}\"\n", database, table);

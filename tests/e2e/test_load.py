@@ -74,7 +74,8 @@ def item(i):
     return it
 
 
-def write_export(folder, items, files=4, export_id=EXPORT_ID, fmt="DYNAMODB_JSON", key_prefix="exports"):
+def write_export(folder, items, files=4, export_id=EXPORT_ID, fmt="DYNAMODB_JSON", key_prefix="exports",
+                 export_time=EXPORT_TIME, table=TABLE):
     """An export of `items` in `files` data files (the last one empty) under
     <folder> (…/AWSDynamoDB/<export id>). Returns [(index, data file path,
     items)] in manifest order."""
@@ -95,11 +96,11 @@ def write_export(folder, items, files=4, export_id=EXPORT_ID, fmt="DYNAMODB_JSON
             "dataFileS3Key": "%s/AWSDynamoDB/%s/data/%s" % (key_prefix, export_id, name)}))
         out.append((n, path, chunk))
     manifest_files = "\n".join(lines) + "\n"
-    arn = "arn:aws:dynamodb:us-east-1:%s:table/%s" % (ACCOUNT, TABLE)
+    arn = "arn:aws:dynamodb:us-east-1:%s:table/%s" % (ACCOUNT, table)
     summary = json.dumps({
         "version": "2020-06-30", "exportArn": "%s/export/%s" % (arn, export_id),
-        "startTime": EXPORT_TIME, "endTime": EXPORT_TIME, "tableArn": arn, "tableId": "t-1",
-        "exportTime": EXPORT_TIME, "s3Bucket": "lake", "s3Prefix": key_prefix, "s3SseAlgorithm": "AES256",
+        "startTime": export_time, "endTime": export_time, "tableArn": arn, "tableId": "t-1",
+        "exportTime": export_time, "s3Bucket": "lake", "s3Prefix": key_prefix, "s3SseAlgorithm": "AES256",
         "s3SseKmsKeyId": None, "manifestFilesS3Key": "%s/AWSDynamoDB/%s/manifest-files.json" % (key_prefix, export_id),
         "billedSizeBytes": 0, "itemCount": len(items), "outputFormat": fmt})
     for name, text in (("manifest-files.json", manifest_files), ("manifest-summary.json", summary)):
