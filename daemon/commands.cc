@@ -18,6 +18,7 @@
 #include "common/logging.h"
 #include "compress/gzip_chunks.h"
 #include "config/config.h"
+#include "decode/change_record.h"
 #include "http_server.h"
 #include "lease/checkpoint_import.h"
 #include "lease_metrics.h"
@@ -91,7 +92,7 @@ constexpr std::string_view kCorruptCheckpointHint =
     "(the next start then begins at source.initial_position), `shardhose checkpoint rewind` "
     "edits one shard";
 
-int RunCommand(const CommonOptions& options, bool drain) {
+int RunCommand(const CommonOptions& options, bool drain, const std::optional<FirstStart>& first_start) {
   // Before anything else, so that a SIGHUP during start-up waits for the
   // watcher instead of ending the process.
   BlockShutdownSignals();
@@ -104,6 +105,13 @@ int RunCommand(const CommonOptions& options, bool drain) {
   InitLogging(*level, *format);
   auto cfg = LoadConfig(options);
   if (!cfg) return kExitUsage;
+  if (first_start) {
+    cfg->source.initial_position = first_start->position;
+    cfg->source.initial_timestamp_ms = first_start->timestamp_ms;
+    cfg->source.initial_timestamp = first_start->position == config::InitialPosition::kAtTimestamp
+                                        ? decode::FormatIsoMillis(first_start->timestamp_ms * 1000)
+                                        : std::string();
+  }
   // [log] where the command line said nothing (Load checked the names).
   if (options.log_level.empty() || options.log_format.empty()) {
     if (options.log_level.empty()) level = ParseLogLevel(cfg->log.level);

@@ -42,7 +42,14 @@ struct CommonOptions {
   std::string log_format;
 };
 
-int RunCommand(const CommonOptions& options, bool drain);
+// Where a first start begins instead of source.initial_position (`shardhose
+// load --then-stream`); a checkpoint, once there, decides as always.
+struct FirstStart {
+  config::InitialPosition position = config::InitialPosition::kTrimHorizon;
+  int64_t timestamp_ms = 0;  // with kAtTimestamp
+};
+
+int RunCommand(const CommonOptions& options, bool drain, const std::optional<FirstStart>& first_start = std::nullopt);
 // Loads the configuration (as `run` does, environment included), checks
 // that the checkpoint directory is writable (without leaving a file) and
 // prints the effective configuration. Does not take the lock (a running

@@ -53,6 +53,52 @@ void PrintProgress(const load::LoadStats& s, double seconds) {
                s.error_lines ? fmt::format(", {} error lines", s.error_lines).c_str() : "");
 }
 
+// --then-stream from a DynamoDB Streams source: whether the stream still
+// holds every change since the export time minus the margin (records live 24
+// hours; there is no AT_TIMESTAMP). Says why not.
+bool StreamsStillHold(const LoadOptions& opts, const load::ExportSummary& summary) {
+  const int64_t from_ms = summary.export_time_us / 1000 - opts.margin_s * 1000;
+  const int64_t now_ms =
+      std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+          .count();
+  constexpr int64_t kRetentionMs = 24LL * 3600 * 1000;
+  if (now_ms - from_ms < kRetentionMs) return true;
+  std::fprintf(stderr,
+               "shardhose load: --then-stream: DynamoDB Streams keeps records 24 hours and has no AT_TIMESTAMP; the "
+               "changes since %s (the export time minus %lld s) are no longer all there. Take a new export (or start "
+               "the stream first, then export)\n",
+               decode::FormatIsoMillis(from_ms * 1000).c_str(), static_cast<long long>(opts.margin_s));
+  return false;
+}
+
+// --then-stream (load_command.h): `run`, its first start at the export.
+int ThenStream(const CommonOptions& options, const LoadOptions& opts, const config::Config& cfg,
+               const load::ExportSummary& summary) {
+  const int64_t from_ms = summary.export_time_us / 1000 - opts.margin_s * 1000;
+  const bool leased = cfg.coordination.mode == config::CoordinationMode::kDynamoDb;
+  if (!leased && FileSystem::Default()->Exists(cfg.checkpoint.path)) {
+    std::fprintf(stderr,
+                 "load: the stream has a checkpoint (%s): it goes on from there. It must have begun before %s "
+                 "(the export time minus %lld s) for no change after the export to be missed\n",
+                 cfg.checkpoint.path.c_str(), decode::FormatIsoMillis(from_ms * 1000).c_str(),
+                 static_cast<long long>(opts.margin_s));
+    return RunCommand(options, opts.drain);
+  }
+  FirstStart first;
+  if (cfg.source.type == config::SourceType::kDynamoDbStreams) {
+    if (!StreamsStillHold(opts, summary)) return kExitUsage;
+    first.position = config::InitialPosition::kTrimHorizon;
+    std::fprintf(stderr, "load: the stream starts at TRIM_HORIZON (it holds every change since %s)\n",
+                 decode::FormatIsoMillis(from_ms * 1000).c_str());
+  } else {
+    first.position = config::InitialPosition::kAtTimestamp;
+    first.timestamp_ms = from_ms;
+    std::fprintf(stderr, "load: the stream starts at AT_TIMESTAMP %s (the export time minus %lld s)\n",
+                 decode::FormatIsoMillis(from_ms * 1000).c_str(), static_cast<long long>(opts.margin_s));
+  }
+  return RunCommand(options, opts.drain, first);
+}
+
 }  // namespace
 
 int LoadCommand(const CommonOptions& options, const LoadOptions& opts) {
@@ -92,6 +138,15 @@ int LoadCommand(const CommonOptions& options, const LoadOptions& opts) {
   if (!summary.ok()) {
     std::fprintf(stderr, "shardhose load: %s\n", summary.status().ToString().c_str());
     return summary.status().IsInvalidArgument() ? kExitUsage : kExitFailure;
+  }
+
+  // --then-stream from DynamoDB Streams: refused before anything is loaded
+  // when the stream no longer holds the changes since the export.
+  const bool fresh_stream = cfg->coordination.mode != config::CoordinationMode::kDynamoDb &&
+                            !FileSystem::Default()->Exists(cfg->checkpoint.path);
+  if (opts.then_stream && fresh_stream && cfg->source.type == config::SourceType::kDynamoDbStreams &&
+      !StreamsStillHold(opts, *summary)) {
+    return kExitUsage;
   }
 
   // The key schema.
@@ -154,7 +209,9 @@ int LoadCommand(const CommonOptions& options, const LoadOptions& opts) {
   if (stats->files_skipped == stats->files_total) PrintProgress(*stats, seconds());
   std::fprintf(stderr, "load: done: every data file of export %s is in the lake (%zu loaded before this run)\n",
                summary->export_id.c_str(), stats->files_skipped);
-  return kExitOk;
+  if (!opts.then_stream) return kExitOk;
+  lock->reset();  // another load of this export may run now; the stream takes its own lock
+  return ThenStream(options, opts, *cfg, *summary);
 }
 
 }  // namespace shardhose::daemon

@@ -1,6 +1,7 @@
 // File: daemon/load_command.h
 //
-// `shardhose load --config F --export URI [--key-attributes pk,sk]`: a
+// `shardhose load --config F --export URI [--key-attributes pk,sk]
+// [--then-stream [--drain] [--then-stream-margin-s N]]`: a
 // DynamoDB export's items into the lake as SNAPSHOT lines, or an
 // incremental export's changes as change lines (load/loader.h
 // has what is written and how a stopped load resumes). URI is the export's
@@ -17,7 +18,8 @@
 // written; named); 2 bad configuration or options, an ION export, a
 // manifest that cannot be parsed; 3 the progress file is corrupt,
 // or the load was begun with other output settings; 4 another load of the
-// same export is running (it holds "<progress file>.lock").
+// same export is running (it holds "<progress file>.lock"). With
+// --then-stream, after a load that ends 0, the exit status of `run`.
 #pragma once
 
 #include <string>
@@ -29,6 +31,18 @@ namespace shardhose::daemon {
 struct LoadOptions {
   std::string export_uri;
   std::string key_attributes;  // "pk,sk"; "" = DescribeTable
+  // --then-stream: once every data file is in the lake, go on as `shardhose
+  // run` (--drain: `run --drain`). With no checkpoint yet, the stream's
+  // first start is the export time minus `margin_s`: AT_TIMESTAMP for a
+  // Kinesis source (ApproximateArrivalTimestamp, which trails the change a
+  // little; changes before the export that are read too lose to the
+  // snapshot in <table>_latest); for DynamoDB Streams, which has no
+  // AT_TIMESTAMP, TRIM_HORIZON while that time is within the 24 hours a
+  // record is kept, refused (exit 2) once it is not. With a checkpoint the
+  // stream goes on from it (it was started before, a note says so).
+  bool then_stream = false;
+  bool drain = false;
+  int64_t margin_s = 300;
 };
 
 int LoadCommand(const CommonOptions& options, const LoadOptions& load);

@@ -105,6 +105,16 @@ int main(int argc, char** argv) {
       ->required();
   load->add_option("--key-attributes", load_opts.key_attributes,
                    "The table's key attributes, pk[,sk] (default: the table's KeySchema from DescribeTable)");
+  CLI::Option* then_stream =
+      load->add_flag("--then-stream", load_opts.then_stream,
+                     "Then go on as `run`; with no checkpoint yet, from the export time minus the margin");
+  load->add_flag("--drain", load_opts.drain, "With --then-stream: `run --drain` (exit once caught up)")
+      ->needs(then_stream);
+  load->add_option("--then-stream-margin-s", load_opts.margin_s,
+                   "With --then-stream: how long before the export time the stream starts")
+      ->capture_default_str()
+      ->check(CLI::Range(int64_t{0}, int64_t{23 * 3600}))
+      ->needs(then_stream);
 
   try {
     app.parse(argc, argv);

@@ -42,6 +42,7 @@ import random
 import re
 import shutil
 import subprocess
+import time
 import unittest
 import uuid
 
@@ -297,6 +298,86 @@ class LoadLatestTest(unittest.TestCase):
             print("\nLATEST FIGURES: %d snapshot lines + %d stream changes; the view has %d items = the final "
                   "Scan (%d), every attribute exact\n  %s" % (len(items), before + after, len(got), len(final),
                                                              "\n  ".join(per_case)), flush=True)
+
+
+class ThenStreamTest(unittest.TestCase):
+    """`shardhose load --then-stream --drain`: after the load, the stream's
+    first start is AT_TIMESTAMP(export time - margin), by arrival time on
+    kinesis-local. Changes that arrived before it are not read (the snapshot
+    holds their effect), those after it are; run again with a checkpoint, it
+    goes on from the checkpoint and writes nothing new. A DynamoDB Streams
+    source whose 24 hours no longer reach the export time is refused before
+    anything is loaded."""
+
+    def test_the_stream_starts_at_the_export_time_minus_the_margin(self):
+        stream = "ddb-then-stream"
+        with h.TempDir(prefix="shardhose-e2e-then-") as work, h.Emulators(streams={stream: 2}) as emu:
+            rng = random.Random(7)
+
+            def k(i):
+                return {"user": {"S": "u%d" % i}, "created": {"N": str(i)}}
+
+            def change(i, name, t_ms):
+                new = make_item(rng, k(i), i)
+                return {"awsRegion": h.REGION, "eventID": str(uuid.UUID(int=rng.getrandbits(128))),
+                        "eventName": name, "userIdentity": None, "recordFormat": "application/json",
+                        "tableName": TABLE, "eventSource": "aws:dynamodb",
+                        "dynamodb": {"ApproximateCreationDateTime": t_ms, "Keys": k(i), "NewImage": new,
+                                     "SizeBytes": 100}}, new
+
+            def put(recs):
+                emu.kinesis.put_records(stream, [(json.dumps(r["dynamodb"]["Keys"]), json.dumps(r).encode())
+                                                 for r in recs])
+
+            early = [change(i, "INSERT", int(time.time() * 1000))[0] for i in range(10)]
+            put(early)
+            time.sleep(3)
+            export_ms = int(time.time() * 1000)
+            items = [change(i, "INSERT", export_ms)[1] for i in range(10)]
+            folder = os.path.join(work, "export", "AWSDynamoDB", EXPORT_ID)
+            test_load.write_export(folder, items, files=2, export_id=EXPORT_ID, export_time=iso(export_ms),
+                                   table=TABLE)
+            time.sleep(0.5)
+            late = [change(i, "MODIFY", int(time.time() * 1000))[0] for i in range(5)]
+            put(late)
+
+            sh = h.Shardhose(emu, os.path.join(work, "d"), stream, output__prefix="lake/{table}/",
+                             output__error_prefix="errors/{error}/", max_interval_s=3600,
+                             source__initial_position="TRIM_HORIZON")
+            cmd = [h.shardhose_bin(), "load", "--config", sh.config_path, "--export", folder,
+                   "--key-attributes", "user,created", "--then-stream", "--drain", "--then-stream-margin-s", "1"]
+            p = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=sh.env(), timeout=180)
+            out = p.stdout.decode("utf-8", "replace")
+            self.assertEqual(p.returncode, 0, out)
+            self.assertIn("the stream starts at AT_TIMESTAMP %s" % iso(export_ms - 1000), out)
+            objs = h.s3_objects(emu.s3, prefix="lake/")
+            ids = {h.loads_exact(ln)["event_id"] for o in objs for ln in o.lines}
+            self.assertEqual(ids & {r["eventID"] for r in early}, set(), "changes from before the margin were read")
+            self.assertEqual({r["eventID"] for r in late} - ids, set(), "changes after the export were not read")
+            self.assertEqual(len(ids), 10 + len(late))
+
+            # Again: the checkpoint decides; nothing new.
+            p = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=sh.env(), timeout=180)
+            out = p.stdout.decode("utf-8", "replace")
+            self.assertEqual(p.returncode, 0, out)
+            self.assertIn("the stream has a checkpoint", out)
+            self.assertEqual(len(h.s3_objects(emu.s3, prefix="lake/")), len(objs))
+
+            # DynamoDB Streams, an export two days old: refused, nothing loaded.
+            old_folder = os.path.join(work, "old-export", "AWSDynamoDB", EXPORT_ID)
+            test_load.write_export(old_folder, items, files=2, export_id=EXPORT_ID,
+                                   export_time=iso(export_ms - 2 * 86400 * 1000), table=TABLE)
+            ds = h.Shardhose(emu, os.path.join(work, "streams"), stream, source__stream_name=None,
+                             source__type="dynamodb-streams", source__table_name=TABLE,
+                             source__endpoint_url="http://127.0.0.1:9", output__prefix="old/{table}/",
+                             output__error_prefix="errors/{error}/")
+            p = subprocess.run([h.shardhose_bin(), "load", "--config", ds.config_path, "--export", old_folder,
+                                "--key-attributes", "user,created", "--then-stream"],
+                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=ds.env(), timeout=60)
+            out = p.stdout.decode("utf-8", "replace")
+            self.assertEqual(p.returncode, 2, out)
+            self.assertIn("keeps records 24 hours and has no AT_TIMESTAMP", out)
+            self.assertEqual(h.s3_objects(emu.s3, prefix="old/"), [])
 
 
 if __name__ == "__main__":
