@@ -118,7 +118,10 @@ int LoadCommand(const CommonOptions& options, const LoadOptions& opts) {
   std::unique_ptr<upload::ObjectStore> export_store;
   std::unique_ptr<load::ExportReader> reader;
   if (location->s3) {
-    export_store = upload::NewS3ObjectStore(S3OptionsOf(*cfg, location->bucket), http.get(), creds.get(), clock);
+    upload::S3Options s3 = S3OptionsOf(*cfg, location->bucket);
+    if (!cfg->load.region.empty()) s3.region = cfg->load.region;
+    if (!cfg->load.endpoint_url.empty()) s3.endpoint_url = cfg->load.endpoint_url;
+    export_store = upload::NewS3ObjectStore(s3, http.get(), creds.get(), clock);
     reader = load::NewS3ExportReader(export_store.get(), location->bucket);
   } else {
     reader = load::NewLocalExportReader(FileSystem::Default());
@@ -151,17 +154,19 @@ int LoadCommand(const CommonOptions& options, const LoadOptions& opts) {
 
   // The key schema.
   std::vector<std::string> keys = SplitKeys(opts.key_attributes);
+  if (keys.empty()) keys = SplitKeys(cfg->load.key_attributes);
   if (keys.empty()) {
     aws::DynamoDbOptions d;
     d.region = cfg->source.region;
-    d.endpoint_url = cfg->source.type == config::SourceType::kDynamoDbStreams ? cfg->source.table_endpoint_url
-                                                                              : cfg->coordination.endpoint_url;
+    d.endpoint_url = !cfg->load.dynamodb_endpoint_url.empty()                   ? cfg->load.dynamodb_endpoint_url
+                     : cfg->source.type == config::SourceType::kDynamoDbStreams ? cfg->source.table_endpoint_url
+                                                                                : cfg->coordination.endpoint_url;
     aws::DynamoDbClient ddb(d, http.get(), creds.get(), clock);
     auto table = ddb.DescribeTable(summary->table);
     if (!table.ok() || table->key_schema.empty()) {
       std::fprintf(stderr,
                    "shardhose load: the key schema of table %s is needed for `keys`: DescribeTable failed (%s); give "
-                   "it with --key-attributes pk[,sk]\n",
+                   "it with --key-attributes pk[,sk] or [load] key_attributes\n",
                    summary->table.c_str(), table.ok() ? "no KeySchema" : table.status().ToString().c_str());
       return kExitUsage;
     }

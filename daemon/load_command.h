@@ -7,9 +7,11 @@
 // has what is written and how a stopped load resumes). URI is the export's
 // folder: s3://bucket/prefix/AWSDynamoDB/<export id>/ (read with the
 // [output] S3 settings: region, endpoint, credentials) or a local
-// directory. The key schema is --key-attributes, else the table's
-// (DescribeTable at source.table_endpoint_url for a dynamodb-streams
-// source, else coordination.endpoint_url: AWS_ENDPOINT_URL_DYNAMODB). The
+// directory; [load] region / endpoint_url, when set, replace [output]'s
+// for it. The key schema is --key-attributes, else [load] key_attributes,
+// else the table's (DescribeTable at [load] dynamodb_endpoint_url, else
+// source.table_endpoint_url for a dynamodb-streams source, else
+// coordination.endpoint_url: AWS_ENDPOINT_URL_DYNAMODB). The
 // progress file lives beside the checkpoint (load/load_progress.h). A
 // progress line goes to stderr after each data file and every few seconds.
 //

@@ -240,6 +240,20 @@ std::string CheckLogFormat(const std::string& v) {
   return "must be one of text|json, got " + Quote(v);
 }
 
+std::string CheckKeyAttributes(const std::string& v) {
+  if (v.empty()) return "";
+  size_t names = 1;
+  for (size_t start = 0;;) {
+    const size_t comma = v.find(',', start);
+    if ((comma == std::string::npos ? v.size() : comma) == start) return "a name is empty in " + Quote(v);
+    if (comma == std::string::npos) break;
+    ++names;
+    start = comma + 1;
+  }
+  if (names > 2) return "a key has one or two attributes (partition key, sort key), got " + Quote(v);
+  return "";
+}
+
 }  // namespace internal
 
 using internal::Quote;

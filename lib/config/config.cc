@@ -81,6 +81,18 @@ std::string ValueAsToml(const Option& o, Config& c) {
       [&](auto ref) -> std::string {
         using R = decltype(ref);
         if constexpr (std::is_same_v<R, StrRef>) {
+          if (o.spec.list) {  // "a,b" -> ["a", "b"]
+            std::string out = "[";
+            const std::string& v = ref(c);
+            for (size_t start = 0; !v.empty() && start <= v.size();) {
+              size_t comma = v.find(',', start);
+              if (comma == std::string::npos) comma = v.size();
+              if (out.size() > 1) out += ", ";
+              out += TomlString(std::string_view(v).substr(start, comma - start));
+              start = comma + 1;
+            }
+            return out + "]";
+          }
           return TomlString(ref(c));
         } else if constexpr (std::is_same_v<R, EnumRef>) {
           return TomlString(o.spec.names[static_cast<size_t>(ref.get(c))]);

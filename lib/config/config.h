@@ -186,6 +186,16 @@ struct CoordinationConfig {
   bool operator==(const CoordinationConfig&) const = default;
 };
 
+// [load]: `shardhose load` of a DynamoDB export (daemon/load_command.h).
+struct LoadConfig {
+  std::string region;                 // of an s3:// export; "" = output.region
+  std::string endpoint_url;           // of an s3:// export; "" = output.endpoint_url
+  std::string dynamodb_endpoint_url;  // DescribeTable for the key schema; "" = see load_command.h
+  std::string key_attributes;         // "pk" or "pk,sk" (a TOML array in the file); "" = DescribeTable
+
+  bool operator==(const LoadConfig&) const = default;
+};
+
 struct CheckpointConfig {
   std::string path = "/var/lib/shardhose/checkpoint.json";
 
@@ -225,6 +235,7 @@ struct Config {
   OutputConfig output;
   CheckpointConfig checkpoint;
   CoordinationConfig coordination;
+  LoadConfig load;
   ShutdownConfig shutdown;
   ServerConfig server;
   LogConfig log;

@@ -166,7 +166,31 @@ void Loader::SetFromToml(size_t i, const toml::node& node) {
   };
   switch (type) {
     case Type::kString:
-      if (!node.is_string()) return wrong_type();
+      if (o.spec.list && node.is_array()) {
+        std::string joined;
+        for (const toml::node& e : *node.as_array()) {
+          if (!e.is_string()) {
+            ValueProblem(i, "expected an array of strings, got an element of type " + TomlTypeName(e.type()));
+            return;
+          }
+          const std::string& name = e.as_string()->get();
+          if (name.empty() || name.find(',') != std::string::npos) {
+            ValueProblem(i, "a name in the array is empty or holds a comma: " + Quote(name));
+            return;
+          }
+          if (!joined.empty()) joined += ',';
+          joined += name;
+        }
+        std::get<StrRef>(o.ref)(config_) = joined;
+        return;
+      }
+      if (!node.is_string()) {
+        if (o.spec.list) {
+          ValueProblem(i, "expected an array of strings, got " + TomlTypeName(node.type()));
+          return;
+        }
+        return wrong_type();
+      }
       std::get<StrRef>(o.ref)(config_) = node.as_string()->get();
       return;
     case Type::kTimestamp:

@@ -79,6 +79,11 @@ const std::vector<Option>& Options() {
     {SH_KEY(coordination, lease_duration_s), Range(2, 3600),                          "A worker whose heartbeat has not changed for this long is gone: its leases are taken over (the failover time)."},
     {SH_KEY(coordination, max_leases_per_worker), Range(0, 100000),                   "Most leases one worker holds; 0 = no cap."},
 
+    {SH_KEY(load, region),                  Any(),                                    "shardhose load: the region of an s3:// export's bucket; empty = output.region."},
+    {SH_KEY(load, endpoint_url),            Any().Check(CheckOutputEndpoint),         "shardhose load: the S3 endpoint of an s3:// export; empty = output.endpoint_url."},
+    {SH_KEY(load, dynamodb_endpoint_url),   Any().Check(CheckDynamoDbEndpoint),       "shardhose load: the DynamoDB endpoint for DescribeTable (the key schema); empty = source.endpoint_url for a dynamodb-streams source, else coordination.endpoint_url (AWS_ENDPOINT_URL_DYNAMODB)."},
+    {SH_KEY(load, key_attributes),          List().Check(CheckKeyAttributes),         "shardhose load: the table's key attributes, [\"pk\"] or [\"pk\", \"sk\"], when DescribeTable is not allowed; empty = the KeySchema from DescribeTable. --key-attributes wins."},
+
     {SH_KEY(shutdown, grace_period_s),      Range(1, 3600),                           "On SIGTERM/SIGINT: time to flush open batches and write the checkpoint before exiting."},
 
     {SH_KEY(server, listen),                Any().Check(CheckListen),                 "HTTP endpoint for /healthz, /readyz and /metrics (Prometheus), host:port or [v6addr]:port; empty = disabled."},
@@ -132,6 +137,7 @@ std::string AllowedText(const Option& o) {
     return std::to_string(o.spec.min) + ".." + std::to_string(o.spec.max);
   }
   if (!o.spec.names.empty()) return ChoicesText(o.spec.names);
+  if (o.spec.list) return "array of strings";
   if (o.spec.non_empty) return "non-empty";
   return "";
 }

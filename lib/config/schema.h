@@ -68,6 +68,7 @@ struct Spec {
   int64_t max = kNoMax;
   std::span<const std::string_view> names;    // enums: the values' names
   bool non_empty = false;                     // strings
+  bool list = false;                          // strings: names, held comma-joined (List())
   StrCheck check = nullptr;                   // strings
   std::array<std::string_view, 2> aws_env{};  // AWS variables, first found wins
 
@@ -88,6 +89,14 @@ struct Spec {
   }
 };
 constexpr Spec Any() { return Spec{}; }
+// A list of names: a TOML array of strings (or one string "a,b"; the
+// environment's value is always that), held in the Config as "a,b". No name
+// may be empty or hold a comma.
+constexpr Spec List() {
+  Spec s;
+  s.list = true;
+  return s;
+}
 constexpr Spec Range(int64_t lo, int64_t hi = kNoMax) {
   Spec s;
   s.min = lo;
@@ -163,5 +172,6 @@ std::string CheckDynamoDbEndpoint(const std::string& v);
 std::string CheckWorkerId(const std::string& v);
 std::string CheckLogLevel(const std::string& v);
 std::string CheckLogFormat(const std::string& v);
+std::string CheckKeyAttributes(const std::string& v);
 
 }  // namespace shardhose::config::internal

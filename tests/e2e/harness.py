@@ -1220,6 +1220,8 @@ def toml_value(v):
         return str(v)
     if isinstance(v, str):
         return json.dumps(v)  # a TOML basic string is a JSON string for our values
+    if isinstance(v, list):
+        return "[" + ", ".join(toml_value(x) for x in v) + "]"
     raise TypeError(v)
 
 

@@ -221,13 +221,14 @@ class LoadLatestTest(unittest.TestCase):
 
             prefix = "lake/table_name={table}/dt={event_time:%Y-%m-%d}/"
             sh = h.Shardhose(emu, os.path.join(work, "d"), STREAM, output__prefix=prefix,
-                             output__error_prefix="errors/{error}/", max_interval_s=3600)
-            p = subprocess.run([h.shardhose_bin(), "load", "--config", sh.config_path, "--export", folder,
-                                "--key-attributes", "user,created"],
+                             output__error_prefix="errors/{error}/", max_interval_s=3600,
+                             load__key_attributes=["user", "created"])
+            p = subprocess.run([h.shardhose_bin(), "load", "--config", sh.config_path, "--export", folder],
                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=sh.env(), timeout=120)
             out = p.stdout.decode("utf-8", "replace")
             self.assertEqual(p.returncode, 0, out)
             self.assertIn("%d items" % len(items), out)
+            self.assertIn("keys user,created", out)  # from [load] key_attributes
             sh.drain()
 
             # The lake, as DuckDB sees it: every object under its key.

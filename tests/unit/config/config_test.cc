@@ -689,7 +689,7 @@ TEST_F(ConfigTest, UnknownKeysWithDidYouMean) {
               ElementsAre("ouput: unknown section (did you mean [output]?) (line 6)"));
   EXPECT_THAT(Problems(std::string(kMinimal) + "[metrics]\nport = 9100\n"),
               ElementsAre(StartsWith("metrics: unknown section (sections are source, batch, output, "
-                                     "checkpoint, coordination, shutdown, server, log)")));
+                                     "checkpoint, coordination, load, shutdown, server, log)")));
   EXPECT_THAT(Problems("bucket = \"lake\"\n[source]\nstream_name = \"s\"\n"),
               ElementsAre("bucket: unknown key at top level (did you mean output.bucket?) (line 1)",
                           StartsWith("output.bucket: required")));
@@ -750,7 +750,7 @@ path = ""
           "output.upload_threads: expected an integer, got \"many\" (from "
           "SHARDHOSE_OUTPUT_UPLOAD_THREADS)",
           "extra: unknown section (sections are source, batch, output, checkpoint, coordination, "
-          "shutdown, server, log) (line 17)"));
+          "load, shutdown, server, log) (line 17)"));
 }
 
 // --- files ------------------------------------------------------------------------
@@ -775,6 +775,47 @@ TEST_F(ConfigTest, MissingFile) {
   ASSERT_FALSE(r.ok());
   EXPECT_TRUE(r.status().IsNotFound()) << r.status().ToString();
   EXPECT_THAT(r.status().message(), StartsWith("config file: "));
+}
+
+// --- [load] -------------------------------------------------------------------------
+
+TEST_F(ConfigTest, LoadSection) {
+  auto r = LoadText(With("load",
+                         "region = \"eu-west-1\"\nendpoint_url = \"http://127.0.0.1:4569\"\n"
+                         "dynamodb_endpoint_url = \"http://127.0.0.1:8000\"\nkey_attributes = [\"pk\", \"sk\"]"));
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(r->load.region, "eu-west-1");
+  EXPECT_EQ(r->load.endpoint_url, "http://127.0.0.1:4569");
+  EXPECT_EQ(r->load.dynamodb_endpoint_url, "http://127.0.0.1:8000");
+  EXPECT_EQ(r->load.key_attributes, "pk,sk");
+  // Written back as an array, and read again the same.
+  const std::string toml = ToToml(*r);
+  EXPECT_NE(toml.find("\nkey_attributes = [\"pk\", \"sk\"]\n"), std::string::npos) << toml;
+  auto back = LoadText(toml);
+  ASSERT_TRUE(back.ok()) << back.status().ToString();
+  EXPECT_EQ(*back, *r);
+  // One name, as an array or a string; the environment's "pk,sk".
+  auto one = LoadText(With("load", "key_attributes = [\"id\"]"));
+  ASSERT_TRUE(one.ok()) << one.status().ToString();
+  EXPECT_EQ(one->load.key_attributes, "id");
+  auto env = LoadText(kMinimal, {{"SHARDHOSE_LOAD_KEY_ATTRIBUTES", "user,created"}});
+  ASSERT_TRUE(env.ok()) << env.status().ToString();
+  EXPECT_EQ(env->load.key_attributes, "user,created");
+  Config defaults;
+  EXPECT_EQ(defaults.load.key_attributes, "");
+}
+
+TEST_F(ConfigTest, LoadKeyAttributesErrors) {
+  EXPECT_THAT(Problems(With("load", "key_attributes = [\"a\", \"b\", \"c\"]")),
+              ElementsAre(StartsWith("load.key_attributes: a key has one or two attributes")));
+  EXPECT_THAT(Problems(With("load", "key_attributes = [\"a\", 5]")),
+              ElementsAre(StartsWith("load.key_attributes: expected an array of strings, got an element of type")));
+  EXPECT_THAT(Problems(With("load", "key_attributes = [\"a\", \"\"]")),
+              ElementsAre(StartsWith("load.key_attributes: a name in the array is empty or holds a comma")));
+  EXPECT_THAT(Problems(With("load", "key_attributes = 5")),
+              ElementsAre(StartsWith("load.key_attributes: expected an array of strings, got an integer")));
+  EXPECT_THAT(Problems(kMinimal, {{"SHARDHOSE_LOAD_KEY_ATTRIBUTES", "a,"}}),
+              ElementsAre(StartsWith("load.key_attributes: a name is empty in \"a,\"")));
 }
 
 // --- ToToml -------------------------------------------------------------------------
@@ -843,7 +884,7 @@ TEST(ConfigDiffTest, NamesEveryChangedKeyWithBothValues) {
 
 TEST_F(ConfigTest, ListOptions) {
   const auto options = ListOptions();
-  EXPECT_EQ(options.size(), 51u);
+  EXPECT_EQ(options.size(), 55u);
   const auto it =
       std::find_if(options.begin(), options.end(), [](const OptionInfo& o) { return o.dotted() == "batch.max_bytes"; });
   ASSERT_NE(it, options.end());
