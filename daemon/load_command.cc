@@ -15,6 +15,7 @@
 #include "decode/change_record.h"
 #include "load/load_progress.h"
 #include "load/loader.h"
+#include "start_export.h"
 #include "upload/file_store.h"
 #include "upload/s3_store.h"
 
@@ -99,20 +100,76 @@ int ThenStream(const CommonOptions& options, const LoadOptions& opts, const conf
   return RunCommand(options, opts.drain, first);
 }
 
+// Where DescribeTable (and ExportTableToPointInTime) go (load_command.h).
+aws::DynamoDbOptions TableApi(const config::Config& cfg) {
+  aws::DynamoDbOptions d;
+  d.region = cfg.source.region;
+  d.endpoint_url = !cfg.load.dynamodb_endpoint_url.empty()                   ? cfg.load.dynamodb_endpoint_url
+                   : cfg.source.type == config::SourceType::kDynamoDbStreams ? cfg.source.table_endpoint_url
+                                                                             : cfg.coordination.endpoint_url;
+  return d;
+}
+
+// --start-export: the export's folder once DynamoDB has written it; "" after
+// printing why not (*exit_code set).
+std::string StartExport(const config::Config& cfg, const LoadOptions& opts, aws::HttpClient* http,
+                        aws::CredentialsProvider* creds, Clock* clock, int* exit_code) {
+  ExportRequest req;
+  req.table = !opts.table.empty() ? opts.table : cfg.source.table_name;
+  std::string_view uri = opts.start_export;
+  if (uri.substr(0, 5) != "s3://" || uri.size() == 5 || uri[5] == '/') {
+    std::fprintf(stderr, "shardhose load: --start-export wants s3://bucket[/prefix], got %s\n",
+                 opts.start_export.c_str());
+    *exit_code = kExitUsage;
+    return "";
+  }
+  if (req.table.empty()) {
+    std::fprintf(stderr, "shardhose load: --start-export needs the table: --table T (or source.table_name)\n");
+    *exit_code = kExitUsage;
+    return "";
+  }
+  uri.remove_prefix(5);
+  const size_t slash = uri.find('/');
+  req.bucket = std::string(uri.substr(0, slash));
+  std::string prefix = slash == std::string_view::npos ? std::string() : std::string(uri.substr(slash + 1));
+  while (!prefix.empty() && prefix.back() == '/') prefix.pop_back();
+  req.prefix = prefix;
+  aws::DynamoDbClient ddb(TableApi(cfg), http, creds, clock);
+  std::fprintf(stderr, "load: exporting table %s to s3://%s/%s (ExportTableToPointInTime)\n", req.table.c_str(),
+               req.bucket.c_str(), req.prefix.c_str());
+  auto folder = StartExportAndWait(ddb, req, clock, [](const std::string& status, double seconds) {
+    std::fprintf(stderr, "load: export %s after %.0f s\n", status.c_str(), seconds);
+  });
+  if (!folder.ok()) {
+    std::fprintf(stderr, "shardhose load: %s\n", folder.status().ToString().c_str());
+    *exit_code = folder.status().code() == StatusCode::kFailedPrecondition ? kExitUsage : kExitFailure;
+    return "";
+  }
+  std::fprintf(stderr, "load: the export is at %s\n", folder->c_str());
+  return *folder;
+}
+
 }  // namespace
 
 int LoadCommand(const CommonOptions& options, const LoadOptions& opts) {
   auto cfg = LoadConfig(options);
   if (!cfg) return kExitUsage;
-  auto location = load::ParseExportLocation(opts.export_uri);
-  if (!location.ok()) {
-    std::fprintf(stderr, "shardhose load: %s\n", location.status().message().c_str());
-    return kExitUsage;
-  }
 
   Clock* clock = Clock::Real();
   auto http = aws::NewCurlHttpClient();
   auto creds = aws::NewDefaultCredentialsProvider(aws::ProcessEnv(), http.get(), clock);
+
+  std::string export_uri = opts.export_uri;
+  if (!opts.start_export.empty()) {
+    int rc = kExitOk;
+    export_uri = StartExport(*cfg, opts, http.get(), creds.get(), clock, &rc);
+    if (export_uri.empty()) return rc;
+  }
+  auto location = load::ParseExportLocation(export_uri);
+  if (!location.ok()) {
+    std::fprintf(stderr, "shardhose load: %s\n", location.status().message().c_str());
+    return kExitUsage;
+  }
 
   // Where the export is read from, and where the lake is.
   std::unique_ptr<upload::ObjectStore> export_store;
@@ -156,12 +213,7 @@ int LoadCommand(const CommonOptions& options, const LoadOptions& opts) {
   std::vector<std::string> keys = SplitKeys(opts.key_attributes);
   if (keys.empty()) keys = SplitKeys(cfg->load.key_attributes);
   if (keys.empty()) {
-    aws::DynamoDbOptions d;
-    d.region = cfg->source.region;
-    d.endpoint_url = !cfg->load.dynamodb_endpoint_url.empty()                   ? cfg->load.dynamodb_endpoint_url
-                     : cfg->source.type == config::SourceType::kDynamoDbStreams ? cfg->source.table_endpoint_url
-                                                                                : cfg->coordination.endpoint_url;
-    aws::DynamoDbClient ddb(d, http.get(), creds.get(), clock);
+    aws::DynamoDbClient ddb(TableApi(*cfg), http.get(), creds.get(), clock);
     auto table = ddb.DescribeTable(summary->table);
     if (!table.ok() || table->key_schema.empty()) {
       std::fprintf(stderr,

@@ -1,7 +1,8 @@
 // File: daemon/load_command.h
 //
-// `shardhose load --config F --export URI [--key-attributes pk,sk]
-// [--then-stream [--drain] [--then-stream-margin-s N]]`: a
+// `shardhose load --config F (--export URI | --start-export s3://bucket/prefix
+// [--table T]) [--key-attributes pk,sk] [--then-stream [--drain]
+// [--then-stream-margin-s N]]`: a
 // DynamoDB export's items into the lake as SNAPSHOT lines, or an
 // incremental export's changes as change lines (load/loader.h
 // has what is written and how a stopped load resumes). URI is the export's
@@ -17,8 +18,9 @@
 //
 // Exit status: 0 every data file is in the lake; 1 a data file could not be
 // read or written, or does not match its manifest's MD5 (nothing of it
-// written; named); 2 bad configuration or options, an ION export, a
-// manifest that cannot be parsed; 3 the progress file is corrupt,
+// written; named), or the export started with --start-export FAILED; 2 bad
+// configuration or options, an ION export, a manifest that cannot be
+// parsed, point-in-time recovery off for --start-export; 3 the progress file is corrupt,
 // or the load was begun with other output settings; 4 another load of the
 // same export is running (it holds "<progress file>.lock"). With
 // --then-stream, after a load that ends 0, the exit status of `run`.
@@ -31,7 +33,12 @@
 namespace shardhose::daemon {
 
 struct LoadOptions {
-  std::string export_uri;
+  std::string export_uri;  // or start_export
+  // --start-export s3://bucket/prefix: ExportTableToPointInTime of `table`
+  // (default source.table_name) into it, waited for, then loaded
+  // (start_export.h); the DynamoDB endpoint is the one DescribeTable uses.
+  std::string start_export;
+  std::string table;
   std::string key_attributes;  // "pk,sk"; "" = DescribeTable
   // --then-stream: once every data file is in the lake, go on as `shardhose
   // run` (--drain: `run --drain`). With no checkpoint yet, the stream's

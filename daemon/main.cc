@@ -2,6 +2,7 @@
 // newline-delimited gzip objects in S3. The command line only; the work is
 // in commands.cc and lib/.
 #include <CLI/CLI.hpp>
+#include <cstdio>
 
 #include "athena_command.h"
 #include "commands.h"
@@ -100,9 +101,16 @@ int main(int argc, char** argv) {
   CLI::App* load = app.add_subcommand(
       "load", "Write every item of a DynamoDB export (DYNAMODB_JSON) into the lake as SNAPSHOT lines; resumable");
   add_config(load);
-  load->add_option("--export", load_opts.export_uri,
-                   "The export's folder: s3://bucket/prefix/AWSDynamoDB/<export id>/ or a local directory")
-      ->required();
+  CLI::Option* export_opt =
+      load->add_option("--export", load_opts.export_uri,
+                       "The export's folder: s3://bucket/prefix/AWSDynamoDB/<export id>/ or a local directory");
+  CLI::Option* start_export =
+      load->add_option("--start-export", load_opts.start_export,
+                       "s3://bucket[/prefix]: export the table now (ExportTableToPointInTime; point-in-time recovery "
+                       "must be on), wait for it, then load it")
+          ->excludes(export_opt);
+  load->add_option("--table", load_opts.table, "With --start-export: the table (default: source.table_name)")
+      ->needs(start_export);
   load->add_option("--key-attributes", load_opts.key_attributes,
                    "The table's key attributes, pk[,sk] (default: the table's KeySchema from DescribeTable)");
   CLI::Option* then_stream =
@@ -126,7 +134,13 @@ int main(int argc, char** argv) {
   if (validate->parsed()) return ValidateCommand(common);
   if (athena->parsed()) return AthenaDdlCommand(common, athena_opts);
   if (tap->parsed()) return TapCommand(common, tap_opts);
-  if (load->parsed()) return LoadCommand(common, load_opts);
+  if (load->parsed()) {
+    if (load_opts.export_uri.empty() && load_opts.start_export.empty()) {
+      std::fprintf(stderr, "shardhose load: give --export URI or --start-export s3://bucket[/prefix]\n");
+      return kExitUsage;
+    }
+    return LoadCommand(common, load_opts);
+  }
   if (leases->parsed()) return LeasesCommand(common, leases_json);
   if (rewind->parsed()) return CheckpointRewindCommand(common, rewind_opts);
   if (reset->parsed()) return CheckpointResetCommand(common, reset_yes);

@@ -155,6 +155,7 @@ Result<TableInfo> DynamoDbClient::DescribeTable(const std::string& table) const 
                                                      : std::string();
   };
   info.name = str(v, "TableName");
+  info.arn = str(v, "TableArn");
   info.status = str(v, "TableStatus");
   auto billing = v.FindMember("BillingModeSummary");
   if (billing != v.MemberEnd() && billing->value.IsObject()) info.billing_mode = str(billing->value, "BillingMode");

@@ -76,6 +76,7 @@ struct Expression {
 
 struct TableInfo {
   std::string name;
+  std::string arn;     // TableArn
   std::string status;  // CREATING | ACTIVE | UPDATING | DELETING | ...
   std::string billing_mode;
   int64_t item_count = 0;               // approximate (updated every ~6 hours by AWS)

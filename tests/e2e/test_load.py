@@ -338,5 +338,124 @@ class LoadTest(unittest.TestCase):
         self.assertEqual(self.objects("c/"), [])
 
 
+class ExportApiStub:
+    """DynamoDB's export API as documented, for `load --start-export`: no
+    emulator has it (DynamoDB Local lacks ExportTableToPointInTime; moto's
+    writes no manifests). DescribeTable answers a TableArn and KeySchema;
+    ExportTableToPointInTime answers IN_PROGRESS, or, for table "nopitr",
+    PointInTimeRecoveryUnavailableException; the second DescribeExport of an
+    export writes it to S3 (write_export's layout, under the request's
+    S3Prefix) and answers COMPLETED with its ExportManifest."""
+
+    def __init__(self, s3, items, work):
+        import http.server
+        import threading
+        self.s3, self.items, self.work = s3, items, work
+        self.requests = []  # (op, body)
+        self.exports = {}   # arn -> [describes, request]
+        stub = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def log_message(self, *args):
+                pass
+
+            def do_POST(self):
+                body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+                op = self.headers["X-Amz-Target"].split(".")[-1]
+                stub.requests.append((op, body))
+                status, answer = stub.answer(op, body)
+                data = json.dumps(answer).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/x-amz-json-1.0")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = "http://127.0.0.1:%d" % self.server.server_address[1]
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self):
+        self.server.shutdown()
+
+    def answer(self, op, body):
+        arn_of = lambda t: "arn:aws:dynamodb:us-east-1:%s:table/%s" % (ACCOUNT, t)  # noqa: E731
+        if op == "DescribeTable":
+            return 200, {"Table": {"TableName": body["TableName"], "TableArn": arn_of(body["TableName"]),
+                                   "TableStatus": "ACTIVE",
+                                   "KeySchema": [{"AttributeName": "pk", "KeyType": "HASH"},
+                                                 {"AttributeName": "sk", "KeyType": "RANGE"}]}}
+        if op == "ExportTableToPointInTime":
+            if body["TableArn"].endswith("/nopitr"):
+                return 400, {"__type": "com.amazonaws.dynamodb.v20120810#PointInTimeRecoveryUnavailableException",
+                             "message": "Point in time recovery is not enabled for table 'nopitr'"}
+            export_id = "0%013d-%s" % (1716200000000, hashlib.sha1(body["ClientToken"].encode()).hexdigest()[:8])
+            arn = "%s/export/%s" % (body["TableArn"], export_id)
+            self.exports.setdefault(arn, [0, body, export_id])
+            return 200, {"ExportDescription": {"ExportArn": arn, "ExportStatus": "IN_PROGRESS"}}
+        if op == "DescribeExport":
+            entry = self.exports[body["ExportArn"]]
+            entry[0] += 1
+            if entry[0] < 2:
+                return 200, {"ExportDescription": {"ExportArn": body["ExportArn"], "ExportStatus": "IN_PROGRESS"}}
+            req, export_id = entry[1], entry[2]
+            prefix = req.get("S3Prefix", "")
+            base = (prefix + "/" if prefix else "") + "AWSDynamoDB/" + export_id
+            folder = os.path.join(self.work, "stub-export-" + export_id)
+            if not os.path.isdir(folder):
+                write_export(folder, self.items, files=3, export_id=export_id, key_prefix=prefix)
+                for root, _dirs, names in os.walk(folder):
+                    for name in names:
+                        path = os.path.join(root, name)
+                        with open(path, "rb") as f:
+                            self.s3.put_object(base + "/" + os.path.relpath(path, folder), f.read())
+            return 200, {"ExportDescription": {"ExportArn": body["ExportArn"], "ExportStatus": "COMPLETED",
+                                               "ExportManifest": base + "/manifest-summary.json"}}
+        return 400, {"__type": "com.amazonaws.dynamodb.v20120810#UnknownOperationException", "message": op}
+
+
+class StartExportTest(unittest.TestCase):
+    def test_start_export_waits_then_loads_and_names_point_in_time_recovery(self):
+        with h.TempDir(prefix="shardhose-e2e-start-export-") as work, h.Emulators(streams={"ddb-x": 1}) as emu:
+            items = [item(i) for i in range(40)]
+            stub = ExportApiStub(emu.s3, items, work)
+            try:
+                sh = h.Shardhose(emu, os.path.join(work, "d"), "ddb-x", output__prefix="s/{table}/",
+                                 output__error_prefix="errors/{error}/", load__dynamodb_endpoint_url=stub.url)
+                cmd = [h.shardhose_bin(), "load", "--config", sh.config_path, "--start-export", "s3://%s/exports/"
+                       % h.BUCKET, "--table", TABLE]
+                p = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=sh.env(), timeout=120)
+                out = p.stdout.decode("utf-8", "replace")
+                self.assertEqual(p.returncode, 0, out)
+                self.assertIn("export IN_PROGRESS", out)
+                self.assertIn("3/3 files, 40 items", out)
+                [(_, req)] = [(op, b) for op, b in stub.requests if op == "ExportTableToPointInTime"]
+                self.assertEqual((req["S3Bucket"], req["S3Prefix"], req["ExportFormat"]),
+                                 (h.BUCKET, "exports", "DYNAMODB_JSON"))
+                self.assertTrue(req["TableArn"].endswith(":table/" + TABLE))
+                objs = h.s3_objects(emu.s3, prefix="s/")
+                lines = [h.loads_exact(ln) for o in objs for ln in o.lines]
+                self.assertEqual(len(lines), 40)
+                self.assertEqual({d["event_name"] for d in lines}, {"SNAPSHOT"})
+                want = {(it["pk"]["S"], it["sk"]["N"]): h.unmarshal_image(it) for it in items}
+                self.assertEqual({(d["keys"]["pk"], d["keys"]["sk"].text): d["new_image"] for d in lines}, want)
+                # Again: the same ClientToken finds the same export; nothing new.
+                p = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=sh.env(), timeout=120)
+                out = p.stdout.decode("utf-8", "replace")
+                self.assertEqual(p.returncode, 0, out)
+                self.assertIn("3 loaded before this run", out)
+                tokens = {b["ClientToken"] for op, b in stub.requests if op == "ExportTableToPointInTime"}
+                self.assertEqual(len(tokens), 1)
+                # Point-in-time recovery off: exit 2, saying how to turn it on.
+                p = subprocess.run(cmd[:-1] + ["nopitr"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                                   env=sh.env(), timeout=60)
+                out = p.stdout.decode("utf-8", "replace")
+                self.assertEqual(p.returncode, 2, out)
+                self.assertIn("point-in-time recovery off", out)
+                self.assertIn("update-continuous-backups", out)
+            finally:
+                stub.close()
+
+
 if __name__ == "__main__":
     unittest.main()
