@@ -20,10 +20,11 @@
 // read or written, or does not match its manifest's MD5 (nothing of it
 // written; named), or the export started with --start-export FAILED; 2 bad
 // configuration or options, an ION export, a manifest that cannot be
-// parsed, point-in-time recovery off for --start-export; 3 the progress file is corrupt,
-// or the load was begun with other output settings; 4 another load of the
-// same export is running (it holds "<progress file>.lock"). With
-// --then-stream, after a load that ends 0, the exit status of `run`.
+// parsed, point-in-time recovery off for --start-export; 3 the progress
+// file is corrupt, or the load was begun with other output settings; 4
+// another load of the same export is running (it holds "<progress
+// file>.lock"). With --then-stream, after a load that ends 0, the exit
+// status of `run`.
 #pragma once
 
 #include <string>

@@ -21,7 +21,8 @@
 //                  L->array, SS/NS/BS->arrays. Absent images and identity
 //                  are null. `keys` has its attributes in name order
 //                  (bytewise), whatever order the record gave them in, so
-//                  an item's keys are one text in every line of it. user_identity is userIdentity as JSON, its
+//                  an item's keys are one text in every line of it.
+//                  user_identity is userIdentity as JSON, its
 //                  members named as in Kinesis records ({"type",
 //                  "principalId"}: the Streams API's Type and PrincipalId
 //                  are renamed). event_time is ISO-8601 UTC with milliseconds
@@ -131,8 +132,9 @@ struct ExportSpec {
   // "NewImage":{...},"OldImage":{...}}, each written as a change line:
   // event_name REMOVE without a NewImage, MODIFY with an OldImage, else
   // INSERT (with the NEW_IMAGE view every write reads as INSERT);
-  // event_time WriteTimestampMicros; keys the line's Keys (by name); the images as
-  // given. Missing Keys or Metadata.WriteTimestampMicros: not_export_item.
+  // event_time WriteTimestampMicros; keys the line's Keys (by name); the
+  // images as given. Missing Keys or Metadata.WriteTimestampMicros:
+  // not_export_item.
   bool incremental = false;
 };
 
