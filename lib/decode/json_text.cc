@@ -256,9 +256,17 @@ void SplitMembers(std::string_view object, std::vector<std::string_view>* member
 }
 
 void AppendMembersByName(std::vector<std::string_view>* members, std::string* out) {
-  auto by_name = [](std::string_view a, std::string_view b) { return MemberName(a) < MemberName(b); };
-  if (!std::is_sorted(members->begin(), members->end(), by_name)) {
-    std::stable_sort(members->begin(), members->end(), by_name);
+  // An insertion sort: stable, in place, and no work for the one or two
+  // members keys have, already in order. (Not std::stable_sort: its
+  // temporary buffer trips ASan's alloc-dealloc-mismatch check with gcc 12's
+  // libstdc++.)
+  std::vector<std::string_view>& m = *members;
+  for (size_t i = 1; i < m.size(); ++i) {
+    const std::string_view member = m[i];
+    const std::string_view name = MemberName(member);
+    size_t j = i;
+    for (; j > 0 && name < MemberName(m[j - 1]); --j) m[j] = m[j - 1];
+    m[j] = member;
   }
   out->push_back('{');
   for (size_t i = 0; i < members->size(); ++i) {
