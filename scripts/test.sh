@@ -46,12 +46,16 @@ fi
 # CI-sized sanitizer stages (CI has 90 minutes on 2 cores; the whole run
 # should stay under 60): under ASan+UBSan the unit tests and the end-to-end
 # tests that exercise the daemon's main paths (drain, restart, SIGTERM, crash
-# recovery, leases, both sources, load); the fault-injection e2e tests and the
+# recovery, leases, both sources, load); the fault-injection e2e tests, the
 # lease chaos run (~2.5 min under ASan; its code paths run under ASan in
-# e2e_lease_table) run in the main build above. `ASAN_E2E_EXCLUDE= bash
+# e2e_lease_table), multipart and Kinesis health (their code runs under ASan
+# in the unit tests and e2e_crash / e2e_pipeline) and the tests of external
+# readers and docs run in the main build above. A fresh-clone run on 2 cores
+# measured 2026-12-05: build 12 min, ctest 17, tsa 3.4, asan 33 (build 18 at
+# -O2 -g, now -O1 -g1), tsan 13, fuzz ~6. `ASAN_E2E_EXCLUDE= bash
 # scripts/test.sh` runs everything under ASan.
-export ASAN_E2E_EXCLUDE="${ASAN_E2E_EXCLUDE-e2e_(harness|s3_faults|kinesis_faults|shutdown|file_output|formats|athena_ddl|http_endpoints|lease_chaos)}"
-export SHARDHOSE_FUZZ_SECONDS="${SHARDHOSE_FUZZ_SECONDS:-20}"
+export ASAN_E2E_EXCLUDE="${ASAN_E2E_EXCLUDE-e2e_(harness|s3_faults|kinesis_faults|shutdown|file_output|formats|athena_ddl|http_endpoints|lease_chaos|multipart|kinesis_health|gzip_readers|docs_emulators)}"
+export SHARDHOSE_FUZZ_SECONDS="${SHARDHOSE_FUZZ_SECONDS:-10}"
 rc=0
 for stage in ${SANITIZERS:-tsa asan tsan fuzz}; do
   start=$SECONDS
