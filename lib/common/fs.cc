@@ -74,6 +74,8 @@ class PosixFileSystem final : public FileSystem {
       return Errno("open", path, errno);
     }
     std::string out;
+    struct stat st {};
+    if (::fstat(fd, &st) == 0 && S_ISREG(st.st_mode)) out.reserve(static_cast<size_t>(st.st_size));  // no regrowth
     char buf[65536];
     for (;;) {
       ssize_t n = ::read(fd, buf, sizeof buf);

@@ -53,7 +53,7 @@ struct ZlibState {
   }
 };
 
-Status IgzipChunk(int level, std::string_view in, std::string* out) {
+Result<size_t> IgzipChunk(int level, std::string_view in, char* out, size_t cap) {
   thread_local IgzipState state;
   // Zeroed first: isal_deflate_stateless_init() sets only some fields, and
   // isal_deflate_stateless() reads others (internal_state.has_wrap_hdr,
@@ -72,41 +72,27 @@ Status IgzipChunk(int level, std::string_view in, std::string* out) {
   s.gzip_flag = IGZIP_DEFLATE;
   s.flush = FULL_FLUSH;
   s.end_of_stream = 0;
-  // Stored blocks bound the expansion: 5 bytes per 64 KiB plus headers.
-  const size_t bound = in.size() + in.size() / 16384 * 5 + 1024;
-  const size_t old = out->size();
-  out->resize(old + bound);
   s.next_in = reinterpret_cast<uint8_t*>(const_cast<char*>(in.data()));
   s.avail_in = static_cast<uint32_t>(in.size());
-  s.next_out = reinterpret_cast<uint8_t*>(out->data() + old);
-  s.avail_out = static_cast<uint32_t>(bound);
+  s.next_out = reinterpret_cast<uint8_t*>(out);
+  s.avail_out = static_cast<uint32_t>(std::min<size_t>(cap, UINT32_MAX));
   const int rc = isal_deflate_stateless(&s);
-  if (rc != COMP_OK) {
-    out->resize(old);
-    return Status::Internal(fmt::format("isal_deflate_stateless failed ({})", rc));
-  }
-  out->resize(old + s.total_out);
-  return Status::OK();
+  if (rc != COMP_OK) return Status::Internal(fmt::format("isal_deflate_stateless failed ({})", rc));
+  return static_cast<size_t>(s.total_out);
 }
 
-Status ZlibChunk(int level, std::string_view in, std::string* out) {
+Result<size_t> ZlibChunk(int level, std::string_view in, char* out, size_t cap) {
   thread_local ZlibState state;
   z_stream* z = state.Get(level);
   if (z == nullptr) return Status::Internal("deflateInit2/deflateReset failed");
-  const size_t bound = deflateBound(z, static_cast<uLong>(in.size())) + 16;
-  const size_t old = out->size();
-  out->resize(old + bound);
   z->next_in = reinterpret_cast<Bytef*>(const_cast<char*>(in.data()));
   z->avail_in = static_cast<uInt>(in.size());
-  z->next_out = reinterpret_cast<Bytef*>(out->data() + old);
-  z->avail_out = static_cast<uInt>(bound);
+  z->next_out = reinterpret_cast<Bytef*>(out);
+  z->avail_out = static_cast<uInt>(std::min<size_t>(cap, UINT_MAX));
   const int rc = deflate(z, Z_FULL_FLUSH);
-  if (rc != Z_OK || z->avail_in != 0 || z->avail_out == 0) {
-    out->resize(old);
+  if (rc != Z_OK || z->avail_in != 0 || z->avail_out == 0)
     return Status::Internal(fmt::format("deflate failed ({})", rc));
-  }
-  out->resize(old + (bound - z->avail_out));
-  return Status::OK();
+  return static_cast<size_t>(z->total_out);
 }
 
 void PutLe32(uint32_t v, std::string* out) {
@@ -115,13 +101,30 @@ void PutLe32(uint32_t v, std::string* out) {
 
 }  // namespace
 
-Status CompressChunk(int level, std::string_view in, std::string* out) {
+size_t ChunkBound(size_t n) {
+  // Stored blocks bound the expansion: igzip adds 5 bytes per 64 KiB stored
+  // block, zlib's deflateBound about n/4096 + n/16384 + 13, plus the full
+  // flush's empty stored block; n/2048 + 1 KiB covers both.
+  return n + n / 2048 + 1024;
+}
+
+Result<size_t> CompressChunkInto(int level, std::string_view in, char* out, size_t capacity) {
   if (level < kMinChunkLevel || level > kMaxChunkLevel) {
     return Status::InvalidArgument(fmt::format("gzip level {} not in {}..{}", level, kMinChunkLevel, kMaxChunkLevel));
   }
-  if (in.empty()) return Status::OK();
+  if (in.empty()) return size_t{0};
   if (in.size() > UINT_MAX / 2) return Status::InvalidArgument("chunk too large");
-  return level <= kMaxIgzipLevel ? IgzipChunk(level, in, out) : ZlibChunk(level, in, out);
+  if (capacity < ChunkBound(in.size())) return Status::InvalidArgument("chunk output buffer below ChunkBound");
+  return level <= kMaxIgzipLevel ? IgzipChunk(level, in, out, capacity) : ZlibChunk(level, in, out, capacity);
+}
+
+Status CompressChunk(int level, std::string_view in, std::string* out) {
+  const size_t old = out->size();
+  const size_t bound = ChunkBound(in.size());
+  out->resize(old + bound);
+  Result<size_t> n = CompressChunkInto(level, in, out->data() + old, bound);
+  out->resize(n.ok() ? old + *n : old);
+  return n.status();
 }
 
 std::string ChunkEngine(int level) { return fmt::format("{} {}", level <= kMaxIgzipLevel ? "igzip" : "zlib", level); }

@@ -28,6 +28,7 @@
 // compressor state per level.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -42,8 +43,17 @@ constexpr int kMaxChunkLevel = 9;
 // "igzip 1", "zlib 6": the engine behind a level, for logs.
 std::string ChunkEngine(int level);
 
-// Appends the compressed form of `in` (non-empty) to *out as one chunk.
+// Appends the compressed form of `in` to *out as one chunk (nothing for
+// an empty `in`).
 Status CompressChunk(int level, std::string_view in, std::string* out);
+
+// The most bytes one chunk of `n` input bytes compresses to.
+size_t ChunkBound(size_t n);
+// As CompressChunk, into out[0, capacity) (REQUIRES capacity >=
+// ChunkBound(in.size()); kInvalidArgument otherwise): how many bytes it
+// wrote. For callers that keep one scratch buffer and so never zero-fill
+// or regrow an output string per chunk.
+Result<size_t> CompressChunkInto(int level, std::string_view in, char* out, size_t capacity);
 
 // CRC-32 (gzip's) of `data`, continuing from `crc` (0 to start).
 uint32_t Crc32(uint32_t crc, std::string_view data);

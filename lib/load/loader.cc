@@ -6,6 +6,7 @@
 #include <spdlog/spdlog.h>
 
 #include <map>
+#include <memory>
 
 #include "common/backoff.h"
 #include "common/base64.h"
@@ -14,6 +15,7 @@
 #include "decode/change_record.h"
 #include "load/gzip_lines.h"
 #include "load/load_progress.h"
+#include "load/object_builder.h"
 #include "partition/template.h"
 
 namespace shardhose::load {
@@ -138,6 +140,7 @@ Result<LoadStats> Loader::Run(const LoadOptions& options, const ExportSummary& e
   const std::string_view kind = summary->incremental ? "incremental" : "snapshot";
   const bool gzip = cfg_.output.compression == config::Compression::kGzip;
   const compress::Codec codec = gzip ? compress::Codec::kGzip : compress::Codec::kNone;
+  const int level = static_cast<int>(cfg_.output.compression_level);
 
   LoadStats stats;
   stats.files_total = files->size();
@@ -146,6 +149,13 @@ Result<LoadStats> Loader::Run(const LoadOptions& options, const ExportSummary& e
     if (options.on_progress) options.on_progress(stats);
     last_report = clock_->Now();
   };
+  // One open object per partition of a file; builders (and their buffers)
+  // are kept across files.
+  struct Open {
+    std::unique_ptr<ObjectBuilder> object;
+    int cuts = 0;
+  };
+  std::vector<std::unique_ptr<ObjectBuilder>> spare;
   for (size_t index = 0; index < files->size(); ++index) {
     const ExportDataFile& file = (*files)[index];
     if (progress.files_done.contains(index)) {
@@ -164,72 +174,99 @@ Result<LoadStats> Loader::Run(const LoadOptions& options, const ExportSummary& e
     }
     stats.bytes_read += bytes->size();
 
-    // Decode into one open batch per partition; cut at the batch limits.
-    struct Open {
-      std::string body;
-      int64_t records = 0;
-      int cuts = 0;
-    };
+    // Decode into one open object per partition; cut at the batch limits.
     std::map<std::string, Open> open;
     std::string partition;
     std::string key;
-    std::string compressed;
     decode::DecodedRecord rec;
     uint64_t line_no = 0;
     uint64_t items_in_file = 0;
     auto cut = [&](const std::string& part, Open& o) -> Status {
-      if (o.records == 0) return Status::OK();
+      ObjectBuilder& object = *o.object;
+      if (object.records() == 0) return Status::OK();
       ++o.cuts;
       key = fmt::format("{}{}-{}-{}-{:06}-{:04}{}", part, summary->table, kind, summary->export_id, index, o.cuts,
                         compress::ObjectSuffix(codec));
-      std::string_view body = o.body;
-      if (gzip) {
-        SHARDHOSE_RETURN_IF_ERROR(
-            compress::Compress(codec, static_cast<int>(cfg_.output.compression_level), o.body, &compressed));
-        body = compressed;
-      }
-      Status st = PutWithRetry(key, body);
+      Result<std::string_view> body = object.Finish();
+      if (!body.ok()) return body.status().WithContext(fmt::format("compressing {}", key));
+      Status st = PutWithRetry(key, *body);
       if (!st.ok()) return st.WithContext(fmt::format("uploading {}", key));
       SHARDHOSE_KILL_POINT("load.after_object");
-      stats.bytes_out += o.body.size();
+      stats.bytes_out += object.uncompressed_bytes();
       ++stats.objects;
-      o.body.clear();
-      o.records = 0;
+      object.Reset();
       return Status::OK();
     };
+    auto last = open.end();  // the partition of the last item line
+    int64_t last_time = 0;
+    std::string last_event, last_table;
     const std::string event_prefix = summary->export_id + ":" + std::to_string(index) + ":";
     std::string event_id;
     Status st = ForEachGzipLine(*bytes, [&](std::string_view line) -> Status {
       ++line_no;
+      stats.bytes_in += line.size() + 1;
       if (line.empty()) return Status::OK();  // a blank line is no item
       event_id.assign(event_prefix);
       event_id.append(std::to_string(line_no));
       decoder.DecodeExportLine(line, event_id, file.key, &rec);
-      partition::PartitionFields f{
-          rec.table, rec.event_name, summary->table, "", rec.error, rec.event_time_us, summary->export_time_us / 1000};
-      partition.clear();
-      (rec.ok ? *record_prefix : *error_prefix).Render(f, &partition);
-      Open& o = open[partition];
+      // Lines of one event time (every SNAPSHOT line) share a partition:
+      // rendered once, not per line.
+      const bool same = rec.ok && last != open.end() && rec.event_time_us == last_time &&
+                        rec.event_name == last_event && rec.table == last_table;
+      if (!same) {
+        partition::PartitionFields f{rec.table,
+                                     rec.event_name,
+                                     summary->table,
+                                     "",
+                                     rec.error,
+                                     rec.event_time_us,
+                                     summary->export_time_us / 1000};
+        partition.clear();
+        (rec.ok ? *record_prefix : *error_prefix).Render(f, &partition);
+        last = open.find(partition);
+        if (last == open.end()) {
+          std::unique_ptr<ObjectBuilder> object;
+          if (spare.empty()) {
+            object = std::make_unique<ObjectBuilder>(gzip, level);
+          } else {
+            object = std::move(spare.back());
+            spare.pop_back();
+          }
+          last = open.emplace(partition, Open{std::move(object), 0}).first;
+        }
+      }
+      const auto it = last;
+      if (rec.ok) {
+        last_time = rec.event_time_us;
+        last_event = rec.event_name;
+        last_table = rec.table;
+      } else {
+        last = open.end();
+      }
+      Open& o = it->second;
       // As the daemon's batches: cut before a line would take the object
       // past batch.max_bytes (a longer line goes alone).
-      if (o.records > 0 && static_cast<int64_t>(o.body.size() + rec.line.size()) > cfg_.batch.max_bytes) {
-        SHARDHOSE_RETURN_IF_ERROR(cut(partition, o));
+      if (o.object->records() > 0 &&
+          o.object->uncompressed_bytes() + rec.line.size() > static_cast<uint64_t>(cfg_.batch.max_bytes)) {
+        SHARDHOSE_RETURN_IF_ERROR(cut(it->first, o));
       }
-      o.body.append(rec.line);
-      ++o.records;
+      SHARDHOSE_RETURN_IF_ERROR(o.object->Append(rec.line));
       if (rec.ok) {
         ++items_in_file;
       } else {
         ++stats.error_lines;
       }
-      if (cfg_.batch.max_records > 0 && o.records >= cfg_.batch.max_records) {
-        SHARDHOSE_RETURN_IF_ERROR(cut(partition, o));
+      if (cfg_.batch.max_records > 0 && o.object->records() >= cfg_.batch.max_records) {
+        SHARDHOSE_RETURN_IF_ERROR(cut(it->first, o));
       }
       if ((line_no & 1023) == 0 && clock_->Now() - last_report >= std::chrono::seconds(1)) report();
       return Status::OK();
     });
     if (!st.ok()) return st.WithContext(in_->Name(*where));
-    for (auto& [part, o] : open) SHARDHOSE_RETURN_IF_ERROR(cut(part, o));
+    for (auto& [part, o] : open) {
+      SHARDHOSE_RETURN_IF_ERROR(cut(part, o));
+      spare.push_back(std::move(o.object));  // empty; its buffers serve the next file
+    }
     stats.items += items_in_file;
     if (file.item_count >= 0 && static_cast<int64_t>(line_no) < file.item_count) {
       spdlog::warn("{}: {} lines, the manifest says {} items", in_->Name(*where), line_no, file.item_count);

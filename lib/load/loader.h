@@ -15,10 +15,14 @@
 //             event id "<export id>:<file index>:<line number>", file
 //             indexes from 0 in manifest order, line numbers from 1; a line
 //             that is not an item becomes an error line (error_prefix);
-//   batch     one open batch per partition, cut before a line would take
-//             it past batch.max_bytes (a longer line is an object alone),
-//             or at batch.max_records lines;
-//   upload    each cut as one object (a single PUT) under
+//   batch     one open object per partition (load/object_builder.h:
+//             with gzip, compressed 1 MiB at a time as lines arrive), cut
+//             before a line would take it past batch.max_bytes
+//             uncompressed (a longer line is an object alone), or at
+//             batch.max_records lines;
+//   upload    each cut as one object, a single PUT (max_bytes is at most
+//             5 GiB, S3's limit for one PUT, so batch.part_bytes does not
+//             apply), under
 //               <partition><table>-<kind>-<export id>-<file:06>-<cut:04><suffix>
 //             (kind "snapshot", or "incremental" for an incremental export),
 //             cut numbers counted per partition within the file from 1, so
@@ -33,9 +37,12 @@
 // in the progress file; resuming under others is refused (kFailedPrecondition,
 // naming what changed) rather than cut the rest differently.
 //
-// Memory: one data file's compressed bytes, the open batches (at most
-// batch.max_bytes per partition; SNAPSHOT lines share one event time, so
-// usually one partition plus the errors'), one object being compressed.
+// Memory: one data file's bytes as stored (gzip), plus per open partition
+// its object so far (with gzip: compressed, plus one 1 MiB chunk; without:
+// up to batch.max_bytes) -- SNAPSHOT lines share one event time, so usually
+// one partition plus the errors'; an incremental export's changes open one
+// per event-time partition of its window. Not the export's size:
+// bench/load_bench.cc measures it.
 //
 // Thread-safety: one Run() at a time; the progress callback is called on
 // the caller's thread.
@@ -77,6 +84,7 @@ struct LoadStats {
   uint64_t items = 0;        // SNAPSHOT lines written this run
   uint64_t error_lines = 0;
   uint64_t bytes_read = 0;  // export data, as stored (gzip)
+  uint64_t bytes_in = 0;    // export data, decompressed (its lines)
   uint64_t bytes_out = 0;   // uncompressed output lines
   uint64_t objects = 0;
 };
