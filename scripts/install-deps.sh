@@ -136,6 +136,8 @@ if ! python3 -c 'import moto.server, werkzeug' >/dev/null 2>&1; then
 fi
 # DuckDB for tests/e2e/test_gzip_readers.py. The platform binary is an npm
 # package (@duckdb/node-bindings-linux-x64); no install scripts, nothing
-# downloaded from elsewhere.
-npm_ci tests/readers @duckdb/node-api/package.json
+# downloaded from elsewhere. And the AWS SDK's DynamoDB marshaller for
+# tests/e2e/test_load.py's fixtures (tests/readers/.npmrc: without its
+# peer, the whole DynamoDB client).
+npm_ci tests/readers @duckdb/node-api/package.json @aws-sdk/util-dynamodb/package.json
 echo "install-deps: ok"

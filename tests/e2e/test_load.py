@@ -8,7 +8,9 @@ base64 MD5 of the gzip file, etag, dataFileS3Key = the full key
 "<prefix>/AWSDynamoDB/<export id>/data/<name>.json.gz"), their .checksum
 files, _started, and data/*.json.gz holding {"Item": ...} lines. The items
 are a Scan of a DynamoDB Local table, so they are marshalled by AWS's own
-server (every attribute type, 38-digit numbers, nested maps and lists).
+server (every attribute type, 38-digit numbers, nested maps and lists);
+one test's items are marshalled by the AWS SDK's marshall()
+(@aws-sdk/util-dynamodb, tests/readers/marshall_items.mjs) instead.
 
 - an export of 300 items in 4 data files (one empty), loaded from a local
   directory: every item once, its new_image the item unmarshalled (numbers
@@ -23,7 +25,11 @@ server (every attribute type, 38-digit numbers, nested maps and lists).
   nothing of it written; with the file repaired the load resumes;
 - an incremental export (INCREMENTAL_EXPORT): its changes as INSERT,
   MODIFY and REMOVE lines at their WriteTimestampMicros, images as given;
-- an ION export: exit 2 naming ION; a corrupt progress file: exit 3.
+- an ION export: exit 2 naming ION; a corrupt progress file: exit 3;
+- 120 items marshalled by the AWS SDK (NumberValue 38-digit numbers, JS
+  numbers, Uint8Array binary, sets of each type, empty strings, lists and
+  maps, nesting, non-BMP text): each item's new_image is the item the test
+  described, whatever the SDK's typing.
 """
 
 import base64
@@ -37,6 +43,7 @@ import unittest
 
 import harness as h
 
+READERS_DIR = os.path.join(h.REPO_ROOT, "tests", "readers")
 TABLE = "users"
 EXPORT_ID = "01716200000000-a1b2c3d4"
 EXPORT_TIME = "2024-05-20T10:13:20.123Z"
@@ -72,6 +79,50 @@ def item(i):
                           "deep": {"M": {"x": {"L": [{"M": {"y": {"N": big}}}]}}}}},
     }
     return it
+
+
+def sdk_item(i):
+    """Item i as the AWS SDK's marshall() input, in marshall_items.mjs's
+    tagged JSON ({"$n": text} a NumberValue, {"$b": base64} a Uint8Array,
+    {"$ss"|"$ns"|"$bs": [...]} a Set; JSON numbers stay JS numbers)."""
+    big = "9" * 19 + "%019d" % i
+    blob = base64.b64encode(bytes([i % 256, 0, 255])).decode()
+    return {
+        "pk": "sdk#%02d" % (i % 20),
+        "sk": {"$n": str(i)},
+        "name": "Zo\u00eb \u4e2d \"q\" \\ \U0001f600 %d" % i,
+        "big": {"$n": big},
+        "neg": {"$n": "-0.%036d1" % i},
+        "price": 19.5 if i % 2 else -2,
+        "active": i % 3 == 0,
+        "nothing": None,
+        "blob": {"$b": blob},
+        "tags": {"$ss": ["t%d" % (i % 3), "x"]},
+        "scores": {"$ns": ["1", "12345678901234567890123456789012345678"]},
+        "bins": {"$bs": [base64.b64encode(b"\x00\x01").decode(), blob]},
+        "empty_s": "", "empty_l": [], "empty_m": {},
+        "address": {"city": "c%d" % i, "geo": [1.5, -2], "deep": {"x": [{"y": {"$n": big}}, [{"$b": blob}]]}},
+    }
+
+
+def sdk_expected(v):
+    """What the lake must hold for an sdk_item() value: numbers as their
+    exact text, binary as base64, sets as lists."""
+    if isinstance(v, dict):
+        if "$n" in v:
+            return h.Num(v["$n"])
+        if "$b" in v:
+            return v["$b"]
+        if "$ss" in v or "$bs" in v:
+            return list(v.get("$ss", v.get("$bs")))
+        if "$ns" in v:
+            return [h.Num(x) for x in v["$ns"]]
+        return {k: sdk_expected(x) for k, x in v.items()}
+    if isinstance(v, list):
+        return [sdk_expected(x) for x in v]
+    if isinstance(v, (int, float)) and not isinstance(v, bool):
+        return h.Num(str(v))  # as JavaScript's String(n) writes these
+    return v
 
 
 def write_export(folder, items, files=4, export_id=EXPORT_ID, fmt="DYNAMODB_JSON", key_prefix="exports",
@@ -258,6 +309,41 @@ class LoadTest(unittest.TestCase):
         objs3 = self.check_loaded("b/", files)
         self.assertEqual([o.lines for o in sorted(objs3, key=lambda o: o.key)],
                          [o.lines for o in sorted(objs, key=lambda o: o.key)])
+
+    def test_items_marshalled_by_the_aws_sdk(self):
+        if not os.path.isfile(os.path.join(READERS_DIR, "node_modules", "@aws-sdk", "util-dynamodb", "package.json")):
+            self.skipTest("tests/readers/node_modules (@aws-sdk/util-dynamodb) missing")
+        natives = [sdk_item(i) for i in range(120)]
+        p = subprocess.run(["node", os.path.join(READERS_DIR, "marshall_items.mjs")],
+                           input="".join(json.dumps(n) + "\n" for n in natives).encode(),
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=60)
+        self.assertEqual(p.returncode, 0, p.stderr.decode())
+        items = [json.loads(line)["Item"] for line in p.stdout.decode().splitlines()]
+        self.assertEqual(len(items), 120)
+        # The SDK typed what the test meant (a sample; the load check below covers all).
+        self.assertEqual(items[5]["scores"], {"NS": ["1", "12345678901234567890123456789012345678"]})
+        self.assertEqual(items[5]["price"], {"N": "19.5"})
+        self.assertEqual(items[5]["bins"]["BS"][1], items[5]["blob"]["B"])
+        self.assertEqual(items[5]["empty_m"], {"M": {}})
+
+        folder = os.path.join(self.work, "sdk-export", "AWSDynamoDB", EXPORT_ID)
+        files = write_export(folder, items)
+        sh = self.daemon("sdk", "sdk/")
+        rc, out = self.load(sh, folder)
+        self.assertEqual(rc, 0, out)
+        self.assertIn("4/4 files, 120 items", out)
+        lake = h.Output(self.objects("sdk/" + TABLE + "/"))
+        self.assertEqual(lake.duplicates(), {})
+        want = {}
+        for n, _path, chunk in files:
+            for line_no, it in enumerate(chunk, 1):
+                want["%s:%d:%d" % (EXPORT_ID, n, line_no)] = natives[int(it["sk"]["N"])]
+        self.assertEqual(set(lake.by_event_id), set(want))
+        for eid, [(_key, d)] in lake.by_event_id.items():
+            self.assertEqual(d["event_name"], "SNAPSHOT")
+            self.assertEqual(d["new_image"], sdk_expected(want[eid]), eid)
+            self.assertEqual(d["keys"], {"pk": want[eid]["pk"], "sk": h.Num(want[eid]["sk"]["$n"])})
+        self.assertEqual(self.objects("sdk/errors/"), [])
 
     def test_killed_loads_resume_without_a_duplicate(self):
         folder, files = self.export("kill-export", files=7)
