@@ -32,10 +32,21 @@ Status Retrying(Clock* clock, MonoTime deadline, const std::function<Status()>& 
 
 }  // namespace
 
-std::string ProbeKey(const config::Config& cfg) { return StaticPrefix(cfg.output.prefix) + "_shardhose_probe"; }
-std::string ErrorProbeKey(const config::Config& cfg) {
-  return StaticPrefix(cfg.output.error_prefix) + "_shardhose_probe";
+namespace {
+
+// A static part ending a path segment ("ddb/", "") takes the probe as it
+// is; one ending mid-segment ("lake/table_name=") takes it one level
+// down, so the object's own name still starts with '_'.
+std::string ProbeUnder(const std::string& static_part) {
+  constexpr std::string_view kName = "_shardhose_probe";
+  if (static_part.empty() || static_part.back() == '/') return static_part + std::string(kName);
+  return static_part + std::string(kName) + "/" + std::string(kName);
 }
+
+}  // namespace
+
+std::string ProbeKey(const config::Config& cfg) { return ProbeUnder(StaticPrefix(cfg.output.prefix)); }
+std::string ErrorProbeKey(const config::Config& cfg) { return ProbeUnder(StaticPrefix(cfg.output.error_prefix)); }
 
 Result<bool> CheckDestination(upload::ObjectStore* store, const config::Config& cfg, Clock* clock,
                               std::chrono::seconds budget) {

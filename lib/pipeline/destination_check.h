@@ -5,8 +5,13 @@
 // <static part of output.prefix>_shardhose_probe (the prefix up to its
 // first '{', e.g. "ddb/_shardhose_probe"; names starting with '_' are
 // ignored by Athena and Hive, and the key is inside the grant of
-// deploy/iam-policy.json), and the same under output.error_prefix
-// ("errors/_shardhose_probe"), where records that fail to decode go. That proves the bucket exists, the credentials
+// deploy/iam-policy.json, which covers the static part). A static part
+// that ends mid-segment ("lake/table_name=" of "lake/table_name={table}/")
+// takes the probe one level down,
+// "lake/table_name=_shardhose_probe/_shardhose_probe", so the object's
+// name still starts with '_' and the key stays inside the grant. The same
+// under output.error_prefix ("errors/_shardhose_probe"), where records
+// that fail to decode go. That proves the bucket exists, the credentials
 // resolve and are accepted, s3:PutObject (and KMS, under SSE-KMS) is
 // allowed; for file:// that the directory is writable. HeadBucket is not
 // used: it needs s3:ListBucket.

@@ -220,6 +220,17 @@ TEST_F(LeastPrivilegeTest, DestinationCheckWritesAProbeUnderTheStaticPrefix) {
   EXPECT_EQ(store.objects.count("errors/_shardhose_probe"), 1u);
 }
 
+TEST_F(LeastPrivilegeTest, AProbeUnderAStaticPartEndingMidSegmentGoesOneLevelDown) {
+  // The object's own name starts with '_' (Athena and Hive skip it) and
+  // the key stays under the static part, which is what an IAM policy grants.
+  cfg_.output.prefix = "lake/table_name={table}/dt={event_time:%Y-%m-%d}/";
+  EXPECT_EQ(ProbeKey(cfg_), "lake/table_name=_shardhose_probe/_shardhose_probe");
+  cfg_.output.prefix = "{table}/";
+  EXPECT_EQ(ProbeKey(cfg_), "_shardhose_probe");
+  cfg_.output.error_prefix = "errors-{error}/";
+  EXPECT_EQ(ErrorProbeKey(cfg_), "errors-_shardhose_probe/_shardhose_probe");
+}
+
 TEST_F(LeastPrivilegeTest, DestinationCheckRefusesAnErrorPrefixItCannotWrite) {
   FakeStore store;
   store.deny_prefix = "errors/";
