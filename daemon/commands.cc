@@ -9,6 +9,7 @@
 
 #include <cstdio>
 #include <cstdlib>
+#include <functional>
 #include <iostream>
 
 #include "aws/credentials_chain.h"
@@ -105,13 +106,17 @@ int RunCommand(const CommonOptions& options, bool drain, const std::optional<Fir
   InitLogging(*level, *format);
   auto cfg = LoadConfig(options);
   if (!cfg) return kExitUsage;
-  if (first_start) {
-    cfg->source.initial_position = first_start->position;
-    cfg->source.initial_timestamp_ms = first_start->timestamp_ms;
-    cfg->source.initial_timestamp = first_start->position == config::InitialPosition::kAtTimestamp
-                                        ? decode::FormatIsoMillis(first_start->timestamp_ms * 1000)
-                                        : std::string();
-  }
+  // `load --then-stream`: the stream's first start, over the file's (and
+  // over every reloaded file's, daemon/reload.h).
+  const std::function<void(config::Config*)> first_start_over = [first_start](config::Config* c) {
+    if (!first_start) return;
+    c->source.initial_position = first_start->position;
+    c->source.initial_timestamp_ms = first_start->timestamp_ms;
+    c->source.initial_timestamp = first_start->position == config::InitialPosition::kAtTimestamp
+                                      ? decode::FormatIsoMillis(first_start->timestamp_ms * 1000)
+                                      : std::string();
+  };
+  first_start_over(&*cfg);
   // [log] where the command line said nothing (Load checked the names).
   if (options.log_level.empty() || options.log_format.empty()) {
     if (options.log_level.empty()) level = ParseLogLevel(cfg->log.level);
@@ -279,6 +284,7 @@ int RunCommand(const CommonOptions& options, bool drain, const std::optional<Fir
   // SIGHUP: what can change live (daemon/reload.h). More live settings
   // register here, as the progress interval does.
   Reloader reloader(options, loaded, &pipeline);
+  reloader.SetOverride(first_start_over);
   reloader.OnReload([&progress](const config::Config& c) {
     progress.SetInterval(ResolveProgressInterval(c.log.progress_interval_s, ::isatty(STDERR_FILENO) == 1));
   });

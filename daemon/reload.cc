@@ -90,6 +90,8 @@ Reloader::Reloader(CommonOptions options, config::Config running, pipeline::Pipe
 
 void Reloader::OnReload(Hook hook) { hooks_.push_back(std::move(hook)); }
 
+void Reloader::SetOverride(std::function<void(config::Config*)> override) { override_ = std::move(override); }
+
 bool Reloader::Reload() {
   MutexLock lock(&mu_);
   LogInfo("SIGHUP: reading the configuration again", {{"config", options_.config_path}});
@@ -99,6 +101,7 @@ bool Reloader::Reload() {
     LogError("configuration not reloaded: still running on the previous one");
     return false;
   }
+  if (override_) override_(&*next);
   ReloadPlan plan = PlanReload(running_, *next, !options_.log_level.empty());
   if (plan.live.empty() && plan.restart.empty() && plan.overridden.empty()) {
     LogInfo("configuration unchanged");

@@ -14,7 +14,10 @@
 //   log.progress_interval_s                through a hook (OnReload)
 //
 // Every other changed key is named as needing a restart, with both values;
-// the daemon keeps running on its old value. batch.max_bytes also needs a
+// the daemon keeps running on its old value. Settings the command line
+// put over the file at start (`load --then-stream`'s first stream
+// position) are put over each reloaded configuration too (SetOverride),
+// so they do not read as changes. batch.max_bytes also needs a
 // restart when it would pass the running batch.max_buffered_bytes.
 //
 // An invalid configuration is logged, every problem on its own line (the
@@ -76,6 +79,11 @@ class Reloader {
   // effect (e.g. the progress reporter's SetInterval).
   void OnReload(Hook hook);
 
+  // `override` changes each configuration read on reload before it is
+  // compared, as the command did to the one it started with. Before the
+  // first Reload().
+  void SetOverride(std::function<void(config::Config*)> override);
+
   // Reads, plans, applies and logs. False if the new configuration was
   // invalid (nothing changed).
   bool Reload() EXCLUDES(mu_);
@@ -84,6 +92,7 @@ class Reloader {
   const CommonOptions options_;
   pipeline::Pipeline* const pipeline_;
   std::vector<Hook> hooks_;
+  std::function<void(config::Config*)> override_;
   Mutex mu_;
   config::Config running_ GUARDED_BY(mu_);
 };

@@ -15,6 +15,7 @@ namespace {
 
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
+using ::testing::Not;
 
 std::vector<std::string> Keys(const std::vector<config::KeyChange>& changes) {
   std::vector<std::string> out;
@@ -164,6 +165,24 @@ TEST_F(ReloaderTest, ACommandLineLevelIsKept) {
   EXPECT_EQ(CurrentLogLevel(), static_cast<int>(spdlog::level::warn));
   EXPECT_THAT(out_, HasSubstr("\"key\":\"log.level\""));
   EXPECT_THAT(out_, HasSubstr("\"in_effect\":\"warn\""));
+}
+
+TEST_F(ReloaderTest, TheCommandLinesOverrideIsNoChange) {
+  // `load --then-stream` starts the stream at the export time, over the
+  // file's initial_position: a reload of the same file changes nothing.
+  auto cfg = LoadConfig(options_);
+  ASSERT_TRUE(cfg.has_value());
+  auto over = [](config::Config* c) {
+    c->source.initial_position = config::InitialPosition::kAtTimestamp;
+    c->source.initial_timestamp_ms = 1716200000000;
+    c->source.initial_timestamp = "2024-05-20T10:13:20.000Z";
+  };
+  over(&*cfg);
+  Reloader reloader(options_, *cfg, nullptr);
+  reloader.SetOverride(over);
+  ASSERT_TRUE(Reload(reloader));
+  EXPECT_THAT(out_, HasSubstr("\"msg\":\"configuration unchanged\""));
+  EXPECT_THAT(out_, Not(HasSubstr("initial_")));
 }
 
 }  // namespace
