@@ -22,19 +22,6 @@
 namespace shardhose::daemon {
 namespace {
 
-std::vector<std::string> SplitKeys(const std::string& text) {
-  std::vector<std::string> out;
-  size_t start = 0;
-  while (start <= text.size()) {
-    size_t comma = text.find(',', start);
-    if (comma == std::string::npos) comma = text.size();
-    std::string k = text.substr(start, comma - start);
-    if (!k.empty()) out.push_back(std::move(k));
-    start = comma + 1;
-  }
-  return out;
-}
-
 upload::S3Options S3OptionsOf(const config::Config& cfg, std::string bucket) {
   upload::S3Options s3;
   s3.bucket = std::move(bucket);
@@ -158,6 +145,13 @@ std::string StartExport(const config::Config& cfg, const LoadOptions& opts, aws:
 int LoadCommand(const CommonOptions& options, const LoadOptions& opts) {
   auto cfg = LoadConfig(options);
   if (!cfg) return kExitUsage;
+  for (const std::string& name : config::SplitList(opts.key_attributes)) {
+    if (name.empty()) {
+      std::fprintf(stderr, "shardhose load: --key-attributes: a name is empty in \"%s\"\n",
+                   opts.key_attributes.c_str());
+      return kExitUsage;
+    }
+  }
 
   Clock* clock = Clock::Real();
   auto http = aws::NewCurlHttpClient();
@@ -214,8 +208,8 @@ int LoadCommand(const CommonOptions& options, const LoadOptions& opts) {
   }
 
   // The key schema.
-  std::vector<std::string> keys = SplitKeys(opts.key_attributes);
-  if (keys.empty()) keys = SplitKeys(cfg->load.key_attributes);
+  std::vector<std::string> keys = config::SplitList(opts.key_attributes);  // checked above
+  if (keys.empty()) keys = config::SplitList(cfg->load.key_attributes);    // checked by config::Load
   if (keys.empty()) {
     aws::DynamoDbClient ddb(TableApi(*cfg), http.get(), creds.get(), clock);
     auto table = ddb.DescribeTable(summary->table);
@@ -229,7 +223,8 @@ int LoadCommand(const CommonOptions& options, const LoadOptions& opts) {
     keys = table->key_schema;
   }
   if (keys.size() > 2) {
-    std::fprintf(stderr, "shardhose load: --key-attributes: a key has one or two attributes\n");
+    std::fprintf(stderr, "shardhose load: a key has one or two attributes (partition key, sort key), got %zu\n",
+                 keys.size());
     return kExitUsage;
   }
 

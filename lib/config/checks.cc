@@ -1,5 +1,5 @@
-// The per-value checks of the option table (config/schema.h) and
-// ParseHostPort().
+// The per-value checks of the option table (config/schema.h),
+// ParseHostPort() and SplitList().
 #include <algorithm>
 #include <cctype>
 #include <charconv>
@@ -241,16 +241,11 @@ std::string CheckLogFormat(const std::string& v) {
 }
 
 std::string CheckKeyAttributes(const std::string& v) {
-  if (v.empty()) return "";
-  size_t names = 1;
-  for (size_t start = 0;;) {
-    const size_t comma = v.find(',', start);
-    if ((comma == std::string::npos ? v.size() : comma) == start) return "a name is empty in " + Quote(v);
-    if (comma == std::string::npos) break;
-    ++names;
-    start = comma + 1;
+  const std::vector<std::string> names = SplitList(v);
+  for (const std::string& name : names) {
+    if (name.empty()) return "a name is empty in " + Quote(v);
   }
-  if (names > 2) return "a key has one or two attributes (partition key, sort key), got " + Quote(v);
+  if (names.size() > 2) return "a key has one or two attributes (partition key, sort key), got " + Quote(v);
   return "";
 }
 
@@ -258,6 +253,17 @@ std::string CheckKeyAttributes(const std::string& v) {
 
 using internal::Quote;
 using internal::StartsWith;
+
+std::vector<std::string> SplitList(std::string_view value) {
+  std::vector<std::string> names;
+  for (size_t start = 0; !value.empty() && start <= value.size();) {
+    size_t comma = value.find(',', start);
+    if (comma == std::string_view::npos) comma = value.size();
+    names.emplace_back(value.substr(start, comma - start));
+    start = comma + 1;
+  }
+  return names;
+}
 
 Result<HostPort> ParseHostPort(const std::string& s) {
   const std::string shape = "must be host:port or [v6addr]:port (e.g. \"127.0.0.1:9600\"), got " + Quote(s);

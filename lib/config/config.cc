@@ -83,13 +83,9 @@ std::string ValueAsToml(const Option& o, Config& c) {
         if constexpr (std::is_same_v<R, StrRef>) {
           if (o.spec.list) {  // "a,b" -> ["a", "b"]
             std::string out = "[";
-            const std::string& v = ref(c);
-            for (size_t start = 0; !v.empty() && start <= v.size();) {
-              size_t comma = v.find(',', start);
-              if (comma == std::string::npos) comma = v.size();
+            for (const std::string& name : SplitList(ref(c))) {
               if (out.size() > 1) out += ", ";
-              out += TomlString(std::string_view(v).substr(start, comma - start));
-              start = comma + 1;
+              out += TomlString(name);
             }
             return out + "]";
           }

@@ -267,6 +267,11 @@ struct HostPort {
 };
 Result<HostPort> ParseHostPort(const std::string& s);
 
+// The names of a list setting, held as "a,b" (Spec::List, e.g.
+// load.key_attributes): "" -> {}, "a" -> {"a"}, "a,,b" -> {"a", "", "b"}
+// (empty names are kept, for checks to refuse).
+std::vector<std::string> SplitList(std::string_view value);
+
 using EnvLookup = std::function<std::optional<std::string>(const std::string&)>;
 
 // The SHARDHOSE_* variables the binary reads that are not configuration

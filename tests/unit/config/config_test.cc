@@ -641,6 +641,14 @@ TEST_F(ConfigTest, ServerListen) {
   EXPECT_THAT(Problems(With("server", "listen = 9600")), ElementsAre(StartsWith("server.listen: ")));
 }
 
+TEST(ConfigSplitListTest, KeepsEveryNameEmptyOnesIncluded) {
+  EXPECT_THAT(SplitList(""), ElementsAre());
+  EXPECT_THAT(SplitList("pk"), ElementsAre("pk"));
+  EXPECT_THAT(SplitList("pk,sk"), ElementsAre("pk", "sk"));
+  EXPECT_THAT(SplitList("pk,,sk,"), ElementsAre("pk", "", "sk", ""));
+  EXPECT_THAT(SplitList(","), ElementsAre("", ""));
+}
+
 TEST(ConfigParseHostPortTest, SplitsHostAndPort) {
   auto a = ParseHostPort("127.0.0.1:9600");
   ASSERT_TRUE(a.ok());
