@@ -11,6 +11,11 @@ Figures, never assertions: prints one JSON object per mode (and a Markdown table
           CPU %, RSS, threads, and GetRecords calls per shard as the server saw them
           (mean rate, most calls in any sliding 1 s window, shortest gap between two calls).
           --rate 0 = idle shards; --rate R = R records/s per shard.
+  peer    shardhose run --drain and bench/node_peer/consumer.mjs (a consumer written the
+          usual way with the AWS SDK v3: GetRecords -> JSON.parse -> unmarshall with
+          wrapNumbers -> JSON.stringify -> gzip level 1 per partition) on the same replay
+          server's records, alternating for --rounds: each one's CPU-s per GB of Data (wait4)
+          and the ratio node / shardhose per round. Needs `npm ci` in bench/node_peer.
 
 Output goes to a discard sink: `file://` into a tmpfs directory (/dev/shm by default),
 deleted afterwards; `--sink s3rver` uploads to s3rver from tests/emulators instead.
@@ -19,6 +24,7 @@ deleted afterwards; `--sink s3rver` uploads to s3rver from tests/emulators inste
   python3 bench/daemon_bench.py drain --shards 4 --records 100000 --sink s3rver
   python3 bench/daemon_bench.py shards --shards 1000 --rate 0 --duration 60
   python3 bench/daemon_bench.py shards --shards 1000 --rate 1 --duration 60
+  python3 bench/daemon_bench.py peer --shards 4 --records 50000 --rounds 3
 
 Binaries: --build-dir (default ./build): build/daemon/shardhose and
 build/bench/kinesis_replay_server (cmake -DSHARDHOSE_BENCH=ON, without -DSHARDHOSE_KILL_POINTS).
@@ -242,6 +248,62 @@ def run_drain(a):
             shutil.rmtree(workdir, ignore_errors=True)
 
 
+def run_peer(a):
+    """shardhose and the Node.js peer on the same records, alternating."""
+    node_dir = os.path.join(REPO, "bench", "node_peer")
+    if not os.path.isdir(os.path.join(node_dir, "node_modules", "@aws-sdk", "client-kinesis")):
+        raise RuntimeError("bench/node_peer/node_modules missing: (cd bench/node_peer && npm ci)")
+    workdir = tempfile.mkdtemp(prefix="shardhose-bench-", dir=a.tmp)
+    server = ReplayServer(a.build_dir, ["--shards", a.shards, "--records", a.records, "--rate", 0,
+                                        "--threads", a.server_threads])
+    rows = []
+    try:
+        for rnd in range(a.rounds):
+            res = {}
+            for who in ("shardhose", "node"):
+                out_dir = os.path.join(workdir, "%s-%d" % (who, rnd))
+                os.makedirs(out_dir)
+                server.stats(reset=True)
+                t0 = time.time()
+                if who == "shardhose":
+                    sub = os.path.join(workdir, "sh-%d" % rnd)
+                    os.makedirs(sub)
+                    config = write_config(sub, server.url, "file://" + out_dir, None, a.set)
+                    proc = start_daemon(a, config, sub, drain=True)
+                else:
+                    proc = subprocess.Popen(["node", os.path.join(node_dir, "consumer.mjs"), "--endpoint", server.url,
+                                             "--stream", "bench", "--out", out_dir], stdout=subprocess.PIPE,
+                                            stdin=subprocess.DEVNULL, cwd=node_dir,
+                                            env=dict(os.environ, NODE_NO_WARNINGS="1"))
+                rc, ru, threads = wait4(proc, a.timeout)
+                wall = time.time() - t0
+                st = server.stats()
+                if rc != 0:
+                    a.keep = True
+                    raise RuntimeError("%s exited %s; kept %s" % (who, rc, workdir))
+                cpu = ru.ru_utime + ru.ru_stime
+                nd, objects = ndjson_bytes(out_dir)
+                res[who] = {"cpu_s": cpu, "cpu_s_per_gb_data": cpu / (st["data_bytes"] / 1e9), "wall_s": wall,
+                            "peak_rss_mib": ru.ru_maxrss / 1024, "ndjson_gb": nd / 1e9, "objects": objects,
+                            "records": st["records"], "data_gb": st["data_bytes"] / 1e9}
+                shutil.rmtree(out_dir, ignore_errors=True)
+            res["ratio_cpu"] = res["node"]["cpu_s_per_gb_data"] / res["shardhose"]["cpu_s_per_gb_data"]
+            rows.append(res)
+            print("round %d: shardhose %.2f CPU-s/GB (%.0f MiB), node %.2f CPU-s/GB (%.0f MiB): node/shardhose %.1fx" % (
+                rnd + 1, res["shardhose"]["cpu_s_per_gb_data"], res["shardhose"]["peak_rss_mib"],
+                res["node"]["cpu_s_per_gb_data"], res["node"]["peak_rss_mib"], res["ratio_cpu"]), flush=True)
+        ratios = sorted(r["ratio_cpu"] for r in rows)
+        summary = {"mode": "peer", "shards": a.shards, "records_per_shard": a.records, "rounds": rows,
+                   "median_ratio_cpu": ratios[len(ratios) // 2], "settings": a.set,
+                   "load_average": os.getloadavg(), "rev": git_rev(), "date": datetime.date.today().isoformat()}
+        print(json.dumps(summary, indent=1))
+        return summary
+    finally:
+        server.stop()
+        if not a.keep:
+            shutil.rmtree(workdir, ignore_errors=True)
+
+
 def run_shards(a):
     workdir = tempfile.mkdtemp(prefix="shardhose-bench-", dir=a.tmp)
     out_dir = os.path.join(workdir, "out")
@@ -294,11 +356,12 @@ def run_shards(a):
 
 def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("mode", choices=["drain", "shards"])
+    p.add_argument("mode", choices=["drain", "shards", "peer"])
     p.add_argument("--build-dir", default=os.path.join(REPO, "build"))
     p.add_argument("--shardhose", help="the daemon binary (default: <build-dir>/daemon/shardhose)")
-    p.add_argument("--shards", type=int, default=None, help="drain: 4, shards: 1000")
-    p.add_argument("--records", type=int, default=250000, help="drain: records per shard")
+    p.add_argument("--shards", type=int, default=None, help="drain, peer: 4; shards: 1000")
+    p.add_argument("--records", type=int, default=250000, help="drain, peer: records per shard")
+    p.add_argument("--rounds", type=int, default=3, help="peer: alternating pairs")
     p.add_argument("--sink", choices=["file", "s3rver"], default="file")
     p.add_argument("--rate", type=float, default=0, help="shards: records/s per shard (0 = idle)")
     p.add_argument("--duration", type=float, default=60, help="shards: measured window, s")
@@ -311,8 +374,8 @@ def main():
                    help="a setting other than the default (JSON value, or a bare string); repeatable")
     a = p.parse_args()
     if a.shards is None:
-        a.shards = 4 if a.mode == "drain" else 1000
-    (run_drain if a.mode == "drain" else run_shards)(a)
+        a.shards = 1000 if a.mode == "shards" else 4
+    {"drain": run_drain, "shards": run_shards, "peer": run_peer}[a.mode](a)
 
 
 if __name__ == "__main__":
