@@ -1,6 +1,7 @@
 #include "batch/shard_run.h"
 
 #include <algorithm>
+#include <memory>
 
 #include "compress/gzip_chunks.h"
 
@@ -64,18 +65,24 @@ void ShardRun::Finish() {
 
 void ShardRun::FinishChunk() {
   if (tail_.empty()) return;
-  // Compressed into a scratch buffer, then appended with the run growing
-  // by a quarter at a time, not by doubling (nor by the compressor's
-  // worst-case bound): the runs are what open batches hold, and with many
-  // partitions the slack adds up.
-  thread_local std::string scratch;
-  scratch.clear();
-  const bool ok = compress::CompressChunk(encoding_.level, tail_, &scratch).ok();
+  // Compressed into a scratch buffer (one per thread, allocated once, never
+  // zero-filled), then appended with the run growing by a quarter at a
+  // time, not by doubling (nor by the compressor's worst-case bound): the
+  // runs are what open batches hold, and with many partitions the slack
+  // adds up.
+  thread_local std::unique_ptr<char[]> scratch;
+  thread_local size_t scratch_size = 0;
+  const size_t bound = compress::ChunkBound(tail_.size());
+  if (scratch_size < bound) {
+    scratch.reset(new char[bound]);
+    scratch_size = bound;
+  }
+  const Result<size_t> n = compress::CompressChunkInto(encoding_.level, tail_, scratch.get(), bound);
   const size_t before = body_.size();
-  if (ok) {
-    const size_t need = before + scratch.size();
+  if (n.ok()) {
+    const size_t need = before + *n;
     if (body_.capacity() < need) body_.reserve(std::max(need, before + before / 4));
-    body_.append(scratch);
+    body_.append(scratch.get(), *n);
   } else {
     // Cannot happen with a valid level short of running out of memory; keep
     // the output correct anyway: stored (uncompressed) deflate blocks.
