@@ -294,7 +294,11 @@ int RunCommand(const CommonOptions& options, bool drain, const std::optional<Fir
         if (lease_worker) lease_worker->Freeze();
         pipeline.Stop();
       },
-      [&] { reloader.Reload(); });
+      [&] {
+        notifier.Reloading();
+        reloader.Reload();
+        notifier.Reloaded();
+      });
 
   Status st = pipeline.Start(drain);
   if (!st.ok()) {

@@ -23,10 +23,12 @@
 #include <spdlog/spdlog.h>
 #include <systemd/sd-daemon.h>
 
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <cstdlib>
 #include <cstring>
+#include <ctime>
 #include <mutex>
 #include <string>
 #include <thread>
@@ -121,6 +123,11 @@ struct ServiceNotifier::Impl {
     }
   }
 
+  bool IsStopping() {
+    std::lock_guard<std::mutex> lock(mu);
+    return stopping;
+  }
+
   // STOPPING=1 once. Safe from any thread.
   void SendStopping() {
     {
@@ -159,6 +166,7 @@ struct ServiceNotifier::Impl {
   bool stopping = false;  // guarded by mu
   bool withheld = false;  // notifier thread only
   std::thread thread;
+  std::atomic<bool> ready{false};  // READY=1 sent (Reloading() runs on the signal thread)
 };
 
 ServiceNotifier::ServiceNotifier(const pipeline::Pipeline* pipeline, Clock* clock)
@@ -185,10 +193,24 @@ void ServiceNotifier::Ready() {
                   std::chrono::duration_cast<std::chrono::milliseconds>(impl_->watchdog_interval).count());
   }
   impl_->thread = std::thread([this] { impl_->Loop(); });
+  impl_->ready.store(true);
 }
 
 void ServiceNotifier::Stopping() {
   if (impl_->enabled) impl_->SendStopping();
+}
+
+void ServiceNotifier::Reloading() {
+  if (!impl_->enabled || !impl_->ready.load() || impl_->IsStopping()) return;
+  timespec now{};
+  clock_gettime(CLOCK_MONOTONIC, &now);
+  const long long usec = static_cast<long long>(now.tv_sec) * 1000000LL + now.tv_nsec / 1000;
+  impl_->Send("RELOADING=1\nMONOTONIC_USEC=" + std::to_string(usec) + "\nSTATUS=reloading the configuration");
+}
+
+void ServiceNotifier::Reloaded() {
+  if (!impl_->enabled || !impl_->ready.load() || impl_->IsStopping()) return;
+  impl_->Send("READY=1\nSTATUS=" + impl_->StatusLine());
 }
 
 }  // namespace shardhose::daemon

@@ -12,8 +12,14 @@
 //                uploader or main loop lets the watchdog fire.
 //   Stopping() - STOPPING=1 and STATUS= "flushing ..."; the thread keeps
 //                feeding the watchdog while the flush makes progress.
+//   Reloading(), Reloaded()
+//              - around a SIGHUP's reload (daemon/reload.h), as
+//                sd_notify(3) asks: RELOADING=1 with MONOTONIC_USEC= (which
+//                Type=notify-reload needs) and a STATUS=, then READY=1.
+//                Only between Ready() and Stopping(): a reload before the
+//                daemon is ready, or while it stops, says nothing.
 //
-// Thread-safety: Ready() from the main thread; Stopping() from any thread.
+// Thread-safety: Ready() from the main thread; the others from any thread.
 #pragma once
 
 #include <memory>
@@ -33,6 +39,8 @@ class ServiceNotifier {
 
   void Ready();
   void Stopping();
+  void Reloading();
+  void Reloaded();
 
  private:
   struct Impl;

@@ -4,7 +4,9 @@ owns (what systemd does for Type=notify), then SIGTERM.
 
 Checks, in the order the datagrams arrive: READY=1, then STATUS= (a
 summary naming the shards), then WATCHDOG=1 (WATCHDOG_USEC=1 s,
-WATCHDOG_PID = the daemon's pid), then after SIGTERM STOPPING=1; exit 0.
+WATCHDOG_PID = the daemon's pid), then after SIGHUP RELOADING=1 with
+MONOTONIC_USEC= followed by READY=1 again, then after SIGTERM STOPPING=1;
+exit 0.
 Every datagram comes from the daemon's own pid (SCM_CREDENTIALS), which
 NotifyAccess=main requires. A second run with WATCHDOG_PID naming another
 process must send READY=1 but no WATCHDOG=1 (sd_watchdog_enabled).
@@ -133,6 +135,9 @@ class NotifyTest(unittest.TestCase):
                 sock.wait_for("WATCHDOG", 10, proc=p)
                 sock.poll(2.5)  # a few more STATUS/WATCHDOG ticks
                 self.assertIsNone(p.poll(), "daemon exited early\n" + h.tail(log_path))
+                p.send_signal(signal.SIGHUP)  # systemctl reload
+                sock.wait_for("RELOADING", 10, proc=p)
+                sock.poll(1.5)
                 self.stop(p, log_path)
                 sock.poll(0.5)
             finally:
@@ -146,7 +151,13 @@ class NotifyTest(unittest.TestCase):
             self.assertLess(ready, status, "STATUS= before READY=1")
             self.assertLess(status, watchdog, "WATCHDOG=1 before the first STATUS=")
             self.assertLess(watchdog, stopping, "STOPPING=1 before any WATCHDOG=1")
-            self.assertEqual(keys.count("READY"), 1, "READY=1 sent more than once")
+            self.assertEqual(keys.count("READY"), 2, "READY=1 not once at start and once after the reload")
+            self.assertEqual(keys.count("RELOADING"), 1, "RELOADING=1 not once for one SIGHUP")
+            reloading = keys.index("RELOADING")
+            self.assertLess(watchdog, reloading)
+            self.assertEqual(keys[reloading + 1], "MONOTONIC_USEC", "RELOADING=1 without MONOTONIC_USEC=")
+            self.assertLess(reloading, keys.index("READY", reloading), "no READY=1 after RELOADING=1")
+            self.assertLess(keys.index("READY", reloading), stopping)
             self.assertEqual(keys.count("STOPPING"), 1, "STOPPING=1 sent more than once")
             self.assertEqual(dict(flat)["READY"], "1")
             self.assertTrue(all(v == "1" for k, v in flat if k == "WATCHDOG"))

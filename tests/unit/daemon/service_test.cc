@@ -132,6 +132,29 @@ TEST_F(ServiceNotifierTest, ReadyThenStoppingOnce) {
   }
 }
 
+TEST_F(ServiceNotifierTest, AReloadIsReloadingThenReadyOnlyWhileRunning) {
+  ServiceNotifier notifier(&idle_, Clock::Real());
+  notifier.Reloading();  // not ready yet: nothing
+  notifier.Reloaded();
+  EXPECT_THAT(Queued(), ::testing::IsEmpty());
+  notifier.Ready();
+  Queued();
+  notifier.Reloading();
+  notifier.Reloaded();
+  std::vector<std::string> got = Queued();
+  got.erase(std::remove_if(got.begin(), got.end(), [](const std::string& m) { return m.starts_with("STATUS="); }),
+            got.end());
+  ASSERT_EQ(got.size(), 2u);
+  EXPECT_THAT(got[0], StartsWith("RELOADING=1\nMONOTONIC_USEC="));
+  EXPECT_THAT(got[0], ::testing::EndsWith("\nSTATUS=reloading the configuration"));
+  EXPECT_THAT(got[1], StartsWith("READY=1\nSTATUS="));
+  notifier.Stopping();
+  Queued();
+  notifier.Reloading();  // stopping: nothing more
+  notifier.Reloaded();
+  EXPECT_THAT(Queued(), ::testing::IsEmpty());
+}
+
 TEST_F(ServiceNotifierTest, TheDestructorSaysStoppingIfNobodyDid) {
   {
     ServiceNotifier notifier(&idle_, Clock::Real());
