@@ -48,6 +48,7 @@
 #include <string>
 #include <vector>
 
+#include "bench_util.h"
 #include "change_records.h"
 #include "common/base64.h"
 #include "common/clock.h"
@@ -63,57 +64,18 @@
 namespace {
 
 using namespace shardhose;
+using bench::CpuSeconds;
+using bench::DiscardStore;
+using bench::LoadAverage;
 
 constexpr char kExportId[] = "01716200000000-0bench00";
 constexpr int64_t kExportTimeMs = 1716200000000;
-
-double CpuSeconds() {
-  rusage ru{};
-  getrusage(RUSAGE_SELF, &ru);
-  auto s = [](const timeval& t) { return static_cast<double>(t.tv_sec) + static_cast<double>(t.tv_usec) / 1e6; };
-  return s(ru.ru_utime) + s(ru.ru_stime);
-}
 
 double MaxRssMiB() {
   rusage ru{};
   getrusage(RUSAGE_SELF, &ru);
   return static_cast<double>(ru.ru_maxrss) / 1024.0;  // KiB on Linux
 }
-
-std::string LoadAverage() {
-  double l[3];
-  if (getloadavg(l, 3) != 3) return "?";
-  char b[64];
-  std::snprintf(b, sizeof b, "%.2f %.2f %.2f", l[0], l[1], l[2]);
-  return b;
-}
-
-// Counts what is Put and keeps none of it (the load makes single PUTs).
-class DiscardStore final : public upload::ObjectStore {
- public:
-  Status Put(const std::string&, std::string_view body, const upload::ObjectMeta&) override {
-    bytes += body.size();
-    ++objects;
-    return Status::OK();
-  }
-  Result<bool> Holds(const std::string&, std::string_view) override { return false; }
-  Result<bool> HoldsDigest(const std::string&, const upload::ObjectDigest&) override { return false; }
-  Result<std::string> CreateMultipart(const std::string&, const upload::ObjectMeta&) override { return No(); }
-  Result<std::string> UploadPart(const std::string&, const std::string&, int, std::string_view) override {
-    return No();
-  }
-  Status CompleteMultipart(const std::string&, const std::string&, const std::vector<upload::PartReceipt>&) override {
-    return No();
-  }
-  Status AbortMultipart(const std::string&, const std::string&) override { return No(); }
-  Result<std::vector<std::string>> ListMultipart(const std::string&) override { return No(); }
-  std::string Describe() const override { return "discard://"; }
-
-  uint64_t bytes = 0, objects = 0;
-
- private:
-  static Status No() { return Status::FailedPrecondition("load_bench: no multipart"); }
-};
 
 std::string GzipFile(const std::string& data) {  // zlib's default level, one member
   z_stream zs{};
@@ -254,8 +216,8 @@ Figures RunLoad(const Export& e, const std::string& work, int64_t max_bytes) {
       std::fprintf(stderr, "load_bench: %s\n", stats.status().ToString().c_str());
       return f;
     }
-    f.out_bytes = store.bytes;
-    f.objects = store.objects;
+    f.out_bytes = store.bytes();
+    f.objects = store.objects();
     f.ok = stats->items == e.items;
     return f;
   });

@@ -49,6 +49,7 @@
 #include <string>
 #include <vector>
 
+#include "bench_util.h"
 #include "change_records.h"
 #include "checkpoint/checkpoint.h"
 #include "checkpoint/checkpoint_store.h"
@@ -63,6 +64,9 @@
 namespace {
 
 using namespace shardhose;
+using bench::CpuSeconds;
+using bench::DiscardStore;
+using bench::LoadAverage;
 
 constexpr int kPageRecords = 1000;
 const std::string kSeqPrefix = "4968047197856839626837198121063461017808541286720";
@@ -174,37 +178,6 @@ class ReplaySource : public poll::ChangeSource {
   uint64_t data_bytes_ = 0, records_ = 0, body_bytes_ = 0;
 };
 
-// Counts what is Put and keeps none of it. Single PUTs only (part_bytes 0).
-class DiscardStore : public upload::ObjectStore {
- public:
-  Status Put(const std::string&, std::string_view body, const upload::ObjectMeta&) override {
-    bytes_ += body.size();
-    objects_ += 1;
-    return Status::OK();
-  }
-  Result<bool> Holds(const std::string&, std::string_view) override { return false; }
-  Result<bool> HoldsDigest(const std::string&, const upload::ObjectDigest&) override { return false; }
-  Result<std::string> CreateMultipart(const std::string&, const upload::ObjectMeta&) override { return Unsupported(); }
-  Result<std::string> UploadPart(const std::string&, const std::string&, int, std::string_view) override {
-    return Unsupported();
-  }
-  Status CompleteMultipart(const std::string&, const std::string&, const std::vector<upload::PartReceipt>&) override {
-    return Unsupported();
-  }
-  Status AbortMultipart(const std::string&, const std::string&) override { return Unsupported(); }
-  Result<std::vector<std::string>> ListMultipart(const std::string&) override { return Unsupported(); }
-  std::string Describe() const override { return "discard://"; }
-
-  uint64_t bytes() const { return bytes_; }
-  uint64_t objects() const { return objects_; }
-
- private:
-  static Status Unsupported() {
-    return Status::FailedPrecondition("pipeline_bench: the discard store has no multipart");
-  }
-  std::atomic<uint64_t> bytes_{0}, objects_{0};
-};
-
 // The checkpoint in memory, encoded on every Save as the file store would.
 class MemCheckpoint : public checkpoint::CheckpointStore {
  public:
@@ -219,21 +192,6 @@ class MemCheckpoint : public checkpoint::CheckpointStore {
  private:
   std::string bytes_;
 };
-
-double CpuSeconds() {
-  rusage ru{};
-  getrusage(RUSAGE_SELF, &ru);
-  auto s = [](const timeval& t) { return static_cast<double>(t.tv_sec) + static_cast<double>(t.tv_usec) / 1e6; };
-  return s(ru.ru_utime) + s(ru.ru_stime);
-}
-
-std::string LoadAverage() {
-  double l[3] = {0, 0, 0};
-  if (getloadavg(l, 3) != 3) return "?";
-  char buf[64];
-  std::snprintf(buf, sizeof buf, "%.2f %.2f %.2f", l[0], l[1], l[2]);
-  return buf;
-}
 
 int AllowedCpus() {
   cpu_set_t set;
