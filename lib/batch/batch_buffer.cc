@@ -55,7 +55,7 @@ BatchBuffer& BatchBuffer::operator=(BatchBuffer&&) noexcept = default;
 BatchBuffer::Placement BatchBuffer::Place(std::string_view partition, std::string_view shard, std::string_view pos,
                                           uint64_t line_bytes, MonoTime now, std::vector<SealedBatch>* sealed,
                                           std::string_view tag) {
-  std::string open_key = OpenKey(partition, shard);
+  const std::string_view open_key = OpenKey(partition, shard);
   auto it = open_.find(open_key);
   if (it != open_.end() && MustCutBefore(it->second->stats, line_bytes, limits_)) {
     Seal(it, FlushCause::kSize, sealed);
@@ -68,7 +68,7 @@ BatchBuffer::Placement BatchBuffer::Place(std::string_view partition, std::strin
     fresh->tag.assign(tag);
     fresh->partition.assign(partition);
     fresh->stats.oldest = now;
-    it = open_.emplace(std::move(open_key), std::move(fresh)).first;
+    it = open_.emplace(std::string(open_key), std::move(fresh)).first;
   }
   Open& b = *it->second;
   if (b.tag != tag && b.tag != "(mixed)") b.tag = "(mixed)";
@@ -147,17 +147,16 @@ void BatchBuffer::SealDue(MonoTime now, std::vector<SealedBatch>* sealed) {
   }
 }
 
-std::string BatchBuffer::OpenKey(std::string_view partition, std::string_view shard) const {
-  std::string key(partition);
-  if (encoding_.per_shard) {
-    key.push_back('\0');
-    key.append(shard);
-  }
-  return key;
+std::string_view BatchBuffer::OpenKey(std::string_view partition, std::string_view shard) {
+  if (!encoding_.per_shard) return partition;
+  key_.assign(partition);
+  key_.push_back('\0');
+  key_.append(shard);
+  return key_;
 }
 
 bool BatchBuffer::SealPartition(std::string_view partition, FlushCause cause, std::vector<SealedBatch>* sealed) {
-  auto it = open_.find(std::string(partition));
+  auto it = open_.find(partition);
   if (it == open_.end()) return false;
   Seal(it, cause, sealed);
   return true;
@@ -203,8 +202,7 @@ SealedBatch BatchBuffer::Piece(const Open& b) const {
   return out;
 }
 
-void BatchBuffer::Seal(std::unordered_map<std::string, std::unique_ptr<Open>>::iterator it, FlushCause cause,
-                       std::vector<SealedBatch>* sealed) {
+void BatchBuffer::Seal(OpenMap::iterator it, FlushCause cause, std::vector<SealedBatch>* sealed) {
   std::unique_ptr<Open> b = std::move(it->second);
   open_.erase(it);
   open_bytes_ -= b->held;

@@ -53,6 +53,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -72,6 +73,12 @@ class BatchBuffer {
  private:
   struct Open;
   struct Slot;
+  // Looked up by string_view: placing a line allocates nothing.
+  struct KeyHash {
+    using is_transparent = void;
+    size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
+  };
+  using OpenMap = std::unordered_map<std::string, std::unique_ptr<Open>, KeyHash, std::equal_to<>>;
 
  public:
   // Where a placed line goes: its batch, and the run to append it to.
@@ -140,19 +147,21 @@ class BatchBuffer {
   void SetLimits(const FlushLimits& limits) { limits_ = limits; }
 
  private:
-  // open_'s key: the partition, or with per_shard the partition and shard.
-  std::string OpenKey(std::string_view partition, std::string_view shard) const;
+  // open_'s key: the partition, or with per_shard the partition and shard
+  // (in key_, valid until the next call).
+  std::string_view OpenKey(std::string_view partition, std::string_view shard);
   // Closes the open batch `it` points to: hands it back now, or once its
   // last placed line is written.
-  void Seal(std::unordered_map<std::string, std::unique_ptr<Open>>::iterator it, FlushCause cause,
-            std::vector<SealedBatch>* sealed);
+  void Seal(OpenMap::iterator it, FlushCause cause, std::vector<SealedBatch>* sealed);
   SealedBatch HandBack(Open& b);
   // What a batch and its parts share: id, partition, tag, spans.
   SealedBatch Piece(const Open& b) const;
 
   FlushLimits limits_;
   BodyEncoding encoding_;
-  std::unordered_map<std::string, std::unique_ptr<Open>> open_;
+  OpenMap open_;
+  // OpenKey's buffer.
+  std::string key_;
   std::unordered_map<uint64_t, std::unique_ptr<Open>> closing_;  // sealed, lines pending; by id
   uint64_t open_bytes_ = 0;
   uint64_t closing_bytes_ = 0;

@@ -16,15 +16,15 @@ void Finish(SealedBatch* b) {
     if (b->header) compress::AppendGzipHeader(&b->body);
     uint32_t crc = 0;
     for (auto& run : b->runs) {
-      b->body.append(run->body());
+      run->body().CopyTo(&b->body);
       crc = compress::Crc32Combine(crc, run->crc(), run->raw());
     }
     compress::AppendGzipTrailer(crc, b->total_bytes, &b->body);
   } else if (b->runs.size() == 1) {
-    b->body = std::move(b->runs.front()->body());
+    b->body = b->runs.front()->body().Take();
   } else {
     b->body.reserve(b->bytes);
-    for (auto& run : b->runs) b->body.append(run->body());
+    for (auto& run : b->runs) run->body().CopyTo(&b->body);
   }
   b->runs.clear();
 }
