@@ -75,14 +75,16 @@ void ShardReader::Loop(size_t index) {
   // A DynamoDB stream's records are JSON and name no table: the stream's
   // name is its table's (poll/dynamodb_streams_source.h).
   const bool streams = source_->format() == poll::RecordFormat::kDynamoDbStreams;
-  decode::Decoder decoder(s_.cfg.output.format == config::OutputFormat::kRaw ? decode::OutputFormat::kRaw
-                                                                             : decode::OutputFormat::kUnmarshalled,
-                          s_.stream_name,
-                          streams ? decode::InputFormat::kStreamsRecord : decode::InputFormat::kKinesisData,
-                          s_.stream_name);
-  decode::KplSplitter splitter(/*aggregation=*/!streams);
-  poll::RecordsPage page;
-  std::vector<Line> lines;
+  Scratch scratch{
+      decode::Decoder(s_.cfg.output.format == config::OutputFormat::kRaw ? decode::OutputFormat::kRaw
+                                                                         : decode::OutputFormat::kUnmarshalled,
+                      s_.stream_name, streams ? decode::InputFormat::kStreamsRecord : decode::InputFormat::kKinesisData,
+                      s_.stream_name),
+      decode::KplSplitter(/*aggregation=*/!streams),
+      {},
+      {},
+      partition::RenderCache(&*record_prefix_),
+      partition::RenderCache(&*error_prefix_)};
   MutexLock lock(&s_.mu);
   while (!stop_) {
     // Backpressure: wait while the buffer is at its cap.
@@ -102,7 +104,7 @@ void ShardReader::Loop(size_t index) {
     MonoTime due;
     {
       MutexUnlock unlocked(&s_.mu);
-      due = PollShard(*id, decoder, splitter, page, lines);
+      due = PollShard(*id, scratch);
     }
     busy_since_[index] = MonoTime{};
     --polls_in_flight_;
@@ -111,8 +113,8 @@ void ShardReader::Loop(size_t index) {
   }
 }
 
-MonoTime ShardReader::PollShard(const std::string& id, decode::Decoder& decoder, decode::KplSplitter& splitter,
-                                poll::RecordsPage& page, std::vector<Line>& lines) {
+MonoTime ShardReader::PollShard(const std::string& id, Scratch& scratch) {
+  poll::RecordsPage& page = scratch.page;
   std::string iterator;
   IteratorStart start;
   bool check_retention = false;
@@ -159,12 +161,12 @@ MonoTime ShardReader::PollShard(const std::string& id, decode::Decoder& decoder,
     }
     return Failed(id, "GetRecords", st);
   }
-  Decode(id, page, decoder, splitter, lines);
+  Decode(id, scratch);
 
   const MonoTime now = s_.clock->Now();
   MutexLock lock(&s_.mu);
   batcher_.mu().AssertHeld();
-  batcher_.Add(id, lines, now);  // lets go of the lock while the bytes are appended
+  batcher_.Add(id, scratch.lines, now);  // lets go of the lock while the bytes are appended
   poll::ShardEntry* e = s_.shards.Find(id);
   if (!page.records.empty()) {
     e->last_read_seq.assign(page.records.back().sequence_number);
@@ -271,30 +273,30 @@ MonoTime ShardReader::NothingReadable(const std::string& id) {
   return now + Millis(s_.cfg.source.idle_poll_interval_ms);
 }
 
-void ShardReader::Decode(const std::string& id, const poll::RecordsPage& page, decode::Decoder& decoder,
-                         decode::KplSplitter& splitter, std::vector<Line>& lines) {
+void ShardReader::Decode(const std::string& id, Scratch& scratch) {
+  const poll::RecordsPage& page = scratch.page;
+  std::vector<Line>& lines = scratch.lines;
   size_t n = 0;
   uint64_t errors = 0;
   decode::DecodedRecord rec;
   std::vector<decode::KplUnit> units;
   const bool streams = source_->format() == poll::RecordFormat::kDynamoDbStreams;
   for (const auto& r : page.records) {
-    splitter.Split(r, &units);
+    scratch.splitter.Split(r, &units);
     for (const decode::KplUnit& u : units) {
       if (u.error.empty()) {
-        decoder.Decode(u.view, id, &rec);
+        scratch.decoder.Decode(u.view, id, &rec);
       } else {
-        decoder.WriteErrorLine(decode::kBadAggregate, u.error, u.view, id, &rec);
+        scratch.decoder.WriteErrorLine(decode::kBadAggregate, u.error, u.view, id, &rec);
       }
       if (n == lines.size()) lines.emplace_back();
       Line& l = lines[n++];
       l.pos.assign(u.position);
       l.ends_record = u.ends_record;
       l.error = !rec.ok;
-      l.partition.clear();
       partition::PartitionFields f{rec.table, rec.event_name,    s_.stream_name, id,
                                    rec.error, rec.event_time_us, r.arrival_ms};
-      (rec.ok ? *record_prefix_ : *error_prefix_).Render(f, &l.partition);
+      l.partition.assign((rec.ok ? scratch.record_prefix : scratch.error_prefix).Render(f));
       l.text.swap(rec.line);
       l.table = rec.ok ? rec.table : "(errors)";
       if (!rec.ok) {

@@ -34,6 +34,7 @@
 
 #include "decode/change_record.h"
 #include "decode/kpl.h"
+#include "partition/render_cache.h"
 #include "partition/template.h"
 #include "pipeline/batcher.h"
 #include "pipeline/shared.h"
@@ -66,11 +67,20 @@ class ShardReader {
   void set_retention_ms(int64_t ms) { retention_ms_ = ms; }
 
  private:
+  // What one poller thread reuses from poll to poll.
+  struct Scratch {
+    decode::Decoder decoder;
+    decode::KplSplitter splitter;
+    poll::RecordsPage page;
+    std::vector<Line> lines;
+    partition::RenderCache record_prefix;  // of record_prefix_ / error_prefix_
+    partition::RenderCache error_prefix;
+  };
+
   void Loop(size_t index) EXCLUDES(s_.mu);
   // One GetRecords on one shard, its records into batches. Returns when
   // the shard is next due.
-  MonoTime PollShard(const std::string& id, decode::Decoder& decoder, decode::KplSplitter& splitter,
-                     poll::RecordsPage& page, std::vector<Line>& lines) EXCLUDES(s_.mu);
+  MonoTime PollShard(const std::string& id, Scratch& scratch) EXCLUDES(s_.mu);
   // A shard resumed from a checkpoint: compares its position with the
   // trim horizon, and says so loudly if records expired unread.
   Status CheckRetention(const std::string& id, const std::string& durable, poll::IteratorStart* start) EXCLUDES(s_.mu);
@@ -94,9 +104,9 @@ class ShardReader {
   void Ended(const std::string& id, const std::vector<poll::ShardInfo>& children, MonoTime now) REQUIRES(s_.mu);
   // Counts and logs a failed call; returns when to try the shard again.
   MonoTime Failed(const std::string& id, std::string_view op, const Status& st) EXCLUDES(s_.mu);
-  // The page's records as lines (decode + partition), without the lock.
-  void Decode(const std::string& id, const poll::RecordsPage& page, decode::Decoder& decoder,
-              decode::KplSplitter& splitter, std::vector<Line>& lines);
+  // scratch.page's records as scratch.lines (decode + partition), without
+  // the lock.
+  void Decode(const std::string& id, Scratch& scratch);
 
   Shared& s_;
   poll::ChangeSource* const source_;
