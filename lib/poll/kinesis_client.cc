@@ -1,7 +1,5 @@
 #include "poll/kinesis_client.h"
 
-#include <cmath>
-
 #include "poll/kinesis_api.h"
 #include "poll/kinesis_request.h"
 
@@ -182,70 +180,6 @@ class KinesisClientImpl final : public KinesisClient {
 };
 
 }  // namespace
-
-Status ParseGetRecords(RecordsPage* page) {
-  page->records.clear();
-  page->child_shards.clear();
-  page->next_iterator.clear();
-  page->continuation_seq.clear();
-  page->millis_behind = 0;
-  page->data_bytes = 0;
-  rapidjson::Document d;
-  // In situ: strings are unescaped inside page->body, so the record views
-  // point into the page's own buffer.
-  ParseJsonInPlace(page->body, &d);
-  if (d.HasParseError() || !d.IsObject()) return Status::Internal("GetRecords: answer is not JSON");
-  auto recs = d.FindMember("Records");
-  if (recs == d.MemberEnd() || !recs->value.IsArray()) {
-    return Status::Internal("GetRecords: answer has no Records");
-  }
-  page->records.reserve(recs->value.Size());
-  for (const auto& r : recs->value.GetArray()) {
-    if (!r.IsObject()) return Status::Internal("GetRecords: record is not an object");
-    KinesisRecordView v;
-    auto get = [&](const char* name) -> std::string_view {
-      auto m = r.FindMember(name);
-      if (m == r.MemberEnd() || !m->value.IsString()) return {};
-      return {m->value.GetString(), m->value.GetStringLength()};
-    };
-    v.data_base64 = get("Data");
-    v.sequence_number = get("SequenceNumber");
-    v.partition_key = get("PartitionKey");
-    auto ts = r.FindMember("ApproximateArrivalTimestamp");
-    if (ts != r.MemberEnd() && ts->value.IsNumber()) {
-      v.arrival_ms = static_cast<int64_t>(std::llround(ts->value.GetDouble() * 1000.0));
-    }
-    if (v.sequence_number.empty()) return Status::Internal("GetRecords: record without SequenceNumber");
-    page->data_bytes += v.data_base64.size();
-    page->records.push_back(v);
-  }
-  auto next = d.FindMember("NextShardIterator");
-  if (next != d.MemberEnd() && next->value.IsString()) {
-    page->next_iterator.assign(next->value.GetString(), next->value.GetStringLength());
-  }
-  auto cont = d.FindMember("ContinuationSequenceNumber");
-  if (cont != d.MemberEnd() && cont->value.IsString()) {
-    page->continuation_seq.assign(cont->value.GetString(), cont->value.GetStringLength());
-  }
-  auto behind = d.FindMember("MillisBehindLatest");
-  if (behind != d.MemberEnd() && behind->value.IsInt64()) page->millis_behind = behind->value.GetInt64();
-  auto children = d.FindMember("ChildShards");
-  if (children != d.MemberEnd() && children->value.IsArray()) {
-    for (const auto& c : children->value.GetArray()) {
-      if (!c.IsObject()) continue;
-      ShardInfo s;
-      s.id = JsonString(c, "ShardId");
-      auto parents = c.FindMember("ParentShards");
-      if (parents != c.MemberEnd() && parents->value.IsArray()) {
-        const auto& p = parents->value;
-        if (p.Size() > 0 && p[0].IsString()) s.parent = p[0].GetString();
-        if (p.Size() > 1 && p[1].IsString()) s.adjacent_parent = p[1].GetString();
-      }
-      if (!s.id.empty()) page->child_shards.push_back(std::move(s));
-    }
-  }
-  return Status::OK();
-}
 
 std::unique_ptr<KinesisClient> NewKinesisClient(KinesisOptions options, aws::HttpClient* http,
                                                 aws::CredentialsProvider* creds, Clock* clock) {
