@@ -17,6 +17,14 @@ Figures, never assertions: prints one JSON object per mode (and a Markdown table
           server's records, alternating for --rounds: each one's CPU-s per GB of Data (wait4)
           and the ratio node / shardhose per round. Needs `npm ci` in bench/node_peer.
 
+  peer-memory
+          the same comparison in memory, no server and no sockets: hot_path_bench --only full
+          (the engine's hot path: parse, decode, partition, batch, gzip) against consumer.mjs
+          --pages (the same client and code, its request handler answering from memory) on the
+          same GetRecords answers (hot_path_bench --dump-pages), alternating for --rounds; each
+          one's CPU per GB of Data measured inside the process (the best and the median of its
+          repetitions) and the ratio node / shardhose. --records is the total here.
+
 Output goes to a discard sink: `file://` into a tmpfs directory (/dev/shm by default),
 deleted afterwards; `--sink s3rver` uploads to s3rver from tests/emulators instead.
 
@@ -25,6 +33,7 @@ deleted afterwards; `--sink s3rver` uploads to s3rver from tests/emulators inste
   python3 bench/daemon_bench.py shards --shards 1000 --rate 0 --duration 60
   python3 bench/daemon_bench.py shards --shards 1000 --rate 1 --duration 60
   python3 bench/daemon_bench.py peer --shards 4 --records 50000 --rounds 3
+  python3 bench/daemon_bench.py peer-memory --records 100000 --rounds 3
 
 Binaries: --build-dir (default ./build): build/daemon/shardhose and
 build/bench/kinesis_replay_server (cmake -DSHARDHOSE_BENCH=ON, without -DSHARDHOSE_KILL_POINTS).
@@ -304,6 +313,43 @@ def run_peer(a):
             shutil.rmtree(workdir, ignore_errors=True)
 
 
+def run_peer_memory(a):
+    """hot_path_bench --only full and consumer.mjs --pages on the same answers, alternating."""
+    node_dir = os.path.join(REPO, "bench", "node_peer")
+    if not os.path.isdir(os.path.join(node_dir, "node_modules", "@aws-sdk", "client-kinesis")):
+        raise RuntimeError("bench/node_peer/node_modules missing: (cd bench/node_peer && npm ci)")
+    hot = os.path.join(a.build_dir, "bench", "hot_path_bench")
+    workdir = tempfile.mkdtemp(prefix="shardhose-bench-", dir=a.tmp)
+    pages = os.path.join(workdir, "pages")
+    rows = []
+    try:
+        subprocess.run([hot, "--records", str(a.records), "--dump-pages", pages], check=True)
+        for rnd in range(a.rounds):
+            out = subprocess.run([hot, "--records", str(a.records), "--rounds", "5", "--only", "full"], check=True,
+                                 capture_output=True, text=True).stdout
+            sh = json.loads(out.strip().splitlines()[-1])
+            out = subprocess.run(["node", os.path.join(node_dir, "consumer.mjs"), "--pages", pages, "--rounds", "5"],
+                                 check=True, capture_output=True, text=True, cwd=node_dir,
+                                 env=dict(os.environ, NODE_NO_WARNINGS="1")).stdout
+            node = sorted(json.loads(l)["cpu_s_per_gb"] for l in out.strip().splitlines()[1:])  # first: JIT warm-up
+            res = {"shardhose_best": sh["cpu_s_per_gb_best"], "shardhose_median": sh["cpu_s_per_gb_median"],
+                   "node_best": node[0], "node_median": node[len(node) // 2]}
+            res["ratio_best"] = res["node_best"] / res["shardhose_best"]
+            res["ratio_median"] = res["node_median"] / res["shardhose_median"]
+            rows.append(res)
+            print("round %d: shardhose %.2f (best %.2f) CPU-s/GB, node %.2f (best %.2f): node/shardhose %.1fx "
+                  "(best rounds %.1fx)" % (rnd + 1, res["shardhose_median"], res["shardhose_best"],
+                                           res["node_median"], res["node_best"], res["ratio_median"],
+                                           res["ratio_best"]), flush=True)
+        summary = {"mode": "peer-memory", "records": a.records, "data_gb": sh["data_bytes"] / 1e9, "rounds": rows,
+                   "load_average": os.getloadavg(), "rev": git_rev(), "date": datetime.date.today().isoformat()}
+        print(json.dumps(summary, indent=1))
+        return summary
+    finally:
+        if not a.keep:
+            shutil.rmtree(workdir, ignore_errors=True)
+
+
 def run_shards(a):
     workdir = tempfile.mkdtemp(prefix="shardhose-bench-", dir=a.tmp)
     out_dir = os.path.join(workdir, "out")
@@ -356,7 +402,7 @@ def run_shards(a):
 
 def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("mode", choices=["drain", "shards", "peer"])
+    p.add_argument("mode", choices=["drain", "shards", "peer", "peer-memory"])
     p.add_argument("--build-dir", default=os.path.join(REPO, "build"))
     p.add_argument("--shardhose", help="the daemon binary (default: <build-dir>/daemon/shardhose)")
     p.add_argument("--shards", type=int, default=None, help="drain, peer: 4; shards: 1000")
@@ -375,7 +421,7 @@ def main():
     a = p.parse_args()
     if a.shards is None:
         a.shards = 1000 if a.mode == "shards" else 4
-    {"drain": run_drain, "shards": run_shards, "peer": run_peer}[a.mode](a)
+    {"drain": run_drain, "shards": run_shards, "peer": run_peer, "peer-memory": run_peer_memory}[a.mode](a)
 
 
 if __name__ == "__main__":

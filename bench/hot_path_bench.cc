@@ -14,6 +14,13 @@
 // batching cost nothing: full / stage limit is the share it reaches).
 //
 // Usage: hot_path_bench [--records N] [--rounds R] [--format unmarshalled|raw] [--level L]
+//                       [--only full|decode] [--chunk-kib K] [--dump-pages DIR]
+// --only runs just that pass R times and prints nothing else: for a profiler
+// (`perf record -g ./hot_path_bench --only full`).
+// --dump-pages writes the GetRecords answers (page-000000.json, ...) and
+// exits; --only full then also prints the CPU per GB of Data of its rounds,
+// the in-memory figure bench/node_peer/consumer.mjs --pages is compared with
+// (bench/daemon_bench.py peer-memory).
 // Prints one table; figures are MB/s of NDJSON output per core (1 MB = 1e6 bytes),
 // the median of R rounds.
 #include <zlib.h>
@@ -22,17 +29,21 @@
 #include <chrono>
 #include <cstdio>
 #include <cstring>
+#include <filesystem>
+#include <fstream>
 #include <memory>
 #include <random>
 #include <string>
 #include <vector>
 
 #include "batch/batch_buffer.h"
+#include "bench_util.h"
 #include "change_records.h"
 #include "common/base64.h"
 #include "compress/compress.h"
 #include "compress/gzip_chunks.h"
 #include "decode/change_record.h"
+#include "partition/render_cache.h"
 #include "partition/template.h"
 #include "poll/kinesis_client.h"
 
@@ -73,7 +84,8 @@ double Seconds(WallClock::time_point a, WallClock::time_point b) {
 
 int main(int argc, char** argv) {
   int records = 100000, rounds = 5, level = 1;
-  std::string format = "unmarshalled";
+  size_t chunk_bytes = batch::BodyEncoding{}.chunk_bytes;
+  std::string format = "unmarshalled", only, dump;
   for (int i = 1; i + 1 < argc; i += 2) {
     std::string a = argv[i];
     if (a == "--records")
@@ -84,11 +96,26 @@ int main(int argc, char** argv) {
       level = std::atoi(argv[i + 1]);
     else if (a == "--format")
       format = argv[i + 1];
+    else if (a == "--only")
+      only = argv[i + 1];
+    else if (a == "--dump-pages")
+      dump = argv[i + 1];
+    else if (a == "--chunk-kib")
+      chunk_bytes = static_cast<size_t>(std::atoi(argv[i + 1])) * 1024;
   }
   const auto fmt = format == "raw" ? decode::OutputFormat::kRaw : decode::OutputFormat::kUnmarshalled;
   const std::vector<std::string> pages = MakePages(records);
   size_t response_bytes = 0;
   for (const auto& p : pages) response_bytes += p.size();
+  if (!dump.empty()) {
+    std::filesystem::create_directories(dump);
+    for (size_t i = 0; i < pages.size(); ++i) {
+      char name[32];
+      std::snprintf(name, sizeof(name), "/page-%06zu.json", i);
+      std::ofstream(dump + name, std::ios::binary) << pages[i];
+    }
+    return 0;
+  }
   auto prefix = partition::KeyTemplate::Parse("ddb/{table}/dt={event_time:%Y-%m-%d}/hr={event_time:%H}/",
                                               partition::TemplateKind::kRecord);
   if (!prefix.ok()) return 1;
@@ -103,9 +130,9 @@ int main(int argc, char** argv) {
     // Held compressed as the daemon does (batch/batch_buffer.h): sealed
     // bodies are finished gzip members.
     batch::BatchBuffer buffer({.max_bytes = 128ull << 20, .max_interval = Millis(300000), .max_records = 0}, 1,
-                              {.gzip = true, .level = level});
+                              {.gzip = true, .level = level, .chunk_bytes = chunk_bytes});
     std::vector<batch::SealedBatch> sealed;
-    std::string part;
+    partition::RenderCache render(&*prefix);  // as the pipeline's pollers do
     size_t out = 0;
     const MonoTime now{};
     for (const auto& body : pages) {
@@ -116,10 +143,8 @@ int main(int argc, char** argv) {
         out += rec.line.size();
         if (keep) ndjson += rec.line;
         if (!batch_and_compress) continue;
-        part.clear();
-        prefix->Render({rec.table, rec.event_name, "orders-changes", "shardId-000000000000", rec.error,
-                        rec.event_time_us, r.arrival_ms},
-                       &part);
+        const std::string& part = render.Render({rec.table, rec.event_name, "orders-changes", "shardId-000000000000",
+                                                 rec.error, rec.event_time_us, r.arrival_ms});
         buffer.Append(part, rec.line, "shardId-000000000000", r.sequence_number, now, &sealed);
       }
       for (auto& b : sealed) {
@@ -138,6 +163,25 @@ int main(int argc, char** argv) {
     return out;
   };
 
+  if (!only.empty()) {
+    uint64_t data_bytes = 0;  // decoded Data, as shardhose_bytes_in_total counts it
+    for (const auto& body : pages) {
+      poll::RecordsPage page;
+      page.body = body;
+      if (!poll::ParseGetRecords(&page).ok()) return 1;
+      data_bytes += page.data_bytes / 4 * 3;
+    }
+    std::vector<double> cpu;
+    for (int r = 0; r < rounds; ++r) {
+      const double c0 = bench::CpuSeconds();
+      run(only == "full", false);
+      cpu.push_back(bench::CpuSeconds() - c0);
+    }
+    std::printf("{\"data_bytes\": %llu, \"cpu_s_per_gb_median\": %.3f, \"cpu_s_per_gb_best\": %.3f}\n",
+                static_cast<unsigned long long>(data_bytes), Median(cpu) / (static_cast<double>(data_bytes) / 1e9),
+                *std::min_element(cpu.begin(), cpu.end()) / (static_cast<double>(data_bytes) / 1e9));
+    return 0;
+  }
   const size_t ndjson_bytes = run(false, true);
   std::vector<double> t_decode, t_full, t_gzip, t_zlib, t_chunk, t_shot;
   size_t gz_size = 0, zlib_size = 0, chunk_size = 0, shot_size = 0;
@@ -214,6 +258,14 @@ int main(int argc, char** argv) {
   std::printf("%-46s %10.1f %10.2f\n", "limit: decode then chunked gzip, serially", limit, full_mbs / limit);
   std::printf("%-46s %10.1f %10.2f\n", "stage limit: decode then one-shot igzip 8 MiB", stage_limit,
               full_mbs / stage_limit);
+  // This host's speed drifts (a neighbour on the same cores) and only ever
+  // slows a round down: the best rounds are the steadiest comparison.
+  const double best = mb / *std::min_element(t_decode.begin(), t_decode.end());
+  const double best_full = mb / *std::min_element(t_full.begin(), t_full.end());
+  const double best_shot = mb / *std::min_element(t_shot.begin(), t_shot.end());
+  const double best_limit = 1.0 / (1.0 / best + 1.0 / best_shot);
+  std::printf("best rounds: full %.1f, decode %.1f, one-shot igzip %.1f MB/s; full / stage limit %.3f\n", best_full,
+              best, best_shot, best_full / best_limit);
   std::printf("compression ratio: full path %.3f, chunks %.3f, one-shot igzip 8 MiB %.3f, libdeflate %.3f, zlib %.3f\n",
               static_cast<double>(ndjson_bytes) * rounds / static_cast<double>(gz_bytes),
               static_cast<double>(ndjson_bytes) / static_cast<double>(chunk_size),
