@@ -37,7 +37,7 @@ struct BodyEncoding {
   bool gzip = false;
   int level = 1;  // compress/gzip_chunks.h levels
   // Uncompressed bytes per chunk. 128 KiB would make objects 1.9 % bigger
-  // than one-shot igzip instead of 5.4 %, but every open (partition, shard)
+  // than one-shot igzip instead of 5.3 %, but every open (partition, shard)
   // holds up to a chunk uncompressed: +300 MiB of peak RSS draining 1,000
   // shards (bench/README.md, "Chunk size").
   size_t chunk_bytes = 64 * 1024;
