@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "poll/kinesis_client.h"
+#include "poll/kinesis_request.h"
 
 namespace shardhose::poll {
 namespace {
@@ -266,15 +267,10 @@ Status ParseGetRecords(RecordsPage* page) {
   page->millis_behind = 0;
   page->data_bytes = 0;
   // In situ: strings are unescaped inside page->body, so the record views
-  // point into the page's own buffer. rapidjson's SSE2 scanning may read up
-  // to 15 bytes past the terminating NUL: the capacity is padded for them.
-  std::string& body = page->body;
-  const size_t size = body.size();
-  body.append(16, '\0');
-  body.resize(size);
+  // point into the page's own buffer.
   Handler handler(page);
   rapidjson::Reader reader;
-  rapidjson::InsituStringStream in(body.data());
+  rapidjson::InsituStringStream in(PadForInPlaceParse(page->body));
   reader.Parse<rapidjson::kParseInsituFlag | rapidjson::kParseIterativeFlag>(in, handler);
   if (reader.HasParseError() || !handler.root_object()) return Status::Internal("GetRecords: answer is not JSON");
   if (!handler.records_array()) return Status::Internal("GetRecords: answer has no Records");

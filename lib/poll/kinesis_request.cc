@@ -68,11 +68,15 @@ std::string JsonString(const rapidjson::Value& obj, const char* name) {
   return std::string(it->value.GetString(), it->value.GetStringLength());
 }
 
-void ParseJsonInPlace(std::string& body, rapidjson::Document* d) {
+char* PadForInPlaceParse(std::string& body) {
   const size_t size = body.size();
   body.append(16, '\0');
   body.resize(size);
-  d->ParseInsitu<rapidjson::kParseIterativeFlag>(body.data());
+  return body.data();
+}
+
+void ParseJsonInPlace(std::string& body, rapidjson::Document* d) {
+  d->ParseInsitu<rapidjson::kParseIterativeFlag>(PadForInPlaceParse(body));
 }
 
 }  // namespace shardhose::poll

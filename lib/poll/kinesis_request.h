@@ -87,11 +87,15 @@ void WriteJsonEpochSeconds(JsonWriter& w, int64_t ms);
 // The string member `name` of `obj`, or "" if absent, not a string, or
 // `obj` is not an object.
 std::string JsonString(const rapidjson::Value& obj, const char* name);
+// Readies `body` for an in-situ parse (rapidjson's kParseInsituFlag, DOM or
+// SAX) and returns its NUL-terminated text: rapidjson's SSE2 scanning may
+// read up to 15 bytes past the terminating NUL, so the body's capacity is
+// padded to keep those reads inside the allocation.
+char* PadForInPlaceParse(std::string& body);
 // Parses `body` in place (strings unescaped inside it, so views into the
-// document point into `body`). rapidjson's SSE2 scanning may read up to 15
-// bytes past the terminating NUL, so the body's capacity is padded to keep
-// those reads inside the allocation; the iterative parser bounds the stack
-// whatever the nesting. A parse error is left in d->HasParseError().
+// document point into `body`; PadForInPlaceParse). The iterative parser
+// bounds the stack whatever the nesting. A parse error is left in
+// d->HasParseError().
 void ParseJsonInPlace(std::string& body, rapidjson::Document* d);
 
 }  // namespace shardhose::poll

@@ -18,10 +18,12 @@
 
 #include "fuzz_util.h"
 #include "poll/kinesis_client.h"
+#include "poll/kinesis_request.h"
 
 namespace {
 
 using shardhose::Status;
+using shardhose::poll::JsonString;
 using shardhose::poll::KinesisRecordView;
 using shardhose::poll::RecordsPage;
 using shardhose::poll::ShardInfo;
@@ -31,20 +33,10 @@ bool Inside(std::string_view v, const std::string& body) {
   return v.data() >= body.data() && v.data() + v.size() <= body.data() + body.size();
 }
 
-std::string Member(const rapidjson::Value& obj, const char* name) {
-  auto it = obj.FindMember(name);
-  if (it == obj.MemberEnd() || !it->value.IsString()) return {};
-  return std::string(it->value.GetString(), it->value.GetStringLength());
-}
-
 // The reference: a DOM parsed in situ, read with FindMember.
 Status ReferenceParse(RecordsPage* page) {
-  std::string& body = page->body;
-  const size_t size = body.size();
-  body.append(16, '\0');
-  body.resize(size);
   rapidjson::Document d;
-  d.ParseInsitu<rapidjson::kParseIterativeFlag>(body.data());
+  shardhose::poll::ParseJsonInPlace(page->body, &d);
   if (d.HasParseError() || !d.IsObject()) return Status::Internal("GetRecords: answer is not JSON");
   auto recs = d.FindMember("Records");
   if (recs == d.MemberEnd() || !recs->value.IsArray()) return Status::Internal("GetRecords: answer has no Records");
@@ -67,8 +59,8 @@ Status ReferenceParse(RecordsPage* page) {
     page->data_bytes += v.data_base64.size();
     page->records.push_back(v);
   }
-  page->next_iterator = Member(d, "NextShardIterator");
-  page->continuation_seq = Member(d, "ContinuationSequenceNumber");
+  page->next_iterator = JsonString(d, "NextShardIterator");
+  page->continuation_seq = JsonString(d, "ContinuationSequenceNumber");
   auto behind = d.FindMember("MillisBehindLatest");
   if (behind != d.MemberEnd() && behind->value.IsInt64()) page->millis_behind = behind->value.GetInt64();
   auto children = d.FindMember("ChildShards");
@@ -76,7 +68,7 @@ Status ReferenceParse(RecordsPage* page) {
     for (const auto& c : children->value.GetArray()) {
       if (!c.IsObject()) continue;
       ShardInfo s;
-      s.id = Member(c, "ShardId");
+      s.id = JsonString(c, "ShardId");
       auto parents = c.FindMember("ParentShards");
       if (parents != c.MemberEnd() && parents->value.IsArray()) {
         const auto& p = parents->value;
