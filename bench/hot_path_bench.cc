@@ -15,6 +15,7 @@
 //
 // Usage: hot_path_bench [--records N] [--rounds R] [--format unmarshalled|raw] [--level L]
 //                       [--only full|decode] [--chunk-kib K] [--dump-pages DIR]
+//                       [--event-times ordered|random]
 // --only runs just that pass R times and prints nothing else: for a profiler
 // (`perf record -g ./hot_path_bench --only full`).
 // --dump-pages writes the GetRecords answers (page-000000.json, ...) and
@@ -52,8 +53,12 @@ namespace {
 using WallClock = std::chrono::steady_clock;
 using namespace shardhose;
 
-// GetRecords response bodies of up to 1000 records each.
-std::vector<std::string> MakePages(int records) {
+// GetRecords response bodies of up to 1000 records each. Event times span
+// one day across all the records: in stream order, each up to 1 s after its
+// place in that day (`ordered`, as a table's changes arrive), or uniform over
+// the whole day in any order (records of all 24 hours interleaved: every
+// line a different partition from the one before, most of the time).
+std::vector<std::string> MakePages(int records, bool ordered) {
   std::mt19937_64 rng(42);
   std::vector<std::string> pages;
   std::string seq_prefix = "4968047197856839626837198121063461017808541286720";
@@ -61,9 +66,11 @@ std::vector<std::string> MakePages(int records) {
     std::string body = "{\"Records\":[";
     for (int k = 0; k < 1000 && i < records; ++k, ++i) {
       if (k) body += ',';
-      body += "{\"Data\":\"" + Base64Encode(bench::ChangeRecord(rng, i)) +
-              "\",\"PartitionKey\":\"pk\",\"SequenceNumber\":\"" + seq_prefix + std::to_string(1000000 + i) +
-              "\",\"ApproximateArrivalTimestamp\":1716200000.123}";
+      constexpr int64_t kBase = 1716200000000, kDay = 86400000;
+      const std::string rec = ordered ? bench::ChangeRecord(rng, i, kBase + kDay * i / records, 1000)
+                                      : bench::ChangeRecord(rng, i, kBase, kDay);
+      body += "{\"Data\":\"" + Base64Encode(rec) + "\",\"PartitionKey\":\"pk\",\"SequenceNumber\":\"" + seq_prefix +
+              std::to_string(1000000 + i) + "\",\"ApproximateArrivalTimestamp\":1716200000.123}";
     }
     body += "],\"NextShardIterator\":\"AAAA\",\"MillisBehindLatest\":0}";
     pages.push_back(std::move(body));
@@ -85,7 +92,7 @@ double Seconds(WallClock::time_point a, WallClock::time_point b) {
 int main(int argc, char** argv) {
   int records = 100000, rounds = 5, level = 1;
   size_t chunk_bytes = batch::BodyEncoding{}.chunk_bytes;
-  std::string format = "unmarshalled", only, dump;
+  std::string format = "unmarshalled", only, dump, times = "ordered";
   for (int i = 1; i + 1 < argc; i += 2) {
     std::string a = argv[i];
     if (a == "--records")
@@ -100,11 +107,17 @@ int main(int argc, char** argv) {
       only = argv[i + 1];
     else if (a == "--dump-pages")
       dump = argv[i + 1];
+    else if (a == "--event-times")
+      times = argv[i + 1];
     else if (a == "--chunk-kib")
       chunk_bytes = static_cast<size_t>(std::atoi(argv[i + 1])) * 1024;
   }
   const auto fmt = format == "raw" ? decode::OutputFormat::kRaw : decode::OutputFormat::kUnmarshalled;
-  const std::vector<std::string> pages = MakePages(records);
+  if (times != "ordered" && times != "random") {
+    std::fprintf(stderr, "--event-times: ordered or random\n");
+    return 2;
+  }
+  const std::vector<std::string> pages = MakePages(records, times == "ordered");
   size_t response_bytes = 0;
   for (const auto& p : pages) response_bytes += p.size();
   if (!dump.empty()) {
@@ -245,9 +258,9 @@ int main(int argc, char** argv) {
   // 8 MiB; what the hot path could cost if batching cost nothing.
   const double stage_limit = 1.0 / (1.0 / decode_mbs + 1.0 / shot_mbs);
   std::printf(
-      "hot path, one core, format=%s, gzip level %d, %d records, %.1f MB NDJSON (%.1f MB of responses), "
-      "median of %d\n",
-      format.c_str(), level, records, mb, static_cast<double>(response_bytes) / 1e6, rounds);
+      "hot path, one core, format=%s, gzip level %d, %d records, event times %s, %.1f MB NDJSON (%.1f MB of "
+      "responses), median of %d\n",
+      format.c_str(), level, records, times.c_str(), mb, static_cast<double>(response_bytes) / 1e6, rounds);
   std::printf("%-46s %10s %10s\n", "stage", "MB/s", "ratio");
   std::printf("%-46s %10.1f %10s\n", "full hot path (decode+partition+batch+gzip)", full_mbs, "");
   std::printf("%-46s %10.1f %10.2f\n", "decode only (parse+unmarshal+serialise)", decode_mbs, full_mbs / decode_mbs);
