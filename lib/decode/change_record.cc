@@ -348,14 +348,14 @@ void Decoder::Impl::Decode(const poll::KinesisRecordView& rec, std::string_view 
   if (format == OutputFormat::kUnmarshalled) {
     auto image = [&](const Image& im) {
       if (im.shape == Image::Shape::kObject) {
-        l.append(im.out);
+        l.append(im.out.view());
       } else {
         l.append("null");
       }
     };
     auto keys = [&](const Image& im) {
       if (im.shape == Image::Shape::kObject) {
-        AppendKeys(im.out, &l);
+        AppendKeys(im.out.view(), &l);
       } else {
         l.append("null");
       }
@@ -380,7 +380,7 @@ void Decoder::Impl::Decode(const poll::KinesisRecordView& rec, std::string_view 
     image(sax->images[2]);
     l.append(",\"user_identity\":");
     if (sax->identity_present) {
-      l.append(sax->identity);
+      l.append(sax->identity.view());
     } else {
       l.append("null");
     }
@@ -428,11 +428,11 @@ void Decoder::Impl::FinishExportItem(const poll::KinesisRecordView& rec, std::st
     l.append("\",\"sequence_number\":null,\"shard_id\":null,\"keys\":");
     members.clear();
     for (const auto& span : sax->key_spans) {
-      members.push_back(std::string_view(item.out).substr(span.begin, span.end - span.begin));
+      members.push_back(item.out.view().substr(span.begin, span.end - span.begin));
     }
     AppendMembersByName(&members, &l);
     l.append(",\"new_image\":");
-    l.append(item.out);
+    l.append(item.out.view());
     l.append(",\"old_image\":null,\"user_identity\":null}\n");
   }
   out->ok = true;
@@ -472,9 +472,7 @@ void Decoder::Impl::FinishExportChange(const poll::KinesisRecordView& rec, std::
                                                                            : "INSERT";
   std::string& l = out->line;
   if (format == OutputFormat::kUnmarshalled) {
-    auto image = [&](const Image& im) {
-      l.append(im.shape == Image::Shape::kObject ? std::string_view(im.out) : "null");
-    };
+    auto image = [&](const Image& im) { l.append(im.shape == Image::Shape::kObject ? im.out.view() : "null"); };
     l.append("{\"event_id\":");
     AppendJsonString(rec.sequence_number, &l);
     l.append(",\"event_name\":\"");
@@ -484,7 +482,7 @@ void Decoder::Impl::FinishExportChange(const poll::KinesisRecordView& rec, std::
     l.append(",\"event_time\":\"");
     AppendIsoMillis(event_time_us, &l);
     l.append("\",\"sequence_number\":null,\"shard_id\":null,\"keys\":");
-    AppendKeys(keys.out, &l);  // an object (checked above)
+    AppendKeys(keys.out.view(), &l);  // an object (checked above)
     l.append(",\"new_image\":");
     image(new_image);
     l.append(",\"old_image\":");

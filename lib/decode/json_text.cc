@@ -9,6 +9,7 @@
 #endif
 
 #include "common/civil_time.h"
+#include "decode/out_buffer.h"
 
 namespace shardhose::decode {
 namespace {
@@ -29,7 +30,8 @@ constexpr std::array<char, 256> MakeEscapeTable() {
 constexpr std::array<char, 256> kEscape = MakeEscapeTable();
 constexpr char kHex[] = "0123456789abcdef";
 
-inline void AppendEscape(unsigned char c, std::string* out) {
+template <class Out>
+inline void AppendEscape(unsigned char c, Out* out) {
   const char e = kEscape[c];
   if (e == 'u') {
     const char buf[6] = {'\\', 'u', '0', '0', kHex[c >> 4], kHex[c & 15]};
@@ -110,9 +112,8 @@ inline size_t NextEscape(const unsigned char* p, size_t i, size_t n) {
   return n;
 }
 
-}  // namespace
-
-void AppendJsonString(std::string_view s, std::string* out) {
+template <class Out>
+void AppendJsonStringTo(std::string_view s, Out* out) {
   out->push_back('"');
   const auto* p = reinterpret_cast<const unsigned char*>(s.data());
   const size_t n = s.size();
@@ -125,6 +126,11 @@ void AppendJsonString(std::string_view s, std::string* out) {
   out->append(s.data() + run, n - run);
   out->push_back('"');
 }
+
+}  // namespace
+
+void AppendJsonString(std::string_view s, std::string* out) { AppendJsonStringTo(s, out); }
+void AppendJsonString(std::string_view s, OutBuffer* out) { AppendJsonStringTo(s, out); }
 
 void AppendJsonStringLossy(std::string_view s, std::string* out) {
   out->push_back('"');

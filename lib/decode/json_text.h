@@ -3,7 +3,8 @@
 // Small, allocation-free text helpers for the decoder's JSON output and
 // validation. Internal to decode/ (exposed in a header for unit tests).
 //
-//   AppendJsonString      - '"' + escaped s + '"'. REQUIRES: s is valid UTF-8
+//   AppendJsonString      - '"' + escaped s + '"', to a string or to the
+//                           decoder's OutBuffer. REQUIRES: s is valid UTF-8
 //                           (the decoder only passes strings rapidjson has
 //                           validated). '"' and '\\' are escaped, control
 //                           characters become \b \f \n \r \t or \u00XX; all
@@ -50,7 +51,10 @@
 
 namespace shardhose::decode {
 
+class OutBuffer;  // decode/out_buffer.h
+
 void AppendJsonString(std::string_view s, std::string* out);
+void AppendJsonString(std::string_view s, OutBuffer* out);
 void AppendJsonStringLossy(std::string_view s, std::string* out);
 bool IsJsonNumber(std::string_view s);
 bool IsBase64(std::string_view s);

@@ -565,8 +565,8 @@ class Handler final : public Unmarshaller {
 
   const bool write_;  // unmarshalled format: write images and userIdentity
   bool check_surrogates_ = false;
-  int image_ = 0;             // the image being read
-  std::string* w_ = nullptr;  // where the current image is written, or null
+  int image_ = 0;           // the image being read
+  OutBuffer* w_ = nullptr;  // where the current image is written, or null
   Path path_;
   Frame stack_[kMaxDepth + 1];
   size_t depth_ = 0;

@@ -35,6 +35,7 @@
 #include <vector>
 
 #include "decode/change_record.h"
+#include "decode/out_buffer.h"
 
 namespace shardhose::decode::internal {
 
@@ -56,7 +57,7 @@ struct Image {
   enum class Shape : uint8_t { kAbsent, kNull, kObject, kOther };
   Shape shape = Shape::kAbsent;
   bool has_error = false;
-  std::string out;      // the unmarshalled object (unmarshalled format)
+  OutBuffer out;        // the unmarshalled object (unmarshalled format)
   std::string message;  // the first error, if has_error
 
   void Reset() {
@@ -95,7 +96,7 @@ class Unmarshaller {
   Noted when, precision;
   Image images[3];  // Keys, NewImage, OldImage
   bool identity_present = false;
-  std::string identity;  // userIdentity as plain JSON (unmarshalled format)
+  OutBuffer identity;  // userIdentity as plain JSON (unmarshalled format)
 
   // An export line ({"Item": {...}}, decode/change_record.h's
   // kExportItem) when `key_names` is set before Parse(): the root is read

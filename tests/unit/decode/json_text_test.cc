@@ -6,6 +6,8 @@
 #include <string>
 #include <vector>
 
+#include "decode/out_buffer.h"
+
 namespace shardhose::decode {
 namespace {
 
@@ -50,6 +52,41 @@ TEST(JsonStringTest, RoundTripsEveryByteBelow0x80) {
   std::string s;
   for (int c = 0; c < 0x80; ++c) s.push_back(static_cast<char>(c));
   EXPECT_EQ(Unquote(Str(s)), s);
+}
+
+TEST(JsonStringTest, OutBufferGetsTheSameBytesAsAString) {
+  // Every escape, and runs longer than the SSE2 scan's 16 bytes, written
+  // past the buffer's first capacity (256) so that it grows mid-string.
+  std::string s;
+  for (int i = 0; i < 40; ++i) s += "plain run of twenty \"q\" \\ \n\x01\x1f caf\xc3\xa9 ";
+  OutBuffer buf;
+  AppendJsonString(s, &buf);
+  EXPECT_EQ(buf.view(), Str(s));
+  EXPECT_EQ(Unquote(std::string(buf.view())), s);
+}
+
+TEST(OutBufferTest, GrowsWithoutLosingBytesAndClearKeepsNothing) {
+  OutBuffer buf;
+  EXPECT_TRUE(buf.empty());
+  std::string expect;
+  for (int i = 0; i < 5000; ++i) {  // crosses 256, 512, ... 16 KiB by bytes and by runs
+    buf.push_back(static_cast<char>('a' + i % 26));
+    expect.push_back(static_cast<char>('a' + i % 26));
+    if (i % 7 == 0) {
+      buf.append("{\"k\":");
+      expect.append("{\"k\":");
+    }
+  }
+  buf.append(std::string(3000, 'z'));  // one append bigger than double the capacity's headroom
+  expect.append(3000, 'z');
+  EXPECT_EQ(buf.view(), expect);
+  EXPECT_EQ(buf.size(), expect.size());
+  buf.clear();
+  EXPECT_TRUE(buf.empty());
+  EXPECT_EQ(buf.view(), "");
+  buf.append("x", 1);
+  buf.append("", 0);
+  EXPECT_EQ(buf.view(), "x");
 }
 
 TEST(JsonStringTest, LossyReplacesInvalidUtf8) {
