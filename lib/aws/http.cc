@@ -114,9 +114,10 @@ struct Transfer {
 
 size_t WriteBody(char* data, size_t size, size_t nmemb, void* user) {
   auto* t = static_cast<Transfer*>(user);
-  if (t->body->empty() && t->body->capacity() < (1u << 16)) {
+  if (t->body->empty()) {
     // First bytes: size the buffer from Content-Length once, instead of
-    // doubling through a large answer.
+    // doubling through a large answer (a reused buffer too, when this answer
+    // is bigger than any before it: one move, not one per doubling).
     const std::string_view length = t->response.Header("Content-Length");
     size_t n = 0;
     for (char c : length) {
@@ -128,7 +129,7 @@ size_t WriteBody(char* data, size_t size, size_t nmemb, void* user) {
     }
     // + room for a parser's SIMD padding (poll/kinesis_client.cc pads in
     // place), so that does not reallocate either.
-    if (n > 0 && n <= (size_t{64} << 20)) t->body->reserve(n + 64);
+    if (n > 0 && n <= (size_t{64} << 20) && n + 64 > t->body->capacity()) t->body->reserve(n + 64);
   }
   t->body->append(data, size * nmemb);
   return size * nmemb;

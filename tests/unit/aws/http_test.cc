@@ -176,6 +176,32 @@ TEST_F(CurlHttpTest, HeadAndDelete) {
   EXPECT_EQ(reqs[1].method, "DELETE");
 }
 
+TEST_F(CurlHttpTest, BodySinkIsSizedFromContentLengthEachTimeAnAnswerIsBigger) {
+  // Answers of 100 KB, then 1 MB, then 100 KB again, into one reused sink:
+  // each is read into it whole, and the 1 MB answer grows it once to its
+  // Content-Length (+ parser padding), not by doubling from 100 KB.
+  std::atomic<size_t> size{100000};
+  server_.set_handler([&](const httplib::Request&, httplib::Response& res) {
+    res.set_content(std::string(size.load(), 'x'), "application/json");
+  });
+  std::string sink;
+  HttpRequest req;
+  req.url = server_.base_url() + "/p";
+  req.body_sink = &sink;
+  ASSERT_TRUE(client_->Send(req).ok());
+  EXPECT_EQ(sink.size(), 100000u);
+  size = 1000000;
+  ASSERT_TRUE(client_->Send(req).ok());
+  EXPECT_EQ(sink.size(), 1000000u);
+  EXPECT_GE(sink.capacity(), 1000000u + 16);
+  EXPECT_LE(sink.capacity(), 1000000u + 64) << "grown by doubling, not from Content-Length";
+  const size_t cap = sink.capacity();
+  size = 100000;
+  ASSERT_TRUE(client_->Send(req).ok());
+  EXPECT_EQ(sink, std::string(100000, 'x'));
+  EXPECT_EQ(sink.capacity(), cap) << "a smaller answer keeps the buffer";
+}
+
 TEST_F(CurlHttpTest, ConnectionIsReused) {
   HttpRequest req;
   req.url = server_.base_url() + "/a";
