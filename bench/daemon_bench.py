@@ -25,6 +25,9 @@ Figures, never assertions: prints one JSON object per mode (and a Markdown table
           one's CPU per GB of Data measured inside the process (the best and the median of its
           repetitions) and the ratio node / shardhose. --records is the total here.
 
+The replay server's records come in time order per shard by default, as a table's changes do;
+--event-times random spreads them uniformly over 6 h in any order (the figures before 2026-12-06).
+
 Output goes to a discard sink: `file://` into a tmpfs directory (/dev/shm by default),
 deleted afterwards; `--sink s3rver` uploads to s3rver from tests/emulators instead.
 
@@ -211,7 +214,7 @@ def run_drain(a):
     workdir = tempfile.mkdtemp(prefix="shardhose-bench-", dir=a.tmp)
     out_dir = os.path.join(workdir, "out")
     os.makedirs(out_dir)
-    server = ReplayServer(a.build_dir, ["--shards", a.shards, "--records", a.records, "--rate", 0,
+    server = ReplayServer(a.build_dir, ["--event-times", a.event_times, "--shards", a.shards, "--records", a.records, "--rate", 0,
                                         "--threads", a.server_threads])
     s3 = S3rver() if a.sink == "s3rver" else None
     try:
@@ -232,7 +235,7 @@ def run_drain(a):
         cpu = ru.ru_utime + ru.ru_stime
         nd, objects = ndjson_bytes(out_dir) if not s3 else (None, None)
         res = {
-            "mode": "drain", "sink": a.sink, "shards": a.shards, "records": st["records"],
+            "mode": "drain", "sink": a.sink, "event_times": a.event_times, "shards": a.shards, "records": st["records"],
             "data_gb": st["data_bytes"] / 1e9, "ndjson_gb": nd / 1e9 if nd is not None else None,
             "cpu_user_s": ru.ru_utime, "cpu_sys_s": ru.ru_stime, "cpu_s": cpu,
             "cpu_s_per_gb_data": cpu / (st["data_bytes"] / 1e9),
@@ -263,7 +266,7 @@ def run_peer(a):
     if not os.path.isdir(os.path.join(node_dir, "node_modules", "@aws-sdk", "client-kinesis")):
         raise RuntimeError("bench/node_peer/node_modules missing: (cd bench/node_peer && npm ci)")
     workdir = tempfile.mkdtemp(prefix="shardhose-bench-", dir=a.tmp)
-    server = ReplayServer(a.build_dir, ["--shards", a.shards, "--records", a.records, "--rate", 0,
+    server = ReplayServer(a.build_dir, ["--event-times", a.event_times, "--shards", a.shards, "--records", a.records, "--rate", 0,
                                         "--threads", a.server_threads])
     rows = []
     try:
@@ -302,7 +305,7 @@ def run_peer(a):
                 rnd + 1, res["shardhose"]["cpu_s_per_gb_data"], res["shardhose"]["peak_rss_mib"],
                 res["node"]["cpu_s_per_gb_data"], res["node"]["peak_rss_mib"], res["ratio_cpu"]), flush=True)
         ratios = sorted(r["ratio_cpu"] for r in rows)
-        summary = {"mode": "peer", "shards": a.shards, "records_per_shard": a.records, "rounds": rows,
+        summary = {"mode": "peer", "event_times": a.event_times, "shards": a.shards, "records_per_shard": a.records, "rounds": rows,
                    "median_ratio_cpu": ratios[len(ratios) // 2], "settings": a.set,
                    "load_average": os.getloadavg(), "rev": git_rev(), "date": datetime.date.today().isoformat()}
         print(json.dumps(summary, indent=1))
@@ -354,7 +357,7 @@ def run_shards(a):
     workdir = tempfile.mkdtemp(prefix="shardhose-bench-", dir=a.tmp)
     out_dir = os.path.join(workdir, "out")
     os.makedirs(out_dir)
-    server = ReplayServer(a.build_dir, ["--shards", a.shards, "--records", 0, "--rate", a.rate,
+    server = ReplayServer(a.build_dir, ["--event-times", a.event_times, "--shards", a.shards, "--records", 0, "--rate", a.rate,
                                         "--threads", a.server_threads])
     proc = None
     try:
@@ -413,6 +416,9 @@ def main():
     p.add_argument("--duration", type=float, default=60, help="shards: measured window, s")
     p.add_argument("--warmup", type=float, default=10, help="shards: s before the window")
     p.add_argument("--server-threads", type=int, default=32)
+    p.add_argument("--event-times", choices=["ordered", "random"], default="ordered",
+                   help="the replay server's records: in time order per shard (a table's changes), or "
+                        "uniform over 6 h in any order")
     p.add_argument("--timeout", type=float, default=1800)
     p.add_argument("--tmp", default="/dev/shm" if os.path.isdir("/dev/shm") else None)
     p.add_argument("--keep", action="store_true", help="keep the work dir (config, log, output)")

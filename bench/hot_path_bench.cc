@@ -15,7 +15,7 @@
 //
 // Usage: hot_path_bench [--records N] [--rounds R] [--format unmarshalled|raw] [--level L]
 //                       [--only full|decode] [--chunk-kib K] [--dump-pages DIR]
-//                       [--event-times ordered|random]
+//                       [--event-times ordered|random] [--page-records 1000]
 // --only runs just that pass R times and prints nothing else: for a profiler
 // (`perf record -g ./hot_path_bench --only full`).
 // --dump-pages writes the GetRecords answers (page-000000.json, ...) and
@@ -53,18 +53,18 @@ namespace {
 using WallClock = std::chrono::steady_clock;
 using namespace shardhose;
 
-// GetRecords response bodies of up to 1000 records each. Event times span
+// GetRecords response bodies of up to `per_page` records each. Event times span
 // one day across all the records: in stream order, each up to 1 s after its
 // place in that day (`ordered`, as a table's changes arrive), or uniform over
 // the whole day in any order (records of all 24 hours interleaved: every
 // line a different partition from the one before, most of the time).
-std::vector<std::string> MakePages(int records, bool ordered) {
+std::vector<std::string> MakePages(int records, bool ordered, int per_page) {
   std::mt19937_64 rng(42);
   std::vector<std::string> pages;
   std::string seq_prefix = "4968047197856839626837198121063461017808541286720";
   for (int i = 0; i < records;) {
     std::string body = "{\"Records\":[";
-    for (int k = 0; k < 1000 && i < records; ++k, ++i) {
+    for (int k = 0; k < per_page && i < records; ++k, ++i) {
       if (k) body += ',';
       constexpr int64_t kBase = 1716200000000, kDay = 86400000;
       const std::string rec = ordered ? bench::ChangeRecord(rng, i, kBase + kDay * i / records, 1000)
@@ -90,7 +90,7 @@ double Seconds(WallClock::time_point a, WallClock::time_point b) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  int records = 100000, rounds = 5, level = 1;
+  int records = 100000, rounds = 5, level = 1, per_page = 1000;
   size_t chunk_bytes = batch::BodyEncoding{}.chunk_bytes;
   std::string format = "unmarshalled", only, dump, times = "ordered";
   for (int i = 1; i + 1 < argc; i += 2) {
@@ -107,6 +107,8 @@ int main(int argc, char** argv) {
       only = argv[i + 1];
     else if (a == "--dump-pages")
       dump = argv[i + 1];
+    else if (a == "--page-records")
+      per_page = std::max(1, std::atoi(argv[i + 1]));
     else if (a == "--event-times")
       times = argv[i + 1];
     else if (a == "--chunk-kib")
@@ -117,7 +119,7 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "--event-times: ordered or random\n");
     return 2;
   }
-  const std::vector<std::string> pages = MakePages(records, times == "ordered");
+  const std::vector<std::string> pages = MakePages(records, times == "ordered", per_page);
   size_t response_bytes = 0;
   for (const auto& p : pages) response_bytes += p.size();
   if (!dump.empty()) {

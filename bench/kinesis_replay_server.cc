@@ -18,7 +18,12 @@
 //   --records 0 --rate R      a low steady rate.
 // Record bodies come from a pool of `--pool` pre-generated change records
 // (bench/change_records.h) already base64-encoded; record i of shard s is
-// pool[(i + 7919 s) % pool]. A GetRecords answer is assembled by
+// pool[(i + 7919 s) % pool]. Event times span --spread-hours across the
+// pool: in pool order, each up to 1 s after its place (`--event-times
+// ordered`, the default: a shard reads them in time order, as a table's
+// changes arrive, until it wraps around the pool), or uniform over the span
+// in any order (`random`: consecutive records rarely share an hour).
+// A GetRecords answer is assembled by
 // concatenating pre-encoded pieces: at most min(Limit, --page-records)
 // records and about 10 MiB, like Kinesis; MillisBehindLatest is 0 once the
 // iterator reaches the records available, and NextShardIterator is never
@@ -33,7 +38,7 @@
 //
 // Usage: kinesis_replay_server [--port 0] [--shards 4] [--records 100000]
 //          [--rate 0] [--page-records 10000] [--pool 20000] [--threads 32]
-//          [--stream bench] [--spread-hours 6]
+//          [--stream bench] [--spread-hours 6] [--event-times ordered|random]
 // Prints "PORT <n>" on stdout once listening; runs until killed.
 #include <httplib.h>
 #include <rapidjson/document.h>
@@ -65,6 +70,7 @@ struct Options {
   int pool = 20000;
   int threads = 32;  // httplib holds a worker per keep-alive connection
   int spread_hours = 6;
+  bool ordered = true;  // --event-times
   std::string stream = "bench";
 };
 
@@ -88,7 +94,9 @@ class ReplayServer {
     const int64_t spread_ms = static_cast<int64_t>(o_.spread_hours) * 3600000;
     pool_.reserve(static_cast<size_t>(o_.pool));
     for (int i = 0; i < o_.pool; ++i) {
-      std::string rec = shardhose::bench::ChangeRecord(rng, i, 1716192000000, spread_ms);
+      constexpr int64_t kBase = 1716192000000;
+      std::string rec = o_.ordered ? shardhose::bench::ChangeRecord(rng, i, kBase + spread_ms * i / o_.pool, 1000)
+                                   : shardhose::bench::ChangeRecord(rng, i, kBase, spread_ms);
       pool_raw_bytes_.push_back(rec.size());
       pool_.push_back(shardhose::Base64Encode(rec));
     }
@@ -380,7 +388,7 @@ int main(int argc, char** argv) {
       std::fprintf(stderr,
                    "usage: kinesis_replay_server [--port 0] [--shards 4] [--records 100000] [--rate 0]\n"
                    "         [--page-records 10000] [--pool 20000] [--threads 32] [--stream bench]\n"
-                   "         [--spread-hours 6]\n");
+                   "         [--spread-hours 6] [--event-times ordered|random]\n");
       return a == "--help" || a == "-h" ? 0 : 2;
     }
     const char* v = argv[++i];
@@ -402,6 +410,8 @@ int main(int argc, char** argv) {
       o.stream = v;
     else if (a == "--spread-hours")
       o.spread_hours = std::max(1, std::atoi(v));
+    else if (a == "--event-times" && (std::string_view(v) == "ordered" || std::string_view(v) == "random"))
+      o.ordered = std::string_view(v) == "ordered";
     else {
       std::fprintf(stderr, "kinesis_replay_server: unknown option %s\n", a.c_str());
       return 2;
