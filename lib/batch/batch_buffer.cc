@@ -56,43 +56,56 @@ BatchBuffer::Placement BatchBuffer::Place(std::string_view partition, std::strin
                                           uint64_t line_bytes, MonoTime now, std::vector<SealedBatch>* sealed,
                                           std::string_view tag) {
   const std::string_view open_key = OpenKey(partition, shard);
-  auto it = open_.find(open_key);
-  if (it != open_.end() && MustCutBefore(it->second->stats, line_bytes, limits_)) {
-    Seal(it, FlushCause::kSize, sealed);
-    it = open_.end();
+  Open* b = nullptr;
+  Slot* slot = nullptr;
+  bool opened = false;
+  if (last_open_ != nullptr && open_key == last_key_ && shard == last_shard_ &&
+      !MustCutBefore(last_open_->stats, line_bytes, limits_)) {
+    b = last_open_;
+    slot = last_slot_;
+  } else {
+    auto it = open_.find(open_key);
+    if (it != open_.end() && MustCutBefore(it->second->stats, line_bytes, limits_)) {
+      Seal(it, FlushCause::kSize, sealed);
+      it = open_.end();
+    }
+    opened = it == open_.end();
+    if (opened) {
+      auto fresh = std::make_unique<Open>();
+      fresh->id = next_id_++;
+      fresh->tag.assign(tag);
+      fresh->partition.assign(partition);
+      fresh->stats.oldest = now;
+      it = open_.emplace(std::string(open_key), std::move(fresh)).first;
+    }
+    b = it->second.get();
+    auto slot_it = b->slots.find(shard);
+    if (slot_it == b->slots.end()) {
+      slot_it = b->slots.emplace(std::string(shard), Slot{}).first;
+      slot_it->second.run = std::make_unique<ShardRun>(encoding_);
+      slot_it->second.span.first_seq.assign(pos);
+    }
+    slot = &slot_it->second;
+    last_open_ = b;
+    last_slot_ = slot;
+    last_key_.assign(open_key);
+    last_shard_.assign(shard);
   }
-  const bool opened = it == open_.end();
-  if (opened) {
-    auto fresh = std::make_unique<Open>();
-    fresh->id = next_id_++;
-    fresh->tag.assign(tag);
-    fresh->partition.assign(partition);
-    fresh->stats.oldest = now;
-    it = open_.emplace(std::string(open_key), std::move(fresh)).first;
-  }
-  Open& b = *it->second;
-  if (b.tag != tag && b.tag != "(mixed)") b.tag = "(mixed)";
-  b.stats.bytes += line_bytes;
-  b.stats.records += 1;
-  ++b.pending;
-  auto slot_it = b.slots.find(shard);
-  if (slot_it == b.slots.end()) {
-    slot_it = b.slots.emplace(std::string(shard), Slot{}).first;
-    slot_it->second.run = std::make_unique<ShardRun>(encoding_);
-    slot_it->second.span.first_seq.assign(pos);
-  }
-  Slot& slot = slot_it->second;
-  slot.span.last_seq.assign(pos);
-  slot.span.records += 1;
+  if (b->tag != tag && b->tag != "(mixed)") b->tag = "(mixed)";
+  b->stats.bytes += line_bytes;
+  b->stats.records += 1;
+  ++b->pending;
+  slot->span.last_seq.assign(pos);
+  slot->span.records += 1;
 
   Placement p;
-  p.batch_id = b.id;
-  p.run = slot.run.get();
+  p.batch_id = b->id;
+  p.run = slot->run.get();
   p.opened = opened;
-  p.batch_ = &b;
-  p.slot_ = &slot;
-  const FlushCause cause = DueCause(b.stats, limits_, now);
-  if (cause == FlushCause::kSize || cause == FlushCause::kRecords) Seal(it, cause, sealed);
+  p.batch_ = b;
+  p.slot_ = slot;
+  const FlushCause cause = DueCause(b->stats, limits_, now);
+  if (cause == FlushCause::kSize || cause == FlushCause::kRecords) Seal(open_.find(open_key), cause, sealed);
   return p;
 }
 
@@ -203,6 +216,10 @@ SealedBatch BatchBuffer::Piece(const Open& b) const {
 }
 
 void BatchBuffer::Seal(OpenMap::iterator it, FlushCause cause, std::vector<SealedBatch>* sealed) {
+  if (it->second.get() == last_open_) {
+    last_open_ = nullptr;
+    last_slot_ = nullptr;
+  }
   std::unique_ptr<Open> b = std::move(it->second);
   open_.erase(it);
   open_bytes_ -= b->held;

@@ -162,6 +162,12 @@ class BatchBuffer {
   OpenMap open_;
   // OpenKey's buffer.
   std::string key_;
+  // The open batch and slot the last Place() put a line in, and their key
+  // and shard: the next line of the same partition and shard (most lines,
+  // in a stream read in time order) skips both lookups. Cleared by Seal().
+  Open* last_open_ = nullptr;
+  Slot* last_slot_ = nullptr;
+  std::string last_key_, last_shard_;
   std::unordered_map<uint64_t, std::unique_ptr<Open>> closing_;  // sealed, lines pending; by id
   uint64_t open_bytes_ = 0;
   uint64_t closing_bytes_ = 0;

@@ -38,6 +38,68 @@ TEST(BatchBuffer, OneBatchPerPartitionWithShardSpans) {
   EXPECT_EQ(buf.open_bytes(), 0u);
 }
 
+TEST(BatchBuffer, ConsecutiveLinesAfterEverySealGoToANewBatch) {
+  // Place() remembers the batch and run it used last (the next line of the
+  // same partition and shard skips the lookups): every way a batch closes
+  // must make the next line of that partition open a new one.
+  SimulatedClock clock;
+  BatchBuffer buf({.max_bytes = 1000, .max_interval = seconds(10), .max_records = 0});
+  std::vector<SealedBatch> sealed;
+  uint64_t id = buf.Append("p/", "1\n", "s", "1", clock.Now(), &sealed);
+  EXPECT_EQ(buf.Append("p/", "2\n", "s", "2", clock.Now(), &sealed), id);  // the remembered batch
+  EXPECT_EQ(buf.Append("p/", "3\n", "t", "9", clock.Now(), &sealed), id);  // same batch, other run
+  EXPECT_EQ(buf.Append("p/", "4\n", "s", "3", clock.Now(), &sealed), id);
+  // Sealed while a placed line is still being written: the batch lives on
+  // (closing) until Written(), and the next line must not join it.
+  const auto pending = buf.Place("p/", "s", "4b", 3, clock.Now(), &sealed);
+  EXPECT_EQ(pending.batch_id, id);
+  clock.Advance(seconds(11));
+  buf.SealDue(clock.Now(), &sealed);
+  EXPECT_TRUE(sealed.empty()) << "handed back before its last line was written";
+  const auto after = buf.Place("p/", "s", "4c", 3, clock.Now(), &sealed);
+  EXPECT_NE(after.batch_id, id) << "a line went to a sealed (closing) batch";
+  pending.run->Append("4b\n", "4b");
+  buf.Written(pending, &sealed);
+  after.run->Append("4c\n", "4c");
+  buf.Written(after, &sealed);
+  ASSERT_EQ(sealed.size(), 1u);
+  id = after.batch_id;
+  auto next = [&](const char* seq) {
+    const uint64_t n = buf.Append("p/", std::string(seq) + "\n", "s", seq, clock.Now(), &sealed);
+    EXPECT_NE(n, id) << "line " << seq << " went to the sealed batch";
+    id = n;
+  };
+  clock.Advance(seconds(11));
+  buf.SealDue(clock.Now(), &sealed);  // age
+  ASSERT_EQ(sealed.size(), 2u);
+  next("5");
+  buf.SealLargest(0, &sealed);  // pressure
+  ASSERT_EQ(sealed.size(), 3u);
+  next("6");
+  buf.SealShard("s", FlushCause::kShutdown, &sealed);
+  ASSERT_EQ(sealed.size(), 4u);
+  next("7");
+  EXPECT_TRUE(buf.SealPartition("p/", FlushCause::kReplay, &sealed));
+  ASSERT_EQ(sealed.size(), 5u);
+  next("8");
+  buf.SealAll(FlushCause::kShutdown, &sealed);
+  ASSERT_EQ(sealed.size(), 6u);
+  next("9");
+  buf.SealAll(FlushCause::kDrain, &sealed);
+  ASSERT_EQ(sealed.size(), 7u);
+  for (auto& done : sealed) Finish(&done);
+  EXPECT_EQ(sealed[0].body, "1\n2\n4\n4b\n3\n");
+  EXPECT_EQ(sealed[0].shards.at("s").last_seq, "4b");
+  EXPECT_EQ(sealed[0].shards.at("t").last_seq, "9");
+  EXPECT_EQ(sealed[1].body, "4c\n");
+  for (size_t i = 2; i < sealed.size(); ++i) {
+    const std::string seq = std::to_string(i + 3);
+    EXPECT_EQ(sealed[i].body, seq + "\n");
+    EXPECT_EQ(sealed[i].shards.at("s").first_seq, seq);
+    EXPECT_EQ(sealed[i].shards.at("s").last_seq, seq);
+  }
+}
+
 TEST(BatchBuffer, SizeCutsBeforeTheLineThatWouldOverflow) {
   SimulatedClock clock;
   BatchBuffer buf({.max_bytes = 100, .max_interval = seconds(300), .max_records = 0});
