@@ -57,6 +57,17 @@ inline std::string ChangeRecord(std::mt19937_64& rng, int64_t i, int64_t base_ms
   return r;
 }
 
+// Record i of n whose event times span [base_ms, base_ms + span_ms): in
+// stream order (`ordered`: each up to 1 s after its place i/n in the span,
+// as a table's changes arrive) or uniform over the span in any order
+// (consecutive records rarely share an hour). The records are otherwise the
+// same either way (the same draws from rng).
+inline std::string ChangeRecordInSpan(std::mt19937_64& rng, int64_t i, int64_t n, int64_t base_ms, int64_t span_ms,
+                                      bool ordered) {
+  return ordered ? ChangeRecord(rng, i, base_ms + span_ms * i / (n > 0 ? n : 1), 1000)
+                 : ChangeRecord(rng, i, base_ms, span_ms);
+}
+
 // One line of a DynamoDB export's data file (DYNAMODB_JSON): {"Item": <the
 // order image>} with a random 32-hex-digit "ref" and a random "total", so
 // the gzip'd export is not more compressible than a real table's (~0.5 KB

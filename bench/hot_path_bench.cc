@@ -53,11 +53,9 @@ namespace {
 using WallClock = std::chrono::steady_clock;
 using namespace shardhose;
 
-// GetRecords response bodies of up to `per_page` records each. Event times span
-// one day across all the records: in stream order, each up to 1 s after its
-// place in that day (`ordered`, as a table's changes arrive), or uniform over
-// the whole day in any order (records of all 24 hours interleaved: every
-// line a different partition from the one before, most of the time).
+// GetRecords response bodies of up to `per_page` records each, their event
+// times spanning one day (bench::ChangeRecordInSpan: in stream order, or in
+// any order, so that most lines go to another partition than the last).
 std::vector<std::string> MakePages(int records, bool ordered, int per_page) {
   std::mt19937_64 rng(42);
   std::vector<std::string> pages;
@@ -66,9 +64,7 @@ std::vector<std::string> MakePages(int records, bool ordered, int per_page) {
     std::string body = "{\"Records\":[";
     for (int k = 0; k < per_page && i < records; ++k, ++i) {
       if (k) body += ',';
-      constexpr int64_t kBase = 1716200000000, kDay = 86400000;
-      const std::string rec = ordered ? bench::ChangeRecord(rng, i, kBase + kDay * i / records, 1000)
-                                      : bench::ChangeRecord(rng, i, kBase, kDay);
+      const std::string rec = bench::ChangeRecordInSpan(rng, i, records, 1716200000000, 86400000, ordered);
       body += "{\"Data\":\"" + Base64Encode(rec) + "\",\"PartitionKey\":\"pk\",\"SequenceNumber\":\"" + seq_prefix +
               std::to_string(1000000 + i) + "\",\"ApproximateArrivalTimestamp\":1716200000.123}";
     }

@@ -94,9 +94,7 @@ class ReplayServer {
     const int64_t spread_ms = static_cast<int64_t>(o_.spread_hours) * 3600000;
     pool_.reserve(static_cast<size_t>(o_.pool));
     for (int i = 0; i < o_.pool; ++i) {
-      constexpr int64_t kBase = 1716192000000;
-      std::string rec = o_.ordered ? shardhose::bench::ChangeRecord(rng, i, kBase + spread_ms * i / o_.pool, 1000)
-                                   : shardhose::bench::ChangeRecord(rng, i, kBase, spread_ms);
+      std::string rec = shardhose::bench::ChangeRecordInSpan(rng, i, o_.pool, 1716192000000, spread_ms, o_.ordered);
       pool_raw_bytes_.push_back(rec.size());
       pool_.push_back(shardhose::Base64Encode(rec));
     }
