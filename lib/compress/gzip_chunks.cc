@@ -17,6 +17,7 @@ namespace shardhose::compress {
 namespace {
 
 constexpr int kMaxIgzipLevel = 2;
+constexpr size_t kHistory = 32 * 1024;  // deflate's window: the most a chunk can refer back
 
 // igzip's level buffers, one per level, allocated on first use.
 struct IgzipState {
@@ -81,10 +82,45 @@ Result<size_t> IgzipChunk(int level, std::string_view in, char* out, size_t cap)
   return static_cast<size_t>(s.total_out);
 }
 
-Result<size_t> ZlibChunk(int level, std::string_view in, char* out, size_t cap) {
+// A chunk that may refer back into `history` (the stream's bytes just
+// before it): igzip's stateful API, the only one that takes a dictionary.
+// One stream per thread, re-initialised per chunk, so a chunk's bytes depend
+// only on (history, in, level), as without history.
+Result<size_t> IgzipChunkAfter(int level, std::string_view history, std::string_view in, char* out, size_t cap) {
+  thread_local IgzipState state;
+  thread_local std::unique_ptr<isal_zstream> stream;
+  if (!stream) stream = std::make_unique<isal_zstream>();
+  isal_zstream& s = *stream;
+  isal_deflate_init(&s);
+  s.level = static_cast<uint32_t>(level);
+  s.level_buf = state.Buffer(level, &s.level_buf_size);
+  s.gzip_flag = IGZIP_DEFLATE;
+  s.flush = FULL_FLUSH;
+  s.end_of_stream = 0;
+  if (history.size() > kHistory) history.remove_prefix(history.size() - kHistory);
+  int rc = isal_deflate_set_dict(&s, reinterpret_cast<uint8_t*>(const_cast<char*>(history.data())),
+                                 static_cast<uint32_t>(history.size()));
+  if (rc != COMP_OK) return Status::Internal(fmt::format("isal_deflate_set_dict failed ({})", rc));
+  s.next_in = reinterpret_cast<uint8_t*>(const_cast<char*>(in.data()));
+  s.avail_in = static_cast<uint32_t>(in.size());
+  s.next_out = reinterpret_cast<uint8_t*>(out);
+  s.avail_out = static_cast<uint32_t>(std::min<size_t>(cap, UINT32_MAX));
+  rc = isal_deflate(&s);
+  if (rc != COMP_OK) return Status::Internal(fmt::format("isal_deflate failed ({})", rc));
+  // Everything in, and the full flush written (the output did not run out).
+  if (s.avail_in != 0 || s.internal_state.state != ZSTATE_NEW_HDR || s.avail_out == 0)
+    return Status::Internal("isal_deflate did not finish the chunk");
+  return static_cast<size_t>(s.total_out);
+}
+
+Result<size_t> ZlibChunk(int level, std::string_view history, std::string_view in, char* out, size_t cap) {
   thread_local ZlibState state;
   z_stream* z = state.Get(level);
   if (z == nullptr) return Status::Internal("deflateInit2/deflateReset failed");
+  if (history.size() > kHistory) history.remove_prefix(history.size() - kHistory);
+  if (!history.empty() && deflateSetDictionary(z, reinterpret_cast<const Bytef*>(history.data()),
+                                               static_cast<uInt>(history.size())) != Z_OK)
+    return Status::Internal("deflateSetDictionary failed");
   z->next_in = reinterpret_cast<Bytef*>(const_cast<char*>(in.data()));
   z->avail_in = static_cast<uInt>(in.size());
   z->next_out = reinterpret_cast<Bytef*>(out);
@@ -109,13 +145,18 @@ size_t ChunkBound(size_t n) {
 }
 
 Result<size_t> CompressChunkInto(int level, std::string_view in, char* out, size_t capacity) {
+  return CompressChunkInto(level, {}, in, out, capacity);
+}
+
+Result<size_t> CompressChunkInto(int level, std::string_view history, std::string_view in, char* out, size_t capacity) {
   if (level < kMinChunkLevel || level > kMaxChunkLevel) {
     return Status::InvalidArgument(fmt::format("gzip level {} not in {}..{}", level, kMinChunkLevel, kMaxChunkLevel));
   }
   if (in.empty()) return size_t{0};
   if (in.size() > UINT_MAX / 2) return Status::InvalidArgument("chunk too large");
   if (capacity < ChunkBound(in.size())) return Status::InvalidArgument("chunk output buffer below ChunkBound");
-  return level <= kMaxIgzipLevel ? IgzipChunk(level, in, out, capacity) : ZlibChunk(level, in, out, capacity);
+  if (level > kMaxIgzipLevel) return ZlibChunk(level, history, in, out, capacity);
+  return history.empty() ? IgzipChunk(level, in, out, capacity) : IgzipChunkAfter(level, history, in, out, capacity);
 }
 
 Status CompressChunk(int level, std::string_view in, std::string* out) {

@@ -1,16 +1,22 @@
 // File: compress/gzip_chunks.h
 //
-// One gzip member built from independently compressed chunks, so a batch
-// can be held compressed while it grows (batch/batch_buffer.h) and its
-// shards' runs of lines can be put together in any order at the end.
+// One gzip member built from separately compressed chunks, so a batch can
+// be held compressed while it grows (batch/batch_buffer.h) and its shards'
+// runs of lines can be put together in any order at the end.
 //
 //   member  = header chunk* final trailer
 //   header  = 1f 8b 08 00 00000000 00 ff   (no name, mtime 0, OS unknown)
 //   chunk   = raw deflate blocks, none final, ending byte-aligned with an
-//             empty stored block (a "full flush": no back-references into
-//             an earlier chunk), so chunks concatenate into one stream
+//             empty stored block, so chunks concatenate into one stream
 //   final   = 03 00                        (an empty final fixed block)
 //   trailer = CRC-32 of all input, input size mod 2^32 (little-endian)
+//
+// A chunk compressed alone makes no back-reference before its start, so it
+// can go anywhere in the stream. A chunk compressed with history (the bytes
+// that will precede it, as a preset dictionary) may refer back up to 32 KiB
+// into them, so it must follow exactly those bytes: a run of chunks, each
+// given the end of the one before, stays together and in order (that is how
+// batch/shard_run.h uses it), while runs still go in any order.
 //
 // The result is ONE standard gzip member (RFC 1951/1952), readable by
 // gzip -d, zlib, Java's GZIPInputStream and DuckDB alike.
@@ -19,12 +25,15 @@
 // 500 MB/s per core on NDJSON, ratio ~20% below zlib 6; see bench/README.md,
 // "Compression"), 3..9 use zlib's deflate at that level (igzip 3 is slower
 // than zlib's fast levels at no better ratio; libdeflate cannot end a chunk
-// without ending the stream). A chunk's bytes depend only on its input and
-// level, on one build and CPU (ISA-L picks its code path by CPU features at
-// run time; a re-formed batch on another CPU may differ in bytes, never in
-// content).
+// without ending the stream). igzip takes history only through its
+// stateful API, which costs a chunk ~6 % more CPU than its stateless one
+// (the history is hashed, the input copied into igzip's window).
 //
-// Thread-safety: CompressChunk() is thread-safe; each thread keeps its own
+// A chunk's bytes depend only on its input, history and level, on one build
+// and CPU (ISA-L picks its code path by CPU features at run time; a
+// re-formed batch on another CPU may differ in bytes, never in content).
+//
+// Thread-safety: the functions are thread-safe; each thread keeps its own
 // compressor state per level.
 #pragma once
 
@@ -54,6 +63,11 @@ size_t ChunkBound(size_t n);
 // wrote. For callers that keep one scratch buffer and so never zero-fill
 // or regrow an output string per chunk.
 Result<size_t> CompressChunkInto(int level, std::string_view in, char* out, size_t capacity);
+// As CompressChunkInto, for a chunk that follows `history` in the stream:
+// the chunk may refer back into history's last 32 KiB (deflate's window), so
+// it compresses as if the stream had not been cut there. Its bytes depend on
+// (history, in, level); it decodes only after those bytes of history.
+Result<size_t> CompressChunkInto(int level, std::string_view history, std::string_view in, char* out, size_t capacity);
 
 // CRC-32 (gzip's) of `data`, continuing from `crc` (0 to start).
 uint32_t Crc32(uint32_t crc, std::string_view data);

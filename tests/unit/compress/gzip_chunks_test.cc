@@ -5,6 +5,8 @@
 
 #include <random>
 #include <string>
+#include <string_view>
+#include <thread>
 #include <vector>
 
 #include "compress/compress.h"
@@ -75,6 +77,59 @@ TEST(GzipChunks, DeterministicAndIndependentOfOtherChunks) {
     ASSERT_TRUE(CompressChunk(level, a, &z).ok());
     EXPECT_EQ(x, z) << level;
     EXPECT_EQ(y.substr(y.size() - x.size()), x) << level;
+  }
+}
+
+// A chunk compressed after `history` (CompressChunkInto with history) may
+// refer back into it: put after those bytes, it decodes to itself; and
+// where it repeats the history it is far smaller than alone.
+std::string ChunkAfter(int level, std::string_view history, std::string_view in) {
+  std::string out(ChunkBound(in.size()), '\0');
+  Result<size_t> n = CompressChunkInto(level, history, in, out.data(), out.size());
+  EXPECT_TRUE(n.ok()) << n.status().ToString();
+  out.resize(n.ok() ? *n : 0);
+  return out;
+}
+
+TEST(GzipChunks, AChunkWithHistoryRefersBackIntoIt) {
+  const std::string a = Text(40000, 11);
+  const std::string b = a.substr(30000, 6000) + Text(20000, 12);  // starts with what `a` ends with
+  for (int level : {1, 2, 3, 6, 9}) {
+    SCOPED_TRACE(level);
+    std::string gz;
+    AppendGzipHeader(&gz);
+    ASSERT_TRUE(CompressChunk(level, a, &gz).ok());
+    const std::string after = ChunkAfter(level, a, b);
+    gz += after;
+    AppendGzipTrailer(Crc32(0, a + b), a.size() + b.size(), &gz);
+    std::string back;
+    ASSERT_TRUE(Gunzip(gz, &back).ok());
+    EXPECT_EQ(back, a + b);
+    // Only the last 32 KiB of history count (deflate's window), and the
+    // 6,000 bytes b repeats are in them.
+    std::string alone;
+    ASSERT_TRUE(CompressChunk(level, b, &alone).ok());
+    EXPECT_LT(after.size() + 300, alone.size());
+    EXPECT_EQ(ChunkAfter(level, a.substr(a.size() - 32768), b), after);
+    // No history is a chunk on its own.
+    EXPECT_EQ(ChunkAfter(level, "", b), alone);
+  }
+}
+
+// A chunk's bytes depend only on (history, input, level), not on what the
+// thread compressed before: a fresh thread gives the same bytes (what makes
+// a batch re-formed after a crash byte-identical).
+TEST(GzipChunks, AChunkWithHistoryIsDeterministic) {
+  const std::string h = Text(9000, 21), x = Text(70000, 22);
+  for (int level : {1, 2, 6}) {
+    SCOPED_TRACE(level);
+    std::string fresh;
+    std::thread([&] { fresh = ChunkAfter(level, h, x); }).join();
+    ChunkAfter(level, Text(33000, 23), Text(100, 24));  // other state left behind
+    ChunkAfter(level, "", Text(200000, 25));
+    std::string other;
+    ASSERT_TRUE(CompressChunk(level == 1 ? 2 : 1, x, &other).ok());
+    EXPECT_EQ(ChunkAfter(level, h, x), fresh);
   }
 }
 
