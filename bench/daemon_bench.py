@@ -191,8 +191,8 @@ def wait4(proc, timeout):
 
 
 def ndjson_bytes(out_dir):
-    """(NDJSON bytes, number of objects) written under out_dir."""
-    total = objects = 0
+    """(NDJSON bytes, number of objects, bytes stored) written under out_dir."""
+    total = objects = stored = 0
     for path in glob.glob(os.path.join(out_dir, "**", "*"), recursive=True):  # skips .shardhose-multipart
         if not os.path.isfile(path):
             continue
@@ -200,7 +200,8 @@ def ndjson_bytes(out_dir):
             data = f.read()
         total += len(zlib.decompress(data, 31)) if path.endswith(".gz") else len(data)
         objects += 1
-    return total, objects
+        stored += len(data)
+    return total, objects, stored
 
 
 def git_rev():
@@ -233,7 +234,7 @@ def run_drain(a):
                 sys.stderr.write(f.read()[-4000:].decode("utf-8", "replace"))
             raise RuntimeError("shardhose exited %s; kept %s" % (rc, workdir))
         cpu = ru.ru_utime + ru.ru_stime
-        nd, objects = ndjson_bytes(out_dir) if not s3 else (None, None)
+        nd, objects, stored = ndjson_bytes(out_dir) if not s3 else (None, None, None)
         res = {
             "mode": "drain", "sink": a.sink, "event_times": a.event_times, "shards": a.shards, "records": st["records"],
             "data_gb": st["data_bytes"] / 1e9, "ndjson_gb": nd / 1e9 if nd is not None else None,
@@ -242,6 +243,7 @@ def run_drain(a):
             "cpu_s_per_gb_ndjson": cpu / (nd / 1e9) if nd else None,
             "wall_s": wall, "data_mb_per_s_wall": st["data_bytes"] / 1e6 / wall,
             "peak_rss_mib": ru.ru_maxrss / 1024, "max_threads": threads, "objects": objects,
+            "object_gb": stored / 1e9 if stored is not None else None,
             "settings": a.set,
             "get_records_calls": st["get_records_calls"], "server_cpu_s": server_cpu,
             "rev": git_rev(), "date": datetime.date.today().isoformat(),
@@ -294,7 +296,7 @@ def run_peer(a):
                     a.keep = True
                     raise RuntimeError("%s exited %s; kept %s" % (who, rc, workdir))
                 cpu = ru.ru_utime + ru.ru_stime
-                nd, objects = ndjson_bytes(out_dir)
+                nd, objects, _ = ndjson_bytes(out_dir)
                 res[who] = {"cpu_s": cpu, "cpu_s_per_gb_data": cpu / (st["data_bytes"] / 1e9), "wall_s": wall,
                             "peak_rss_mib": ru.ru_maxrss / 1024, "ndjson_gb": nd / 1e9, "objects": objects,
                             "records": st["records"], "data_gb": st["data_bytes"] / 1e9}

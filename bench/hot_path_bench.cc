@@ -3,8 +3,9 @@
 //   gzip'd as they grow (batch/batch_buffer.h) -> finished gzip members
 // next to baselines measured in the same run on the same bytes:
 //   "decode only"          - parse + decode + serialise, no batching or compression
-//   "shardhose chunks"     - the daemon's compressor alone: independent 64 KiB
-//                            chunks at the same level (compress/gzip_chunks.h)
+//   "shardhose chunks"     - the daemon's compressor alone: 64 KiB tails, each
+//                            chunk after the first given the 4 KiB before it
+//                            as history (batch/shard_run.h), at the same level
 //   "one-shot igzip 8 MiB" - igzip at the same level over 8 MiB pieces into one
 //                            reused buffer: no chunking, no output growth
 //   "libdeflate" / "zlib"  - one-shot gzip of all the bytes at the same level
@@ -14,7 +15,7 @@
 // batching cost nothing: full / stage limit is the share it reaches).
 //
 // Usage: hot_path_bench [--records N] [--rounds R] [--format unmarshalled|raw] [--level L]
-//                       [--only full|decode] [--chunk-kib K] [--dump-pages DIR]
+//                       [--only full|decode] [--chunk-kib K] [--history-kib H] [--dump-pages DIR]
 //                       [--event-times ordered|random] [--page-records 1000]
 // --only runs just that pass R times and prints nothing else: for a profiler
 // (`perf record -g ./hot_path_bench --only full`).
@@ -22,6 +23,9 @@
 // exits; --only full then also prints the CPU per GB of Data of its rounds,
 // the in-memory figure bench/node_peer/consumer.mjs --pages is compared with
 // (bench/daemon_bench.py peer-memory).
+// --chunk-kib / --history-kib set the batches' chunk and history sizes
+// (batch::BodyEncoding; 0 history: independent chunks), in the full path and
+// the "shardhose chunks" baseline alike.
 // Prints one table; figures are MB/s of NDJSON output per core (1 MB = 1e6 bytes),
 // the median of R rounds.
 #include <zlib.h>
@@ -88,6 +92,7 @@ double Seconds(WallClock::time_point a, WallClock::time_point b) {
 int main(int argc, char** argv) {
   int records = 100000, rounds = 5, level = 1, per_page = 1000;
   size_t chunk_bytes = batch::BodyEncoding{}.chunk_bytes;
+  size_t history_bytes = batch::BodyEncoding{}.history_bytes;
   std::string format = "unmarshalled", only, dump, times = "ordered";
   for (int i = 1; i + 1 < argc; i += 2) {
     std::string a = argv[i];
@@ -107,6 +112,8 @@ int main(int argc, char** argv) {
       per_page = std::max(1, std::atoi(argv[i + 1]));
     else if (a == "--event-times")
       times = argv[i + 1];
+    else if (a == "--history-kib")
+      history_bytes = static_cast<size_t>(std::atoi(argv[i + 1])) * 1024;
     else if (a == "--chunk-kib")
       chunk_bytes = static_cast<size_t>(std::atoi(argv[i + 1])) * 1024;
   }
@@ -140,8 +147,9 @@ int main(int argc, char** argv) {
     poll::RecordsPage page;
     // Held compressed as the daemon does (batch/batch_buffer.h): sealed
     // bodies are finished gzip members.
-    batch::BatchBuffer buffer({.max_bytes = 128ull << 20, .max_interval = Millis(300000), .max_records = 0}, 1,
-                              {.gzip = true, .level = level, .chunk_bytes = chunk_bytes});
+    batch::BatchBuffer buffer(
+        {.max_bytes = 128ull << 20, .max_interval = Millis(300000), .max_records = 0}, 1,
+        {.gzip = true, .level = level, .chunk_bytes = chunk_bytes, .history_bytes = history_bytes});
     std::vector<batch::SealedBatch> sealed;
     partition::RenderCache render(&*prefix);  // as the pipeline's pollers do
     size_t out = 0;
@@ -211,10 +219,20 @@ int main(int argc, char** argv) {
     if (!compress::Compress(compress::Codec::kGzip, level, ndjson, &gz).ok()) return 1;
     auto d = WallClock::now();
     gz_size = gz.size();
-    // gzip only, the daemon's way: independent 64 KiB chunks, same level.
+    // gzip only, the daemon's way (batch/shard_run.h): tails of chunk_bytes,
+    // each chunk after the first given the history before it, same level.
     std::string chunked;
-    for (size_t off = 0; off < ndjson.size(); off += 65536) {
-      if (!compress::CompressChunk(level, std::string_view(ndjson).substr(off, 65536), &chunked).ok()) return 1;
+    std::unique_ptr<char[]> chunk_out(new char[compress::ChunkBound(chunk_bytes)]);
+    const std::string_view all(ndjson);
+    const size_t hist = std::min(history_bytes, chunk_bytes / 2);
+    for (size_t off = 0; off < all.size();) {
+      const size_t from = off > hist ? off - hist : 0;
+      const std::string_view piece = all.substr(off, chunk_bytes - (off - from));
+      auto n = compress::CompressChunkInto(level, all.substr(from, off - from), piece, chunk_out.get(),
+                                           compress::ChunkBound(piece.size()));
+      if (!n.ok()) return 1;
+      chunked.append(chunk_out.get(), *n);
+      off += piece.size();
     }
     auto d2 = WallClock::now();
     chunk_size = chunked.size();

@@ -16,8 +16,9 @@
 // byte-identical to the one it replaces.
 //
 // Held compressed (BodyEncoding::gzip): each shard's lines in an open batch
-// are a ShardRun (shard_run.h), compressed in independent chunks as it
-// grows; only the chunk being filled is held uncompressed.
+// are a ShardRun (shard_run.h), compressed in chunks as it grows; only the
+// chunk being filled (and the few KiB of history before it) is held
+// uncompressed.
 //
 // Three steps per line, so that no byte is compressed or copied under the
 // pipeline's lock (the bookkeeping is; the bytes are not):

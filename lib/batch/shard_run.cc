@@ -24,7 +24,10 @@ void ShardRun::Append(std::string_view line, std::string_view pos) {
   // 5 % more peak RSS at 1,000 shards (bench/README.md, "Chunk size").
   if (tail_.capacity() < encoding_.chunk_bytes) tail_.reserve(encoding_.chunk_bytes + 4096);
   tail_.append(line);
-  held_ += line.size();
+  if (tail_.size() > tail_written_) {  // the tail's buffer, as far as it was ever written
+    held_ += tail_.size() - tail_written_;
+    tail_written_ = tail_.size();
+  }
   tail_last_pos_.assign(pos);
   ++tail_records_;
   tail_bytes_ += line.size();
@@ -63,11 +66,18 @@ std::vector<ReadyPart> ShardRun::TakeParts() {
 }
 
 void ShardRun::Finish() {
-  if (encoding_.gzip) FinishChunk();
+  if (!encoding_.gzip) return;
+  FinishChunk();
+  held_ -= tail_written_;
+  tail_written_ = 0;
+  tail_ = std::string();
+  history_ = 0;
 }
 
 void ShardRun::FinishChunk() {
-  if (tail_.empty()) return;
+  if (tail_.size() == history_) return;
+  const std::string_view history(tail_.data(), history_);
+  const std::string_view lines = std::string_view(tail_).substr(history_);
   // Compressed into a scratch buffer (one per thread, allocated once, never
   // zero-filled), then appended to the run's chain of blocks: nothing the
   // run holds is copied again, and the slack is about a quarter of it
@@ -75,19 +85,19 @@ void ShardRun::FinishChunk() {
   // what open batches hold, and with many partitions the slack adds up.
   thread_local std::unique_ptr<char[]> scratch;
   thread_local size_t scratch_size = 0;
-  const size_t bound = compress::ChunkBound(tail_.size());
+  const size_t bound = compress::ChunkBound(lines.size());
   if (scratch_size < bound) {
     scratch.reset(new char[bound]);
     scratch_size = bound;
   }
-  const Result<size_t> n = compress::CompressChunkInto(encoding_.level, tail_, scratch.get(), bound);
+  const Result<size_t> n = compress::CompressChunkInto(encoding_.level, history, lines, scratch.get(), bound);
   const size_t before = body_.size();
   if (n.ok()) {
     body_.Append(std::string_view(scratch.get(), *n));
   } else {
     // Cannot happen with a valid level short of running out of memory; keep
     // the output correct anyway: stored (uncompressed) deflate blocks.
-    std::string_view rest = tail_;
+    std::string_view rest = lines;
     while (!rest.empty()) {
       const size_t n = std::min<size_t>(rest.size(), 65535);
       const char header[5] = {0, static_cast<char>(n & 0xff), static_cast<char>(n >> 8), static_cast<char>(~n & 0xff),
@@ -97,10 +107,14 @@ void ShardRun::FinishChunk() {
       rest.remove_prefix(n);
     }
   }
-  crc_ = compress::Crc32(crc_, tail_);
-  raw_ += tail_.size();
-  held_ = held_ - tail_.size() + (body_.size() - before);
-  tail_.clear();
+  crc_ = compress::Crc32(crc_, lines);
+  raw_ += lines.size();
+  // The next chunk's history: the run's last bytes so far (at most half a
+  // chunk, so that every chunk takes at least half a chunk of new lines).
+  const size_t keep = std::min({encoding_.history_bytes, encoding_.chunk_bytes / 2, tail_.size()});
+  held_ += body_.size() - before;  // the tail's buffer stays, written as far as it was
+  tail_.erase(0, tail_.size() - keep);
+  history_ = keep;
   body_last_pos_ = tail_last_pos_;
   body_records_ += tail_records_;
   body_bytes_ += tail_bytes_;

@@ -2,10 +2,18 @@
 //
 // One shard's run of lines in one open batch, held compressed as it grows
 // (batch_buffer.h "Held compressed"): lines are appended in the shard's
-// order and, with gzip, compressed in independent chunks of about
-// chunk_bytes (compress/gzip_chunks.h). A chunk ends after the line that
-// takes it to chunk_bytes, so chunk boundaries -- and with them the bytes --
-// depend only on the run's lines.
+// order and, with gzip, compressed in chunks (compress/gzip_chunks.h), each
+// chunk after the first with the run's last bytes before it as its history.
+// The run holds its tail uncompressed: the next chunk's history, then its
+// lines; a chunk ends after the line that takes the tail to chunk_bytes, so
+// chunk boundaries and histories -- and with them the bytes -- depend only
+// on the run's lines.
+//
+// held() is the memory the run holds: its finished chunks, parts not taken,
+// and its tail's buffer as far as it was ever written -- the tail shrinks to
+// the history at each chunk, but the pages it filled stay resident, and with
+// thousands of open runs that is most of the memory (bench/README.md,
+// "Chunk history").
 //
 // Parts (BodyEncoding::part_bytes > 0): whenever the finished chunks reach
 // part_bytes, they are cut off as a ReadyPart (the first starts with the
@@ -36,11 +44,16 @@ namespace shardhose::batch {
 struct BodyEncoding {
   bool gzip = false;
   int level = 1;  // compress/gzip_chunks.h levels
-  // Uncompressed bytes per chunk. 128 KiB would make objects 1.9 % bigger
-  // than one-shot igzip instead of 5.3 %, but every open (partition, shard)
-  // holds up to a chunk uncompressed: +300 MiB of peak RSS draining 1,000
-  // shards (bench/README.md, "Chunk size").
+  // The uncompressed tail a run holds at most (history included; plus up to
+  // a line): every open (partition, shard) holds one, so 128 KiB would cost
+  // +300 MiB of peak RSS draining 1,000 shards (bench/README.md, "Chunk size").
   size_t chunk_bytes = 64 * 1024;
+  // Each chunk after a run's first is compressed with the run's last
+  // history_bytes (at most chunk_bytes / 2) as its preset dictionary, so the
+  // lines at a chunk's start compress as they would in one shot: objects
+  // 1.0 % bigger than one-shot igzip instead of 8.0 % (bench/README.md,
+  // "Chunk history"; 2 to 8 KiB all do as well). 0: independent chunks.
+  size_t history_bytes = 4 * 1024;
   uint64_t part_bytes = 0;  // cut parts of this many body bytes; 0 = never
   bool per_shard = false;   // one open batch per (partition, shard)
 };
@@ -67,12 +80,13 @@ class ShardRun {
   std::vector<ReadyPart> TakeParts();
   bool has_parts() const { return !ready_.empty(); }
 
-  // Bytes held: finished chunks, parts not taken, the uncompressed tail.
+  // Bytes held (see above).
   uint64_t held() const { return held_; }
 
-  // Ends the last chunk. Then body() is the run's finished chunks since the
-  // last part (raw deflate, or the lines), crc()/raw() cover every line of
-  // the run (parts included), for the member's trailer.
+  // Ends the last chunk and frees the tail. Then body() is the run's
+  // finished chunks since the last part (raw deflate, or the lines),
+  // crc()/raw() cover every line of the run (parts included), for the
+  // member's trailer.
   void Finish();
   ByteChain& body() { return body_; }
   uint32_t crc() const { return crc_; }
@@ -84,9 +98,11 @@ class ShardRun {
 
   BodyEncoding encoding_;
   ByteChain body_;    // gzip: finished chunks; otherwise the lines
-  std::string tail_;  // gzip: lines not compressed yet
-  uint32_t crc_ = 0;  // gzip: CRC-32 of the lines in finished chunks
-  uint64_t raw_ = 0;  // gzip: their uncompressed size
+  std::string tail_;  // gzip: history_ bytes already compressed, then lines not compressed yet
+  size_t history_ = 0;
+  size_t tail_written_ = 0;  // the most bytes tail_ ever held (counted in held_)
+  uint32_t crc_ = 0;         // gzip: CRC-32 of the lines in finished chunks
+  uint64_t raw_ = 0;         // gzip: their uncompressed size
   uint64_t held_ = 0;
   // Lines in body_ since the last part: what a part cut now would hold.
   std::string body_last_pos_;

@@ -26,8 +26,9 @@
 // "Compression"), 3..9 use zlib's deflate at that level (igzip 3 is slower
 // than zlib's fast levels at no better ratio; libdeflate cannot end a chunk
 // without ending the stream). igzip takes history only through its
-// stateful API, which costs a chunk ~6 % more CPU than its stateless one
-// (the history is hashed, the input copied into igzip's window).
+// stateful API, which costs a chunk a few % more CPU than its stateless one
+// (~6 % with 8 KiB of history: the history is hashed, and the input copied
+// into igzip's window).
 //
 // A chunk's bytes depend only on its input, history and level, on one build
 // and CPU (ISA-L picks its code path by CPU features at run time; a

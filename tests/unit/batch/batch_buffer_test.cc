@@ -251,6 +251,7 @@ TEST(BatchBuffer, SealedBodyIsCanonicalWhateverTheInterleaving) {
 #include <random>
 
 #include "compress/compress.h"
+#include "compress/gzip_chunks.h"
 
 namespace shardhose::batch {
 namespace {
@@ -280,7 +281,7 @@ std::vector<Rec> Records(int n) {
 TEST(BatchBufferGzip, SameLinesAndBytesAsPlainWhateverTheInterleaving) {
   SimulatedClock clock;
   const FlushLimits limits{.max_bytes = 40000, .max_interval = std::chrono::seconds(300), .max_records = 0};
-  const BodyEncoding gzip{.gzip = true, .level = 1, .chunk_bytes = 1000};
+  const BodyEncoding gzip{.gzip = true, .level = 1, .chunk_bytes = 1000};  // history: half a chunk
   const std::vector<Rec> recs = Records(2000);
   // Another interleaving that keeps each shard's order: all of shard-2
   // first, then the rest.
@@ -350,8 +351,13 @@ TEST(BatchBufferGzip, OpenBytesCountsWhatIsHeld) {
   buf.Append("p/", line, "s", "1", clock.Now(), &sealed);
   EXPECT_EQ(buf.open_bytes(), line.size());  // in the tail, uncompressed
   for (int i = 2; i <= 100; ++i) buf.Append("p/", line, "s", std::to_string(i), clock.Now(), &sealed);
-  EXPECT_LT(buf.open_bytes(), 10000u);  // 10,000 bytes of lines, mostly compressed
-  EXPECT_GT(buf.open_bytes(), 0u);
+  // 10,000 bytes of lines: 41 lines make the first chunk; then the tail
+  // keeps 2,048 bytes of history (the default 4 KiB, at most half a chunk),
+  // so 21 lines make each next one. Held: 3 chunks compressed, and the
+  // tail's buffer as far as it was ever written (2,048 + 2,100 bytes), not
+  // the 2,048 + 1,700 it holds now: those pages stay the run's.
+  EXPECT_GT(buf.open_bytes(), 2048u + 2100u);
+  EXPECT_LT(buf.open_bytes(), 2048u + 2100u + 200u);
   buf.SealLargest(0, &sealed);
   for (auto& done : sealed) Finish(&done);  // the uploader's step
   ASSERT_EQ(sealed.size(), 1u);
@@ -455,10 +461,41 @@ TEST(BatchBufferSteps, ASealWaitsForLinesBeingWritten) {
   EXPECT_EQ(buf.open_bytes(), 2u);
 }
 
+// Each chunk after the first is compressed after the run's last bytes
+// (its history): lines that repeat what came just before a chunk's start
+// cost almost nothing, and the member reads back the same.
+TEST(ShardRun, EachChunkIsCompressedAfterTheLinesBeforeIt) {
+  std::mt19937_64 rng(5);
+  std::vector<std::string> lines;  // 20 distinct lines of ~200 bytes, each written 10 times in a row
+  for (int k = 0; k < 20; ++k) {
+    std::string line;
+    while (line.size() < 200) line += std::to_string(rng());
+    for (int i = 0; i < 10; ++i) lines.push_back(line + "\n");
+  }
+  auto body = [&](size_t history) {
+    ShardRun run({.gzip = true, .level = 1, .chunk_bytes = 1000, .history_bytes = history});
+    std::string expect;
+    for (size_t i = 0; i < lines.size(); ++i) {
+      run.Append(lines[i], std::to_string(i));
+      expect += lines[i];
+    }
+    run.Finish();
+    EXPECT_EQ(run.held(), run.body().size());  // Finish frees the tail, history included
+    std::string gz;
+    compress::AppendGzipHeader(&gz);
+    run.body().CopyTo(&gz);
+    compress::AppendGzipTrailer(run.crc(), run.raw(), &gz);
+    EXPECT_EQ(Gunzipped(gz), expect);
+    return gz.size();
+  };
+  const size_t alone = body(0), after = body(300);
+  EXPECT_LT(after * 10, alone * 7) << after << " vs " << alone;  // 3,080 vs 5,158 bytes here
+}
+
 // A run cuts a part where a chunk ends once the finished chunks reach
 // part_bytes, and the part ends with the last line of that chunk.
 TEST(ShardRun, PartsEndWhereAChunkEnds) {
-  ShardRun run({.gzip = true, .level = 1, .chunk_bytes = 10, .part_bytes = 1});
+  ShardRun run({.gzip = true, .level = 1, .chunk_bytes = 10, .history_bytes = 4, .part_bytes = 1});
   run.Append("12345\n", "1");
   EXPECT_FALSE(run.has_parts());
   run.Append("67890\n", "2");  // the chunk is full: compressed, and a part
@@ -470,7 +507,9 @@ TEST(ShardRun, PartsEndWhereAChunkEnds) {
   EXPECT_EQ(parts[0].records, 2u);
   EXPECT_EQ(parts[0].bytes, 12u);
   EXPECT_TRUE(parts[0].body.starts_with("\x1f\x8b"));  // the first part carries the header
-  EXPECT_EQ(run.held(), 2u);                           // "x\n", not compressed yet
+  // The tail holds the chunk's last 4 bytes (the next one's history) and
+  // "x\n"; its buffer was written up to 12 bytes, and that is what it holds.
+  EXPECT_EQ(run.held(), 12u);
 }
 
 }  // namespace
