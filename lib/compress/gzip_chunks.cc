@@ -54,8 +54,22 @@ struct ZlibState {
   }
 };
 
-Result<size_t> IgzipChunk(int level, std::string_view in, char* out, size_t cap) {
+// What both igzip paths set alike: level, its buffer (this thread's),
+// a raw deflate stream ending in a full flush, input and output.
+void SetUpIgzip(isal_zstream* s, int level, std::string_view in, char* out, size_t cap) {
   thread_local IgzipState state;
+  s->level = static_cast<uint32_t>(level);
+  s->level_buf = state.Buffer(level, &s->level_buf_size);
+  s->gzip_flag = IGZIP_DEFLATE;
+  s->flush = FULL_FLUSH;
+  s->end_of_stream = 0;
+  s->next_in = reinterpret_cast<uint8_t*>(const_cast<char*>(in.data()));
+  s->avail_in = static_cast<uint32_t>(in.size());
+  s->next_out = reinterpret_cast<uint8_t*>(out);
+  s->avail_out = static_cast<uint32_t>(std::min<size_t>(cap, UINT32_MAX));
+}
+
+Result<size_t> IgzipChunk(int level, std::string_view in, char* out, size_t cap) {
   // Zeroed first: isal_deflate_stateless_init() sets only some fields, and
   // isal_deflate_stateless() reads others (internal_state.has_wrap_hdr,
   // and in some versions hist_bits, which sets the match window) that a
@@ -68,15 +82,7 @@ Result<size_t> IgzipChunk(int level, std::string_view in, char* out, size_t cap)
   isal_zstream s;
   std::memset(&s, 0, offsetof(isal_zstream, internal_state) + offsetof(isal_zstate, buffer));
   isal_deflate_stateless_init(&s);
-  s.level = static_cast<uint32_t>(level);
-  s.level_buf = state.Buffer(level, &s.level_buf_size);
-  s.gzip_flag = IGZIP_DEFLATE;
-  s.flush = FULL_FLUSH;
-  s.end_of_stream = 0;
-  s.next_in = reinterpret_cast<uint8_t*>(const_cast<char*>(in.data()));
-  s.avail_in = static_cast<uint32_t>(in.size());
-  s.next_out = reinterpret_cast<uint8_t*>(out);
-  s.avail_out = static_cast<uint32_t>(std::min<size_t>(cap, UINT32_MAX));
+  SetUpIgzip(&s, level, in, out, cap);
   const int rc = isal_deflate_stateless(&s);
   if (rc != COMP_OK) return Status::Internal(fmt::format("isal_deflate_stateless failed ({})", rc));
   return static_cast<size_t>(s.total_out);
@@ -87,24 +93,15 @@ Result<size_t> IgzipChunk(int level, std::string_view in, char* out, size_t cap)
 // One stream per thread, re-initialised per chunk, so a chunk's bytes depend
 // only on (history, in, level), as without history.
 Result<size_t> IgzipChunkAfter(int level, std::string_view history, std::string_view in, char* out, size_t cap) {
-  thread_local IgzipState state;
-  thread_local std::unique_ptr<isal_zstream> stream;
+  thread_local std::unique_ptr<isal_zstream> stream;  // ~80 KiB: its window
   if (!stream) stream = std::make_unique<isal_zstream>();
   isal_zstream& s = *stream;
-  isal_deflate_init(&s);
-  s.level = static_cast<uint32_t>(level);
-  s.level_buf = state.Buffer(level, &s.level_buf_size);
-  s.gzip_flag = IGZIP_DEFLATE;
-  s.flush = FULL_FLUSH;
-  s.end_of_stream = 0;
+  isal_deflate_init(&s);  // every field the stateful path reads, hist_bits included
+  SetUpIgzip(&s, level, in, out, cap);
   if (history.size() > kHistory) history.remove_prefix(history.size() - kHistory);
   int rc = isal_deflate_set_dict(&s, reinterpret_cast<uint8_t*>(const_cast<char*>(history.data())),
                                  static_cast<uint32_t>(history.size()));
   if (rc != COMP_OK) return Status::Internal(fmt::format("isal_deflate_set_dict failed ({})", rc));
-  s.next_in = reinterpret_cast<uint8_t*>(const_cast<char*>(in.data()));
-  s.avail_in = static_cast<uint32_t>(in.size());
-  s.next_out = reinterpret_cast<uint8_t*>(out);
-  s.avail_out = static_cast<uint32_t>(std::min<size_t>(cap, UINT32_MAX));
   rc = isal_deflate(&s);
   if (rc != COMP_OK) return Status::Internal(fmt::format("isal_deflate failed ({})", rc));
   // Everything in, and the full flush written (the output did not run out).
