@@ -93,7 +93,7 @@ std::string ChunkAfter(int level, std::string_view history, std::string_view in)
 
 TEST(GzipChunks, AChunkWithHistoryRefersBackIntoIt) {
   const std::string a = Text(40000, 11);
-  const std::string b = a.substr(30000, 6000) + Text(20000, 12);  // starts with what `a` ends with
+  const std::string b = a.substr(30000, 6000) + Text(20000, 12);  // starts with 6,000 bytes of a's last 10,000
   for (int level : {1, 2, 3, 6, 9}) {
     SCOPED_TRACE(level);
     std::string gz;
