@@ -224,7 +224,7 @@ int main(int argc, char** argv) {
     std::string chunked;
     std::unique_ptr<char[]> chunk_out(new char[compress::ChunkBound(chunk_bytes)]);
     const std::string_view all(ndjson);
-    const size_t hist = std::min(history_bytes, chunk_bytes / 2);
+    const size_t hist = batch::BodyEncoding{.chunk_bytes = chunk_bytes, .history_bytes = history_bytes}.history();
     for (size_t off = 0; off < all.size();) {
       const size_t from = off > hist ? off - hist : 0;
       const std::string_view piece = all.substr(off, chunk_bytes - (off - from));

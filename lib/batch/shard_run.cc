@@ -109,9 +109,8 @@ void ShardRun::FinishChunk() {
   }
   crc_ = compress::Crc32(crc_, lines);
   raw_ += lines.size();
-  // The next chunk's history: the run's last bytes so far (at most half a
-  // chunk, so that every chunk takes at least half a chunk of new lines).
-  const size_t keep = std::min({encoding_.history_bytes, encoding_.chunk_bytes / 2, tail_.size()});
+  // The next chunk's history: the run's last bytes so far.
+  const size_t keep = std::min(encoding_.history(), tail_.size());
   held_ += body_.size() - before;  // the tail's buffer stays, written as far as it was
   tail_.erase(0, tail_.size() - keep);
   history_ = keep;

@@ -31,6 +31,7 @@
 // takes no lock.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -56,6 +57,10 @@ struct BodyEncoding {
   size_t history_bytes = 4 * 1024;
   uint64_t part_bytes = 0;  // cut parts of this many body bytes; 0 = never
   bool per_shard = false;   // one open batch per (partition, shard)
+
+  // The history a chunk is given: history_bytes, at most half a chunk (so
+  // that every chunk takes at least half a chunk of new lines).
+  size_t history() const { return std::min(history_bytes, chunk_bytes / 2); }
 };
 
 // A part cut off a run: its body and the lines it ends with.

@@ -98,7 +98,6 @@ Result<size_t> IgzipChunkAfter(int level, std::string_view history, std::string_
   isal_zstream& s = *stream;
   isal_deflate_init(&s);  // every field the stateful path reads, hist_bits included
   SetUpIgzip(&s, level, in, out, cap);
-  if (history.size() > kHistory) history.remove_prefix(history.size() - kHistory);
   int rc = isal_deflate_set_dict(&s, reinterpret_cast<uint8_t*>(const_cast<char*>(history.data())),
                                  static_cast<uint32_t>(history.size()));
   if (rc != COMP_OK) return Status::Internal(fmt::format("isal_deflate_set_dict failed ({})", rc));
@@ -114,7 +113,6 @@ Result<size_t> ZlibChunk(int level, std::string_view history, std::string_view i
   thread_local ZlibState state;
   z_stream* z = state.Get(level);
   if (z == nullptr) return Status::Internal("deflateInit2/deflateReset failed");
-  if (history.size() > kHistory) history.remove_prefix(history.size() - kHistory);
   if (!history.empty() && deflateSetDictionary(z, reinterpret_cast<const Bytef*>(history.data()),
                                                static_cast<uInt>(history.size())) != Z_OK)
     return Status::Internal("deflateSetDictionary failed");
@@ -152,6 +150,7 @@ Result<size_t> CompressChunkInto(int level, std::string_view history, std::strin
   if (in.empty()) return size_t{0};
   if (in.size() > UINT_MAX / 2) return Status::InvalidArgument("chunk too large");
   if (capacity < ChunkBound(in.size())) return Status::InvalidArgument("chunk output buffer below ChunkBound");
+  if (history.size() > kHistory) history.remove_prefix(history.size() - kHistory);
   if (level > kMaxIgzipLevel) return ZlibChunk(level, history, in, out, capacity);
   return history.empty() ? IgzipChunk(level, in, out, capacity) : IgzipChunkAfter(level, history, in, out, capacity);
 }
